@@ -1,0 +1,96 @@
+"""auditapp: mystery-shopper field audits rolled up into a Brand Delivery Index.
+
+``create_app`` is the application factory (see the Flask tutorial's flaskr).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: type | dict[str, Any] | None = None) -> Flask:
+    """Build the app. ``config`` is a config class, a dict of overrides on top of the
+    environment's config (as tests do), or None for the environment's config."""
+    from config import TestingConfig, config_from_env
+
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=os.environ.get("AUDITAPP_INSTANCE", str(ROOT / "instance")),
+    )
+    if isinstance(config, type):
+        app.config.from_object(config)
+    elif isinstance(config, dict):
+        app.config.from_object(TestingConfig if config.get("TESTING") else config_from_env())
+        app.config.update(config)
+    else:
+        app.config.from_object(config_from_env())
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_template_helpers(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from . import i18n, security
+    from .extensions import babel, csrf, db, limiter, login_manager, migrate
+    from .storage import init_storage
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=i18n.select_locale,
+        timezone_selector=i18n.select_timezone,
+        default_translation_directories=str(Path(__file__).parent / "translations"),
+    )
+    login_manager.init_app(app)
+    security.init_app(app)
+    init_storage(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from .api import bp as api_bp
+    from .auth import bp as auth_bp
+    from .hq import bp as hq_bp
+    from .main import bp as main_bp
+    from .manager import bp as manager_bp
+    from .shopper import bp as shopper_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp, url_prefix="/auth")
+    app.register_blueprint(shopper_bp, url_prefix="/shopper")
+    app.register_blueprint(manager_bp, url_prefix="/manager")
+    app.register_blueprint(hq_bp, url_prefix="/hq")
+    app.register_blueprint(api_bp, url_prefix="/api")
+
+
+def register_template_helpers(app: Flask) -> None:
+    from . import i18n
+
+    i18n.init_template_helpers(app)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from .main.errors import init_app as init_errors
+
+    init_errors(app)
+
+
+def register_commands(app: Flask) -> None:
+    from .cli import init_app as init_cli
+
+    init_cli(app)

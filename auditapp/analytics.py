@@ -1,0 +1,509 @@
+"""Store, region and brand figures for a period, aggregated in SQL.
+
+Each function builds one ``SELECT … GROUP BY`` and runs it; none loops over visits in
+Python. The formulas are those of ``scoring.py`` (SCORING.md §5–6), written as SQL
+expressions; ``tests/test_analytics.py`` proves on randomised data that both agree.
+
+Visit scores (V, S_d, CSM) are stored at submission by ``visits.score_and_store``, so
+everything here is an aggregate of stored numbers.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import Float, and_, case, func, literal, select
+from sqlalchemy.sql import ColumnElement, Select
+
+from . import scoring
+from .extensions import db
+from .models import Brand, Complaint, Region, Store, Visit, VisitDimensionScore
+from .models.visit import COUNTED_STATUSES, MYSTERY, QA
+
+_MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+class PeriodError(ValueError):
+    """A period that cannot be understood; the message says what was expected."""
+
+
+@dataclass(frozen=True)
+class Period:
+    """Dates ``start`` ≤ d < ``end``; a calendar month unless made from a range."""
+
+    start: date
+    end: date
+    is_month: bool = False
+
+    @classmethod
+    def month(cls, text: str) -> Period:
+        match = _MONTH_RE.match(text.strip()) if isinstance(text, str) else None
+        if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1900:
+            raise PeriodError(f"Month must be written YYYY-MM (e.g. 2026-05), not {text!r}.")
+        year, month = int(match.group(1)), int(match.group(2))
+        start = date(year, month, 1)
+        end = date(year + (month == 12), month % 12 + 1, 1)
+        return cls(start, end, True)
+
+    @classmethod
+    def between(cls, first: date, last: date) -> Period:
+        """The days from ``first`` to ``last``, both included."""
+        if last < first:
+            raise PeriodError("The end of a period cannot be before its start.")
+        return cls(first, last + timedelta(days=1), False)
+
+    @property
+    def label(self) -> str:
+        if self.is_month:
+            return f"{self.start:%Y-%m}"
+        return f"{self.start:%Y-%m-%d} – {self.end - timedelta(days=1):%Y-%m-%d}"
+
+    @property
+    def start_dt(self) -> datetime:
+        return datetime.combine(self.start, datetime.min.time())
+
+    @property
+    def end_dt(self) -> datetime:
+        return datetime.combine(self.end, datetime.min.time())
+
+    def previous(self) -> Period:
+        """The period before: the previous month, or a range of the same length."""
+        if self.is_month:
+            prev_last = self.start - timedelta(days=1)
+            return Period(prev_last.replace(day=1), self.start, True)
+        length = self.end - self.start
+        return Period(self.start - length, self.start, False)
+
+    def months_back(self, count: int) -> list[Period]:
+        """This month and the ``count - 1`` before it, oldest first."""
+        periods = [self]
+        while len(periods) < count:
+            periods.append(periods[-1].previous())
+        return list(reversed(periods))
+
+
+def month_days(year: int, month: int) -> int:
+    return calendar.monthrange(year, month)[1]
+
+
+# --- building blocks ---------------------------------------------------------------------
+
+
+def _num(value: float) -> ColumnElement:
+    return literal(float(value), type_=Float)
+
+
+def _counted_visits(kind: str, period: Period) -> list[ColumnElement]:
+    return [
+        Visit.kind == kind,
+        Visit.status.in_(COUNTED_STATUSES),
+        Visit.visit_date >= period.start,
+        Visit.visit_date < period.end,
+        Visit.score.is_not(None),
+        Visit.store_id.is_not(None),
+    ]
+
+
+def _visit_means(kind: str, period: Period):
+    return (
+        select(
+            Visit.store_id.label("store_id"),
+            func.avg(Visit.score).label("mean"),
+            func.count(Visit.id).label("n"),
+        )
+        .where(*_counted_visits(kind, period))
+        .group_by(Visit.store_id)
+        .subquery()
+    )
+
+
+def _deduction(config: scoring.ScoringConfig) -> ColumnElement:
+    """``scoring.complaint_deduction`` as SQL."""
+    d = config.hotline_deductions
+    points = case(
+        (Complaint.severity == "minor", _num(d["minor"])),
+        (Complaint.severity == "major", _num(d["major"])),
+        else_=_num(d["critical"]),
+    )
+    quick = and_(
+        Complaint.resolution_seconds.is_not(None),
+        Complaint.resolution_seconds <= config.quick_resolution_hours * 3600,
+    )
+    return points * case((quick, _num(config.quick_resolution_factor)), else_=_num(1.0))
+
+
+def _complaint_sums(period: Period, config: scoring.ScoringConfig):
+    return (
+        select(
+            Complaint.store_id.label("store_id"),
+            func.sum(_deduction(config)).label("deducted"),
+            func.count(Complaint.id).label("n"),
+        )
+        .where(Complaint.received_at >= period.start_dt, Complaint.received_at < period.end_dt)
+        .group_by(Complaint.store_id)
+        .subquery()
+    )
+
+
+def store_scores_query(period: Period, config: scoring.ScoringConfig) -> Select:
+    """One row per store: MS, QA, HL, BDI and counts for the period (SCORING.md §6)."""
+    ms = _visit_means(MYSTERY, period)
+    qa = _visit_means(QA, period)
+    hl = _complaint_sums(period, config)
+    c = config.component_weights
+
+    has_ms = ms.c.mean.is_not(None)
+    has_qa = qa.c.mean.is_not(None)
+    raw_hl = _num(100.0) - func.coalesce(hl.c.deducted, _num(0.0))
+    hl_value = case(
+        (and_(~has_ms, ~has_qa), None),
+        (raw_hl < 0, _num(0.0)),
+        else_=raw_hl,
+    )
+    has_hl = has_ms | has_qa  # HL counts whenever MS or QA does
+    numerator = (
+        case((has_ms, _num(c["MS"]) * ms.c.mean), else_=_num(0.0))
+        + case((has_qa, _num(c["QA"]) * qa.c.mean), else_=_num(0.0))
+        + case((has_hl, _num(c["HL"]) * hl_value), else_=_num(0.0))
+    )
+    denominator = (
+        case((has_ms, _num(c["MS"])), else_=_num(0.0))
+        + case((has_qa, _num(c["QA"])), else_=_num(0.0))
+        + case((has_hl, _num(c["HL"])), else_=_num(0.0))
+    )
+    bdi = case((has_hl, numerator / func.nullif(denominator, 0.0)), else_=None)
+
+    return (
+        select(
+            Store.id.label("store_id"),
+            Store.code.label("code"),
+            Store.name.label("name"),
+            Store.active.label("active"),
+            Region.id.label("region_id"),
+            Region.name.label("region_name"),
+            Region.brand_id.label("brand_id"),
+            ms.c.mean.label("ms"),
+            func.coalesce(ms.c.n, 0).label("ms_visits"),
+            qa.c.mean.label("qa"),
+            func.coalesce(qa.c.n, 0).label("qa_visits"),
+            hl_value.label("hl"),
+            func.coalesce(hl.c.n, 0).label("complaints"),
+            bdi.label("bdi"),
+        )
+        .join(Region, Region.id == Store.region_id)
+        .outerjoin(ms, ms.c.store_id == Store.id)
+        .outerjoin(qa, qa.c.store_id == Store.id)
+        .outerjoin(hl, hl.c.store_id == Store.id)
+    )
+
+
+# --- results ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoreScore:
+    store_id: int
+    code: str
+    name: str
+    active: bool
+    region_id: int
+    region_name: str
+    brand_id: int
+    ms: float | None
+    ms_visits: int
+    qa: float | None
+    qa_visits: int
+    hl: float | None
+    complaints: int
+    bdi: float | None
+    band: str | None = None
+    rank: int | None = None
+    previous_bdi: float | None = None
+
+    @property
+    def trend(self) -> float | None:
+        return scoring.trend(self.bdi, self.previous_bdi)
+
+
+@dataclass(frozen=True)
+class GroupScore:
+    """A region's or the brand's BDI: mean of its stores' BDIs."""
+
+    id: int | None
+    name: str
+    bdi: float | None
+    stores_scored: int
+    band: str | None = None
+    previous_bdi: float | None = None
+
+    @property
+    def trend(self) -> float | None:
+        return scoring.trend(self.bdi, self.previous_bdi)
+
+
+def _scoring_config(config: scoring.ScoringConfig | None) -> scoring.ScoringConfig:
+    if config is not None:
+        return config
+    from .settings import scoring_config
+
+    return scoring_config()
+
+
+def store_scores(
+    period: Period,
+    config: scoring.ScoringConfig | None = None,
+    *,
+    region_id: int | None = None,
+    store_ids: list[int] | None = None,
+    store_codes: list[str] | None = None,
+    include_inactive: bool = False,
+    with_trend: bool = False,
+) -> list[StoreScore]:
+    """Every store's figures for the period, best BDI first (stores without one last),
+    ranked 1…n among the stores that have a BDI."""
+    config = _scoring_config(config)
+    query = store_scores_query(period, config)
+    if region_id is not None:
+        query = query.where(Store.region_id == region_id)
+    if store_ids is not None:
+        query = query.where(Store.id.in_(store_ids))
+    if store_codes is not None:
+        query = query.where(Store.code.in_(store_codes))
+    if not include_inactive:
+        query = query.where(Store.active.is_(True))
+    query = query.order_by(Store.code)
+    rows = [StoreScore(**row._mapping) for row in db.session.execute(query)]
+
+    previous: dict[int, float | None] = {}
+    if with_trend:
+        prev = store_scores_query(period.previous(), config).subquery()
+        wanted = [r.store_id for r in rows]
+        previous = {
+            row.store_id: row.bdi
+            for row in db.session.execute(
+                select(prev.c.store_id, prev.c.bdi).where(prev.c.store_id.in_(wanted))
+            )
+        } if wanted else {}
+
+    rows.sort(key=lambda r: (r.bdi is None, -(r.bdi or 0.0), r.code))
+    result = []
+    for position, row in enumerate(rows, start=1):
+        result.append(
+            replace(
+                row,
+                band=scoring.band(row.bdi, config),
+                rank=position if row.bdi is not None else None,
+                previous_bdi=previous.get(row.store_id),
+            )
+        )
+    return result
+
+
+def store_score(
+    store_id: int, period: Period, config: scoring.ScoringConfig | None = None
+) -> StoreScore | None:
+    rows = store_scores(
+        period, config, store_ids=[store_id], include_inactive=True, with_trend=True
+    )
+    return rows[0] if rows else None
+
+
+def _group_query(period: Period, config: scoring.ScoringConfig, key: str):
+    stores = store_scores_query(period, config).where(Store.active.is_(True)).subquery()
+    column = stores.c[key]
+    return (
+        select(
+            column.label("group_id"),
+            func.avg(stores.c.bdi).label("bdi"),
+            func.count(stores.c.bdi).label("stores_scored"),
+        )
+        .group_by(column)
+    )
+
+
+def region_scores(
+    period: Period, config: scoring.ScoringConfig | None = None
+) -> list[GroupScore]:
+    """Each active region's BDI (mean of its active stores' BDIs) with the previous
+    period's, ordered by name."""
+    config = _scoring_config(config)
+    current = {
+        r.group_id: r for r in db.session.execute(_group_query(period, config, "region_id"))
+    }
+    previous = {
+        r.group_id: r.bdi
+        for r in db.session.execute(_group_query(period.previous(), config, "region_id"))
+    }
+    regions = db.session.scalars(
+        select(Region).where(Region.active.is_(True)).order_by(Region.name)
+    ).all()
+    out = []
+    for region in regions:
+        row = current.get(region.id)
+        bdi = row.bdi if row else None
+        out.append(
+            GroupScore(
+                id=region.id,
+                name=region.name,
+                bdi=bdi,
+                stores_scored=row.stores_scored if row else 0,
+                band=scoring.band(bdi, config),
+                previous_bdi=previous.get(region.id),
+            )
+        )
+    return out
+
+
+def brand_score(
+    period: Period, config: scoring.ScoringConfig | None = None, brand_id: int | None = None
+) -> GroupScore:
+    """The Brand Delivery Index: mean of the brand's active stores' BDIs."""
+    config = _scoring_config(config)
+    if brand_id is None:
+        brand_id = db.session.scalar(select(func.min(Brand.id)))
+    brand = db.session.get(Brand, brand_id) if brand_id is not None else None
+
+    def fetch(p: Period):
+        rows = {
+            r.group_id: r for r in db.session.execute(_group_query(p, config, "brand_id"))
+        }
+        return rows.get(brand_id)
+
+    row, prev = fetch(period), fetch(period.previous())
+    bdi = row.bdi if row else None
+    return GroupScore(
+        id=brand_id,
+        name=brand.name if brand else "",
+        bdi=bdi,
+        stores_scored=row.stores_scored if row else 0,
+        band=scoring.band(bdi, config),
+        previous_bdi=prev.bdi if prev else None,
+    )
+
+
+def band_distribution(
+    period: Period, config: scoring.ScoringConfig | None = None
+) -> dict[str, int]:
+    """How many active stores fall in each band (only stores with a BDI)."""
+    config = _scoring_config(config)
+    stores = store_scores_query(period, config).where(Store.active.is_(True)).subquery()
+    whens = [(stores.c.bdi >= bound, literal(code)) for bound, code in config.bands]
+    band_col = case(*whens, else_=literal("needs_improvement")).label("band")
+    counts = {code: 0 for _, code in config.bands} | {"needs_improvement": 0}
+    query = (
+        select(band_col, func.count())
+        .where(stores.c.bdi.is_not(None))
+        .group_by(band_col)
+    )
+    for code, n in db.session.execute(query):
+        counts[code] = n
+    return counts
+
+
+def trend_series(
+    period: Period,
+    months: int = 12,
+    *,
+    store_id: int | None = None,
+    region_id: int | None = None,
+    config: scoring.ScoringConfig | None = None,
+) -> list[tuple[str, float | None]]:
+    """BDI over the last ``months`` months up to ``period``: one store, one region, or
+    the brand."""
+    config = _scoring_config(config)
+    out = []
+    for p in period.months_back(months):
+        if store_id is not None:
+            sub = store_scores_query(p, config).where(Store.id == store_id).subquery()
+            row = db.session.execute(select(sub.c.bdi)).first()
+            out.append((p.label, row.bdi if row else None))
+        elif region_id is not None:
+            sub = _group_query(p, config, "region_id").subquery()
+            row = db.session.execute(select(sub.c.bdi).where(sub.c.group_id == region_id)).first()
+            out.append((p.label, row.bdi if row else None))
+        else:
+            out.append((p.label, brand_score(p, config).bdi))
+    return out
+
+
+def dimension_means(
+    period: Period,
+    *,
+    by: str = "store",
+    kind: str = MYSTERY,
+    store_ids: list[int] | None = None,
+) -> dict[int | None, dict[str, float | None]]:
+    """Mean S_d per dimension over the period's released visits, grouped by ``store``,
+    ``region`` or ``brand`` (key None). N/A dimensions are left out of the mean."""
+    group_col = {
+        "store": Visit.store_id,
+        "region": Store.region_id,
+        "brand": literal(None),
+    }[by]
+    query = (
+        select(
+            group_col.label("group_id"),
+            VisitDimensionScore.dimension,
+            func.avg(VisitDimensionScore.score),
+        )
+        .join(Visit, Visit.id == VisitDimensionScore.visit_id)
+        .join(Store, Store.id == Visit.store_id)
+        .where(*_counted_visits(kind, period), Store.active.is_(True))
+        .group_by(group_col, VisitDimensionScore.dimension)
+    )
+    if store_ids is not None:
+        query = query.where(Visit.store_id.in_(store_ids))
+    out: dict[int | None, dict[str, float | None]] = {}
+    for group_id, dimension, value in db.session.execute(query):
+        out.setdefault(group_id, {})[dimension] = value
+    return out
+
+
+@dataclass(frozen=True)
+class Satisfaction:
+    visits_with_csm: int
+    satisfied: int
+    mean_csm: float | None
+
+    @property
+    def rate(self) -> float | None:
+        """T = S / C × 100 (SCORING.md §5)."""
+        return self.satisfied / self.visits_with_csm * 100 if self.visits_with_csm else None
+
+    @property
+    def grade(self) -> int | None:
+        return scoring.csm_grade(self.mean_csm) if self.mean_csm is not None else None
+
+
+def satisfaction(
+    period: Period, *, store_ids: list[int] | None = None, region_id: int | None = None
+) -> Satisfaction:
+    """CSM and satisfaction rate over the period's released mystery visits."""
+    query = (
+        select(
+            func.count(Visit.csm),
+            func.coalesce(func.sum(case((Visit.csm >= scoring.SATISFIED_CSM, 1), else_=0)), 0),
+            func.avg(Visit.csm),
+        )
+        .join(Store, Store.id == Visit.store_id)
+        .where(*_counted_visits(MYSTERY, period), Store.active.is_(True))
+    )
+    if store_ids is not None:
+        query = query.where(Visit.store_id.in_(store_ids))
+    if region_id is not None:
+        query = query.where(Store.region_id == region_id)
+    counted, satisfied, mean_csm = db.session.execute(query).one()
+    return Satisfaction(int(counted or 0), int(satisfied or 0), mean_csm)
+
+
+def latest_month() -> str:
+    """The most recent month with a released visit (``YYYY-MM``), else the current one."""
+    last = db.session.scalar(
+        select(func.max(Visit.visit_date)).where(Visit.status.in_(COUNTED_STATUSES))
+    )
+    if isinstance(last, str):  # SQLite returns the raw text for an aggregate of a date
+        last = date.fromisoformat(last)
+    return f"{(last or date.today()):%Y-%m}"

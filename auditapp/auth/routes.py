@@ -1,0 +1,58 @@
+"""Logging in and out, and choosing the language."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import func, select
+
+from ..extensions import db, limiter
+from ..i18n import LOCALES
+from ..models import User
+from . import bp
+from .forms import LoginForm
+from .urls import safe_next
+
+
+def _login_failed(response) -> bool:
+    # Only failed attempts count towards the limit (a successful login redirects).
+    return response.status_code != 302
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("10 per 15 minutes", methods=["POST"], deduct_when=_login_failed)
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        name = form.username.data.strip()
+        user = db.session.scalar(select(User).where(func.lower(User.username) == name.lower()))
+        if user is None or not user.active or not user.check_password(form.password.data):
+            flash(_("That e-mail/code and password do not match an active account."), "error")
+            return render_template("auth/login.html", form=form), 200
+        session.clear()  # a fresh session on login (no fixation)
+        login_user(user, remember=form.remember.data)
+        return redirect(safe_next(request.args.get("next")) or url_for("main.index"))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    logout_user()
+    session.clear()
+    flash(_("You have logged out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/language/<code>", methods=["POST"])
+def set_language(code: str):
+    if code not in LOCALES:
+        flash(_("That language is not available."), "error")
+    else:
+        session["lang"] = code
+        if current_user.is_authenticated:
+            current_user.locale = code
+            db.session.commit()
+    return redirect(safe_next(request.form.get("next")) or url_for("main.index"))

@@ -1,0 +1,154 @@
+"""``flask --app wsgi …`` commands: database set-up, demo data, users and BDI figures."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from flask import Flask
+from flask.cli import with_appcontext
+from flask_migrate import upgrade
+from sqlalchemy import select
+
+from . import analytics, scoring
+from .extensions import db
+from .models import MANAGER, ROLES, SHOPPER, Store, User
+
+
+def init_app(app: Flask) -> None:
+    for command in (init_db, seed_demo_command, create_user, bdi_command):
+        app.cli.add_command(command)
+
+
+@click.command("init-db")
+@with_appcontext
+def init_db() -> None:
+    """Create or upgrade the database schema (runs the Alembic migrations)."""
+    upgrade()
+    click.echo("Database is up to date.")
+
+
+@click.command("seed-demo")
+@click.option("--reset", is_flag=True, help="Wipe every table first (demo databases only).")
+@click.option("--months", default=6, show_default=True, type=click.IntRange(1, 36))
+@click.option("--last-month", default=None, help="Last demo month YYYY-MM (default: last month).")
+@with_appcontext
+def seed_demo_command(reset: bool, months: int, last_month: str | None) -> None:
+    """Fill an empty database with a believable demo chain."""
+    from .demo import seed_demo
+
+    last = None
+    if last_month:
+        try:
+            last = analytics.Period.month(last_month).start
+        except analytics.PeriodError as error:
+            raise click.BadParameter(str(error), param_hint="--last-month") from None
+    if reset:
+        db.drop_all()
+        db.create_all()
+        _stamp_head()
+    try:
+        summary = seed_demo(last_month=last, months=months)
+    except ValueError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from None
+    click.echo(
+        f"Demo chain ready: {summary['regions']} regions, {summary['stores']} stores, "
+        f"{summary['shoppers']} shoppers, {summary['visits']} scored visits "
+        f"({summary['months'][0]} … {summary['months'][-1]})."
+    )
+    click.echo("Log in with password 'demo1234' as: hq@example.com (HQ), qa@example.com (QA), "
+               "manager.e001@example.com (store manager), MS-001 (shopper).")
+
+
+def _stamp_head() -> None:
+    from flask_migrate import stamp
+
+    stamp()
+
+
+@click.command("create-user")
+@click.option("--username", required=True, help="E-mail for staff, pseudonym code for shoppers.")
+@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--name", default="", help="Display name (never shown to stores for shoppers).")
+@click.option("--store", "stores", multiple=True, help="Store code a manager runs (repeatable).")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@with_appcontext
+def create_user(username: str, role: str, name: str, stores: tuple[str, ...], password: str):
+    """Create a user account."""
+    username = username.strip()
+    if not username:
+        raise click.BadParameter("must not be empty", param_hint="--username")
+    if len(password) < 8:
+        raise click.BadParameter("must be at least 8 characters", param_hint="--password")
+    if db.session.scalar(select(User).where(User.username == username)):
+        raise click.ClickException(f"A user named {username!r} already exists.")
+    if stores and role != MANAGER:
+        raise click.BadParameter("only managers are bound to stores", param_hint="--store")
+    found = db.session.scalars(select(Store).where(Store.code.in_(stores))).all()
+    missing = sorted(set(stores) - {s.code for s in found})
+    if missing:
+        raise click.ClickException(f"Unknown store code(s): {', '.join(missing)}.")
+    user = User(username=username, name=name, role=role)
+    user.set_password(password)
+    user.stores.extend(found)
+    db.session.add(user)
+    db.session.commit()
+    kind = "shopper pseudonym" if role == SHOPPER else role
+    click.echo(f"Created {kind} {username!r}.")
+
+
+@click.command("bdi")
+@click.option("--month", required=True, help="Month as YYYY-MM.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)
+@click.option("--store", "store_codes", multiple=True, help="Only this store code (repeatable).")
+@with_appcontext
+def bdi_command(month: str, fmt: str, store_codes: tuple[str, ...]) -> None:
+    """Print each store's MS, QA, HL, BDI and band for a month."""
+    try:
+        period = analytics.Period.month(month)
+    except analytics.PeriodError as error:
+        raise click.BadParameter(str(error), param_hint="--month") from None
+    if store_codes:
+        known = set(db.session.scalars(select(Store.code).where(Store.code.in_(store_codes))))
+        missing = sorted(set(store_codes) - known)
+        if missing:
+            raise click.ClickException(f"Unknown store code(s): {', '.join(missing)}.")
+    rows = analytics.store_scores(
+        period, store_codes=list(store_codes) or None, include_inactive=bool(store_codes)
+    )
+    brand = analytics.brand_score(period)
+    if fmt == "json":
+        click.echo(
+            json.dumps(
+                {
+                    "month": period.label,
+                    "brand": {"bdi": brand.bdi, "band": brand.band,
+                              "stores_scored": brand.stores_scored},
+                    "stores": [
+                        {
+                            "code": r.code, "name": r.name, "region": r.region_name,
+                            "ms": r.ms, "qa": r.qa, "hl": r.hl, "bdi": r.bdi, "band": r.band,
+                            "rank": r.rank, "ms_visits": r.ms_visits,
+                            "qa_visits": r.qa_visits, "complaints": r.complaints,
+                        }
+                        for r in rows
+                    ],
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return
+    f = scoring.fmt_score
+    click.echo(f"Brand Delivery Index {period.label}: {f(brand.bdi)} "
+               f"({brand.band or 'no BDI'}, {brand.stores_scored} stores)")
+    header = f"{'rank':>4}  {'code':<6} {'MS':>6} {'QA':>6} {'HL':>6} {'BDI':>6}  {'band':<18} name"
+    click.echo(header)
+    click.echo("-" * len(header))
+    for r in rows:
+        click.echo(
+            f"{(r.rank or '-'):>4}  {r.code:<6} {f(r.ms):>6} {f(r.qa):>6} {f(r.hl):>6} "
+            f"{f(r.bdi):>6}  {(r.band or '-'):<18} {r.name}"
+        )

@@ -1,0 +1,310 @@
+"""A believable demo chain: regions, stores (many with Chinese names), people,
+questionnaires and six months of scored visits and hotline complaints.
+
+Everything is made from a seeded random generator, so the same call gives the same data.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import func, select
+
+from . import scoring
+from .extensions import db
+from .models import (
+    HQ_ADMIN,
+    MANAGER,
+    QA_AUDITOR,
+    SHOPPER,
+    Answer,
+    Brand,
+    CompetitorStore,
+    Complaint,
+    Questionnaire,
+    Region,
+    Store,
+    User,
+    Visit,
+)
+from .models.visit import COMPETITOR, MYSTERY, QA, RELEASED, SUBMITTED
+from .questionnaires import default_mystery, default_qa
+from .visits import new_access_token, score_and_store
+
+DEMO_PASSWORD = "demo1234"
+
+REGIONS = [
+    ("EAST", "华东区 East", "Asia/Shanghai", [
+        ("上海南京西路店", "上海", "南京西路 1266 号"),
+        ("上海徐家汇店", "上海", "漕溪北路 88 号"),
+        ("上海陆家嘴店", "上海", "陆家嘴环路 1000 号"),
+        ("杭州西湖店", "杭州", "湖滨路 28 号"),
+        ("南京新街口店", "南京", "中山路 18 号"),
+        ("苏州观前街店", "苏州", "观前街 168 号"),
+        ("Shanghai Hongqiao Airport", "上海", "Terminal 2, Hongqiao"),
+        ("宁波天一广场店", "宁波", "中山东路 188 号"),
+        ("无锡崇安寺店", "无锡", "中山路 333 号"),
+        ("合肥淮河路店", "合肥", "淮河路 99 号"),
+        ("Suzhou Industrial Park", "苏州", "Xinghu Street 218"),
+        ("杭州滨江店", "杭州", "江南大道 588 号"),
+    ]),
+    ("NORTH", "华北区 North", "Asia/Shanghai", [
+        ("北京王府井店", "北京", "王府井大街 138 号"),
+        ("北京三里屯店", "北京", "三里屯路 19 号"),
+        ("北京中关村店", "北京", "中关村大街 27 号"),
+        ("天津滨江道店", "天津", "滨江道 208 号"),
+        ("Beijing Capital Airport T3", "北京", "Terminal 3, Capital Airport"),
+        ("济南泉城路店", "济南", "泉城路 180 号"),
+        ("青岛台东店", "青岛", "台东三路 66 号"),
+        ("石家庄中山路店", "石家庄", "中山东路 39 号"),
+        ("太原柳巷店", "太原", "柳巷南路 12 号"),
+        ("Dalian Zhongshan Square", "大连", "Zhongshan Square 6"),
+        ("沈阳中街店", "沈阳", "中街路 128 号"),
+        ("北京望京店", "北京", "望京街 9 号"),
+    ]),
+    ("SOUTH", "华南区 South", "Asia/Shanghai", [
+        ("广州天河城店", "广州", "天河路 208 号"),
+        ("广州北京路店", "广州", "北京路 318 号"),
+        ("深圳华强北店", "深圳", "华强北路 1002 号"),
+        ("深圳海岸城店", "深圳", "文心五路 33 号"),
+        ("Shenzhen Bao'an Airport", "深圳", "Terminal 3, Bao'an"),
+        ("厦门中山路店", "厦门", "中山路 88 号"),
+        ("福州东街口店", "福州", "八一七北路 68 号"),
+        ("东莞万达店", "东莞", "东城大道 208 号"),
+        ("佛山祖庙店", "佛山", "祖庙路 33 号"),
+        ("Hong Kong Causeway Bay", "香港", "Hennessy Road 500"),
+        ("南宁朝阳广场店", "南宁", "朝阳路 21 号"),
+        ("海口明珠广场店", "海口", "海秀东路 8 号"),
+    ]),
+]
+
+COMPETITORS = [
+    ("Burger Rival", "Burger Rival 人民广场店", "上海", "EAST"),
+    ("Burger Rival", "Burger Rival 西单店", "北京", "NORTH"),
+    ("Fried Chicken Co.", "Fried Chicken Co. 天河店", "广州", "SOUTH"),
+]
+
+COMMENTS = [
+    "", "", "", "Crew was busy but polite.", "等候时间偏长。", "The fries were lukewarm.",
+    "餐厅整体很干净。", "Great smile at the counter.", "收银员没有主动给收据。",
+    "Table near the window was sticky.", "饮料太甜了。", "",
+]
+COMPLAINT_TEXTS = [
+    ("speed", "顾客反映外卖等待超过 30 分钟。"),
+    ("accuracy", "Customer received the wrong burger in a delivery order."),
+    ("courtesy", "员工态度冷淡，没有问候。"),
+    ("quality", "Nuggets were cold and dry."),
+    ("cleanliness", "洗手间缺少洗手液。"),
+    ("other", "Parking lot lights were broken in the evening."),
+]
+
+
+def months_ending(last: date, count: int) -> list[date]:
+    """First days of ``count`` months ending with ``last``'s month, oldest first."""
+    firsts = []
+    y, m = last.year, last.month
+    for _ in range(count):
+        firsts.append(date(y, m, 1))
+        y, m = (y - 1, 12) if m == 1 else (y, m - 1)
+    return list(reversed(firsts))
+
+
+def previous_month(today: date) -> date:
+    first = today.replace(day=1)
+    return (first - timedelta(days=1)).replace(day=1)
+
+
+def _answer_value(item_type: str, store_quality: float, rng: random.Random, target, limit):
+    """A plausible answer for a store of a given underlying quality (0–1)."""
+    if item_type == "yesno":
+        return 1.0 if rng.random() < 0.55 + 0.43 * store_quality else 0.0
+    if item_type == "scale7":
+        centre = -20 + 100 * store_quality + rng.gauss(0, 30)
+        return float(min(scoring.SCALE7_LEVELS, key=lambda level: abs(level - centre)))
+    # timed: around the target for good stores, towards the limit for weak ones
+    mean = target + (limit - target) * (1.05 - store_quality) * 0.8
+    return float(max(20, round(rng.gauss(mean, (limit - target) * 0.25))))
+
+
+def fill_answers(visit: Visit, questionnaire: Questionnaire, quality: float, rng: random.Random):
+    for item in questionnaire.items:
+        if item.allow_na and rng.random() < 0.08:
+            visit.answers.append(Answer(item=item, na=True))
+            continue
+        target = limit = None
+        if item.item_type == "timed":
+            target, limit = item.target_limit(visit.visit_type)
+        value = _answer_value(item.item_type, quality, rng, target, limit)
+        visit.answers.append(
+            Answer(item=item, value=value, comment=rng.choice(COMMENTS) if value == 0 else "")
+        )
+
+
+def seed_demo(last_month: date | None = None, months: int = 6, seed: int = 7) -> dict:
+    """Create the demo chain. Refuses (ValueError) when the database already has stores."""
+    if db.session.scalar(select(func.count(Store.id))):
+        raise ValueError(
+            "The database already has stores; seed-demo only fills an empty database. "
+            "Use `flask --app wsgi seed-demo --reset` to wipe it first."
+        )
+    rng = random.Random(seed)
+    last = last_month or previous_month(date.today())
+    month_firsts = months_ending(last, months)
+
+    brand = Brand(code="DEMO", name="Demo Burger 演示汉堡")
+    db.session.add(brand)
+    ms_q, qa_q = default_mystery(), default_qa()
+    db.session.add_all([ms_q, qa_q])
+
+    hq = User(username="hq@example.com", name="Hui Zhang 张慧", email="hq@example.com",
+              role=HQ_ADMIN)
+    qa_user = User(username="qa@example.com", name="Li Wei 李伟", email="qa@example.com",
+                   role=QA_AUDITOR)
+    for u in (hq, qa_user):
+        u.set_password(DEMO_PASSWORD)
+    db.session.add_all([hq, qa_user])
+
+    stores: list[Store] = []
+    quality: dict[str, float] = {}
+    for r_index, (rcode, rname, tz, rows) in enumerate(REGIONS):
+        region = Region(code=rcode, name=rname, brand=brand)
+        db.session.add(region)
+        for s_index, (name, city, address) in enumerate(rows, start=1):
+            code = f"{rcode[0]}{s_index:03d}"
+            store = Store(
+                code=code, name=name, city=city, address=f"{city} {address}", timezone=tz,
+                region=region, has_drive_thru=(s_index % 3 != 0),
+                latitude=31.2 + r_index * 4 + s_index * 0.01,
+                longitude=121.4 - r_index * 4 + s_index * 0.01,
+            )
+            stores.append(store)
+            quality[code] = min(1.0, max(0.1, rng.betavariate(5, 2)))
+            db.session.add(store)
+    for comp, name, city, rcode in COMPETITORS:
+        region = next(r for r in brand.regions if r.code == rcode)
+        db.session.add(CompetitorStore(competitor=comp, name=name, address=city, region=region))
+    db.session.flush()
+
+    # a manager per store (one of them runs two stores), and 12 shoppers
+    for i, store in enumerate(stores):
+        m = User(username=f"manager.{store.code.lower()}@example.com", name=f"Manager {store.code}",
+                 role=MANAGER, email=f"manager.{store.code.lower()}@example.com")
+        m.set_password(DEMO_PASSWORD)
+        m.stores.append(store)
+        if i == 0:
+            m.stores.append(stores[1])
+        db.session.add(m)
+    shoppers = []
+    for i in range(1, 13):
+        s = User(username=f"MS-{i:03d}", name=f"Shopper {i}", role=SHOPPER)
+        s.set_password(DEMO_PASSWORD)
+        shoppers.append(s)
+        db.session.add(s)
+    db.session.flush()
+    # a shopper must never visit the store they are tied to
+    shoppers[0].tied_stores.append(stores[0])
+
+    visit_types = ("walk_in", "dine_in", "drive_thru")
+    visits = 0
+    competitor_rows = db.session.scalars(select(CompetitorStore)).all()
+    for m_index, first in enumerate(month_firsts):
+        month = f"{first:%Y-%m}"
+        for s_index, store in enumerate(stores):
+            types = visit_types if store.has_drive_thru else visit_types[:2]
+            vtype = types[(m_index + s_index) % len(types)]
+            eligible = [sh for sh in shoppers if store not in sh.tied_stores]
+            shopper = eligible[(m_index * 5 + s_index) % len(eligible)]
+            day = 1 + rng.randrange(25)
+            visit = Visit(
+                kind=MYSTERY, store=store, evaluator=shopper, questionnaire=ms_q, month=month,
+                visit_type=vtype, status=RELEASED, visit_date=first.replace(day=day),
+                arrival_time=time(11 + rng.randrange(9), rng.randrange(60)),
+                visit_type_confirmed=True, order_description="Combo meal 套餐 + drink",
+                receipt_total=round(rng.uniform(25, 80), 2),
+                access_token=new_access_token(),
+                submitted_at=datetime.combine(first.replace(day=day), time(20, 0)),
+                released_at=datetime.combine(first.replace(day=min(day + 2, 28)), time(9, 0)),
+                reviewed_by=hq,
+            )
+            fill_answers(visit, ms_q, quality[store.code], rng)
+            db.session.add(visit)
+            score_and_store(visit)
+            visits += 1
+            # a QA audit every quarter per store, staggered
+            if (m_index + s_index) % 3 == 0:
+                qa_day = 1 + rng.randrange(25)
+                audit = Visit(
+                    kind=QA, store=store, evaluator=qa_user, questionnaire=qa_q, month=month,
+                    visit_type="dine_in", status=RELEASED, visit_date=first.replace(day=qa_day),
+                    submitted_at=datetime.combine(first.replace(day=qa_day), time(16, 0)),
+                    released_at=datetime.combine(first.replace(day=min(qa_day + 1, 28)),
+                                                 time(9, 0)),
+                    reviewed_by=hq,
+                )
+                fill_answers(audit, qa_q, min(1.0, quality[store.code] + 0.1), rng)
+                db.session.add(audit)
+                score_and_store(audit)
+                visits += 1
+            # hotline complaints: weaker stores get more
+            for _ in range(rng.choices((0, 1, 2, 3), weights=(5, 3, 1, 1 - quality[store.code]))[0]):
+                received = datetime.combine(first.replace(day=1 + rng.randrange(27)),
+                                            time(rng.randrange(24), rng.randrange(60)))
+                category, text = rng.choice(COMPLAINT_TEXTS)
+                resolved = rng.random()
+                db.session.add(
+                    Complaint(
+                        store=store, received_at=received,
+                        channel=rng.choice(("phone", "app", "email", "social")),
+                        severity=rng.choices(("minor", "major", "critical"), (6, 3, 1))[0],
+                        category=category, description=text,
+                        resolved_at=(
+                            received + timedelta(hours=rng.randrange(2, 47)) if resolved < 0.6
+                            else received + timedelta(hours=rng.randrange(49, 200))
+                            if resolved < 0.9 else None
+                        ),
+                    )
+                )
+        # competitor benchmarks every month
+        for c_index, comp in enumerate(competitor_rows):
+            day = 3 + rng.randrange(20)
+            visit = Visit(
+                kind=COMPETITOR, competitor=comp, evaluator=shoppers[(m_index + c_index) % 12],
+                questionnaire=ms_q, month=month, visit_type="walk_in", status=RELEASED,
+                visit_date=first.replace(day=day),
+                submitted_at=datetime.combine(first.replace(day=day), time(19, 0)),
+                released_at=datetime.combine(first.replace(day=day + 2), time(9, 0)),
+            )
+            fill_answers(visit, ms_q, 0.6, rng)
+            db.session.add(visit)
+            score_and_store(visit)
+            visits += 1
+
+    # the current month: assignments waiting for the shoppers, one awaiting review
+    current = last.replace(day=28) + timedelta(days=4)
+    current = current.replace(day=1)
+    month = f"{current:%Y-%m}"
+    for s_index, store in enumerate(stores):
+        eligible = [sh for sh in shoppers if store not in sh.tied_stores]
+        types = visit_types if store.has_drive_thru else visit_types[:2]
+        visit = Visit(
+            kind=MYSTERY, store=store, evaluator=eligible[(len(month_firsts) * 5 + s_index) % 11],
+            questionnaire=ms_q, month=month,
+            visit_type=types[(len(month_firsts) + s_index) % len(types)],
+            due_date=current.replace(day=25), access_token=new_access_token(),
+        )
+        if s_index == 0:
+            visit.status = SUBMITTED
+            visit.visit_date = current.replace(day=2)
+            visit.submitted_at = datetime.combine(visit.visit_date, time(19, 0))
+            fill_answers(visit, ms_q, quality[store.code], rng)
+            score_and_store(visit)
+        db.session.add(visit)
+    db.session.commit()
+    return {
+        "stores": len(stores),
+        "regions": len(REGIONS),
+        "shoppers": len(shoppers),
+        "visits": visits,
+        "months": [f"{m:%Y-%m}" for m in month_firsts],
+    }

@@ -1,0 +1,155 @@
+"""Languages (English and Simplified Chinese) and the labels of the product's vocabulary.
+
+The locale follows the user's own setting, else the ``lang`` chosen with the switch in the
+page header, else the browser's ``Accept-Language``. Every user-facing label of a code
+(dimension, visit type, band, status, CSM level …) comes from here so screens, PDFs and
+exports say the same thing.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app, request, session
+from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from . import scoring
+
+LOCALES = {"en": "English", "zh_CN": "简体中文"}
+
+DIMENSION_LABELS = {
+    "speed": _l("Speed of service"),
+    "courtesy": _l("Courtesy"),
+    "accuracy": _l("Order accuracy"),
+    "quality": _l("Product quality"),
+    "cleanliness": _l("Cleanliness and atmosphere"),
+}
+VISIT_TYPE_LABELS = {
+    "drive_thru": _l("Drive-thru"),
+    "walk_in": _l("Walk-in (takeaway)"),
+    "dine_in": _l("Dine-in"),
+}
+VISIT_KIND_LABELS = {
+    "mystery": _l("Mystery shop"),
+    "qa": _l("QA audit"),
+    "competitor": _l("Competitor benchmark"),
+}
+STATUS_LABELS = {
+    "assigned": _l("Assigned"),
+    "in_progress": _l("In progress"),
+    "submitted": _l("Awaiting review"),
+    "returned": _l("Returned for correction"),
+    "released": _l("Released"),
+    "disputed": _l("Disputed"),
+}
+BAND_LABELS = {
+    "excellent": _l("Excellent"),
+    "good": _l("Good"),
+    "fair": _l("Fair"),
+    "needs_improvement": _l("Needs improvement"),
+}
+#: CSM levels: Chinese names are the reference (SCORING.md §2); English shown in English.
+CSM_LABELS = {
+    -90: _l("Very dissatisfied"),
+    -60: _l("Dissatisfied"),
+    -30: _l("Somewhat dissatisfied"),
+    0: _l("Neutral"),
+    30: _l("Somewhat satisfied"),
+    60: _l("Satisfied"),
+    90: _l("Very satisfied"),
+}
+CSM_LABELS_ZH = {
+    -90: "十分不满意",
+    -60: "不满意",
+    -30: "较不满意",
+    0: "基本可以",
+    30: "较满意",
+    60: "满意",
+    90: "十分满意",
+}
+ROLE_LABELS = {
+    "hq_admin": _l("HQ administrator"),
+    "qa_auditor": _l("QA auditor"),
+    "manager": _l("Store manager"),
+    "shopper": _l("Mystery shopper"),
+}
+SEVERITY_LABELS = {"minor": _l("Minor"), "major": _l("Major"), "critical": _l("Critical")}
+ITEM_TYPE_LABELS = {
+    "yesno": _l("Yes / no"),
+    "scale7": _l("Satisfaction (7 levels)"),
+    "timed": _l("Timed"),
+}
+
+
+def select_locale() -> str:
+    supported = list(current_app.config.get("LANGUAGES", LOCALES))
+    if current_user and getattr(current_user, "is_authenticated", False):
+        if current_user.locale in supported:
+            return current_user.locale
+    chosen = session.get("lang")
+    if chosen in supported:
+        return chosen
+    return request.accept_languages.best_match(supported) or supported[0]
+
+
+def select_timezone() -> str:
+    return current_app.config.get("BABEL_DEFAULT_TIMEZONE", "UTC")
+
+
+def is_chinese() -> bool:
+    return str(get_locale() or "en").startswith("zh")
+
+
+def label(mapping: dict, code: object) -> str:
+    value = mapping.get(code)
+    return str(value) if value is not None else ("" if code is None else str(code))
+
+
+def csm_label(level: int | None) -> str:
+    if level is None:
+        return "–"
+    if is_chinese():
+        return CSM_LABELS_ZH[level]
+    return str(CSM_LABELS[level])
+
+
+def local_dt(value: datetime | None, tz: str | None = None, fmt: str = "medium") -> str:
+    """A naive-UTC datetime shown in the given zone (a store's) for the current locale."""
+    if value is None:
+        return "–"
+    aware = value.replace(tzinfo=ZoneInfo("UTC"))
+    if tz:
+        aware = aware.astimezone(ZoneInfo(tz))
+        return format_datetime(aware.replace(tzinfo=None), fmt, rebase=False)
+    return format_datetime(aware.replace(tzinfo=None), fmt)
+
+
+def local_date(value: date | None, fmt: str = "medium") -> str:
+    return "–" if value is None else format_date(value, fmt)
+
+
+def init_template_helpers(app: Flask) -> None:
+    @app.context_processor
+    def inject() -> dict:
+        return {
+            "LOCALES": LOCALES,
+            "current_locale": str(get_locale() or "en"),
+            "is_chinese": is_chinese,
+            "fmt_score": scoring.fmt_score,
+            "DIMENSIONS": scoring.DIMENSIONS,
+            "dimension_label": lambda c: label(DIMENSION_LABELS, c),
+            "visit_type_label": lambda c: label(VISIT_TYPE_LABELS, c),
+            "visit_kind_label": lambda c: label(VISIT_KIND_LABELS, c),
+            "status_label": lambda c: label(STATUS_LABELS, c),
+            "band_label": lambda c: label(BAND_LABELS, c),
+            "role_label": lambda c: label(ROLE_LABELS, c),
+            "severity_label": lambda c: label(SEVERITY_LABELS, c),
+            "item_type_label": lambda c: label(ITEM_TYPE_LABELS, c),
+            "csm_label": csm_label,
+            "local_dt": local_dt,
+            "local_date": local_date,
+            "brand_name": app.config.get("BRAND_NAME", "auditapp"),
+        }

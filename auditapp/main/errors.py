@@ -1,0 +1,51 @@
+"""Friendly error pages (HTML) and JSON errors for the API."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from ..extensions import db
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or (
+        request.accept_mimetypes.best == "application/json"
+    )
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):
+        message = _("Your session has expired or the form was sent twice. "
+                    "Reload the page and try again: what you typed is kept in the form.")
+        if _wants_json():
+            return jsonify(error="csrf", message=message), 400
+        return render_template("errors/error.html", code=400, message=message), 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        messages = {
+            400: _("The request could not be understood."),
+            403: _("You do not have access to this page."),
+            404: _("This page does not exist, or you may not see it."),
+            405: _("This action is not allowed here."),
+            413: _("The upload is too large."),
+            429: _("Too many attempts. Please wait a few minutes and try again."),
+        }
+        code = error.code or 500
+        message = messages.get(code, error.description or _("Something went wrong."))
+        if _wants_json():
+            return jsonify(error=error.name.lower().replace(" ", "_"), message=message), code
+        return render_template("errors/error.html", code=code, message=message), code
+
+    @app.errorhandler(500)
+    def server_error(error):
+        db.session.rollback()
+        message = _("Something went wrong on our side. Nothing you sent was lost; "
+                    "please try again.")
+        if _wants_json():
+            return jsonify(error="server_error", message=message), 500
+        return render_template("errors/error.html", code=500, message=message), 500

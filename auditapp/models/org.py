@@ -1,0 +1,77 @@
+"""The chain: brands, regions, stores and the competitor stores we benchmark against."""
+
+from __future__ import annotations
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+
+
+class Brand(db.Model):
+    __tablename__ = "brands"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+
+    regions: Mapped[list[Region]] = relationship(back_populates="brand")
+
+    def __repr__(self) -> str:
+        return f"<Brand {self.code}>"
+
+
+class Region(db.Model):
+    __tablename__ = "regions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    brand_id: Mapped[int] = mapped_column(ForeignKey("brands.id"), index=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    active: Mapped[bool] = mapped_column(default=True)
+
+    brand: Mapped[Brand] = relationship(back_populates="regions")
+    stores: Mapped[list[Store]] = relationship(back_populates="region", order_by="Store.code")
+
+    def __repr__(self) -> str:
+        return f"<Region {self.code}>"
+
+
+class Store(db.Model):
+    __tablename__ = "stores"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    region_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), index=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(String(300), default="")
+    city: Mapped[str] = mapped_column(String(120), default="")
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    has_drive_thru: Mapped[bool] = mapped_column(default=False)
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+    active: Mapped[bool] = mapped_column(default=True)
+
+    region: Mapped[Region] = relationship(back_populates="stores")
+
+    def __repr__(self) -> str:
+        return f"<Store {self.code}>"
+
+
+class CompetitorStore(db.Model):
+    """A store of another chain, visited with the same questionnaire as a benchmark."""
+
+    __tablename__ = "competitor_stores"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"), index=True)
+    competitor: Mapped[str] = mapped_column(String(120))
+    name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(String(300), default="")
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    has_drive_thru: Mapped[bool] = mapped_column(default=False)
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+    active: Mapped[bool] = mapped_column(default=True)
+
+    region: Mapped[Region | None] = relationship()

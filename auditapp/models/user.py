@@ -1,0 +1,100 @@
+"""People: HQ admins, QA auditors, store managers and (pseudonymous) mystery shoppers."""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, ForeignKey, String, Table
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..extensions import db
+from .org import Store
+
+HQ_ADMIN = "hq_admin"
+QA_AUDITOR = "qa_auditor"
+MANAGER = "manager"
+SHOPPER = "shopper"
+ROLES: tuple[str, ...] = (HQ_ADMIN, QA_AUDITOR, MANAGER, SHOPPER)
+
+#: Managers are bound to one or more stores.
+store_managers = Table(
+    "store_managers",
+    db.metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("store_id", ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True),
+)
+
+#: Stores a shopper must never be sent to (they work there, know the staff, …).
+shopper_store_ties = Table(
+    "shopper_store_ties",
+    db.metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("store_id", ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class User(db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Login name: an e-mail for staff, the pseudonym code (e.g. ``MS-0042``) for shoppers.
+    username: Mapped[str] = mapped_column(String(120), unique=True)
+    name: Mapped[str] = mapped_column(String(120), default="")
+    email: Mapped[str | None] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20), index=True)
+    password_hash: Mapped[str] = mapped_column(String(256), default="")
+    locale: Mapped[str | None] = mapped_column(String(10))
+    active: Mapped[bool] = mapped_column(default=True)
+
+    stores: Mapped[list[Store]] = relationship(secondary=store_managers, order_by=Store.code)
+    tied_stores: Mapped[list[Store]] = relationship(secondary=shopper_store_ties)
+
+    # --- Flask-Login -----------------------------------------------------------------
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    # --- passwords -----------------------------------------------------------------------
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+
+    # --- roles -----------------------------------------------------------------------------
+    @property
+    def is_hq(self) -> bool:
+        return self.role == HQ_ADMIN
+
+    @property
+    def is_qa(self) -> bool:
+        return self.role == QA_AUDITOR
+
+    @property
+    def is_manager(self) -> bool:
+        return self.role == MANAGER
+
+    @property
+    def is_shopper(self) -> bool:
+        return self.role == SHOPPER
+
+    @property
+    def pseudonym(self) -> str:
+        """What a shopper is called in HQ's pages: their pseudonym code."""
+        return self.username
+
+    def manages(self, store_id: int | None) -> bool:
+        return store_id is not None and any(s.id == store_id for s in self.stores)
+
+    def __repr__(self) -> str:
+        return f"<User {self.username} {self.role}>"

@@ -1,0 +1,379 @@
+"""The scoring method: from one answer to the Brand Delivery Index.
+
+This module is the single implementation of ``SCORING.md`` (a copy lives in
+``docs/SCORING.md``). It is pure Python: no Flask, no database. Everything that shows a
+score (pages, PDFs, exports, the API, SQL aggregation in ``analytics.py``) either calls
+these functions or is tested to agree with them.
+
+Scores are kept at full precision; ``fmt_score`` rounds for display only.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+# --- vocabulary ---------------------------------------------------------------------------
+
+DIMENSIONS: tuple[str, ...] = ("speed", "courtesy", "accuracy", "quality", "cleanliness")
+ITEM_TYPES: tuple[str, ...] = ("yesno", "scale7", "timed")
+VISIT_TYPES: tuple[str, ...] = ("drive_thru", "walk_in", "dine_in")
+SEVERITIES: tuple[str, ...] = ("minor", "major", "critical")
+COMPONENTS: tuple[str, ...] = ("MS", "QA", "HL")
+
+#: The seven customer-satisfaction-measure (CSM) levels, lowest first.
+SCALE7_LEVELS: tuple[int, ...] = (-90, -60, -30, 0, 30, 60, 90)
+SATISFIED_CSM = 30
+
+#: Default timed target T and limit L in seconds, per visit type.
+DEFAULT_TIMED_TARGETS: dict[str, tuple[float, float]] = {
+    "drive_thru": (180.0, 360.0),
+    "walk_in": (120.0, 300.0),
+    "dine_in": (300.0, 600.0),
+}
+
+DEFAULT_DIMENSION_WEIGHT = 20.0
+
+
+class ScoringError(ValueError):
+    """An answer or a setting that the method cannot score; the message says why."""
+
+
+# --- configuration ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScoringConfig:
+    """The settings SCORING.md names as configurable, with its defaults."""
+
+    component_weights: Mapping[str, float] = field(
+        default_factory=lambda: {"MS": 0.60, "QA": 0.25, "HL": 0.15}
+    )
+    hotline_deductions: Mapping[str, float] = field(
+        default_factory=lambda: {"minor": 2.0, "major": 5.0, "critical": 10.0}
+    )
+    quick_resolution_hours: float = 48.0
+    quick_resolution_factor: float = 0.5
+    #: (lower bound, band code), highest first; below the last bound: ``needs_improvement``.
+    bands: tuple[tuple[float, str], ...] = ((90.0, "excellent"), (80.0, "good"), (70.0, "fair"))
+
+    def validate(self) -> ScoringConfig:
+        """Return self, or raise ScoringError naming what is wrong."""
+        if set(self.component_weights) != set(COMPONENTS):
+            raise ScoringError("Component weights must be given for MS, QA and HL.")
+        for name, weight in self.component_weights.items():
+            if not _finite(weight) or weight < 0:
+                raise ScoringError(f"Component weight {name} must be a number ≥ 0.")
+        if sum(self.component_weights.values()) <= 0:
+            raise ScoringError("At least one component weight must be above 0.")
+        if set(self.hotline_deductions) != set(SEVERITIES):
+            raise ScoringError("Hotline deductions must be given for minor, major and critical.")
+        for name, points in self.hotline_deductions.items():
+            if not _finite(points) or points < 0:
+                raise ScoringError(f"Hotline deduction for {name} must be a number ≥ 0.")
+        if not _finite(self.quick_resolution_hours) or self.quick_resolution_hours < 0:
+            raise ScoringError("Quick-resolution hours must be a number ≥ 0.")
+        if not _finite(self.quick_resolution_factor) or not 0 <= self.quick_resolution_factor <= 1:
+            raise ScoringError("Quick-resolution factor must be between 0 and 1.")
+        bounds = [b for b, _ in self.bands]
+        if not bounds or any(not _finite(b) or not 0 <= b <= 100 for b in bounds):
+            raise ScoringError("Band bounds must be numbers between 0 and 100.")
+        if any(a <= b for a, b in zip(bounds, bounds[1:], strict=False)):
+            raise ScoringError("Band bounds must be strictly decreasing (e.g. 90, 80, 70).")
+        return self
+
+    def to_dict(self) -> dict:
+        return {
+            "component_weights": dict(self.component_weights),
+            "hotline_deductions": dict(self.hotline_deductions),
+            "quick_resolution_hours": self.quick_resolution_hours,
+            "quick_resolution_factor": self.quick_resolution_factor,
+            "bands": [[b, code] for b, code in self.bands],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping | None) -> ScoringConfig:
+        data = dict(data or {})
+        default = cls()
+        return cls(
+            component_weights={
+                k: float(v)
+                for k, v in data.get("component_weights", default.component_weights).items()
+            },
+            hotline_deductions={
+                k: float(v)
+                for k, v in data.get("hotline_deductions", default.hotline_deductions).items()
+            },
+            quick_resolution_hours=float(
+                data.get("quick_resolution_hours", default.quick_resolution_hours)
+            ),
+            quick_resolution_factor=float(
+                data.get("quick_resolution_factor", default.quick_resolution_factor)
+            ),
+            bands=tuple((float(b), str(code)) for b, code in data.get("bands", default.bands)),
+        ).validate()
+
+
+DEFAULT_CONFIG = ScoringConfig()
+
+
+def _finite(x: object) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+
+
+# --- 2. item score ------------------------------------------------------------------------
+
+
+def timed_target(
+    visit_type: str, targets: Mapping[str, Sequence[float]] | None = None
+) -> tuple[float, float]:
+    """(T, L) for a visit type: the item's own targets, else the defaults."""
+    if visit_type not in VISIT_TYPES:
+        raise ScoringError(f"Unknown visit type {visit_type!r}.")
+    source = targets or {}
+    pair = source.get(visit_type) or DEFAULT_TIMED_TARGETS[visit_type]
+    return float(pair[0]), float(pair[1])
+
+
+def item_score(
+    item_type: str,
+    value: float | int | bool | None,
+    *,
+    target: float | None = None,
+    limit: float | None = None,
+) -> float:
+    """Score s (0–100) of one answered, non-N/A item."""
+    if value is None:
+        raise ScoringError("An answered item needs a value; use N/A for no answer.")
+    if item_type == "yesno":
+        if value in (True, 1, 1.0):
+            return 100.0
+        if value in (False, 0, 0.0):
+            return 0.0
+        raise ScoringError(f"A yes/no answer must be yes (1) or no (0), not {value!r}.")
+    if item_type == "scale7":
+        if value not in SCALE7_LEVELS:
+            raise ScoringError(
+                f"A satisfaction answer must be one of {', '.join(map(str, SCALE7_LEVELS))}, "
+                f"not {value!r}."
+            )
+        return (float(value) + 90.0) / 180.0 * 100.0
+    if item_type == "timed":
+        if target is None or limit is None:
+            raise ScoringError("A timed item needs a target and a limit.")
+        if not _finite(value) or value < 0:
+            raise ScoringError(f"A time must be a number of seconds ≥ 0, not {value!r}.")
+        if not limit > target:
+            raise ScoringError("A timed item's limit must be above its target.")
+        t = float(value)
+        if t <= target:
+            return 100.0
+        if t >= limit:
+            return 0.0
+        return 100.0 * (limit - t) / (limit - target)
+    raise ScoringError(f"Unknown item type {item_type!r}.")
+
+
+# --- 3–5. dimension and visit score, CSM --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ItemAnswer:
+    """One answer, with what the method needs to know about its item."""
+
+    dimension: str
+    item_type: str
+    value: float | int | bool | None = None
+    na: bool = False
+    weight: float = 1.0
+    critical: bool = False
+    target: float | None = None
+    limit: float | None = None
+
+    @property
+    def score(self) -> float | None:
+        """Item score s, or None for N/A."""
+        if self.na:
+            return None
+        return item_score(self.item_type, self.value, target=self.target, limit=self.limit)
+
+
+def dimension_score(answers: Iterable[ItemAnswer]) -> float | None:
+    """S_d: weighted mean of item scores; None when every item is N/A;
+    0 when a critical item scored 0."""
+    total = weights = 0.0
+    critical_failed = False
+    for answer in answers:
+        s = answer.score
+        if s is None:
+            continue
+        total += answer.weight * s
+        weights += answer.weight
+        if answer.critical and s == 0:
+            critical_failed = True
+    if weights == 0:
+        return None
+    return 0.0 if critical_failed else total / weights
+
+
+def weighted_mean(pairs: Iterable[tuple[float, float | None]]) -> float | None:
+    """Σ w·x / Σ w over the pairs whose x is not None; None when none is left."""
+    total = weights = 0.0
+    for weight, x in pairs:
+        if x is None:
+            continue
+        total += weight * x
+        weights += weight
+    return total / weights if weights > 0 else None
+
+
+def mean(values: Iterable[float | None]) -> float | None:
+    """Plain mean of the values that are not None; None when there are none."""
+    return weighted_mean((1.0, v) for v in values)
+
+
+def csm(values: Iterable[float | int | None]) -> float | None:
+    """CSM of a visit: mean of its scale7 answers (None = N/A), from −90 to +90."""
+    return mean(float(v) if v is not None else None for v in values)
+
+
+def csm_grade(value: float) -> int:
+    """The CSM level nearest to value; a tie goes to the lower level."""
+    best = SCALE7_LEVELS[0]
+    for level in SCALE7_LEVELS:
+        if abs(value - level) < abs(value - best):
+            best = level
+    return best
+
+
+def is_satisfied(csm_value: float | None) -> bool | None:
+    """A visit counts as satisfied when its CSM ≥ +30; None without scale7 answers."""
+    if csm_value is None:
+        return None
+    return csm_value >= SATISFIED_CSM
+
+
+def satisfaction_rate(csm_values: Iterable[float | None]) -> float | None:
+    """T = S / C × 100 over visits that have a CSM (visits without one are left out)."""
+    counted = satisfied = 0
+    for value in csm_values:
+        if value is None:
+            continue
+        counted += 1
+        satisfied += value >= SATISFIED_CSM
+    return satisfied / counted * 100.0 if counted else None
+
+
+@dataclass(frozen=True)
+class VisitScore:
+    score: float | None
+    dimensions: dict[str, float | None]
+    item_scores: list[float | None]
+    csm: float | None
+    csm_grade: int | None
+    satisfied: bool | None
+
+
+def score_visit(
+    answers: Sequence[ItemAnswer],
+    dimension_weights: Mapping[str, float] | None = None,
+) -> VisitScore:
+    """Score a whole visit: item scores, S_d per dimension, V, CSM and its grade.
+
+    ``dimension_weights`` maps dimension code → W_d (default 20 each). Dimensions are
+    reported in the order of ``dimension_weights`` (then of first appearance).
+    """
+    weights = dict(dimension_weights or {})
+    order = list(weights)
+    by_dimension: dict[str, list[ItemAnswer]] = {}
+    for answer in answers:
+        by_dimension.setdefault(answer.dimension, []).append(answer)
+        if answer.dimension not in order:
+            order.append(answer.dimension)
+    dims = {d: dimension_score(by_dimension.get(d, [])) for d in order}
+    visit = weighted_mean((weights.get(d, DEFAULT_DIMENSION_WEIGHT), s) for d, s in dims.items())
+    c = csm(a.value if not a.na else None for a in answers if a.item_type == "scale7")
+    return VisitScore(
+        score=visit,
+        dimensions=dims,
+        item_scores=[a.score for a in answers],
+        csm=c,
+        csm_grade=csm_grade(c) if c is not None else None,
+        satisfied=is_satisfied(c),
+    )
+
+
+# --- 6. hotline, store BDI, bands, groups -------------------------------------------------
+
+
+def complaint_deduction(
+    severity: str,
+    resolution_hours: float | None,
+    config: ScoringConfig = DEFAULT_CONFIG,
+) -> float:
+    """Points one complaint deducts; half (configurable) when resolved within 48 h."""
+    try:
+        points = float(config.hotline_deductions[severity])
+    except KeyError:
+        raise ScoringError(f"Unknown complaint severity {severity!r}.") from None
+    if resolution_hours is not None and resolution_hours <= config.quick_resolution_hours:
+        points *= config.quick_resolution_factor
+    return points
+
+
+def hotline_score(
+    complaints: Iterable[tuple[str, float | None]],
+    config: ScoringConfig = DEFAULT_CONFIG,
+) -> float:
+    """HL = 100 − Σ deductions, floored at 0. Each complaint is (severity, resolution hours
+    or None when unresolved)."""
+    total = sum(complaint_deduction(sev, hours, config) for sev, hours in complaints)
+    return max(0.0, 100.0 - total)
+
+
+def bdi(
+    ms: float | None,
+    qa: float | None,
+    hl: float | None,
+    config: ScoringConfig = DEFAULT_CONFIG,
+) -> float | None:
+    """BDI = Σ c_k·X_k / Σ c_k over the components present.
+
+    HL counts only when MS or QA is present; with neither there is no BDI.
+    """
+    if ms is None and qa is None:
+        return None
+    c = config.component_weights
+    return weighted_mean([(c["MS"], ms), (c["QA"], qa), (c["HL"], hl)])
+
+
+def band(value: float | None, config: ScoringConfig = DEFAULT_CONFIG) -> str | None:
+    """Band code for a score: excellent / good / fair / needs_improvement."""
+    if value is None:
+        return None
+    for bound, code in config.bands:
+        if value >= bound:
+            return code
+    return "needs_improvement"
+
+
+def group_score(store_bdis: Iterable[float | None]) -> float | None:
+    """Region or brand BDI: mean of its stores' BDIs, each store once, ignoring stores
+    without a BDI in the period."""
+    return mean(store_bdis)
+
+
+def trend(current: float | None, previous: float | None) -> float | None:
+    """Difference from the previous period, or None when either is missing."""
+    if current is None or previous is None:
+        return None
+    return current - previous
+
+
+def fmt_score(value: float | None, empty: str = "–") -> str:
+    """One decimal, for display only (half away from zero, as a reader expects)."""
+    if value is None:
+        return empty
+    rounded = math.floor(abs(value) * 10 + 0.5 + 1e-9) / 10
+    return f"{math.copysign(rounded, value) if rounded else 0.0:.1f}"

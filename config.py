@@ -1,0 +1,102 @@
+"""Settings for auditapp.
+
+Every setting can come from the environment; the class picked by ``AUDITAPP_ENV``
+(``development`` by default, ``production`` or ``testing``) supplies the defaults.
+
+- ``DATABASE_URL``: SQLAlchemy URL. Default: an SQLite file in ``instance/``.
+  ``postgresql://…`` URLs are used with the psycopg 3 driver.
+- ``SECRET_KEY``: required in production; development makes up a fixed local one.
+- ``REDIS_URL``: enables Redis for rate limits and the background job queue.
+  Without it the app uses in-process fallbacks (memory limiter, synchronous jobs).
+- ``UPLOAD_FOLDER``: where photos and generated files are stored (default ``instance/files``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("AUDITAPP_INSTANCE", BASE_DIR / "instance"))
+
+
+def normalise_database_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL URLs written the usual way."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
+    SQLALCHEMY_DATABASE_URI = normalise_database_url(
+        os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'auditapp.sqlite'}")
+    )
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    REDIS_URL = os.environ.get("REDIS_URL") or None
+    UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER", str(INSTANCE_DIR / "files"))
+    MAX_CONTENT_LENGTH = 32 * 1024 * 1024  # a whole form with several photos
+    MAX_PHOTO_BYTES = 10 * 1024 * 1024
+    # Shoppers may spend well over an hour on a visit: tie the CSRF token to the session.
+    WTF_CSRF_TIME_LIMIT = None
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    BABEL_DEFAULT_LOCALE = "en"
+    BABEL_DEFAULT_TIMEZONE = "UTC"
+    LANGUAGES = ("en", "zh_CN")
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or (
+        os.environ.get("REDIS_URL") or "memory://"
+    )
+    RATELIMIT_HEADERS_ENABLED = True
+    BRAND_NAME = os.environ.get("BRAND_NAME", "auditapp")
+    TESTING = False
+
+
+class DevelopmentConfig(Config):
+    DEBUG = False
+
+
+class TestingConfig(Config):
+    TESTING = True
+    SECRET_KEY = "testing"
+    SQLALCHEMY_DATABASE_URI = "sqlite://"
+    WTF_CSRF_ENABLED = False
+    RATELIMIT_ENABLED = False
+    RATELIMIT_STORAGE_URI = "memory://"
+
+
+class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    PREFERRED_URL_SCHEME = "https"
+
+    @classmethod
+    def check(cls) -> None:
+        if not os.environ.get("SECRET_KEY"):
+            raise RuntimeError(
+                "SECRET_KEY is not set. In production set SECRET_KEY to a long random value, "
+                "e.g. `export SECRET_KEY=$(python -c 'import secrets; print(secrets.token_hex(32))')`."
+            )
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_from_env() -> type[Config]:
+    name = os.environ.get("AUDITAPP_ENV", "development")
+    try:
+        cls = CONFIGS[name]
+    except KeyError:
+        raise RuntimeError(
+            f"AUDITAPP_ENV={name!r} is unknown; use one of {', '.join(CONFIGS)}."
+        ) from None
+    if cls is ProductionConfig:
+        ProductionConfig.check()
+    return cls
