@@ -78,7 +78,8 @@ class ProductionConfig(Config):
         if not os.environ.get("SECRET_KEY"):
             raise RuntimeError(
                 "SECRET_KEY is not set. In production set SECRET_KEY to a long random value, "
-                "e.g. `export SECRET_KEY=$(python -c 'import secrets; print(secrets.token_hex(32))')`."
+                "e.g. `export SECRET_KEY=$(python -c "
+                "'import secrets; print(secrets.token_hex(32))')`."
             )
 
 

@@ -247,7 +247,8 @@ def seed_demo(last_month: date | None = None, months: int = 6, seed: int = 7) ->
                 score_and_store(audit)
                 visits += 1
             # hotline complaints: weaker stores get more
-            for _ in range(rng.choices((0, 1, 2, 3), weights=(5, 3, 1, 1 - quality[store.code]))[0]):
+            weights = (5, 3, 1, 1 - quality[store.code])
+            for _ in range(rng.choices((0, 1, 2, 3), weights=weights)[0]):
                 received = datetime.combine(first.replace(day=1 + rng.randrange(27)),
                                             time(rng.randrange(24), rng.randrange(60)))
                 category, text = rng.choice(COMPLAINT_TEXTS)

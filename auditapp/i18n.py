@@ -86,9 +86,9 @@ ITEM_TYPE_LABELS = {
 
 def select_locale() -> str:
     supported = list(current_app.config.get("LANGUAGES", LOCALES))
-    if current_user and getattr(current_user, "is_authenticated", False):
-        if current_user.locale in supported:
-            return current_user.locale
+    user = current_user
+    if user and getattr(user, "is_authenticated", False) and user.locale in supported:
+        return user.locale
     chosen = session.get("lang")
     if chosen in supported:
         return chosen

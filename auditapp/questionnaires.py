@@ -53,7 +53,8 @@ MYSTERY_ITEMS: dict[str, list[tuple]] = {
          "用餐区和餐桌是否干净？", 1.0, False, True),
         ("clean_restroom", "yesno", "Was the restroom clean and stocked?",
          "洗手间是否干净且用品齐全？", 1.0, True, True),
-        ("clean_atmosphere", "scale7", "How satisfied were you with the cleanliness and atmosphere?",
+        ("clean_atmosphere", "scale7",
+         "How satisfied were you with the cleanliness and atmosphere?",
          "您对清洁与环境的满意程度？", 1.0, False, False),
     ],
 }

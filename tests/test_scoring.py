@@ -95,7 +95,9 @@ def test_bad_answers_are_refused_with_a_message(item_type, value):
 
 
 def test_all_na_dimension_is_left_out():
-    answers = [A("speed", "yesno", na=True), A("speed", "timed", na=True), A("courtesy", "yesno", 1)]
+    answers = [
+        A("speed", "yesno", na=True), A("speed", "timed", na=True), A("courtesy", "yesno", 1)
+    ]
     result = scoring.score_visit(answers)
     assert result.dimensions["speed"] is None
     assert result.score == 100
