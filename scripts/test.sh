@@ -12,7 +12,7 @@ PY=.venv/bin/python
 PG_URL=${PG_URL:-postgresql://postgres@127.0.0.1:5432/test}
 
 echo ">> ruff"
-.venv/bin/ruff check auditapp tests benchmarks config.py wsgi.py
+.venv/bin/ruff check .
 
 echo ">> pytest on SQLite"
 $PY -m pytest "$@"
