@@ -1,5 +1,7 @@
+"""JSON API, documented in docs/API.md and described by /api/openapi.json."""
+
 from flask import Blueprint
 
 bp = Blueprint("api", __name__)
 
-from . import routes  # noqa: E402,F401
+from . import hq, routes, shopper  # noqa: E402,F401

@@ -1,5 +1,17 @@
+"""HQ console: one module per area of the programme."""
+
 from flask import Blueprint
 
 bp = Blueprint("hq", __name__)
 
-from . import routes  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    complaints,
+    masterdata,
+    qa,
+    questionnaires,
+    reports,
+    review,
+    routes,
+    scheduling,
+    settings,
+)

@@ -1,5 +1,7 @@
+"""Store managers' portal."""
+
 from flask import Blueprint
 
 bp = Blueprint("manager", __name__)
 
-from . import routes  # noqa: E402,F401
+from . import reports, routes  # noqa: E402,F401

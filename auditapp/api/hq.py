@@ -1,0 +1,3 @@
+"""API: hq."""
+
+from . import bp  # noqa: F401

@@ -1,0 +1,3 @@
+"""API: shopper."""
+
+from . import bp  # noqa: F401

@@ -1,0 +1,3 @@
+"""HQ: complaints."""
+
+from . import bp  # noqa: F401

@@ -1,0 +1,3 @@
+"""HQ: masterdata."""
+
+from . import bp  # noqa: F401

@@ -1,0 +1,3 @@
+"""HQ: qa."""
+
+from . import bp  # noqa: F401

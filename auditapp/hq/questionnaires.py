@@ -1,0 +1,3 @@
+"""HQ: questionnaires."""
+
+from . import bp  # noqa: F401

@@ -1,0 +1,3 @@
+"""HQ: reports."""
+
+from . import bp  # noqa: F401

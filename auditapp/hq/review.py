@@ -1,0 +1,3 @@
+"""HQ: review."""
+
+from . import bp  # noqa: F401

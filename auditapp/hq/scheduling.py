@@ -1,0 +1,3 @@
+"""HQ: scheduling."""
+
+from . import bp  # noqa: F401

@@ -1,0 +1,3 @@
+"""HQ: settings."""
+
+from . import bp  # noqa: F401

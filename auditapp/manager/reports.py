@@ -1,0 +1,3 @@
+"""Manager: report downloads."""
+
+from . import bp  # noqa: F401
