@@ -60,3 +60,18 @@ def roles_required(*roles: str) -> Callable:
         return wrapped
 
     return decorator
+
+
+def can_view_visit(user, visit) -> bool:
+    """Who may see a visit (and its photos): HQ and QA all; a shopper or auditor their own;
+    a manager only released visits of their own stores."""
+    from .models import HQ_ADMIN, MANAGER, QA_AUDITOR
+    from .models.visit import COUNTED_STATUSES
+
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.role in (HQ_ADMIN, QA_AUDITOR):
+        return True
+    if user.role == MANAGER:
+        return visit.status in COUNTED_STATUSES and user.manages(visit.store_id)
+    return visit.evaluator_id == user.id

@@ -1,0 +1,27 @@
+"""Serving stored photos, only to people allowed to see their visit."""
+
+from __future__ import annotations
+
+from flask import abort, request, send_file
+from flask_login import current_user, login_required
+
+from .. import storage
+from ..extensions import db
+from ..models import Photo
+from ..security import can_view_visit
+from . import bp
+
+
+@bp.route("/files/photos/<int:photo_id>")
+@login_required
+def photo(photo_id: int):
+    """A visit photo (``?thumb=1`` for its thumbnail). 404 for anyone not allowed to see it."""
+    item = db.session.get(Photo, photo_id)
+    if item is None or not can_view_visit(current_user, item.visit):
+        abort(404)
+    key = item.thumb_key if request.args.get("thumb") and item.thumb_key else item.storage_key
+    if not storage.exists(key):
+        abort(404)
+    response = send_file(storage.local_path(key), mimetype=item.content_type, max_age=0)
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response

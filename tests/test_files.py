@@ -1,0 +1,48 @@
+"""Photos are served only to those who may see their visit."""
+
+from __future__ import annotations
+
+from auditapp import storage
+from auditapp.extensions import db
+from auditapp.models import Photo
+from auditapp.models.visit import SUBMITTED
+
+from .factories import make_visit
+
+
+def _photo(visit) -> Photo:
+    key = storage.new_key("photos", ".jpg")
+    storage.save(key, b"\xff\xd8\xff fake jpeg")
+    photo = Photo(visit=visit, storage_key=key, category="receipt")
+    db.session.add(photo)
+    db.session.commit()
+    return photo
+
+
+def test_photo_access(client, auth, chain):
+    released = make_visit(chain, chain.stores[0])
+    pending = make_visit(chain, chain.stores[0], status=SUBMITTED)
+    p1, p2 = _photo(released), _photo(pending)
+    assert client.get(f"/files/photos/{p1.id}").status_code == 302  # log in first
+    auth.login("m.e001@example.com")
+    assert client.get(f"/files/photos/{p1.id}").status_code == 200
+    assert client.get(f"/files/photos/{p2.id}").status_code == 404  # not released yet
+    auth.logout()
+    auth.login("m.e002@example.com")  # another store's manager
+    assert client.get(f"/files/photos/{p1.id}").status_code == 404
+    auth.logout()
+    auth.login("MS-102")  # another shopper
+    assert client.get(f"/files/photos/{p1.id}").status_code == 404
+    auth.logout()
+    auth.login("MS-101")  # the visit's own shopper
+    assert client.get(f"/files/photos/{p2.id}").status_code == 200
+    auth.logout()
+    auth.login("hq@example.com")
+    assert client.get(f"/files/photos/{p2.id}").status_code == 200
+    assert client.get("/files/photos/9999").status_code == 404
+
+
+def test_openapi_is_served(client):
+    spec = client.get("/api/openapi.json").get_json()
+    assert spec["openapi"].startswith("3.")
+    assert "/api/health" in spec["paths"]
