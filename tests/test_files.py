@@ -19,27 +19,32 @@ def _photo(visit) -> Photo:
     return photo
 
 
+def _status(client, url: str) -> int:
+    with client.get(url) as response:  # close the streamed file
+        return response.status_code
+
+
 def test_photo_access(client, auth, chain):
     released = make_visit(chain, chain.stores[0])
     pending = make_visit(chain, chain.stores[0], status=SUBMITTED)
     p1, p2 = _photo(released), _photo(pending)
-    assert client.get(f"/files/photos/{p1.id}").status_code == 302  # log in first
+    assert _status(client, f"/files/photos/{p1.id}") == 302  # log in first
     auth.login("m.e001@example.com")
-    assert client.get(f"/files/photos/{p1.id}").status_code == 200
-    assert client.get(f"/files/photos/{p2.id}").status_code == 404  # not released yet
+    assert _status(client, f"/files/photos/{p1.id}") == 200
+    assert _status(client, f"/files/photos/{p2.id}") == 404  # not released yet
     auth.logout()
     auth.login("m.e002@example.com")  # another store's manager
-    assert client.get(f"/files/photos/{p1.id}").status_code == 404
+    assert _status(client, f"/files/photos/{p1.id}") == 404
     auth.logout()
     auth.login("MS-102")  # another shopper
-    assert client.get(f"/files/photos/{p1.id}").status_code == 404
+    assert _status(client, f"/files/photos/{p1.id}") == 404
     auth.logout()
     auth.login("MS-101")  # the visit's own shopper
-    assert client.get(f"/files/photos/{p2.id}").status_code == 200
+    assert _status(client, f"/files/photos/{p2.id}") == 200
     auth.logout()
     auth.login("hq@example.com")
-    assert client.get(f"/files/photos/{p2.id}").status_code == 200
-    assert client.get("/files/photos/9999").status_code == 404
+    assert _status(client, f"/files/photos/{p2.id}") == 200
+    assert _status(client, "/files/photos/9999") == 404
 
 
 def test_openapi_is_served(client):
