@@ -36,6 +36,6 @@ echo ">> pip install -e .[dev]"
 .venv/bin/python -c "import auditapp, weasyprint, playwright" >/dev/null
 
 if ls auditapp/translations/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then
-  .venv/bin/pybabel compile -q -d auditapp/translations
+  bash scripts/i18n.sh compile
 fi
 echo ">> setup done"

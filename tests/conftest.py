@@ -26,6 +26,21 @@ from .factories import Chain, make_chain
 PG_URL = os.environ.get("AUDITAPP_TEST_DATABASE_URL", "").strip()
 
 
+def pytest_sessionstart(session) -> None:
+    """Compile the message catalogues so tests always see the current translations."""
+    from pathlib import Path
+
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    root = Path(__file__).resolve().parent.parent / "auditapp" / "translations"
+    for po_path in root.glob("*/LC_MESSAGES/messages.po"):
+        with po_path.open("rb") as f:
+            catalog = read_po(f)
+        with po_path.with_suffix(".mo").open("wb") as f:
+            write_mo(f, catalog)
+
+
 def _replace_db_name(url: str, name: str) -> str:
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path="/" + name))
