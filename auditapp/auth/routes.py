@@ -6,6 +6,7 @@ from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db, limiter
 from ..i18n import LOCALES
@@ -13,6 +14,8 @@ from ..models import User
 from . import bp
 from .forms import LoginForm
 from .urls import safe_next
+
+_DUMMY_HASH = generate_password_hash("not-a-real-password")
 
 
 def _login_failed(response) -> bool:
@@ -29,6 +32,9 @@ def login():
     if form.validate_on_submit():
         name = form.username.data.strip()
         user = db.session.scalar(select(User).where(func.lower(User.username) == name.lower()))
+        if user is None:
+            # Spend the same time as a real check, so timing does not reveal accounts.
+            check_password_hash(_DUMMY_HASH, form.password.data)
         if user is None or not user.active or not user.check_password(form.password.data):
             flash(_("That e-mail/code and password do not match an active account."), "error")
             return render_template("auth/login.html", form=form), 200
