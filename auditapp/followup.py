@@ -39,7 +39,12 @@ MAX_EVIDENCE_PIXELS = 40_000_000
 
 
 class FollowupError(ValueError):
-    """A request the rules refuse; the message (translated) says why."""
+    """A request the rules refuse; the message (translated) says why. ``field`` names the
+    form field the message belongs next to (None: about the whole request)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 # --- disputes ------------------------------------------------------------------------------
@@ -85,25 +90,29 @@ def save_evidence(data: bytes) -> str:
     if len(data) > limit:
         raise FollowupError(
             _("The image is too large (%(size)s MB); the limit is %(limit)s MB.",
-              size=f"{len(data) / 1048576:.1f}", limit=f"{limit / 1048576:.0f}")
+              size=f"{len(data) / 1048576:.1f}", limit=f"{limit / 1048576:.0f}"),
+            "evidence",
         )
     if not data:
-        raise FollowupError(_("The file is empty."))
+        raise FollowupError(_("The file is empty."), "evidence")
     try:
         with Image.open(io.BytesIO(data)) as image:
             fmt = image.format
             width, height = image.size
             if width * height > MAX_EVIDENCE_PIXELS:
-                raise FollowupError(_("The image has too many pixels."))
+                raise FollowupError(_("The image has too many pixels."), "evidence")
             image.verify()
     except FollowupError:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError,
             Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise FollowupError(_("This file is not an image we can read (use JPEG, PNG or WebP).")) \
-            from None
+        raise FollowupError(
+            _("This file is not an image we can read (use JPEG, PNG or WebP)."), "evidence"
+        ) from None
     if fmt not in EVIDENCE_FORMATS:
-        raise FollowupError(_("This file is not an image we can read (use JPEG, PNG or WebP)."))
+        raise FollowupError(
+            _("This file is not an image we can read (use JPEG, PNG or WebP)."), "evidence"
+        )
     return storage.save(storage.new_key("evidence", EVIDENCE_FORMATS[fmt][0]), data)
 
 
@@ -150,7 +159,7 @@ def file_dispute(
         raise FollowupError(_("This item already has an open dispute."))
     reason = (reason or "").strip()
     if len(reason) < 10:
-        raise FollowupError(_("Explain the reason in at least 10 characters."))
+        raise FollowupError(_("Explain the reason in at least 10 characters."), "reason")
     keys = [save_evidence(evidence)] if evidence else []
     dispute = Dispute(
         visit=visit, answer=answer, reason=reason, evidence_keys=keys,
@@ -181,7 +190,7 @@ def decide_dispute(
         raise FollowupError(_("This dispute has already been decided."))
     note = (note or "").strip()
     if not note:
-        raise FollowupError(_("Write a note explaining the decision."))
+        raise FollowupError(_("Write a note explaining the decision."), "note")
     visit, answer = dispute.visit, dispute.answer
     visit_before, answer_before = _visit_state(visit), _answer_state(answer)
     if upheld:
@@ -194,7 +203,8 @@ def decide_dispute(
                 scoring.item_score(item.item_type, corrected_value, target=target, limit=limit)
             except scoring.ScoringError as error:
                 raise FollowupError(
-                    _("The corrected value is not valid for this item: %(why)s", why=str(error))
+                    _("The corrected value is not valid for this item: %(why)s", why=str(error)),
+                    "corrected_value",
                 ) from None
             answer.value = float(corrected_value)
             answer.na = False

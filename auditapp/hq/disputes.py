@@ -10,6 +10,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import FloatField, RadioField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from .. import followup, scoring, storage
@@ -23,7 +24,7 @@ from . import bp
 class DecisionForm(FlaskForm):
     decision = RadioField(
         _l("Decision"),
-        choices=[("uphold", _l("Uphold")), ("reject", _l("Reject"))],
+        choices=[SelectChoice("uphold", _l("Uphold")), SelectChoice("reject", _l("Reject"))],
         validators=[InputRequired(_l("Choose uphold or reject."))],
     )
     corrected_value = FloatField(
@@ -70,6 +71,9 @@ def disputes():
 @roles_required(HQ_ADMIN)
 def decide_dispute(dispute_id: int):
     dispute = db.get_or_404(Dispute, dispute_id)
+    if dispute.status != DISPUTE_OPEN:
+        flash(_("This dispute has already been decided."), "error")
+        return redirect(url_for(".disputes"))
     form = DecisionForm(prefix=f"x{dispute.id}")
     if form.validate():
         upheld = form.decision.data == "uphold"
@@ -79,7 +83,7 @@ def decide_dispute(dispute_id: int):
                 corrected_value=form.corrected_value.data if upheld else None,
             )
         except followup.FollowupError as error:
-            field = form.corrected_value if "value" in str(error).lower() else form.note
+            field = form.corrected_value if error.field == "corrected_value" else form.note
             field.errors = [*field.errors, str(error)]
         else:
             db.session.commit()

@@ -209,7 +209,10 @@ def _item_rows(visit: Visit) -> list[tuple[str, float | None, list[ItemRow]]]:
     return out
 
 
-def _render_detail(visit: Visit, *, action_form=None, dispute_form=None, status: int = 200):
+def _render_detail(
+    visit: Visit, *, action_form=None, dispute_form=None, page_error: str | None = None,
+    status: int = 200,
+):
     dims = _item_rows(visit)
     rows = [r for _, _, rs in dims for r in rs]
     failed_answer = None
@@ -243,6 +246,7 @@ def _render_detail(visit: Visit, *, action_form=None, dispute_form=None, status:
             action_forms=action_forms,
             dispute_forms=dispute_forms,
             open_form=failed_answer or disputed_answer,
+            page_error=page_error,
             simple_form=SimpleForm(),
             today=followup.utcnow().date(),
             is_overdue=followup.is_overdue,
@@ -271,6 +275,7 @@ def _prefixed(kind: str) -> str:
 def add_action(visit_id: int):
     visit = _my_visit(visit_id)
     form = ActionForm(prefix=_prefixed("a"))
+    page_error = None
     if form.validate():
         answer = _my_answer(visit, form.answer_id.data)
         try:
@@ -279,13 +284,13 @@ def add_action(visit_id: int):
                 current_user,
             )
         except followup.FollowupError as error:
-            form.action.errors = [*form.action.errors, str(error)]
+            page_error = str(error)
         else:
             db.session.commit()
             flash(_("Corrective action recorded."), "success")
             return redirect(url_for(".visit", visit_id=visit.id, _anchor=f"item-{answer.id}"))
     db.session.rollback()
-    return _render_detail(visit, action_form=form, status=400)
+    return _render_detail(visit, action_form=form, page_error=page_error, status=400)
 
 
 @bp.route("/actions/<int:action_id>/done", methods=["POST"])
@@ -330,6 +335,7 @@ def actions():
 def file_dispute(visit_id: int):
     visit = _my_visit(visit_id)
     form = DisputeForm(prefix=_prefixed("d"))
+    page_error = None
     if form.validate():
         answer = _my_answer(visit, form.answer_id.data)
         upload = form.evidence.data
@@ -337,15 +343,18 @@ def file_dispute(visit_id: int):
         try:
             followup.file_dispute(visit, answer, form.reason.data, current_user, data)
         except followup.FollowupError as error:
-            target = form.evidence if data and "image" in str(error).lower() else form.reason
-            target.errors = [*target.errors, str(error)]
+            if error.field in ("evidence", "reason"):
+                target = getattr(form, error.field)
+                target.errors = [*target.errors, str(error)]
+            else:
+                page_error = str(error)
         else:
             db.session.commit()
             flash(_("Dispute sent to HQ. The visit shows as disputed until HQ decides."),
                   "success")
             return redirect(url_for(".visit", visit_id=visit.id, _anchor=f"item-{answer.id}"))
     db.session.rollback()
-    return _render_detail(visit, dispute_form=form, status=400)
+    return _render_detail(visit, dispute_form=form, page_error=page_error, status=400)
 
 
 @bp.route("/disputes/<int:dispute_id>/evidence/<int:n>")
