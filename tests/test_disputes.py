@@ -4,7 +4,6 @@ trail."""
 
 from __future__ import annotations
 
-
 import pytest
 
 from auditapp import analytics

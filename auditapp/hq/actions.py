@@ -15,7 +15,7 @@ from ..models.followup import ACTION_DONE, ACTION_OPEN, ACTION_STATUSES
 from ..security import roles_required
 from . import bp
 
-FILTERS = ("active", "overdue", "done", *ACTION_STATUSES, "all")
+FILTERS = ("active", "overdue", *ACTION_STATUSES, "all")
 
 
 class VerifyForm(FlaskForm):
