@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 
 from . import scoring, storage
 from .extensions import db
+from .i18n import local_dt
 from .models import Answer, CorrectiveAction, Dispute, Region, Store, User, Visit, utcnow
 from .models.followup import (
     ACTION_DONE,
@@ -150,7 +151,8 @@ def file_dispute(
         raise FollowupError(
             _("The dispute window for this visit closed on %(date)s (%(days)s days after "
               "the results were released). Disputes can no longer be filed.",
-              date=f"{deadline:%Y-%m-%d %H:%M} UTC" if deadline else "–",
+              date=local_dt(deadline, visit.store.timezone if visit.store else None,
+                            "yyyy-MM-dd HH:mm"),
               days=dispute_window_days())
         )
     if answer.voided:
@@ -310,6 +312,17 @@ def actions_query(store_ids: list[int] | None = None, statuses: tuple[str, ...] 
     if statuses:
         query = query.where(CorrectiveAction.status.in_(statuses))
     return query
+
+
+def action_count(store_ids: list[int] | None = None, statuses: tuple[str, ...] = ()) -> int:
+    query = select(func.count(CorrectiveAction.id)).join(
+        Visit, Visit.id == CorrectiveAction.visit_id
+    )
+    if store_ids is not None:
+        query = query.where(Visit.store_id.in_(store_ids))
+    if statuses:
+        query = query.where(CorrectiveAction.status.in_(statuses))
+    return int(db.session.scalar(query) or 0)
 
 
 def overdue_count(store_ids: list[int] | None = None, today: date | None = None) -> int:

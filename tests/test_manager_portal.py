@@ -175,3 +175,16 @@ def test_acknowledge_and_hq_sees_unread_stores(client, auth, chain):
     status, html = get_text(client, "/hq/actions")
     unread = html[html.index('id="unread"'):]
     assert "上海南京西路店" not in unread and "北京王府井店" in unread
+
+
+def test_pages_render_in_chinese(client, auth, chain):
+    visit = released_visit(chain)
+    auth.login("m.e001@example.com")
+    client.post("/auth/language/zh_CN")
+    for url in ("/manager/?month=2026-05", f"/manager/stores/{chain.stores[0].id}",
+                f"/manager/visits/{visit.id}", "/manager/actions"):
+        status, html = get_text(client, url)
+        assert status == 200 and 'lang="zh-CN"' in html, url
+    status, html = get_text(client, f"/manager/visits/{visit.id}")
+    assert "洗手间是否干净且用品齐全？" in html  # the item's Chinese text
+    assert "十分满意" in html  # CSM levels by their Chinese names

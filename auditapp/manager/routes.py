@@ -112,11 +112,7 @@ def _store_cards(stores: list[Store], period: analytics.Period) -> list[StoreCar
                     (d, mine.get(d), region.get(d), brand.get(d)) for d in scoring.DIMENSIONS
                 ],
                 rank=ranks.get(store.id),
-                open_actions=len(
-                    db.session.scalars(
-                        followup.actions_query([store.id], (ACTION_OPEN,))
-                    ).all()
-                ),
+                open_actions=followup.action_count([store.id], (ACTION_OPEN,)),
                 overdue=followup.overdue_count([store.id]),
             )
         )
