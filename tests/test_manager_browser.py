@@ -49,7 +49,8 @@ def test_manager_pages_on_a_phone(live_server, phone, chain, tmp_path):
     # photos (lazy-loaded thumbnails) load once scrolled to
     for img in phone.locator(".thumbs img").all():
         img.scroll_into_view_if_needed()
-    phone.wait_for_function(
+    phone.wait_for_load_state("networkidle")
+    assert phone.evaluate(
         "[...document.querySelectorAll('.thumbs img')].every(i => i.complete && i.naturalWidth)"
     )
     phone.evaluate("window.scrollTo(0, 0)")
@@ -70,6 +71,20 @@ def test_manager_pages_on_a_phone(live_server, phone, chain, tmp_path):
     assert phone.locator(".flash-success").is_visible()
     assert "waiting for HQ" in phone.locator(f"#item-{restroom.id}").inner_text()
     _shot(phone, tmp_path, "manager-visit-disputed-phone.png")
+
+    # a corrective action sent without an owner comes back open, with the message and text
+    item = phone.locator(f"#item-{restroom.id}")
+    item.locator("summary", has_text="Record a corrective action").click()
+    item.locator(f"#a{restroom.id}-action").fill("Check soap every hour")
+    item.locator("button", has_text="Save action").click()
+    phone.wait_for_load_state()
+    item = phone.locator(f"#item-{restroom.id}")
+    assert item.locator(".error", has_text="Name who is responsible.").is_visible()
+    assert item.locator(f"#a{restroom.id}-action").input_value() == "Check soap every hour"
+    item.scroll_into_view_if_needed()
+    phone.screenshot(path=str(tmp_path / "action-error.png"))
+    if SHOTS:
+        phone.screenshot(path=os.path.join(SHOTS, "manager-action-error-phone.png"))
     db.session.expire_all()
     assert db.session.scalars(db.select(Dispute)).one().evidence_keys
 
