@@ -212,3 +212,20 @@ def test_only_hq_decides_disputes(client, auth, chain):
         assert r.status_code == 403
     with client.get(f"/manager/disputes/{dispute.id}/evidence/0") as r:
         assert r.status_code == 200 and r.mimetype == "image/png"
+
+
+def test_timed_item_corrected_in_seconds(client, auth, chain):
+    visit = released_visit(chain)  # service time 200 s on a walk-in (target 120, limit 300)
+    speed = answer(visit, "speed_total")
+    assert 0 < speed.score < 100
+    auth.login("m.e001@example.com")
+    file_dispute(client, visit, speed, reason="The POS log shows the order took 95 seconds.")
+    auth.logout()
+    auth.login("hq@example.com")
+    dispute = db.session.scalars(db.select(Dispute)).one()
+    r = _decide(client, dispute, "uphold", corrected="-5")
+    assert r.status_code == 400 and "not valid for this item" in r.get_data(as_text=True)
+    assert _decide(client, dispute, "uphold", corrected="95").status_code == 302
+    db.session.expire_all()
+    speed = db.session.get(type(speed), speed.id)
+    assert (speed.value, speed.score) == (95.0, 100.0)
