@@ -507,3 +507,35 @@ def latest_month() -> str:
     if isinstance(last, str):  # SQLite returns the raw text for an aggregate of a date
         last = date.fromisoformat(last)
     return f"{(last or date.today()):%Y-%m}"
+
+
+def region_ranks(
+    period: Period,
+    store_ids: list[int],
+    config: scoring.ScoringConfig | None = None,
+) -> dict[int, tuple[int, int]]:
+    """Each given store's rank by BDI within its region and how many of the region's active
+    stores have a BDI: ``{store_id: (rank, ranked)}``. Stores without a BDI are left out.
+    Ties share a rank (SQL ``RANK()``)."""
+    if not store_ids:
+        return {}
+    config = _scoring_config(config)
+    stores = (
+        store_scores_query(period, config)
+        .where(Store.active.is_(True) | Store.id.in_(store_ids))
+        .subquery()
+    )
+    ranked = (
+        select(
+            stores.c.store_id,
+            func.rank().over(partition_by=stores.c.region_id, order_by=stores.c.bdi.desc())
+            .label("rank"),
+            func.count().over(partition_by=stores.c.region_id).label("ranked"),
+        )
+        .where(stores.c.bdi.is_not(None))
+        .subquery()
+    )
+    query = select(ranked.c.store_id, ranked.c.rank, ranked.c.ranked).where(
+        ranked.c.store_id.in_(store_ids)
+    )
+    return {row.store_id: (int(row.rank), int(row.ranked)) for row in db.session.execute(query)}

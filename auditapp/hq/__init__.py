@@ -5,7 +5,9 @@ from flask import Blueprint
 bp = Blueprint("hq", __name__)
 
 from . import (  # noqa: E402,F401
+    actions,
     complaints,
+    disputes,
     masterdata,
     qa,
     questionnaires,

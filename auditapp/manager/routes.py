@@ -1,22 +1,382 @@
-"""Store managers: their stores' released audits (see issue #5)."""
+"""Store managers: their stores' figures and released audits, corrective actions, disputes
+and acknowledgements (issue #5).
+
+Nothing here may reveal who the shopper was: the views never pass the evaluator (or the
+check-in location) to a template. Every object is looked up through ``_my_visit`` /
+``_my_store``, which answer 404 for another store's objects and for unreleased visits.
+"""
 
 from __future__ import annotations
 
-from flask import render_template
-from flask_login import current_user
+from dataclasses import dataclass, field
 
-from .. import analytics
-from ..models import MANAGER
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from .. import analytics, followup, scoring, storage
+from ..extensions import db
+from ..models import MANAGER, Answer, CorrectiveAction, Dispute, Store, Visit
+from ..models.followup import ACTION_DONE, ACTION_OPEN, DISPUTE_OPEN
+from ..models.visit import COUNTED_STATUSES
 from ..security import roles_required
 from . import bp
+from .charts import line_chart
+from .forms import ActionForm, DisputeForm, SimpleForm
+
+# --- lookups that enforce "own stores, released visits only" -------------------------------
+
+
+def _my_store(store_id: int) -> Store:
+    store = db.session.get(Store, store_id)
+    if store is None or not current_user.manages(store.id):
+        abort(404)
+    return store
+
+
+def _my_visit(visit_id: int) -> Visit:
+    visit = db.session.get(Visit, visit_id)
+    if (
+        visit is None
+        or visit.status not in COUNTED_STATUSES
+        or not current_user.manages(visit.store_id)
+    ):
+        abort(404)
+    return visit
+
+
+def _my_answer(visit: Visit, answer_id: int | None) -> Answer:
+    answer = db.session.get(Answer, answer_id) if answer_id else None
+    if answer is None or answer.visit_id != visit.id:
+        abort(404)
+    return answer
+
+
+def _period() -> tuple[analytics.Period, str | None]:
+    """The month asked for (``?month=YYYY-MM``), else the latest with results; plus the
+    error message to show next to the month picker when the input was not understood."""
+    text = request.args.get("month", "").strip()
+    if text:
+        try:
+            return analytics.Period.month(text), None
+        except analytics.PeriodError:
+            return (
+                analytics.Period.month(analytics.latest_month()),
+                _("Choose a month written YYYY-MM (e.g. 2026-05)."),
+            )
+    return analytics.Period.month(analytics.latest_month()), None
+
+
+# --- my stores -----------------------------------------------------------------------------
+
+
+@dataclass
+class StoreCard:
+    store: Store
+    score: analytics.StoreScore | None
+    chart: str
+    dimensions: list[tuple[str, float | None, float | None, float | None]]
+    rank: tuple[int, int] | None
+    open_actions: int = 0
+    overdue: int = 0
+    unread: int = 0
+    visits: list[Visit] = field(default_factory=list)
+
+
+def _store_cards(stores: list[Store], period: analytics.Period) -> list[StoreCard]:
+    ids = [s.id for s in stores]
+    scores = {
+        s.store_id: s
+        for s in analytics.store_scores(
+            period, store_ids=ids, with_trend=True, include_inactive=True
+        )
+    }
+    by_store = analytics.dimension_means(period, by="store", store_ids=ids)
+    by_region = analytics.dimension_means(period, by="region")
+    brand = analytics.dimension_means(period, by="brand").get(None, {})
+    ranks = analytics.region_ranks(period, ids)
+    cards = []
+    for store in stores:
+        series = analytics.trend_series(period, 12, store_id=store.id)
+        mine, region = by_store.get(store.id, {}), by_region.get(store.region_id, {})
+        cards.append(
+            StoreCard(
+                store=store,
+                score=scores.get(store.id),
+                chart=line_chart(
+                    series,
+                    title=_("BDI of %(store)s, last 12 months", store=store.name),
+                ),
+                dimensions=[
+                    (d, mine.get(d), region.get(d), brand.get(d)) for d in scoring.DIMENSIONS
+                ],
+                rank=ranks.get(store.id),
+                open_actions=followup.action_count([store.id], (ACTION_OPEN,)),
+                overdue=followup.overdue_count([store.id]),
+            )
+        )
+    return cards
 
 
 @bp.route("/")
 @roles_required(MANAGER)
 def index():
-    period = analytics.Period.month(analytics.latest_month())
-    scores = analytics.store_scores(
-        period, store_ids=[s.id for s in current_user.stores], with_trend=True,
-        include_inactive=True,
+    period, month_error = _period()
+    cards = _store_cards(list(current_user.stores), period)
+    return render_template(
+        "manager/index.html", period=period, cards=cards, month_error=month_error,
+        month_value=request.args.get("month", period.label),
     )
-    return render_template("manager/index.html", period=period, scores=scores)
+
+
+@bp.route("/stores/<int:store_id>")
+@roles_required(MANAGER)
+def store(store_id: int):
+    store = _my_store(store_id)
+    period, month_error = _period()
+    card = _store_cards([store], period)[0]
+    visits = db.session.scalars(
+        select(Visit)
+        .where(Visit.store_id == store.id, Visit.status.in_(COUNTED_STATUSES))
+        .order_by(Visit.visit_date.desc(), Visit.id.desc())
+    ).all()
+    return render_template(
+        "manager/store.html", store=store, period=period, card=card, visits=visits,
+        month_error=month_error, month_value=request.args.get("month", period.label),
+    )
+
+
+# --- audit detail --------------------------------------------------------------------------
+
+
+@dataclass
+class ItemRow:
+    answer: Answer
+    disputes: list[Dispute]
+    actions: list[CorrectiveAction]
+    photos: list
+    target: tuple[float, float] | None = None
+
+    @property
+    def item(self):
+        return self.answer.item
+
+    @property
+    def critical_failure(self) -> bool:
+        return self.answer.item.critical and self.answer.score == 0
+
+    @property
+    def open_dispute(self) -> Dispute | None:
+        return next((d for d in self.disputes if d.status == DISPUTE_OPEN), None)
+
+
+def _item_rows(visit: Visit) -> list[tuple[str, float | None, list[ItemRow]]]:
+    """Per dimension (questionnaire order): its score and its items, critical failures
+    first, then other failures, then the rest."""
+    disputes = db.session.scalars(
+        select(Dispute).where(Dispute.visit_id == visit.id).order_by(Dispute.id)
+    ).all()
+    actions = db.session.scalars(
+        select(CorrectiveAction)
+        .where(CorrectiveAction.visit_id == visit.id)
+        .order_by(CorrectiveAction.id)
+    ).all()
+    dim_scores = {ds.dimension: ds.score for ds in visit.dimension_scores}
+    out = []
+    for dimension in visit.questionnaire.dimensions:
+        rows = []
+        for item in dimension.items:
+            answer = visit.answer_for(item.id)
+            if answer is None:
+                continue
+            rows.append(
+                ItemRow(
+                    answer=answer,
+                    disputes=[d for d in disputes if d.answer_id == answer.id],
+                    actions=[a for a in actions if a.answer_id == answer.id],
+                    photos=[p for p in visit.photos if p.item_id == item.id],
+                    target=item.target_limit(visit.visit_type)
+                    if item.item_type == "timed" else None,
+                )
+            )
+        rows.sort(key=lambda r: (not r.critical_failure, not r.answer.failed))
+        out.append((dimension.code, dim_scores.get(dimension.code), rows))
+    return out
+
+
+def _render_detail(
+    visit: Visit, *, action_form=None, dispute_form=None, page_error: str | None = None,
+    status: int = 200,
+):
+    dims = _item_rows(visit)
+    rows = [r for _, _, rs in dims for r in rs]
+    failed_answer = None
+    if action_form is not None:
+        failed_answer = action_form.answer_id.data
+    disputed_answer = dispute_form.answer_id.data if dispute_form is not None else None
+    action_forms = {
+        r.answer.id: action_form
+        if r.answer.id == failed_answer
+        else ActionForm(formdata=None, answer_id=r.answer.id, prefix=f"a{r.answer.id}")
+        for r in rows
+        if r.answer.failed
+    }
+    dispute_forms = {
+        r.answer.id: dispute_form
+        if r.answer.id == disputed_answer
+        else DisputeForm(formdata=None, answer_id=r.answer.id, prefix=f"d{r.answer.id}")
+        for r in rows
+    }
+    return (
+        render_template(
+            "manager/visit.html",
+            visit=visit,
+            store=visit.store,
+            dims=dims,
+            critical=[r for r in rows if r.critical_failure],
+            failed_count=sum(1 for r in rows if r.answer.failed),
+            general_photos=[p for p in visit.photos if p.item_id is None],
+            window_open=followup.dispute_window_open(visit),
+            deadline=followup.dispute_deadline(visit),
+            action_forms=action_forms,
+            dispute_forms=dispute_forms,
+            open_form=failed_answer or disputed_answer,
+            page_error=page_error,
+            simple_form=SimpleForm(),
+            today=followup.utcnow().date(),
+            is_overdue=followup.is_overdue,
+        ),
+        status,
+    )
+
+
+@bp.route("/visits/<int:visit_id>")
+@roles_required(MANAGER)
+def visit(visit_id: int):
+    return _render_detail(_my_visit(visit_id))
+
+
+def _prefixed(kind: str) -> str:
+    """The prefix of the per-item form that was posted (``a12`` / ``d12``)."""
+    answer_id = request.form.get("answer_id", "")
+    for key in request.form:
+        if key.startswith(kind) and key.endswith("-answer_id"):
+            return key[: -len("-answer_id")]
+    return f"{kind}{answer_id}"
+
+
+@bp.route("/visits/<int:visit_id>/actions", methods=["POST"])
+@roles_required(MANAGER)
+def add_action(visit_id: int):
+    visit = _my_visit(visit_id)
+    form = ActionForm(prefix=_prefixed("a"))
+    page_error = None
+    if form.validate():
+        answer = _my_answer(visit, form.answer_id.data)
+        try:
+            followup.add_action(
+                visit, answer, form.action.data, form.owner.data, form.due_date.data,
+                current_user,
+            )
+        except followup.FollowupError as error:
+            page_error = str(error)
+        else:
+            db.session.commit()
+            flash(_("Corrective action recorded."), "success")
+            return redirect(url_for(".visit", visit_id=visit.id, _anchor=f"item-{answer.id}"))
+    db.session.rollback()
+    return _render_detail(visit, action_form=form, page_error=page_error, status=400)
+
+
+@bp.route("/actions/<int:action_id>/done", methods=["POST"])
+@roles_required(MANAGER)
+def action_done(action_id: int):
+    row = db.session.get(CorrectiveAction, action_id)
+    if row is None:
+        abort(404)
+    visit = _my_visit(row.visit_id)
+    if not SimpleForm().validate_on_submit():
+        abort(400)
+    try:
+        followup.mark_action_done(row, current_user)
+    except followup.FollowupError as error:
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+        flash(_("Action marked done. HQ will verify it."), "success")
+    target = request.form.get("next")
+    if target == "actions":
+        return redirect(url_for(".actions"))
+    return redirect(url_for(".visit", visit_id=visit.id, _anchor=f"item-{row.answer_id}"))
+
+
+@bp.route("/actions")
+@roles_required(MANAGER)
+def actions():
+    ids = [s.id for s in current_user.stores]
+    rows = db.session.scalars(followup.actions_query(ids)).all()
+    return render_template(
+        "manager/actions.html",
+        open_rows=[r for r in rows if r.status in (ACTION_OPEN, ACTION_DONE)],
+        closed_rows=[r for r in rows if r.status not in (ACTION_OPEN, ACTION_DONE)],
+        is_overdue=followup.is_overdue,
+        overdue=followup.overdue_count(ids),
+        simple_form=SimpleForm(),
+    )
+
+
+@bp.route("/visits/<int:visit_id>/disputes", methods=["POST"])
+@roles_required(MANAGER)
+def file_dispute(visit_id: int):
+    visit = _my_visit(visit_id)
+    form = DisputeForm(prefix=_prefixed("d"))
+    page_error = None
+    if form.validate():
+        answer = _my_answer(visit, form.answer_id.data)
+        upload = form.evidence.data
+        data = upload.read() if upload and getattr(upload, "filename", "") else None
+        try:
+            followup.file_dispute(visit, answer, form.reason.data, current_user, data)
+        except followup.FollowupError as error:
+            if error.field in ("evidence", "reason"):
+                target = getattr(form, error.field)
+                target.errors = [*target.errors, str(error)]
+            else:
+                page_error = str(error)
+        else:
+            db.session.commit()
+            flash(_("Dispute sent to HQ. The visit shows as disputed until HQ decides."),
+                  "success")
+            return redirect(url_for(".visit", visit_id=visit.id, _anchor=f"item-{answer.id}"))
+    db.session.rollback()
+    return _render_detail(visit, dispute_form=form, page_error=page_error, status=400)
+
+
+@bp.route("/disputes/<int:dispute_id>/evidence/<int:n>")
+@roles_required(MANAGER)
+def evidence(dispute_id: int, n: int):
+    dispute = db.session.get(Dispute, dispute_id)
+    if dispute is None:
+        abort(404)
+    _my_visit(dispute.visit_id)
+    keys = dispute.evidence_keys or []
+    if not 0 <= n < len(keys) or not storage.exists(keys[n]):
+        abort(404)
+    response = send_file(
+        storage.local_path(keys[n]), mimetype=followup.evidence_mimetype(keys[n]), max_age=0
+    )
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@bp.route("/visits/<int:visit_id>/acknowledge", methods=["POST"])
+@roles_required(MANAGER)
+def acknowledge(visit_id: int):
+    visit = _my_visit(visit_id)
+    if not SimpleForm().validate_on_submit():
+        abort(400)
+    if followup.acknowledge(visit, current_user):
+        db.session.commit()
+        flash(_("Marked as read. HQ can see that you have reviewed this audit."), "success")
+    return redirect(url_for(".visit", visit_id=visit.id))

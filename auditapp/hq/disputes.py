@@ -1,0 +1,111 @@
+"""HQ: managers' disputes of released visits — uphold (correct or void the item, re-score)
+or reject, with a note (issue #5). The rules live in ``auditapp.followup``."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, send_file, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import FloatField, RadioField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+from .. import followup, scoring, storage
+from ..extensions import db
+from ..models import HQ_ADMIN, Dispute
+from ..models.followup import DISPUTE_OPEN
+from ..security import roles_required
+from . import bp
+
+
+class DecisionForm(FlaskForm):
+    decision = RadioField(
+        _l("Decision"),
+        choices=[SelectChoice("uphold", _l("Uphold")), SelectChoice("reject", _l("Reject"))],
+        validators=[InputRequired(_l("Choose uphold or reject."))],
+    )
+    corrected_value = FloatField(
+        _l("Corrected value (leave empty to void the item)"), validators=[Optional()]
+    )
+    note = TextAreaField(
+        _l("Note to the store"),
+        validators=[DataRequired(_l("Write a note explaining the decision.")), Length(max=4000)],
+    )
+
+
+def _choices(item) -> list[tuple[str, str]]:
+    from ..i18n import csm_label
+
+    if item.item_type == "yesno":
+        return [("1", _("Yes")), ("0", _("No"))]
+    if item.item_type == "scale7":
+        return [(str(level), csm_label(level)) for level in scoring.SCALE7_LEVELS]
+    return []
+
+
+def _render(forms: dict[int, DecisionForm] | None = None, status: int = 200):
+    rows = followup.open_disputes()
+    decided = db.session.scalars(
+        select(Dispute).where(Dispute.status != DISPUTE_OPEN)
+        .order_by(Dispute.decided_at.desc()).limit(20)
+    ).all()
+    forms = forms or {}
+    for row in rows:
+        forms.setdefault(row.id, DecisionForm(formdata=None, prefix=f"x{row.id}"))
+    return render_template(
+        "hq/disputes.html", rows=rows, decided=decided, forms=forms, choices=_choices,
+        deadline=followup.dispute_deadline,
+    ), status
+
+
+@bp.route("/disputes")
+@roles_required(HQ_ADMIN)
+def disputes():
+    return _render()
+
+
+@bp.route("/disputes/<int:dispute_id>/decide", methods=["POST"])
+@roles_required(HQ_ADMIN)
+def decide_dispute(dispute_id: int):
+    dispute = db.get_or_404(Dispute, dispute_id)
+    if dispute.status != DISPUTE_OPEN:
+        flash(_("This dispute has already been decided."), "error")
+        return redirect(url_for(".disputes"))
+    form = DecisionForm(prefix=f"x{dispute.id}")
+    if form.validate():
+        upheld = form.decision.data == "uphold"
+        try:
+            followup.decide_dispute(
+                dispute, upheld, form.note.data, current_user,
+                corrected_value=form.corrected_value.data if upheld else None,
+            )
+        except followup.FollowupError as error:
+            field = form.corrected_value if error.field == "corrected_value" else form.note
+            field.errors = [*field.errors, str(error)]
+        else:
+            db.session.commit()
+            flash(_("Dispute upheld: the visit was re-scored.") if upheld
+                  else _("Dispute rejected."), "success")
+            return redirect(url_for(".disputes"))
+    db.session.rollback()
+    return _render({dispute.id: form}, status=400)
+
+
+@bp.route("/disputes/<int:dispute_id>/evidence/<int:n>")
+@roles_required(HQ_ADMIN)
+def dispute_evidence(dispute_id: int, n: int):
+    dispute = db.get_or_404(Dispute, dispute_id)
+    keys = dispute.evidence_keys or []
+    if not 0 <= n < len(keys) or not storage.exists(keys[n]):
+        abort(404)
+    response = send_file(
+        storage.local_path(keys[n]), mimetype=followup.evidence_mimetype(keys[n]), max_age=0
+    )
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+
