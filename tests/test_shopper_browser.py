@@ -1,0 +1,140 @@
+"""The shopper's audit form in a real phone-sized Chromium: a whole audit with the timer
+and a photo, and a submission made offline that arrives exactly once."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from sqlalchemy import func, select
+
+from auditapp.extensions import db
+from auditapp.models import AuditLog, Visit
+
+from .conftest import browser_login
+from .shopper_helpers import expected_score, jpeg_bytes, make_assignment
+
+pytestmark = pytest.mark.browser
+SHOTS = os.environ.get("AUDITAPP_SCREENSHOTS")
+
+
+def shot(page, tmp_path, name):
+    page.screenshot(path=str(tmp_path / name), full_page=True)
+    if SHOTS:
+        page.screenshot(path=os.path.join(SHOTS, name), full_page=True)
+
+
+def answer_step(page, visit, values):
+    """Answer the questions of the current step."""
+    for item in visit.questionnaire.items:
+        box = page.locator(f"#item-{item.id}")
+        if not box.is_visible():
+            continue
+        v = values.get(item.code)
+        if item.item_type == "timed":
+            continue
+        if v == "na":
+            box.locator("input[value=na] + span").click()
+        else:
+            box.locator(f"input[value='{v}'] + span").click()
+
+
+VALUES = {"speed_greeted": 1, "speed_satisfaction": 60, "courtesy_smile": 1,
+          "courtesy_thanks": 0, "courtesy_satisfaction": 30, "accuracy_complete": 1,
+          "accuracy_receipt": 1, "accuracy_condiments": "na", "quality_hot": 1,
+          "quality_appearance": 1, "quality_taste": 0, "clean_dining": 1,
+          "clean_restroom": 1, "clean_atmosphere": 90}
+
+
+def fill_facts(page):
+    page.fill("#visit_date", "2026-05-10")
+    page.fill("#arrival_time", "12:30")
+    page.locator("input[name=visit_type_confirmed][value='1'] + span").click()
+    page.fill("#order_description", "Double burger meal, large cola")
+    page.fill("#receipt_total", "42.50")
+
+
+def test_whole_audit_with_timer_and_photo(live_server, phone, chain, tmp_path):
+    visit = make_assignment(chain)
+    timed = next(i for i in visit.questionnaire.items if i.item_type == "timed")
+    phone.context.grant_permissions(["geolocation"], origin=live_server)
+    phone.context.set_geolocation({"latitude": 31.2301, "longitude": 121.4701})
+    browser_login(phone, live_server, "MS-101")
+    phone.goto(f"{live_server}/shopper/")
+    assert "上海南京西路店" in phone.content()
+    shot(phone, tmp_path, "shopper-assignments.png")
+    phone.click(".assignment-link")
+    phone.click("#checkin-btn")
+    phone.wait_for_selector("#checkin-form", state="hidden")
+    fill_facts(phone)
+    shot(phone, tmp_path, "shopper-form-facts.png")
+    phone.click("#next-btn")
+    # speed: the timer records seconds; the shopper then corrects them by hand
+    phone.click(f"#item-{timed.id} [data-start]")
+    phone.click(f"#item-{timed.id} [data-stop]")
+    recorded = phone.input_value(f"#v_{timed.id}")
+    assert recorded.isdigit()
+    phone.fill(f"#v_{timed.id}", "240")
+    answer_step(phone, visit, VALUES)
+    shot(phone, tmp_path, "shopper-form-speed.png")
+    for _ in range(4):
+        phone.click("#next-btn")
+        answer_step(phone, visit, VALUES)
+    phone.click("#next-btn")
+    phone.select_option("#photo-category", "receipt")
+    phone.set_input_files("#photos", files=[{"name": "receipt.jpg", "mimeType": "image/jpeg",
+                                             "buffer": jpeg_bytes()}])
+    phone.wait_for_selector("#thumbs img")
+    phone.fill("#overall_comment", "Quick and friendly.")
+    shot(phone, tmp_path, "shopper-form-final.png")
+    phone.click("#submit-btn")
+    phone.wait_for_url("**sent=1")
+    assert phone.locator("#confirmation").is_visible()
+    assert "Score" not in phone.inner_text("main")
+    shot(phone, tmp_path, "shopper-confirmation.png")
+
+    db.session.expire_all()
+    stored = db.session.get(Visit, visit.id)
+    assert stored.status == "submitted" and stored.submitted_at is not None
+    assert stored.checkin_distance_m is not None and not stored.location_flagged
+    assert stored.answer_for(timed.id).value == 240
+    assert len(stored.photos) == 1 and stored.photos[0].category == "receipt"
+    assert stored.receipt_total == 42.5
+    assert stored.score == pytest.approx(expected_score(stored, {**VALUES, timed.code: 240}))
+
+
+def test_offline_submission_is_queued_and_arrives_once(live_server, phone, chain, tmp_path):
+    visit = make_assignment(chain, store=chain.stores[1], visit_type="walk_in")
+    browser_login(phone, live_server, "MS-101")
+    phone.goto(f"{live_server}/shopper/visits/{visit.id}")
+    phone.uncheck("#share-location")
+    phone.click("#checkin-btn")
+    phone.wait_for_selector("#checkin-form", state="hidden")
+    fill_facts(phone)
+    phone.context.set_offline(True)
+    phone.click("#next-btn")
+    timed = next(i for i in visit.questionnaire.items if i.item_type == "timed")
+    phone.fill(f"#v_{timed.id}", "100")
+    answer_step(phone, visit, VALUES)
+    for _ in range(4):
+        phone.click("#next-btn")
+        answer_step(phone, visit, VALUES)
+    phone.click("#next-btn")
+    phone.click("#submit-btn")
+    phone.wait_for_selector("#save-state.queued")
+    assert "Queued" in phone.inner_text("#save-state")
+    shot(phone, tmp_path, "shopper-queued.png")
+    db.session.expire_all()
+    assert db.session.get(Visit, visit.id).status == "in_progress"
+
+    phone.context.set_offline(False)
+    phone.wait_for_url("**sent=1")
+    db.session.expire_all()
+    stored = db.session.get(Visit, visit.id)
+    assert stored.status == "submitted"
+    assert len(stored.answers) == len(stored.questionnaire.items)
+    submits = db.session.scalar(select(func.count()).select_from(AuditLog).where(
+        AuditLog.entity == "visit", AuditLog.entity_id == str(visit.id),
+        AuditLog.action == "submit"))
+    assert submits == 1
+    assert stored.score == pytest.approx(expected_score(stored, {**VALUES, timed.code: 100}))
