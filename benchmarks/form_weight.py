@@ -76,6 +76,10 @@ def main() -> int:
                         size = len(asset.get_data())
                     total += size
                     print(f"{url:<40} {size:>8} B")
+            with client.get("/shopper/sw.js") as worker:
+                size = len(worker.get_data())
+            total += size
+            print(f"{'/shopper/sw.js (service worker)':<40} {size:>8} B")
             print(f"{'TOTAL':<40} {total:>8} B  ({total / 1024:.1f} KB; goal < {GOAL // 1024} KB)")
             if foreign:
                 print("Non-same-origin URLs:")
