@@ -268,3 +268,27 @@ def test_service_worker_and_openapi(client):
     spec = client.get("/api/openapi.json").json
     assert "/api/shopper/visits/{visit_id}/submit" in spec["paths"]
     assert "Payload" in spec["components"]["schemas"]
+
+
+def test_chinese_locale_shows_chinese_texts_and_csm_labels(client, auth, chain):
+    visit = make_assignment(chain)
+    auth.login("MS-101")
+    client.post("/auth/language/zh_CN", data={"next": "/shopper/"})
+    page = client.get(f"/shopper/visits/{visit.id}").get_data(as_text=True)
+    assert "10 秒内是否有员工招呼或示意？" in page
+    assert "十分满意" in page and "较不满意" in page
+    assert "服务速度" in page
+
+
+def test_token_holder_sees_their_photo_thumbnails(client, chain):
+    visit = make_assignment(chain)
+    h = {"Authorization": f"Bearer {visit.access_token}"}
+    r = client.post(f"/api/shopper/visits/{visit.id}/photos", headers=h,
+                    data={"photo": (BytesIO(jpeg_bytes()), "a.jpg"), "category": "food"})
+    assert r.status_code == 201 and r.json["thumb_url"].startswith("/shopper/t/")
+    with client.get(r.json["thumb_url"]) as f:
+        assert f.status_code == 200 and f.mimetype == "image/jpeg"
+    page = client.get(f"/shopper/t/{visit.access_token}").get_data(as_text=True)
+    assert r.json["thumb_url"].replace("&", "&amp;") in page
+    with client.get(f"/shopper/t/wrong/photos/{r.json['id']}?thumb=1") as f:
+        assert f.status_code == 404

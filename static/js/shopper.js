@@ -124,7 +124,7 @@
       return r.json();
     }).then(function (j) {
       var l = load(KEY); if (l) { l.at = j.saved_at; store(KEY, l); }
-      say(T.saved, "saved");
+      say(T.saved, "saved"); started();
     }).catch(function () { say(T.savedLocal, "saved"); });
   }
   form.addEventListener("input", function (e) { if (e.target.type !== "file") changed(); });
@@ -153,6 +153,13 @@
     fileInput.value = "";
   });
 
+  function started() {
+    var pill = document.getElementById("status-pill");
+    if (pill && pill.classList.contains("status-assigned")) {
+      pill.className = "pill status-in_progress"; pill.textContent = T.inProgress;
+    }
+  }
+
   /* ---- check-in ---- */
   if (checkin) checkin.addEventListener("submit", function (e) {
     e.preventDefault();
@@ -160,7 +167,7 @@
     function send(pos) {
       var body = { consent: !!pos };
       if (pos) { body.latitude = pos.coords.latitude; body.longitude = pos.coords.longitude; }
-      api("/checkin", "POST", body).then(function () { checkin.hidden = true; })
+      api("/checkin", "POST", body).then(function () { checkin.hidden = true; started(); })
         .catch(function () { checkin.hidden = true; });
     }
     if (document.getElementById("share-location").checked && navigator.geolocation) {
