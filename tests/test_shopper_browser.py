@@ -138,3 +138,53 @@ def test_offline_submission_is_queued_and_arrives_once(live_server, phone, chain
         AuditLog.action == "submit"))
     assert submits == 1
     assert stored.score == pytest.approx(expected_score(stored, {**VALUES, timed.code: 100}))
+
+
+QA_VALUES = {"qa_staffing": 1, "qa_greeting": 1, "qa_uniform": 0, "qa_order_check": 1,
+             "qa_pos": 1, "qa_holding_times": 1, "qa_temperatures": 1, "qa_taste": 60,
+             "qa_kitchen": 1, "qa_pest": 1, "qa_dining": "na"}
+
+
+def test_qa_auditor_uses_the_same_form(live_server, phone, chain, tmp_path):
+    browser_login(phone, live_server, "qa@example.com")
+    phone.goto(f"{live_server}/hq/qa")
+    phone.select_option("#store_id", str(chain.stores[2].id))
+    phone.select_option("#visit_type", "dine_in")
+    phone.click("#qa-start [type=submit]")
+    phone.wait_for_selector("#audit-form")
+    visit = db.session.scalars(select(Visit).where(Visit.kind == "qa")).one()
+    phone.fill("#arrival_time", "09:15")
+    phone.click("#next-btn")
+    timed = next(i for i in visit.questionnaire.items if i.item_type == "timed")
+    phone.fill(f"#v_{timed.id}", "310")
+    answer_step(phone, visit, QA_VALUES)
+    phone.screenshot(path=str(tmp_path / "qa-form.png"))
+    if SHOTS:
+        phone.screenshot(path=os.path.join(SHOTS, "qa-form-phone.png"))
+    for _ in range(5):
+        phone.click("#next-btn")
+        answer_step(phone, visit, QA_VALUES)
+    phone.click("#submit-btn")
+    phone.wait_for_url("**sent=1")
+    db.session.expire_all()
+    stored = db.session.get(Visit, visit.id)
+    assert stored.status == "submitted" and stored.evaluator_id == chain.qa.id
+    assert stored.score == pytest.approx(expected_score(stored, {**QA_VALUES, timed.code: 310}))
+    phone.goto(f"{live_server}/hq/qa")
+    assert chain.stores[2].name in phone.inner_text("main")
+    shot(phone, tmp_path, "qa-index-phone.png")
+
+
+def test_form_in_chinese_viewport(live_server, phone, chain, tmp_path):
+    visit = make_assignment(chain)
+    browser_login(phone, live_server, "MS-101")
+    phone.goto(f"{live_server}/shopper/visits/{visit.id}")
+    phone.click("text=中文")
+    phone.wait_for_selector("html[lang=zh-CN]")
+    phone.click("#next-btn")
+    phone.click("#next-btn")
+    assert "十分满意" in phone.inner_text("main")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    phone.screenshot(path=str(tmp_path / "zh.png"))
+    if SHOTS:
+        phone.screenshot(path=os.path.join(SHOTS, "shopper-form-zh-viewport.png"))
