@@ -188,3 +188,22 @@ def test_form_in_chinese_viewport(live_server, phone, chain, tmp_path):
     phone.screenshot(path=str(tmp_path / "zh.png"))
     if SHOTS:
         phone.screenshot(path=os.path.join(SHOTS, "shopper-form-zh-viewport.png"))
+
+
+def test_service_worker_opens_the_form_offline(live_server, phone, chain):
+    visit = make_assignment(chain)
+    browser_login(phone, live_server, "MS-101")
+    url = f"{live_server}/shopper/visits/{visit.id}"
+    phone.goto(url)
+    assert phone.evaluate(
+        "navigator.serviceWorker.ready.then(r => r.active.scriptURL)"
+    ).endswith("/shopper/sw.js")
+    phone.reload()  # now controlled: the page and its assets are cached
+    phone.wait_for_function("navigator.serviceWorker.controller !== null")
+    phone.context.set_offline(True)
+    phone.reload()
+    assert phone.locator("#audit-form").is_visible()
+    assert phone.evaluate("document.documentElement.classList.contains('js')")
+    phone.fill("#order_description", "typed while offline")
+    phone.wait_for_selector("#save-state.saved")
+    assert "offline" in phone.inner_text("#save-state")

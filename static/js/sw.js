@@ -15,6 +15,10 @@ self.addEventListener("fetch", function (e) {
   var isPage = req.mode === "navigate" && url.pathname.indexOf("/shopper/") === 0;
   if (!isStatic && !isPage) return;
   e.respondWith(fetch(req).then(function (res) {
+    if (res.redirected && new URL(res.url).pathname.indexOf("/auth/") === 0) {
+      caches.delete(CACHE);  /* logged out: forget the cached pages */
+      return res;
+    }
     if (res.ok) { var copy = res.clone(); caches.open(CACHE).then(function (c) { c.put(req, copy); }); }
     return res;
   }).catch(function () {
