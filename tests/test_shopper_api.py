@@ -198,8 +198,14 @@ def test_html_form_submit_without_javascript(client, auth, chain):
     assert "your report was sent" in page
     db.session.expire_all()
     assert db.session.get(Visit, visit.id).status == "submitted"
+    # a resent form (same client id) lands on the same confirmation, and nothing changes
+    again = client.post(f"/shopper/visits/{visit.id}", data={**data, "arrival_time": "13:00"})
+    assert again.status_code == 302 and "sent=1" in again.location
+    assert submit_count(visit.id) == 1
     # read-only now
-    r = client.post(f"/shopper/visits/{visit.id}", data={**data, "arrival_time": "13:00"})
+    r = client.post(f"/shopper/visits/{visit.id}", data={**data, "client_submission_id": "x",
+                                                        "arrival_time": "13:00"})
+    assert "sent=1" not in (r.location or "")
     db.session.expire_all()
     assert db.session.get(Visit, visit.id).arrival_time.strftime("%H:%M") == "12:30"
 

@@ -4,6 +4,8 @@ the timer, autosave, photo upload and the offline queue on top."""
 
 from __future__ import annotations
 
+import secrets
+
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
@@ -38,6 +40,7 @@ def render_form(visit: Visit, *, post_url: str, token: str | None = None,
         sent=request.args.get("sent") == "1",
         max_photo_mb=int(current_app.config["MAX_PHOTO_BYTES"] / 1048576),
         returned=visit.status == RETURNED,
+        client_id=secrets.token_hex(16),
     ), status
 
 
@@ -46,6 +49,12 @@ def handle_form(visit: Visit, *, post_url: str, token: str | None = None):
     if request.method == "GET":
         return render_form(visit, post_url=post_url, token=token)
     if not submission.is_editable(visit):
+        if request.form.get("action") == "submit":
+            # a double tap or a resent form: the same client id gives the first result
+            again = submission.submit(visit, submission.payload_from_form(request.form),
+                                      acting_user_id(visit))
+            if again.ok:
+                return redirect(post_url + ("&" if "?" in post_url else "?") + "sent=1")
         flash(_("This visit was already submitted and can no longer be changed."), "info")
         return redirect(post_url)
     action = request.form.get("action", "draft")

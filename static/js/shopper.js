@@ -232,6 +232,7 @@
     var q = queue(), existing = q[D.visit];
     var payload = collect();
     payload.client_submission_id = existing ? existing.payload.client_submission_id : uid();
+    /* (the server-made id in the form is for the no-JavaScript path) */
     form.elements.client_submission_id.value = payload.client_submission_id;
     q[D.visit] = { api: D.api, payload: payload, at: Date.now() };
     store(QKEY, q);
