@@ -38,6 +38,11 @@ class Config:
     UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER", str(INSTANCE_DIR / "files"))
     MAX_CONTENT_LENGTH = 32 * 1024 * 1024  # a whole form with several photos
     MAX_PHOTO_BYTES = 10 * 1024 * 1024
+    #: Photos are stored no larger than this (longest side, pixels); thumbnails at THUMB.
+    PHOTO_MAX_SIDE = 1600
+    PHOTO_THUMB_SIDE = 320
+    #: A check-in further than this from the store is flagged for HQ's review (not blocked).
+    CHECKIN_MAX_DISTANCE_M = 500
     # Shoppers may spend well over an hour on a visit: tie the CSRF token to the session.
     WTF_CSRF_TIME_LIMIT = None
     SESSION_COOKIE_HTTPONLY = True

@@ -1,8 +1,320 @@
-"""API: shopper."""
+"""API: the shopper's audit form (fetch the assignment, check in, save a draft, upload a
+photo, submit). Documented in docs/API.md.
 
-from . import bp  # noqa: F401
+Auth: a logged-in session (the visit's evaluator; unsafe methods then need the
+``X-CSRFToken`` header), or the assignment's link token as ``Authorization: Bearer <token>``
+(or ``?token=``), which opens that one visit only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import current_app, jsonify, request
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import select
+
+from .. import photos, submission
+from ..extensions import csrf, db
+from ..i18n import csm_label, is_chinese
+from ..models import Visit
+from ..scoring import SCALE7_LEVELS
+from ..shopper.access import acting_user_id, is_evaluator, request_token, visit_by_token
+from ..shopper.form import photo_url
+from . import bp
+
+
+def error(status: int, message: str, errors: dict | None = None):
+    return jsonify({"message": message, "errors": errors or {}}), status
+
+
+def with_visit(view: Callable) -> Callable:
+    """Resolve ``visit_id`` for the session's evaluator or the bearer token; 404 otherwise."""
+
+    @wraps(view)
+    def wrapped(visit_id: int, **kwargs: Any):
+        token = request_token()
+        visit = db.session.get(Visit, visit_id)
+        if visit is None:
+            return error(404, _("No such visit."))
+        if token:
+            by_token = visit_by_token(token)
+            if by_token is None or by_token.id != visit.id:
+                return error(404, _("No such visit."))
+        elif is_evaluator(visit):
+            if request.method not in ("GET", "HEAD", "OPTIONS") and \
+                    current_app.config.get("WTF_CSRF_ENABLED", True):
+                try:
+                    csrf.protect()
+                except CSRFError:
+                    return error(400, _("The form expired. Please reload the page."))
+        else:
+            if not current_user.is_authenticated:
+                return error(401, _("Log in or use the link you were sent."))
+            return error(404, _("No such visit."))
+        return view(visit, token, **kwargs)
+
+    return csrf.exempt(wrapped)
+
+
+def visit_json(visit: Visit, token: str | None, full: bool = True) -> dict:
+    place = visit.store if visit.store is not None else visit.competitor
+    out: dict[str, Any] = {
+        "id": visit.id,
+        "kind": visit.kind,
+        "place": visit.place_name,
+        "address": getattr(place, "address", "") if place is not None else "",
+        "month": visit.month,
+        "visit_type": visit.visit_type,
+        "due_date": visit.due_date.isoformat() if visit.due_date else None,
+        "status": visit.status,
+        "editable": submission.is_editable(visit),
+        "return_reason": visit.return_reason or "",
+        "started_at": visit.started_at.isoformat(timespec="seconds") if visit.started_at
+        else None,
+        "submitted_at": submission.submitted_at_iso(visit),
+    }
+    if not full:
+        return out
+    zh = is_chinese()
+    out["questionnaire"] = {
+        "id": visit.questionnaire.id,
+        "code": visit.questionnaire.code,
+        "version": visit.questionnaire.version,
+        "dimensions": [
+            {
+                "code": d.code,
+                "name": (d.name_zh if zh and d.name_zh else d.name),
+                "items": [
+                    {
+                        "id": i.id,
+                        "code": i.code,
+                        "type": i.item_type,
+                        "text": i.text_zh if zh and i.text_zh else i.text,
+                        "guidance": i.guidance_zh if zh and i.guidance_zh else i.guidance,
+                        "allow_na": i.allow_na,
+                        "critical": i.critical,
+                        "levels": [{"value": lv, "label": csm_label(lv)} for lv in SCALE7_LEVELS]
+                        if i.item_type == "scale7" else None,
+                    }
+                    for i in d.items
+                ],
+            }
+            for d in visit.questionnaire.dimensions
+        ],
+    }
+    out["state"] = submission.form_state(visit)
+    out["photos"] = [photo_json(p, token) for p in visit.photos]
+    return out
+
+
+def photo_json(photo, token: str | None) -> dict:
+    return {"id": photo.id, "category": photo.category, "width": photo.width,
+            "height": photo.height, "url": photo_url(photo, token),
+            "thumb_url": photo_url(photo, token, thumb=True)}
+
+
+@bp.route("/shopper/assignments")
+@csrf.exempt
+def shopper_assignments():
+    token = request_token()
+    if token:
+        visit = visit_by_token(token)
+        if visit is None:
+            return error(404, _("This link is not valid any more."))
+        visits = [visit]
+    elif current_user.is_authenticated:
+        visits = list(db.session.scalars(
+            select(Visit).where(Visit.evaluator_id == current_user.id)
+            .order_by(Visit.month.desc(), Visit.id)
+        ))
+    else:
+        return error(401, _("Log in or use the link you were sent."))
+    return jsonify({"assignments": [visit_json(v, token, full=False) for v in visits]})
+
+
+@bp.route("/shopper/visits/<int:visit_id>")
+@with_visit
+def shopper_visit(visit: Visit, token: str | None):
+    return jsonify(visit_json(visit, token))
+
+
+@bp.route("/shopper/visits/<int:visit_id>/checkin", methods=["POST"])
+@with_visit
+def shopper_checkin(visit: Visit, token: str | None):
+    if not submission.is_editable(visit):
+        return error(409, _("This visit was already submitted and can no longer be changed."))
+    data = request.get_json(silent=True) or {}
+    lat = lon = None
+    if data.get("consent"):
+        lat, lon = data.get("latitude"), data.get("longitude")
+    submission.check_in(visit, acting_user_id(visit), lat, lon)
+    return jsonify({"status": visit.status,
+                    "started_at": visit.started_at.isoformat(timespec="seconds")})
+
+
+@bp.route("/shopper/visits/<int:visit_id>/draft", methods=["PUT", "POST"])
+@with_visit
+def shopper_draft(visit: Visit, token: str | None):
+    if not submission.is_editable(visit):
+        return error(409, _("This visit was already submitted and can no longer be changed."))
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        return error(400, _("Send the draft as a JSON object."))
+    saved = submission.save_draft(visit, data, acting_user_id(visit))
+    return jsonify({"status": "saved", "saved_at": saved["saved_at"],
+                    "visit_status": visit.status})
+
+
+@bp.route("/shopper/visits/<int:visit_id>/photos", methods=["POST"])
+@with_visit
+def shopper_photo(visit: Visit, token: str | None):
+    if not submission.is_editable(visit):
+        return error(409, _("This visit was already submitted and can no longer be changed."))
+    upload = request.files.get("photo")
+    if upload is None or not upload.filename:
+        return error(400, _("Choose a photo to upload."), {"photo": _("Choose a photo to upload.")})
+    try:
+        photo = photos.add_photo(visit, upload.read(), request.form.get("category", "other"))
+    except photos.PhotoError as exc:
+        db.session.rollback()
+        return error(400, str(exc), {"photo": str(exc)})
+    db.session.commit()
+    return jsonify(photo_json(photo, token)), 201
+
+
+@bp.route("/shopper/visits/<int:visit_id>/submit", methods=["POST"])
+@with_visit
+def shopper_submit(visit: Visit, token: str | None):
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        return error(400, _("Send the answers as a JSON object."))
+    result = submission.submit(visit, data, acting_user_id(visit))
+    if not result.ok:
+        status = 422 if result.errors else 409
+        return error(status, result.message or _("Please correct the answers shown."),
+                     result.errors)
+    return jsonify({
+        "status": result.visit.status,
+        "visit_id": result.visit.id,
+        "client_submission_id": result.visit.client_submission_id,
+        "submitted_at": submission.submitted_at_iso(result.visit),
+        "duplicate": result.duplicate,
+        "message": _("Thank you. Your report was sent to head office."),
+    })
+
+
+_ERR = {"$ref": "#/components/schemas/Error"}
+_AUTH = [{"session": []}, {"bearerToken": []}]
+
+
+def _op(summary: str, ok: str, schema: str | None = None, body: str | None = None,
+        extra: dict | None = None) -> dict:
+    op: dict[str, Any] = {
+        "summary": summary,
+        "tags": ["shopper"],
+        "security": _AUTH,
+        "parameters": [{"name": "visit_id", "in": "path", "required": True,
+                        "schema": {"type": "integer"}}],
+        "responses": {
+            "200": {"description": ok, "content": {"application/json": {
+                "schema": {"$ref": f"#/components/schemas/{schema}"} if schema else
+                {"type": "object"}}}},
+            "400": {"description": "Bad input", "content": {"application/json": {"schema": _ERR}}},
+            "404": {"description": "No such visit for this user or token",
+                    "content": {"application/json": {"schema": _ERR}}},
+        },
+    }
+    if body:
+        op["requestBody"] = {"required": True, "content": {"application/json": {
+            "schema": {"$ref": f"#/components/schemas/{body}"}}}}
+    if extra:
+        op["responses"].update(extra)
+    return op
+
 
 #: OpenAPI 3.1 path items this module serves, merged into /api/openapi.json.
-OPENAPI_PATHS: dict = {}
+OPENAPI_PATHS: dict = {
+    "/api/shopper/assignments": {"get": {
+        "summary": "The caller's assignments (or the one the bearer token opens)",
+        "tags": ["shopper"], "security": _AUTH,
+        "responses": {"200": {"description": "Assignments", "content": {"application/json": {
+            "schema": {"type": "object", "properties": {"assignments": {
+                "type": "array", "items": {"$ref": "#/components/schemas/Assignment"}}}}}}},
+            "401": {"description": "Not logged in", "content": {
+                "application/json": {"schema": _ERR}}}},
+    }},
+    "/api/shopper/visits/{visit_id}": {"get": _op(
+        "An assignment with its questionnaire, saved state and photos", "The assignment",
+        "AssignmentForm")},
+    "/api/shopper/visits/{visit_id}/checkin": {"post": _op(
+        "Start the visit; with consent, record where the phone is", "Started",
+        body="CheckIn")},
+    "/api/shopper/visits/{visit_id}/draft": {"put": _op(
+        "Save the form as a server-side draft (no validation)", "Saved", body="Payload")},
+    "/api/shopper/visits/{visit_id}/photos": {"post": {
+        **_op("Upload a photo (multipart: photo, category)", "Stored", "Photo"),
+        "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+            "type": "object", "required": ["photo"], "properties": {
+                "photo": {"type": "string", "format": "binary"},
+                "category": {"type": "string",
+                             "enum": ["receipt", "food", "premises", "other"]}}}}}},
+    }},
+    "/api/shopper/visits/{visit_id}/submit": {"post": _op(
+        "Validate, score and send the visit to review (idempotent per client id)",
+        "Submitted (or the earlier result of the same client_submission_id)",
+        "SubmitResult", body="Payload",
+        extra={"409": {"description": "Already submitted",
+                       "content": {"application/json": {"schema": _ERR}}},
+               "422": {"description": "Validation errors per field",
+                       "content": {"application/json": {"schema": _ERR}}}})},
+}
+
 #: OpenAPI component schemas this module defines.
-OPENAPI_SCHEMAS: dict = {}
+OPENAPI_SCHEMAS: dict = {
+    "Error": {"type": "object", "properties": {
+        "message": {"type": "string"},
+        "errors": {"type": "object", "additionalProperties": {"type": "string"},
+                   "description": "Message per field: item-<id>, visit_date, photo, …"}}},
+    "Assignment": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "kind": {"type": "string"}, "place": {"type": "string"},
+        "address": {"type": "string"}, "month": {"type": "string"},
+        "visit_type": {"type": "string"}, "due_date": {"type": ["string", "null"]},
+        "status": {"type": "string"}, "editable": {"type": "boolean"},
+        "return_reason": {"type": "string"}}},
+    "AssignmentForm": {"allOf": [{"$ref": "#/components/schemas/Assignment"}, {
+        "type": "object", "properties": {
+            "questionnaire": {"type": "object"},
+            "state": {"$ref": "#/components/schemas/Payload"},
+            "photos": {"type": "array", "items": {"$ref": "#/components/schemas/Photo"}}}}]},
+    "Answer": {"type": "object", "properties": {
+        "value": {"type": ["number", "null"],
+                  "description": "yes/no 1|0, CSM level −90…90, or seconds 0–3600"},
+        "na": {"type": "boolean"}, "comment": {"type": "string"}}},
+    "Payload": {"type": "object", "properties": {
+        "client_submission_id": {"type": "string", "maxLength": 64},
+        "answers": {"type": "object",
+                    "additionalProperties": {"$ref": "#/components/schemas/Answer"}},
+        "facts": {"type": "object", "properties": {
+            "visit_date": {"type": "string", "format": "date"},
+            "arrival_time": {"type": "string", "example": "12:30"},
+            "visit_type_confirmed": {"type": "boolean"},
+            "order_description": {"type": "string"},
+            "receipt_total": {"type": ["number", "null"]},
+            "overall_comment": {"type": "string"}}}}},
+    "CheckIn": {"type": "object", "properties": {
+        "consent": {"type": "boolean"}, "latitude": {"type": "number"},
+        "longitude": {"type": "number"}}},
+    "Photo": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "category": {"type": "string"},
+        "url": {"type": "string"}, "thumb_url": {"type": "string"}}},
+    "SubmitResult": {"type": "object", "properties": {
+        "status": {"type": "string"}, "visit_id": {"type": "integer"},
+        "client_submission_id": {"type": ["string", "null"]},
+        "submitted_at": {"type": "string"}, "duplicate": {"type": "boolean"},
+        "message": {"type": "string"}}},
+}

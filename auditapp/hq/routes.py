@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import render_template, request
 
 from .. import analytics
-from ..models import HQ_ADMIN, QA_AUDITOR
+from ..models import HQ_ADMIN
 from ..security import roles_required
 from . import bp
 
@@ -24,9 +24,3 @@ def index():
     return render_template(
         "hq/index.html", period=period, brand=brand, regions=regions, stores=stores
     )
-
-
-@bp.route("/qa")
-@roles_required(QA_AUDITOR, HQ_ADMIN)
-def qa_index():
-    return render_template("hq/qa_index.html")

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from flask import render_template
+from flask import Response, abort, current_app, render_template, request, send_file, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
+from .. import storage
 from ..extensions import db
-from ..models import SHOPPER, Visit
+from ..models import SHOPPER, Photo, Visit
 from ..security import roles_required
 from . import bp
+from .access import visit_by_token
+from .form import handle_form
 
 
 @bp.route("/")
@@ -18,6 +21,50 @@ def index():
     visits = db.session.scalars(
         select(Visit)
         .where(Visit.evaluator_id == current_user.id)
-        .order_by(Visit.month.desc(), Visit.id)
+        .order_by(Visit.month.desc(), Visit.due_date, Visit.id)
     ).all()
     return render_template("shopper/index.html", visits=visits)
+
+
+@bp.route("/visits/<int:visit_id>", methods=["GET", "POST"])
+@roles_required(SHOPPER)
+def visit_form(visit_id: int):
+    visit = db.session.get(Visit, visit_id)
+    if visit is None or visit.evaluator_id != current_user.id or visit.kind == "qa":
+        abort(404)
+    return handle_form(visit, post_url=url_for("shopper.visit_form", visit_id=visit.id))
+
+
+@bp.route("/t/<token>", methods=["GET", "POST"])
+def token_form(token: str):
+    """The assignment opened from the link HQ sent: the token is the key."""
+    visit = visit_by_token(token)
+    if visit is None or visit.kind == "qa":
+        abort(404)
+    return handle_form(visit, post_url=url_for("shopper.token_form", token=token), token=token)
+
+
+@bp.route("/t/<token>/photos/<int:photo_id>")
+def token_photo(token: str, photo_id: int):
+    visit = visit_by_token(token)
+    photo = db.session.get(Photo, photo_id)
+    if visit is None or photo is None or photo.visit_id != visit.id:
+        abort(404)
+    key = photo.thumb_key if request.args.get("thumb") and photo.thumb_key else photo.storage_key
+    if not storage.exists(key):
+        abort(404)
+    response = send_file(storage.local_path(key), mimetype=photo.content_type, max_age=0)
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@bp.route("/sw.js")
+def service_worker():
+    """The service worker, served under /shopper/ so its scope covers the forms."""
+    path = current_app.static_folder + "/js/sw.js"
+    with open(path, encoding="utf-8") as fh:
+        body = fh.read()
+    response = Response(body, mimetype="text/javascript")
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["Service-Worker-Allowed"] = "/shopper/"
+    return response

@@ -1,0 +1,99 @@
+"""The audit form page, shared by mystery shoppers (by login or link token), competitor
+visits and QA auditors. Works without JavaScript (a plain POST); shopper.js adds steps,
+the timer, autosave, photo upload and the offline queue on top."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from .. import photos, submission
+from ..models import Photo, Visit
+from ..models.visit import RETURNED
+from .access import acting_user_id
+
+
+def photo_url(photo: Photo, token: str | None, thumb: bool = False) -> str:
+    if token:
+        return url_for("shopper.token_photo", token=token, photo_id=photo.id,
+                       thumb=1 if thumb else None)
+    return url_for("main.photo", photo_id=photo.id, thumb=1 if thumb else None)
+
+
+def render_form(visit: Visit, *, post_url: str, token: str | None = None,
+                state: dict | None = None, errors: dict | None = None, status: int = 200):
+    editable = submission.is_editable(visit)
+    state = state or submission.form_state(visit)
+    template = "shopper/form.html" if editable else "shopper/done.html"
+    return render_template(
+        template,
+        visit=visit,
+        state=state,
+        errors=errors or {},
+        editable=editable,
+        token=token,
+        post_url=post_url,
+        api_base=url_for("api.shopper_visit", visit_id=visit.id),
+        photo_url=lambda p, thumb=False: photo_url(p, token, thumb),
+        sent=request.args.get("sent") == "1",
+        max_photo_mb=int(current_app.config["MAX_PHOTO_BYTES"] / 1048576),
+        returned=visit.status == RETURNED,
+        client_id=secrets.token_hex(16),
+    ), status
+
+
+def handle_form(visit: Visit, *, post_url: str, token: str | None = None):
+    """GET shows the form (or the read-only copy); POST checks in, saves a draft or submits."""
+    if request.method == "GET":
+        return render_form(visit, post_url=post_url, token=token)
+    if not submission.is_editable(visit):
+        if request.form.get("action") == "submit":
+            # a double tap or a resent form: the same client id gives the first result
+            again = submission.submit(visit, submission.payload_from_form(request.form),
+                                      acting_user_id(visit))
+            if again.ok:
+                return redirect(post_url + ("&" if "?" in post_url else "?") + "sent=1")
+        flash(_("This visit was already submitted and can no longer be changed."), "info")
+        return redirect(post_url)
+    action = request.form.get("action", "draft")
+    user_id = acting_user_id(visit)
+    if action == "checkin":
+        submission.check_in(visit, user_id, request.form.get("latitude"),
+                            request.form.get("longitude"))
+        flash(_("Visit started. Your answers are saved as you go."), "success")
+        return redirect(post_url)
+    payload = submission.payload_from_form(request.form)
+    errors: dict[str, str] = {}
+    category = request.form.get("photo_category", "other")
+    for upload in request.files.getlist("photos"):
+        if not upload or not upload.filename:
+            continue
+        try:
+            photos.add_photo(visit, upload.read(), category)
+        except photos.PhotoError as exc:
+            errors["photo"] = str(exc)
+    if errors:
+        from ..extensions import db
+
+        db.session.commit()  # photos that were fine are kept
+        submission.save_draft(visit, payload, user_id)
+        return render_form(visit, post_url=post_url, token=token, state=payload, errors=errors,
+                           status=400)
+    if action == "submit":
+        result = submission.submit(visit, payload, user_id)
+        if result.ok:
+            return redirect(post_url + ("&" if "?" in post_url else "?") + "sent=1")
+        if not result.errors:
+            flash(result.message, "error")
+            return redirect(post_url)
+        flash(result.message, "error")
+        return render_form(result.visit, post_url=post_url, token=token, state=payload,
+                           errors=result.errors, status=400)
+    from ..extensions import db
+
+    db.session.commit()
+    submission.save_draft(visit, payload, user_id)
+    flash(_("Draft saved."), "success")
+    return redirect(post_url)

@@ -1,0 +1,320 @@
+"""Filling in a visit: check-in, drafts and the submission (validate → save answers →
+score → status), shared by the HTML form, the QA audit form and the JSON API.
+
+A payload, whatever it comes from, looks like::
+
+    {"client_submission_id": "…",
+     "answers": {"<item id>": {"value": 1, "na": false, "comment": ""}, …},
+     "facts": {"visit_date": "2026-05-10", "arrival_time": "12:30",
+               "visit_type_confirmed": true, "order_description": "…",
+               "receipt_total": 35.5, "overall_comment": "…"}}
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Any
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
+
+from . import scoring
+from .extensions import db
+from .models import Answer, Visit, utcnow
+from .models.visit import ASSIGNED, EDITABLE_STATUSES, IN_PROGRESS, SUBMITTED
+from .visits import log_change, score_and_store
+
+TIMED_MAX_SECONDS = 3600
+FACT_FIELDS = ("visit_date", "arrival_time", "visit_type_confirmed", "order_description",
+               "receipt_total", "overall_comment")
+TEXT_LIMIT = 4000
+
+
+def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in metres."""
+    r = 6_371_000.0
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * r * math.asin(math.sqrt(a))
+
+
+def is_editable(visit: Visit) -> bool:
+    return visit.status in EDITABLE_STATUSES
+
+
+def _start(visit: Visit, user_id: int | None) -> None:
+    """First check-in or draft: record the start and move assigned → in progress."""
+    if visit.started_at is None:
+        visit.started_at = utcnow()
+    if visit.status == ASSIGNED:
+        visit.status = IN_PROGRESS
+        log_change("visit", visit.id, "start", user_id, {"status": ASSIGNED},
+                   {"status": IN_PROGRESS})
+
+
+def _place(visit: Visit):
+    return visit.store if visit.store is not None else visit.competitor
+
+
+def check_in(visit: Visit, user_id: int | None, latitude: Any = None,
+             longitude: Any = None) -> None:
+    """Record the start of the visit and, if the shopper shared it, where they were.
+    A check-in too far from the store is flagged for HQ, never refused. Commits."""
+    first = visit.started_at is None
+    _start(visit, user_id)
+    try:
+        lat = float(latitude) if latitude not in (None, "") else None
+        lon = float(longitude) if longitude not in (None, "") else None
+    except (TypeError, ValueError):
+        lat = lon = None
+    if lat is not None and lon is not None and -90 <= lat <= 90 and -180 <= lon <= 180 \
+            and (first or visit.checkin_latitude is None):
+        visit.checkin_latitude, visit.checkin_longitude = lat, lon
+        place = _place(visit)
+        if place is not None and place.latitude is not None and place.longitude is not None:
+            distance = haversine_m(lat, lon, place.latitude, place.longitude)
+            visit.checkin_distance_m = distance
+            visit.location_flagged = distance > current_app.config.get(
+                "CHECKIN_MAX_DISTANCE_M", 500)
+    db.session.commit()
+
+
+# --- reading a payload ---------------------------------------------------------------------
+
+
+def _clean_payload(payload: dict | None) -> dict:
+    payload = payload if isinstance(payload, dict) else {}
+    answers_in = payload.get("answers") if isinstance(payload.get("answers"), dict) else {}
+    answers: dict[str, dict] = {}
+    for key, raw in answers_in.items():
+        if not isinstance(raw, dict):
+            continue
+        answers[str(key)] = {
+            "value": raw.get("value"),
+            "na": bool(raw.get("na")),
+            "comment": str(raw.get("comment") or "")[:TEXT_LIMIT],
+        }
+    facts_in = payload.get("facts") if isinstance(payload.get("facts"), dict) else {}
+    facts = {k: facts_in.get(k) for k in FACT_FIELDS if k in facts_in}
+    return {"answers": answers, "facts": facts}
+
+
+def payload_from_form(form: MultiDict) -> dict:
+    """The HTML form's fields (``v_<id>``, ``na_<id>``, ``c_<id>`` and the facts) as a
+    payload."""
+    answers: dict[str, dict] = {}
+    for name in form:
+        for prefix in ("v_", "na_", "c_"):
+            if name.startswith(prefix) and name[len(prefix):].isdigit():
+                answers.setdefault(name[len(prefix):], {"value": None, "na": False,
+                                                        "comment": ""})
+    for item_id, a in answers.items():
+        value = form.get(f"v_{item_id}", "").strip()
+        a["na"] = form.get(f"na_{item_id}") in ("1", "on", "true") or value == "na"
+        a["value"] = None if value in ("", "na") else value
+        a["comment"] = form.get(f"c_{item_id}", "")
+    facts: dict[str, Any] = {k: form.get(k, "") for k in FACT_FIELDS if k in form}
+    if "visit_type_confirmed" in facts:
+        facts["visit_type_confirmed"] = {"1": True, "0": False}.get(facts["visit_type_confirmed"])
+    return {"client_submission_id": form.get("client_submission_id", ""), "answers": answers,
+            "facts": facts}
+
+
+def form_state(visit: Visit) -> dict:
+    """What the form shows: the draft if there is one, else the stored answers and facts."""
+    if visit.draft and is_editable(visit):
+        return _clean_payload(visit.draft)
+    answers = {
+        str(a.item_id): {"value": a.value, "na": a.na, "comment": a.comment}
+        for a in visit.answers
+    }
+    facts = {
+        "visit_date": visit.visit_date.isoformat() if visit.visit_date else "",
+        "arrival_time": visit.arrival_time.strftime("%H:%M") if visit.arrival_time else "",
+        "visit_type_confirmed": visit.visit_type_confirmed,
+        "order_description": visit.order_description or "",
+        "receipt_total": visit.receipt_total,
+        "overall_comment": visit.overall_comment or "",
+    }
+    return {"answers": answers, "facts": facts}
+
+
+def save_draft(visit: Visit, payload: dict, user_id: int | None) -> dict:
+    """Keep what the form holds as the visit's server-side draft. Commits."""
+    clean = _clean_payload(payload)
+    clean["saved_at"] = utcnow().isoformat(timespec="seconds")
+    _start(visit, user_id)
+    visit.draft = clean
+    db.session.commit()
+    return clean
+
+
+# --- validation ----------------------------------------------------------------------------
+
+
+def _number(raw: Any) -> float | None:
+    if isinstance(raw, bool):
+        return None
+    try:
+        x = float(str(raw).strip().replace(",", "."))
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) else None
+
+
+@dataclass
+class Checked:
+    answers: dict[int, tuple[float | None, bool, str]] = field(default_factory=dict)
+    facts: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def validate(visit: Visit, payload: dict) -> Checked:
+    """Check a payload against the visit's questionnaire; errors are keyed ``item-<id>``
+    or by fact name, each with a message for the user."""
+    clean = _clean_payload(payload)
+    out = Checked()
+    for item in visit.questionnaire.items:
+        raw = clean["answers"].get(str(item.id), {})
+        key = f"item-{item.id}"
+        comment = raw.get("comment", "")
+        if raw.get("na"):
+            if not item.allow_na:
+                out.errors[key] = _("N/A is not allowed for this question: please answer it.")
+            else:
+                out.answers[item.id] = (None, True, comment)
+            continue
+        value = raw.get("value")
+        if value in (None, ""):
+            out.errors[key] = _("Please answer this question.")
+            continue
+        x = _number(value)
+        if item.item_type == "yesno":
+            if x not in (0.0, 1.0):
+                out.errors[key] = _("Please choose yes or no.")
+                continue
+        elif item.item_type == "scale7":
+            if x not in scoring.SCALE7_LEVELS:
+                out.errors[key] = _("Please choose one of the seven levels.")
+                continue
+        elif item.item_type == "timed":
+            if x is None or not 0 <= x <= TIMED_MAX_SECONDS:
+                out.errors[key] = _("Enter a time between 0 and %(max)s seconds.",
+                                    max=TIMED_MAX_SECONDS)
+                continue
+            x = round(x)
+        out.answers[item.id] = (x, False, comment)
+
+    facts = clean["facts"]
+    raw_date = str(facts.get("visit_date") or "").strip()
+    try:
+        visit_date = date.fromisoformat(raw_date)
+        if visit_date > utcnow().date() + (date(2000, 1, 2) - date(2000, 1, 1)):
+            out.errors["visit_date"] = _("The visit date cannot be in the future.")
+        else:
+            out.facts["visit_date"] = visit_date
+    except ValueError:
+        out.errors["visit_date"] = _("Enter the date of the visit.")
+    raw_time = str(facts.get("arrival_time") or "").strip()
+    try:
+        out.facts["arrival_time"] = time.fromisoformat(raw_time[:5]) if raw_time else None
+        if out.facts["arrival_time"] is None:
+            out.errors["arrival_time"] = _("Enter the time you arrived.")
+    except ValueError:
+        out.errors["arrival_time"] = _("Enter the time as HH:MM.")
+    confirmed = facts.get("visit_type_confirmed")
+    out.facts["visit_type_confirmed"] = confirmed if isinstance(confirmed, bool) else None
+    if visit.kind != "qa" and out.facts["visit_type_confirmed"] is None:
+        out.errors["visit_type_confirmed"] = _("Tell us whether you made this type of visit.")
+    raw_total = facts.get("receipt_total")
+    if raw_total in (None, ""):
+        out.facts["receipt_total"] = None
+    else:
+        total = _number(raw_total)
+        if total is None or total < 0 or total > 100_000:
+            out.errors["receipt_total"] = _("Enter the receipt total as a number, e.g. 35.50.")
+        else:
+            out.facts["receipt_total"] = total
+    out.facts["order_description"] = str(facts.get("order_description") or "")[:TEXT_LIMIT]
+    out.facts["overall_comment"] = str(facts.get("overall_comment") or "")[:TEXT_LIMIT]
+    return out
+
+
+# --- submission ----------------------------------------------------------------------------
+
+
+@dataclass
+class SubmitResult:
+    visit: Visit
+    ok: bool
+    duplicate: bool = False
+    errors: dict[str, str] = field(default_factory=dict)
+    message: str = ""
+
+
+def submit(visit: Visit, payload: dict, user_id: int | None) -> SubmitResult:
+    """Validate, save the answers and facts, score, and send the visit to review, in one
+    transaction. A repeat with the same ``client_submission_id`` returns the first result."""
+    client_id = str((payload or {}).get("client_submission_id") or "").strip()[:64] or None
+    # Lock the row (PostgreSQL) so two simultaneous submits cannot both go through.
+    locked = db.session.execute(
+        select(Visit).where(Visit.id == visit.id).with_for_update()
+    ).scalar_one()
+    db.session.refresh(locked)
+    visit = locked
+    if client_id is not None:
+        owner = db.session.scalar(select(Visit).where(Visit.client_submission_id == client_id))
+        if owner is not None and owner.id != visit.id:
+            db.session.rollback()
+            return SubmitResult(visit, False, errors={
+                "client_submission_id": _("This submission id belongs to another visit.")})
+        if owner is not None and not is_editable(visit):
+            db.session.rollback()
+            return SubmitResult(visit, True, duplicate=True)
+    if not is_editable(visit):
+        db.session.rollback()
+        return SubmitResult(visit, False, message=_("This visit was already submitted and can no "
+                                                    "longer be changed."))
+    checked = validate(visit, payload)
+    if checked.errors:
+        db.session.rollback()
+        return SubmitResult(visit, False, errors=checked.errors,
+                            message=_("Some answers are missing or need a correction."))
+    try:
+        before = {"status": visit.status}
+        existing = {a.item_id: a for a in visit.answers}
+        for item in visit.questionnaire.items:
+            value, na, comment = checked.answers[item.id]
+            answer = existing.get(item.id)
+            if answer is None:
+                answer = Answer(item=item)
+                visit.answers.append(answer)
+            answer.value, answer.na, answer.comment = value, na, comment
+        for key, value in checked.facts.items():
+            setattr(visit, key, value)
+        if visit.started_at is None:
+            visit.started_at = utcnow()
+        db.session.flush()
+        score_and_store(visit)
+        visit.status = SUBMITTED
+        visit.submitted_at = utcnow()
+        visit.client_submission_id = client_id
+        visit.draft = None
+        visit.return_reason = visit.return_reason or ""
+        log_change("visit", visit.id, "submit", user_id, before,
+                   {"status": SUBMITTED, "client_submission_id": client_id})
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return SubmitResult(visit, True)
+
+
+def submitted_at_iso(visit: Visit) -> str | None:
+    value: datetime | None = visit.submitted_at
+    return value.isoformat(timespec="seconds") if value else None

@@ -1,0 +1,251 @@
+/* The audit form: steps, timer, autosave (server + this phone), photos, offline queue. */
+(function () {
+  "use strict";
+  var form = document.getElementById("audit-form");
+  var checkin = document.getElementById("checkin-form");
+  if (!form) return;
+  document.documentElement.classList.add("js");
+  var D = form.dataset, T = document.getElementById("i18n").dataset;
+  var KEY = "auditapp.v" + D.visit, QKEY = "auditapp.queue";
+  var meta = document.querySelector("meta[name=csrf-token]");
+  var stateEl = document.getElementById("save-state");
+  var steps = [].slice.call(form.querySelectorAll(".step")), cur = 0;
+  var bar = form.querySelector(".formbar");
+
+  function fmt(s, o) { return s.replace(/%\((\w+)\)s/g, function (_, k) { return o[k]; }); }
+  function headers(json) {
+    var h = {};
+    if (json) h["Content-Type"] = "application/json";
+    if (meta) h["X-CSRFToken"] = meta.content;
+    if (D.token) h.Authorization = "Bearer " + D.token;
+    return h;
+  }
+  function api(path, method, body) {
+    return fetch(D.api + path, { method: method, headers: headers(true), credentials: "same-origin",
+      body: body ? JSON.stringify(body) : undefined });
+  }
+  function say(text, cls) { stateEl.textContent = text; stateEl.className = "save-state " + (cls || ""); }
+  function load(k) { try { return JSON.parse(localStorage.getItem(k)); } catch (e) { return null; } }
+  function store(k, v) { try { localStorage.setItem(k, JSON.stringify(v)); } catch (e) { /* full */ } }
+
+  /* ---- reading and restoring the form ---- */
+  function collect() {
+    var answers = {}, facts = {};
+    form.querySelectorAll("fieldset[data-item]").forEach(function (fs) {
+      var id = fs.dataset.item, a = { value: null, na: false, comment: "" };
+      var r = fs.querySelector("input[type=radio]:checked"), n = fs.querySelector("input.secs");
+      var na = fs.querySelector("input[name=na_" + id + "]");
+      if (r) { if (r.value === "na") a.na = true; else a.value = Number(r.value); }
+      if (n && n.value !== "") a.value = Number(n.value);
+      if (na && na.checked) a.na = true;
+      a.comment = fs.querySelector("textarea").value;
+      answers[id] = a;
+    });
+    ["visit_date", "arrival_time", "order_description", "receipt_total", "overall_comment"]
+      .forEach(function (k) { facts[k] = form.elements[k].value; });
+    var c = form.querySelector("input[name=visit_type_confirmed]:checked");
+    facts.visit_type_confirmed = c ? c.value === "1" : null;
+    return { answers: answers, facts: facts };
+  }
+  function apply(p) {
+    Object.keys(p.answers || {}).forEach(function (id) {
+      var a = p.answers[id], fs = document.getElementById("item-" + id);
+      if (!fs) return;
+      var v = a.na ? "na" : (a.value === null || a.value === undefined ? "" : String(a.value));
+      fs.querySelectorAll("input[type=radio]").forEach(function (r) { r.checked = r.value === v; });
+      var n = fs.querySelector("input.secs"); if (n) { n.value = a.na ? "" : v; showClock(n); }
+      var na = fs.querySelector("input[name=na_" + id + "]"); if (na) na.checked = !!a.na;
+      fs.querySelector("textarea").value = a.comment || "";
+    });
+    var f = p.facts || {};
+    ["visit_date", "arrival_time", "order_description", "receipt_total", "overall_comment"]
+      .forEach(function (k) { if (f[k] !== undefined && f[k] !== null) form.elements[k].value = f[k]; });
+    form.querySelectorAll("input[name=visit_type_confirmed]").forEach(function (r) {
+      r.checked = f.visit_type_confirmed === (r.value === "1");
+    });
+  }
+
+  /* ---- steps ---- */
+  function show(i) {
+    cur = Math.max(0, Math.min(steps.length - 1, i));
+    steps.forEach(function (s, j) { s.classList.toggle("current", j === cur); });
+    document.getElementById("progress-bar").style.width = ((cur + 1) / steps.length * 100) + "%";
+    document.getElementById("step-count").textContent =
+      fmt(T.step, { n: cur + 1, total: steps.length }) + " · " + steps[cur].dataset.title;
+    bar.classList.toggle("first", cur === 0);
+    bar.classList.toggle("last", cur === steps.length - 1);
+  }
+  document.getElementById("next-btn").addEventListener("click", function () { show(cur + 1); window.scrollTo(0, 0); });
+  document.getElementById("prev-btn").addEventListener("click", function () { show(cur - 1); window.scrollTo(0, 0); });
+  function gotoEl(el) {
+    var s = el.closest(".step"); if (s) show(steps.indexOf(s));
+    el.scrollIntoView({ block: "center" });
+  }
+  var firstErr = form.querySelector(".has-error");
+  show(0);
+  if (firstErr) gotoEl(firstErr);
+
+  /* ---- timers ---- */
+  function showClock(input) {
+    var t = input.closest("[data-timer]"), s = Math.max(0, Math.round(Number(input.value) || 0));
+    t.querySelector(".clock").textContent = Math.floor(s / 60) + ":" + ("0" + (s % 60)).slice(-2);
+  }
+  form.querySelectorAll("[data-timer]").forEach(function (t) {
+    var input = t.querySelector("input.secs"), start = t.querySelector("[data-start]"),
+      stop = t.querySelector("[data-stop]"), t0 = 0, tick = null, base = 0;
+    showClock(input);
+    input.addEventListener("input", function () { showClock(input); });
+    start.addEventListener("click", function () {
+      base = 0; t0 = Date.now(); start.disabled = true; stop.disabled = false;
+      t.classList.add("running");
+      tick = setInterval(function () { input.value = Math.round((Date.now() - t0) / 1000) + base; showClock(input); }, 250);
+    });
+    stop.addEventListener("click", function () {
+      clearInterval(tick); input.value = Math.round((Date.now() - t0) / 1000) + base;
+      showClock(input); start.disabled = false; stop.disabled = true; t.classList.remove("running");
+      changed();
+    });
+  });
+
+  /* ---- autosave ---- */
+  var local = load(KEY);
+  if (local && local.state && (!D.savedAt || local.at > D.savedAt) && !firstErr) apply(local.state);
+  var timer = null;
+  function changed() {
+    store(KEY, { at: new Date().toISOString().slice(0, 19), state: collect() });
+    if (!navigator.onLine) { say(T.savedLocal, "saved"); return; }
+    clearTimeout(timer);
+    timer = setTimeout(saveDraft, 800);
+  }
+  function saveDraft() {
+    say(T.saving);
+    api("/draft", "PUT", collect()).then(function (r) {
+      if (!r.ok) throw new Error(r.status);
+      return r.json();
+    }).then(function (j) {
+      var l = load(KEY); if (l) { l.at = j.saved_at; store(KEY, l); }
+      say(T.saved, "saved"); started();
+    }).catch(function () { say(T.savedLocal, "saved"); });
+  }
+  form.addEventListener("input", function (e) { if (e.target.type !== "file") changed(); });
+  form.addEventListener("change", function (e) { if (e.target.type !== "file") changed(); });
+
+  /* ---- photos ---- */
+  var fileInput = document.getElementById("photos"), photoErr = document.getElementById("photo-error");
+  fileInput.addEventListener("change", function () {
+    var files = [].slice.call(fileInput.files);
+    photoErr.textContent = "";
+    if (!navigator.onLine) { photoErr.textContent = T.offlinePhoto; fileInput.value = ""; return; }
+    files.forEach(function (f) {
+      var fd = new FormData(), h = headers(false);
+      fd.append("photo", f); fd.append("category", form.elements.photo_category.value);
+      say(T.uploading);
+      fetch(D.api + "/photos", { method: "POST", body: fd, headers: h, credentials: "same-origin" })
+        .then(function (r) { return r.json().then(function (j) { return [r.ok, j]; }); })
+        .then(function (res) {
+          if (!res[0]) { photoErr.textContent = res[1].message; say(""); return; }
+          var li = document.createElement("li"), img = document.createElement("img");
+          img.src = res[1].thumb_url; img.alt = f.name; img.width = img.height = 96;
+          li.appendChild(img); document.getElementById("thumbs").appendChild(li);
+          say(T.saved, "saved");
+        }).catch(function () { photoErr.textContent = T.offlinePhoto; say(""); });
+    });
+    fileInput.value = "";
+  });
+
+  function started() {
+    var pill = document.getElementById("status-pill");
+    if (pill && pill.classList.contains("status-assigned")) {
+      pill.className = "pill status-in_progress"; pill.textContent = T.inProgress;
+    }
+  }
+
+  /* ---- check-in ---- */
+  if (checkin) checkin.addEventListener("submit", function (e) {
+    e.preventDefault();
+    var btn = document.getElementById("checkin-btn"); btn.disabled = true;
+    function send(pos) {
+      var body = { consent: !!pos };
+      if (pos) { body.latitude = pos.coords.latitude; body.longitude = pos.coords.longitude; }
+      api("/checkin", "POST", body).then(function () { checkin.hidden = true; started(); })
+        .catch(function () { checkin.hidden = true; });
+    }
+    if (document.getElementById("share-location").checked && navigator.geolocation) {
+      navigator.geolocation.getCurrentPosition(send, function () { send(null); },
+        { enableHighAccuracy: true, timeout: 8000, maximumAge: 60000 });
+    } else send(null);
+  });
+
+  /* ---- submission and the offline queue ---- */
+  function queue() { return load(QKEY) || {}; }
+  function uid() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    return Date.now().toString(36) + Math.random().toString(36).slice(2);
+  }
+  function clearErrors() {
+    form.querySelectorAll(".has-error").forEach(function (el) { el.classList.remove("has-error"); });
+    form.querySelectorAll(".error.js-err").forEach(function (el) { el.remove(); });
+  }
+  function showErrors(errors) {
+    clearErrors();
+    var first = null;
+    Object.keys(errors).forEach(function (k) {
+      var el = document.getElementById(k) || document.getElementById("f-" + k);
+      if (!el) return;
+      el.classList.add("has-error");
+      var old = el.querySelector(".error"); if (old && !old.id) old.remove();
+      var p = document.createElement("p"); p.className = "error js-err"; p.setAttribute("role", "alert");
+      p.textContent = errors[k];
+      var after = el.querySelector(".seg, .scale, .timer, input, textarea");
+      if (after && after.parentNode === el) after.insertAdjacentElement("afterend", p); else el.appendChild(p);
+      if (!first) first = el;
+    });
+    if (first) gotoEl(first);
+  }
+  var sending = false;
+  function flush() {
+    var q = queue(), item = q[D.visit];
+    if (!item || sending || !navigator.onLine) return;
+    sending = true; say(T.sending);
+    fetch(item.api + "/submit", { method: "POST", headers: headers(true), credentials: "same-origin",
+      body: JSON.stringify(item.payload) })
+      .then(function (r) { return r.json().then(function (j) { return [r.status, j]; }); })
+      .then(function (res) {
+        sending = false;
+        var q2 = queue();
+        if (res[0] === 200 || res[0] === 409) {
+          delete q2[D.visit]; store(QKEY, q2); localStorage.removeItem(KEY);
+          say(T.sent, "sent");
+          window.location.assign(D.done);
+        } else if (res[0] === 422 || res[0] === 400) {
+          delete q2[D.visit]; store(QKEY, q2);
+          say(T.fix, "queued"); showErrors(res[1].errors || {});
+          document.getElementById("submit-btn").disabled = false;
+        } else { say(T.queued, "queued"); }
+      })
+      .catch(function () { sending = false; say(T.queued, "queued"); });
+  }
+  form.addEventListener("submit", function (e) {
+    var action = e.submitter ? e.submitter.value : "submit";
+    if (action !== "submit") return;
+    e.preventDefault();
+    var q = queue(), existing = q[D.visit];
+    var payload = collect();
+    payload.client_submission_id = existing ? existing.payload.client_submission_id : uid();
+    /* (the server-made id in the form is for the no-JavaScript path) */
+    form.elements.client_submission_id.value = payload.client_submission_id;
+    q[D.visit] = { api: D.api, payload: payload, at: Date.now() };
+    store(QKEY, q);
+    store(KEY, { at: new Date().toISOString().slice(0, 19), state: payload });
+    document.getElementById("submit-btn").disabled = true;
+    if (!navigator.onLine) { say(T.queued, "queued"); return; }
+    flush();
+  });
+  window.addEventListener("online", flush);
+  setInterval(flush, 5000);
+  if (queue()[D.visit]) { say(T.queued, "queued"); flush(); }
+
+  if ("serviceWorker" in navigator && D.sw) {
+    navigator.serviceWorker.register(D.sw, { scope: "/shopper/" }).catch(function () {});
+  }
+})();
