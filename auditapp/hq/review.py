@@ -141,7 +141,7 @@ def visit_return(visit_id: int):
         visit_service.return_to_evaluator(visit, current_user, form.reason.data)
     except visit_service.TransitionError as error:
         db.session.rollback()
-        form.reason.errors = [*form.reason.errors, str(error)]
+        flash(str(error), "error")
         return _render_detail(visit, form, 409)
     db.session.commit()
     flash(_("Visit %(id)s returned to the evaluator.", id=visit.id), "success")

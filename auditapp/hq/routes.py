@@ -6,8 +6,10 @@ Every figure comes from ``analytics.py``; these views only pick, sort and lay th
 
 from __future__ import annotations
 
-from flask import abort, render_template, request
+from flask import abort, flash, render_template, request
 from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from .. import analytics, charts
@@ -17,6 +19,7 @@ from ..models import HQ_ADMIN, QA_AUDITOR, Region, Store, Visit
 from ..scoring import DIMENSIONS
 from ..security import roles_required
 from ..settings import scoring_config
+from ..visits import log_change
 from . import bp
 from .review import unreviewed_count
 
@@ -213,3 +216,31 @@ def competitors():
 @roles_required(QA_AUDITOR, HQ_ADMIN)
 def qa_index():
     return render_template("hq/qa_index.html")
+
+
+class TokenForm(FlaskForm):
+    """Only the CSRF token."""
+
+
+@bp.route("/api-token", methods=["GET", "POST"])
+@roles_required(HQ_ADMIN)
+def api_token():
+    """Generate (or replace) and revoke the HQ user's personal API token for BI tools.
+    The token is shown once; only its hash is stored."""
+    from ..api.hq import issue_token, revoke_token
+
+    form = TokenForm()
+    token = None
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        if request.form.get("action") == "revoke":
+            revoke_token(user)
+            log_change("user", user.id, "revoke_api_token", user.id)
+            flash(_("Your API token is revoked."), "success")
+        else:
+            token = issue_token(user)
+            log_change("user", user.id, "issue_api_token", user.id)
+            flash(_("New API token made. Copy it now: it will not be shown again."), "success")
+        db.session.commit()
+    return render_template("hq/api_token.html", form=form, token=token,
+                           has_token=bool(current_user.api_token_hash))
