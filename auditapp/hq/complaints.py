@@ -13,7 +13,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
-from wtforms import DateTimeLocalField, SelectField, TextAreaField
+from wtforms import DateTimeLocalField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from .. import analytics
@@ -83,9 +83,9 @@ class ComplaintForm(FlaskForm):
         format=LOCAL_FORMAT,
         validators=[DataRequired(_l("Enter the date and time, e.g. 2026-05-10 14:30."))],
     )
-    channel = SelectField(_l("Channel"), choices=[(c, CHANNEL_LABELS[c]) for c in CHANNELS])
-    severity = SelectField(_l("Severity"), choices=[(s, SEVERITY_LABELS[s]) for s in SEVERITIES])
-    category = SelectField(_l("Category"), choices=[(c, CATEGORY_LABELS[c]) for c in CATEGORIES])
+    channel = SelectField(_l("Channel"), choices=[SelectChoice(c, CHANNEL_LABELS[c]) for c in CHANNELS])
+    severity = SelectField(_l("Severity"), choices=[SelectChoice(s, SEVERITY_LABELS[s]) for s in SEVERITIES])
+    category = SelectField(_l("Category"), choices=[SelectChoice(c, CATEGORY_LABELS[c]) for c in CATEGORIES])
     description = TextAreaField(
         _l("What happened"),
         validators=[DataRequired(_l("Describe the complaint.")), Length(max=5000)],
@@ -189,7 +189,10 @@ def complaints():
 @roles_required(HQ_ADMIN)
 def complaint_new():
     form = ComplaintForm()
-    form.store_id.choices = [(0, _("Choose a store…")), *_store_choices()]
+    form.store_id.choices = [
+        SelectChoice(0, _("Choose a store…")),
+        *(SelectChoice(i, label) for i, label in _store_choices()),
+    ]
     if form.validate_on_submit():
         store = db.session.get(Store, form.store_id.data)
         if store is None:
