@@ -76,6 +76,10 @@ def is_overdue(complaint: Complaint, now: datetime | None = None) -> bool:
     )
 
 
+def _choices(codes: tuple[str, ...], labels: dict) -> list[SelectChoice]:
+    return [SelectChoice(code, labels[code]) for code in codes]
+
+
 class ComplaintForm(FlaskForm):
     store_id = SelectField(_l("Store"), coerce=int, validators=[DataRequired(_l("Pick a store."))])
     received_at = DateTimeLocalField(
@@ -83,9 +87,9 @@ class ComplaintForm(FlaskForm):
         format=LOCAL_FORMAT,
         validators=[DataRequired(_l("Enter the date and time, e.g. 2026-05-10 14:30."))],
     )
-    channel = SelectField(_l("Channel"), choices=[SelectChoice(c, CHANNEL_LABELS[c]) for c in CHANNELS])
-    severity = SelectField(_l("Severity"), choices=[SelectChoice(s, SEVERITY_LABELS[s]) for s in SEVERITIES])
-    category = SelectField(_l("Category"), choices=[SelectChoice(c, CATEGORY_LABELS[c]) for c in CATEGORIES])
+    channel = SelectField(_l("Channel"), choices=_choices(CHANNELS, CHANNEL_LABELS))
+    severity = SelectField(_l("Severity"), choices=_choices(SEVERITIES, SEVERITY_LABELS))
+    category = SelectField(_l("Category"), choices=_choices(CATEGORIES, CATEGORY_LABELS))
     description = TextAreaField(
         _l("What happened"),
         validators=[DataRequired(_l("Describe the complaint.")), Length(max=5000)],
