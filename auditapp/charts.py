@@ -24,15 +24,21 @@ def _num(value: float) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".")
 
 
+def _text_width(text: str, size: float) -> float:
+    """Rough width of a label in px: CJK characters are about twice as wide as Latin."""
+    return sum(size if ord(ch) > 0x2E80 else size * 0.6 for ch in text)
+
+
 def bar_chart(
     bars: Sequence[tuple[str, float, str]],
     *,
     title: str,
-    width: int = 360,
+    width: int = 420,
     bar_height: int = 26,
-    label_width: int = 130,
 ) -> Markup:
     """Horizontal bars: ``(label, value, colour)``; values are counts or scores ≥ 0."""
+    label_width = 12 + max((_text_width(label, 13) for label, _, _ in bars), default=40)
+    label_width = min(label_width, width // 2)
     top = 6
     height = top * 2 + len(bars) * (bar_height + 8)
     biggest = max((v for _, v, _ in bars), default=0) or 1
@@ -68,7 +74,7 @@ def line_chart(
     guides: Sequence[float] = (70.0, 80.0, 90.0),
 ) -> Markup:
     """A line over labelled points (e.g. months → BDI); None leaves a gap."""
-    left, right, top, bottom = 36, 12, 12, 28
+    left, right, top, bottom = 36, 28, 12, 28
     values = [v for _, v in points if v is not None]
     if low is None:
         low = min([*values, *guides], default=0.0)
@@ -76,6 +82,7 @@ def line_chart(
     span = (high - low) or 1
     plot_w, plot_h = width - left - right, height - top - bottom
     step = plot_w / max(len(points) - 1, 1)
+    stride = max(1, (len(points) + 5) // 6)
 
     def xy(index: int, value: float) -> tuple[float, float]:
         return left + index * step, top + plot_h * (high - value) / span
@@ -89,15 +96,15 @@ def line_chart(
         parts.append(
             f'<line x1="{left}" x2="{width - right}" y1="{_num(y)}" y2="{_num(y)}" '
             f'stroke="{LINE}"/><text x="{left - 4}" y="{_num(y + 4)}" text-anchor="end" '
-            f'font-size="11" fill="{MUTED}">{_num(guide)}</text>'
+            f'font-size="12" fill="{MUTED}">{_num(guide)}</text>'
         )
     segment: list[str] = []
     segments: list[list[str]] = []
     for index, (label, value) in enumerate(points):
         x = left + index * step
-        if index % max(1, len(points) // 6) == 0 or index == len(points) - 1:
+        if (len(points) - 1 - index) % stride == 0:  # label every stride-th, ending last
             parts.append(
-                f'<text x="{_num(x)}" y="{height - 8}" text-anchor="middle" font-size="11" '
+                f'<text x="{_num(x)}" y="{height - 8}" text-anchor="middle" font-size="12" '
                 f'fill="{MUTED}">{escape(label)}</text>'
             )
         if value is None:
