@@ -120,6 +120,7 @@ def test_drill_down_brand_region_store_visit(client, auth, chain, runner):
     got = re.search(r'id="store-bdi".*?<span class="big">([^<]+)</span>', page, re.S)
     assert got.group(1) == scoring.fmt_score(cli["E001"]["bdi"])
     assert scoring.fmt_score(cli["E001"]["ms"]) in page
+    assert f"Rank {cli['E001']['rank']}<" in page  # ranked among all stores
     assert "line-chart" in page  # the 12-month trend
     visit_links = re.findall(r'href="/hq/visits/(\d+)"', page)
     assert len(visit_links) == 3  # two mystery visits and the QA audit
