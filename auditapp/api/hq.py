@@ -15,6 +15,7 @@ from functools import wraps
 from typing import Any
 
 from flask import jsonify, request
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -71,13 +72,13 @@ def hq_api(view: Callable) -> Callable:
         if request.headers.get("Authorization"):
             user = _token_user()
             if user is None or not user.active:
-                return _error(401, "The API token is missing, wrong or revoked.")
+                return _error(401, _("The API token is missing, wrong or revoked."))
         elif current_user.is_authenticated:
             user = current_user
         else:
-            return _error(401, "Log in as HQ or send 'Authorization: Bearer <token>'.")
+            return _error(401, _("Log in as HQ or send 'Authorization: Bearer <token>'."))
         if user.role != HQ_ADMIN:
-            return _error(403, "Only HQ may read these figures.")
+            return _error(403, _("Only HQ may read these figures."))
         return view(*args, **kwargs)
 
     return csrf.exempt(wrapped)
@@ -106,7 +107,9 @@ def _choice(name: str, allowed: tuple[str, ...], default: str) -> str:
     value = request.args.get(name, default)
     if value not in allowed:
         raise BadRequest(
-            f"'{name}' must be one of {', '.join(allowed)}, not {value!r}.", name
+            _("'%(name)s' must be one of %(allowed)s, not %(value)r.",
+              name=name, allowed=", ".join(allowed), value=value),
+            name,
         )
     return value
 
@@ -164,25 +167,25 @@ def hq_series():
     try:
         months = int(request.args.get("months", "12"))
     except ValueError:
-        raise BadRequest("'months' must be a whole number from 1 to 36.", "months") from None
+        raise BadRequest(_("'months' must be a whole number from 1 to 36."), "months") from None
     if not 1 <= months <= 36:
-        raise BadRequest("'months' must be a whole number from 1 to 36.", "months")
+        raise BadRequest(_("'months' must be a whole number from 1 to 36."), "months")
     store_code = request.args.get("store")
     region_id = request.args.get("region")
     if store_code and region_id:
-        raise BadRequest("Give either 'store' or 'region', not both.", "store")
+        raise BadRequest(_("Give either 'store' or 'region', not both."), "store")
     scope: dict[str, Any] = {"type": "brand"}
     kwargs: dict[str, int] = {}
     if store_code:
         store = db.session.scalar(select(Store).where(Store.code == store_code))
         if store is None:
-            raise BadRequest(f"Unknown store code {store_code!r}.", "store")
+            raise BadRequest(_("Unknown store code %(code)r.", code=store_code), "store")
         kwargs["store_id"] = store.id
         scope = {"type": "store", "code": store.code, "name": store.name}
     elif region_id:
         region = db.session.get(Region, int(region_id)) if region_id.isdigit() else None
         if region is None:
-            raise BadRequest(f"Unknown region id {region_id!r}.", "region")
+            raise BadRequest(_("Unknown region id %(id)r.", id=region_id), "region")
         kwargs["region_id"] = region.id
         scope = {"type": "region", "id": region.id, "name": region.name}
     series = analytics.trend_series(period, months, **kwargs)

@@ -221,7 +221,7 @@ def complaint_new():
             flash(_("Complaint recorded."), "success")
             return redirect(url_for("hq.complaint_detail", complaint_id=complaint.id), code=303)
     status = 400 if form.is_submitted() else 200
-    return render_template("hq/complaint_form.html", form=form), status
+    return render_template("hq/complaints_form.html", form=form), status
 
 
 def _render_detail(complaint: Complaint, handling: HandlingForm | None = None,
@@ -229,7 +229,7 @@ def _render_detail(complaint: Complaint, handling: HandlingForm | None = None,
     tz = complaint.store.timezone
     return (
         render_template(
-            "hq/complaint_detail.html",
+            "hq/complaints_detail.html",
             c=complaint,
             tz=tz,
             steps=HANDLING_STEPS,

@@ -250,5 +250,5 @@ def api_token():
             log_change("user", user.id, "issue_api_token", user.id)
             flash(_("New API token made. Copy it now: it will not be shown again."), "success")
         db.session.commit()
-    return render_template("hq/api_token.html", form=form, token=token,
+    return render_template("hq/index_api_token.html", form=form, token=token,
                            has_token=bool(current_user.api_token_hash))
