@@ -9,6 +9,8 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
+from flask_babel import gettext
+
 from . import scoring
 from .extensions import db
 from .models import Answer, AuditLog, Visit, VisitDimensionScore, utcnow
@@ -99,3 +101,56 @@ def log_change(
             after=after,
         )
     )
+
+
+# --- review: HQ releases a submitted visit or returns it to the evaluator ------------------
+
+
+class TransitionError(ValueError):
+    """A status change that is not allowed from the visit's current status."""
+
+
+def _review_state(visit: Visit) -> dict:
+    return {
+        "status": visit.status,
+        "released_at": visit.released_at.isoformat() if visit.released_at else None,
+        "return_reason": visit.return_reason or "",
+    }
+
+
+def release(visit: Visit, user) -> None:
+    """Release a submitted visit: from now on it counts and its store's managers see it."""
+    from .models.visit import RELEASED, SUBMITTED
+
+    if visit.status != SUBMITTED:
+        raise TransitionError(
+            gettext("Only a submitted visit can be released; this one is %(status)s.",
+              status=visit.status)
+        )
+    if visit.score is None:
+        raise TransitionError(gettext("This visit has no score yet and cannot be released."))
+    before = _review_state(visit)
+    visit.status = RELEASED
+    visit.released_at = utcnow()
+    visit.reviewed_by_id = user.id
+    visit.return_reason = ""
+    log_change("visit", visit.id, "release", user.id, before, _review_state(visit))
+
+
+def return_to_evaluator(visit: Visit, user, reason: str) -> None:
+    """Send a submitted visit back to its shopper or auditor for correction."""
+    from .models.visit import RETURNED, SUBMITTED
+
+    reason = (reason or "").strip()
+    if not reason:
+        raise TransitionError(gettext("Say why the visit is returned: the reason is required."))
+    if visit.status != SUBMITTED:
+        raise TransitionError(
+            gettext("Only a submitted visit can be returned; this one is %(status)s.",
+              status=visit.status)
+        )
+    before = _review_state(visit)
+    visit.status = RETURNED
+    visit.return_reason = reason
+    visit.reviewed_by_id = user.id
+    log_change("visit", visit.id, "return", user.id, before, _review_state(visit))

@@ -42,9 +42,16 @@ class Chain:
     extra: dict = field(default_factory=dict)
 
 
+_HASHES: dict[str, str] = {}
+
+
 def make_user(username: str, role: str, name: str = "", password: str = PASSWORD) -> User:
     user = User(username=username, role=role, name=name or username)
-    user.set_password(password)
+    # Hashing is deliberately slow; hash each test password once per test run.
+    if password not in _HASHES:
+        user.set_password(password)
+        _HASHES[password] = user.password_hash
+    user.password_hash = _HASHES[password]
     db.session.add(user)
     return user
 

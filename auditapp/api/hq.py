@@ -1,8 +1,310 @@
-"""API: hq."""
+"""API: HQ figures for BI tools (documented in docs/API-HQ.md).
 
-from . import bp  # noqa: F401
+Authentication: an HQ session cookie, or ``Authorization: Bearer <token>`` with the
+personal API token an HQ user generates on /hq/api-token (only its SHA-256 is stored).
+Every figure comes from ``analytics.py``; ``by=store`` returns the same numbers as
+``flask bdi --format json``.
+"""
 
-#: OpenAPI 3.1 path items this module serves, merged into /api/openapi.json.
-OPENAPI_PATHS: dict = {}
-#: OpenAPI component schemas this module defines.
-OPENAPI_SCHEMAS: dict = {}
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import jsonify, request
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from .. import analytics
+from ..extensions import csrf, db
+from ..models import HQ_ADMIN, Region, Store, User
+from ..scoring import DIMENSIONS
+from . import bp
+
+TOKEN_PREFIX = "aud_"
+
+
+# --- tokens -----------------------------------------------------------------------------
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(user: User) -> str:
+    """Give ``user`` a new personal API token (replacing any old one); returns it once."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    user.api_token_hash = hash_token(token)
+    return token
+
+
+def revoke_token(user: User) -> None:
+    user.api_token_hash = None
+
+
+def _error(status: int, message: str, **extra: Any):
+    response = jsonify({"error": message, "status": status, **extra})
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="auditapp"'
+    return response
+
+
+def _token_user() -> User | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return db.session.scalar(
+        select(User).where(User.api_token_hash == hash_token(token.strip()))
+    )
+
+
+def hq_api(view: Callable) -> Callable:
+    """Allow an HQ session or a valid HQ bearer token; JSON 401/403 otherwise."""
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any):
+        if request.headers.get("Authorization"):
+            user = _token_user()
+            if user is None or not user.active:
+                return _error(401, _("The API token is missing, wrong or revoked."))
+        elif current_user.is_authenticated:
+            user = current_user
+        else:
+            return _error(401, _("Log in as HQ or send 'Authorization: Bearer <token>'."))
+        if user.role != HQ_ADMIN:
+            return _error(403, _("Only HQ may read these figures."))
+        return view(*args, **kwargs)
+
+    return csrf.exempt(wrapped)
+
+
+# --- parameters ---------------------------------------------------------------------------
+
+
+class BadRequest(ValueError):
+    def __init__(self, message: str, parameter: str) -> None:
+        super().__init__(message)
+        self.parameter = parameter
+
+
+def _period() -> analytics.Period:
+    month = request.args.get("month")
+    if month is None or not month.strip():
+        return analytics.Period.month(analytics.latest_month())
+    try:
+        return analytics.Period.month(month)
+    except analytics.PeriodError as error:
+        raise BadRequest(str(error), "month") from None
+
+
+def _choice(name: str, allowed: tuple[str, ...], default: str) -> str:
+    value = request.args.get(name, default)
+    if value not in allowed:
+        raise BadRequest(
+            _("'%(name)s' must be one of %(allowed)s, not %(value)r.",
+              name=name, allowed=", ".join(allowed), value=value),
+            name,
+        )
+    return value
+
+
+@bp.errorhandler(BadRequest)
+def _bad_request(error: BadRequest):
+    return _error(400, str(error), parameter=error.parameter)
+
+
+# --- figures ------------------------------------------------------------------------------
+
+
+def _group_json(group: analytics.GroupScore) -> dict:
+    return {
+        "id": group.id,
+        "name": group.name,
+        "bdi": group.bdi,
+        "band": group.band,
+        "stores_scored": group.stores_scored,
+        "previous_bdi": group.previous_bdi,
+        "trend": group.trend,
+    }
+
+
+@bp.route("/hq/bdi")
+@hq_api
+def hq_bdi():
+    period = _period()
+    by = _choice("by", ("store", "region", "brand"), "store")
+    brand = analytics.brand_score(period)
+    body: dict[str, Any] = {"month": period.label, "by": by}
+    if by == "store":
+        body["brand"] = {"bdi": brand.bdi, "band": brand.band,
+                         "stores_scored": brand.stores_scored}
+        body["stores"] = [
+            {
+                "code": r.code, "name": r.name, "region": r.region_name,
+                "ms": r.ms, "qa": r.qa, "hl": r.hl, "bdi": r.bdi, "band": r.band,
+                "rank": r.rank, "ms_visits": r.ms_visits,
+                "qa_visits": r.qa_visits, "complaints": r.complaints,
+            }
+            for r in analytics.store_scores(period)
+        ]
+    elif by == "region":
+        body["regions"] = [_group_json(r) for r in analytics.region_scores(period)]
+    else:
+        body["brand"] = _group_json(brand)
+    return jsonify(body)
+
+
+@bp.route("/hq/series")
+@hq_api
+def hq_series():
+    period = _period()
+    try:
+        months = int(request.args.get("months", "12"))
+    except ValueError:
+        raise BadRequest(_("'months' must be a whole number from 1 to 36."), "months") from None
+    if not 1 <= months <= 36:
+        raise BadRequest(_("'months' must be a whole number from 1 to 36."), "months")
+    store_code = request.args.get("store")
+    region_id = request.args.get("region")
+    if store_code and region_id:
+        raise BadRequest(_("Give either 'store' or 'region', not both."), "store")
+    scope: dict[str, Any] = {"type": "brand"}
+    kwargs: dict[str, int] = {}
+    if store_code:
+        store = db.session.scalar(select(Store).where(Store.code == store_code))
+        if store is None:
+            raise BadRequest(_("Unknown store code %(code)r.", code=store_code), "store")
+        kwargs["store_id"] = store.id
+        scope = {"type": "store", "code": store.code, "name": store.name}
+    elif region_id:
+        region = db.session.get(Region, int(region_id)) if region_id.isdigit() else None
+        if region is None:
+            raise BadRequest(_("Unknown region id %(id)r.", id=region_id), "region")
+        kwargs["region_id"] = region.id
+        scope = {"type": "region", "id": region.id, "name": region.name}
+    series = analytics.trend_series(period, months, **kwargs)
+    return jsonify(
+        {
+            "month": period.label,
+            "months": months,
+            "scope": scope,
+            "series": [{"month": label, "bdi": value} for label, value in series],
+        }
+    )
+
+
+@bp.route("/hq/dimensions")
+@hq_api
+def hq_dimensions():
+    period = _period()
+    by = _choice("by", ("store", "region", "brand"), "brand")
+    means = analytics.dimension_means(period, by=by)
+    rows = [
+        {"id": key, "dimensions": {d: values.get(d) for d in DIMENSIONS}}
+        for key, values in sorted(means.items(), key=lambda kv: (kv[0] is None, kv[0] or 0))
+    ]
+    competitors = [
+        {"competitor": name, "dimensions": {d: values.get(d) for d in DIMENSIONS}}
+        for name, values in sorted(analytics.competitor_dimension_means(period).items())
+    ]
+    return jsonify({"month": period.label, "by": by, "groups": rows,
+                    "competitors": competitors})
+
+
+# --- OpenAPI ------------------------------------------------------------------------------
+
+_MONTH = {"name": "month", "in": "query", "required": False,
+          "description": "Month as YYYY-MM (default: the latest month with released visits).",
+          "schema": {"type": "string", "pattern": r"^\d{4}-\d{2}$", "example": "2026-05"}}
+_ERRORS = {
+    "400": {"description": "Bad parameter",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/HqError"}}}},
+    "401": {"description": "Not logged in as HQ and no valid bearer token",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/HqError"}}}},
+    "403": {"description": "Authenticated, but not HQ",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/HqError"}}}},
+}
+_NUM = {"type": ["number", "null"]}
+
+OPENAPI_PATHS: dict = {
+    "/api/hq/bdi": {"get": {
+        "summary": "BDI figures for a month, per store, per region or for the brand",
+        "description": "Auth: HQ session cookie or `Authorization: Bearer <token>` "
+                       "(personal token from /hq/api-token).",
+        "parameters": [
+            _MONTH,
+            {"name": "by", "in": "query", "required": False,
+             "schema": {"type": "string", "enum": ["store", "region", "brand"],
+                        "default": "store"}},
+        ],
+        "responses": {"200": {"description": "Figures (by=store equals `flask bdi --format json`)",
+                              "content": {"application/json": {"schema": {
+                                  "$ref": "#/components/schemas/HqBdi"}}}}, **_ERRORS},
+    }},
+    "/api/hq/series": {"get": {
+        "summary": "Monthly BDI series ending at a month: brand, one region or one store",
+        "parameters": [
+            _MONTH,
+            {"name": "months", "in": "query", "schema": {"type": "integer", "minimum": 1,
+                                                         "maximum": 36, "default": 12}},
+            {"name": "store", "in": "query", "schema": {"type": "string"},
+             "description": "Store code"},
+            {"name": "region", "in": "query", "schema": {"type": "integer"},
+             "description": "Region id"},
+        ],
+        "responses": {"200": {"description": "Series, oldest month first",
+                              "content": {"application/json": {"schema": {
+                                  "$ref": "#/components/schemas/HqSeries"}}}}, **_ERRORS},
+    }},
+    "/api/hq/dimensions": {"get": {
+        "summary": "Mean dimension scores of released visits, with competitor benchmarks",
+        "parameters": [
+            _MONTH,
+            {"name": "by", "in": "query",
+             "schema": {"type": "string", "enum": ["store", "region", "brand"],
+                        "default": "brand"}},
+        ],
+        "responses": {"200": {"description": "Dimension means (0–100)",
+                              "content": {"application/json": {"schema": {
+                                  "$ref": "#/components/schemas/HqDimensions"}}}}, **_ERRORS},
+    }},
+}
+
+_GROUP = {"type": "object", "properties": {
+    "id": {"type": ["integer", "null"]}, "name": {"type": "string"}, "bdi": _NUM,
+    "band": {"type": ["string", "null"]}, "stores_scored": {"type": "integer"},
+    "previous_bdi": _NUM, "trend": _NUM}}
+_DIMS = {"type": "object", "properties": {d: _NUM for d in DIMENSIONS}}
+
+OPENAPI_SCHEMAS: dict = {
+    "HqError": {"type": "object", "required": ["error", "status"], "properties": {
+        "error": {"type": "string"}, "status": {"type": "integer"},
+        "parameter": {"type": "string"}}},
+    "HqGroupScore": _GROUP,
+    "HqStoreScore": {"type": "object", "properties": {
+        "code": {"type": "string"}, "name": {"type": "string"}, "region": {"type": "string"},
+        "ms": _NUM, "qa": _NUM, "hl": _NUM, "bdi": _NUM, "band": {"type": ["string", "null"]},
+        "rank": {"type": ["integer", "null"]}, "ms_visits": {"type": "integer"},
+        "qa_visits": {"type": "integer"}, "complaints": {"type": "integer"}}},
+    "HqBdi": {"type": "object", "required": ["month", "by"], "properties": {
+        "month": {"type": "string"}, "by": {"type": "string"},
+        "brand": {"type": "object"},
+        "stores": {"type": "array", "items": {"$ref": "#/components/schemas/HqStoreScore"}},
+        "regions": {"type": "array", "items": {"$ref": "#/components/schemas/HqGroupScore"}}}},
+    "HqSeries": {"type": "object", "properties": {
+        "month": {"type": "string"}, "months": {"type": "integer"}, "scope": {"type": "object"},
+        "series": {"type": "array", "items": {"type": "object", "properties": {
+            "month": {"type": "string"}, "bdi": _NUM}}}}},
+    "HqDimensions": {"type": "object", "properties": {
+        "month": {"type": "string"}, "by": {"type": "string"},
+        "groups": {"type": "array", "items": {"type": "object", "properties": {
+            "id": {"type": ["integer", "null"]}, "dimensions": _DIMS}}},
+        "competitors": {"type": "array", "items": {"type": "object", "properties": {
+            "competitor": {"type": "string"}, "dimensions": _DIMS}}}}},
+}

@@ -1,3 +1,148 @@
-"""HQ: review."""
+"""HQ: the review queue. Submitted visits wait here until an HQ reviewer releases them
+(they then count and reach the store's managers) or returns them to the evaluator."""
 
-from . import bp  # noqa: F401
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+from wtforms import TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from .. import visits as visit_service
+from ..extensions import db
+from ..models import HQ_ADMIN, Answer, AuditLog, Visit
+from ..models.visit import SUBMITTED, VISIT_KINDS
+from ..security import roles_required
+from . import bp
+
+
+class ReleaseForm(FlaskForm):
+    """Only the CSRF token: releasing needs no input."""
+
+
+class ReturnForm(FlaskForm):
+    reason = TextAreaField(
+        _l("Reason for returning"),
+        validators=[
+            DataRequired(message=_l("Say what the evaluator must correct.")),
+            Length(max=2000),
+        ],
+    )
+
+
+def unreviewed_count() -> int:
+    """Submitted visits waiting for an HQ reviewer."""
+    return db.session.scalar(select(func.count(Visit.id)).where(Visit.status == SUBMITTED)) or 0
+
+
+@bp.route("/review")
+@roles_required(HQ_ADMIN)
+def review_queue():
+    kind = request.args.get("kind", "")
+    query = (
+        select(Visit)
+        .where(Visit.status == SUBMITTED)
+        .options(selectinload(Visit.store), selectinload(Visit.competitor),
+                 selectinload(Visit.evaluator))
+        .order_by(Visit.submitted_at, Visit.id)
+    )
+    if kind in VISIT_KINDS:
+        query = query.where(Visit.kind == kind)
+    else:
+        kind = ""
+    queue = db.session.scalars(query).all()
+    return render_template("hq/review_queue.html", queue=queue, kind=kind, kinds=VISIT_KINDS)
+
+
+def _visit_or_404(visit_id: int) -> Visit:
+    visit = db.session.get(Visit, visit_id)
+    if visit is None:
+        abort(404)
+    return visit
+
+
+def _render_detail(visit: Visit, return_form: ReturnForm | None = None, status: int = 200):
+    answers = {a.item_id: a for a in visit.answers}
+    sections = []
+    for dimension in visit.questionnaire.dimensions:
+        rows: list[tuple] = [(item, answers.get(item.id)) for item in dimension.items]
+        sections.append((dimension, rows))
+    dim_scores = {ds.dimension: ds.score for ds in visit.dimension_scores}
+    photos_by_item: dict[int | None, list] = {}
+    for photo in visit.photos:
+        photos_by_item.setdefault(photo.item_id, []).append(photo)
+    failed = sum(1 for a in visit.answers if isinstance(a, Answer) and a.failed)
+    critical_failed = sum(
+        1 for a in visit.answers if a.item.critical and a.score is not None and a.score == 0
+    )
+    history = db.session.scalars(
+        select(AuditLog)
+        .where(AuditLog.entity == "visit", AuditLog.entity_id == str(visit.id))
+        .order_by(AuditLog.at)
+    ).all()
+    return (
+        render_template(
+            "hq/visit_detail.html",
+            visit=visit,
+            sections=sections,
+            dim_scores=dim_scores,
+            photos_by_item=photos_by_item,
+            failed=failed,
+            critical_failed=critical_failed,
+            history=history,
+            release_form=ReleaseForm(),
+            return_form=return_form or ReturnForm(formdata=None),
+            tz=visit.store.timezone if visit.store else (
+                visit.competitor.timezone if visit.competitor else None),
+        ),
+        status,
+    )
+
+
+@bp.route("/visits/<int:visit_id>")
+@roles_required(HQ_ADMIN)
+def visit_detail(visit_id: int):
+    return _render_detail(_visit_or_404(visit_id))
+
+
+@bp.post("/visits/<int:visit_id>/release")
+@roles_required(HQ_ADMIN)
+def visit_release(visit_id: int):
+    visit = _visit_or_404(visit_id)
+    form = ReleaseForm()
+    if not form.validate_on_submit():
+        flash(_("The form expired; please try again."), "error")
+        return redirect(url_for("hq.visit_detail", visit_id=visit.id))
+    try:
+        visit_service.release(visit, current_user)
+    except visit_service.TransitionError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(url_for("hq.visit_detail", visit_id=visit.id), code=303)
+    db.session.commit()
+    flash(_("Visit %(id)s released: it now counts and the store can see it.", id=visit.id),
+          "success")
+    return redirect(url_for("hq.review_queue"), code=303)
+
+
+@bp.post("/visits/<int:visit_id>/return")
+@roles_required(HQ_ADMIN)
+def visit_return(visit_id: int):
+    visit = _visit_or_404(visit_id)
+    form = ReturnForm()
+    if not form.validate_on_submit():
+        return _render_detail(visit, form, 400)
+    try:
+        visit_service.return_to_evaluator(visit, current_user, form.reason.data)
+    except visit_service.TransitionError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return _render_detail(visit, form, 409)
+    db.session.commit()
+    flash(_("Visit %(id)s returned to the evaluator.", id=visit.id), "success")
+    return redirect(url_for("hq.review_queue"), code=303)

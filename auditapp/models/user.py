@@ -44,6 +44,8 @@ class User(db.Model):
     password_hash: Mapped[str] = mapped_column(String(256), default="")
     locale: Mapped[str | None] = mapped_column(String(10))
     active: Mapped[bool] = mapped_column(default=True)
+    #: SHA-256 (hex) of the user's personal API token for BI tools (HQ only), or None.
+    api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     stores: Mapped[list[Store]] = relationship(secondary=store_managers, order_by=Store.code)
     tied_stores: Mapped[list[Store]] = relationship(secondary=shopper_store_ties)
