@@ -18,6 +18,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     DataRequired,
     Email,
@@ -44,6 +45,14 @@ def valid_timezone(name: str) -> bool:
 def _timezone(form, field) -> None:
     if field.data and not valid_timezone(field.data.strip()):
         raise ValidationError(_l("Unknown time zone; use an IANA name such as Asia/Shanghai."))
+
+
+def _text(value) -> str:
+    return "" if value is None else str(value)
+
+
+def _choices(pairs) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 CODE = [
@@ -125,14 +134,14 @@ class UserForm(FlaskForm):
     name = StringField(_l("Name"), validators=[Optional(), Length(max=120)])
     email = StringField(_l("E-mail"), validators=[Optional(), Email(_l("Enter a valid e-mail.")),
                                                   Length(max=200)])
-    role = SelectField(_l("Role"), choices=list(ROLE_LABELS.items()))
+    role = SelectField(_l("Role"), choices=_choices(ROLE_LABELS.items()))
     password = PasswordField(
         _l("Password (leave empty to keep the current one)"),
         validators=[Optional(), Length(min=8, max=200, message=_l("At least 8 characters."))],
         render_kw={"autocomplete": "new-password"},
     )
-    locale = SelectField(_l("Language"), choices=[("", _l("Browser default")),
-                                                   *LOCALES.items()])
+    locale = SelectField(_l("Language"), coerce=_text, default="",
+                         choices=_choices([("", _l("Browser default")), *LOCALES.items()]))
     stores = SelectMultipleField(_l("Stores managed (managers)"), coerce=int)
     tied_stores = SelectMultipleField(_l("Tied stores, never to be visited (shoppers)"),
                                       coerce=int)
@@ -158,7 +167,7 @@ class DimensionForm(FlaskForm):
 class ItemForm(FlaskForm):
     dimension_id = SelectField(_l("Dimension"), coerce=int)
     code = StringField(_l("Code"), validators=[*CODE[:1], Length(max=40), *CODE[2:]])
-    item_type = SelectField(_l("Type"), choices=list(ITEM_TYPE_LABELS.items()))
+    item_type = SelectField(_l("Type"), choices=_choices(ITEM_TYPE_LABELS.items()))
     weight = FloatField(
         _l("Weight"), default=1.0,
         validators=[InputRequired(_l("Enter a weight.")),

@@ -459,6 +459,8 @@ def user_form(user_id: int | None = None):
         if s.active or (user and (s in user.stores or s in user.tied_stores))
     ]
     form.stores.choices = store_choices
+    if form.locale.data is None:
+        form.locale.data = ""
     form.tied_stores.choices = store_choices
     if request.method == "GET":
         if user is not None:
