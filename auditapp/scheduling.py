@@ -24,7 +24,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from flask_babel import lazy_gettext as _l
+from flask import has_request_context
+from flask_babel import force_locale, gettext
 from sqlalchemy import select
 
 from . import analytics, scoring
@@ -38,6 +39,14 @@ from .visits import log_change, new_access_token
 REASSIGNABLE_STATUSES = (ASSIGNED, IN_PROGRESS)
 #: A shopper's link keeps working this long after the due date.
 TOKEN_GRACE = timedelta(days=14)
+
+
+def _(text: str, **variables: object) -> str:
+    """gettext that also works outside a request (the CLI): English there."""
+    if has_request_context():
+        return gettext(text, **variables)
+    with force_locale("en"):
+        return gettext(text, **variables)
 
 
 class SchedulingError(ValueError):
@@ -113,17 +122,17 @@ def ineligibility(shopper: User, store: Store, month: str,
                   neighbours: dict[int, set[int]] | None = None) -> str | None:
     """Why ``shopper`` may not visit ``store`` in ``month`` (None when they may)."""
     if shopper.role != SHOPPER:
-        return str(_l("%(user)s is not a mystery shopper.", user=shopper.username))
+        return _("%(user)s is not a mystery shopper.", user=shopper.username)
     if not shopper.active:
-        return str(_l("%(user)s is not active.", user=shopper.username))
+        return _("%(user)s is not active.", user=shopper.username)
     if any(s.id == store.id for s in shopper.tied_stores):
-        return str(_l("%(user)s is tied to store %(store)s and may never visit it.",
-                      user=shopper.username, store=store.code))
+        return _("%(user)s is tied to store %(store)s and may never visit it.",
+                 user=shopper.username, store=store.code)
     if neighbours is None:
         neighbours = _neighbour_evaluators(month)
     if shopper.id in neighbours.get(store.id, set()):
-        return str(_l("%(user)s visits store %(store)s in the month before or after.",
-                      user=shopper.username, store=store.code))
+        return _("%(user)s visits store %(store)s in the month before or after.",
+                 user=shopper.username, store=store.code)
     return None
 
 
@@ -165,7 +174,7 @@ def plan_month(month: str) -> Plan:
         return plan
     plan.questionnaire = latest_mystery_questionnaire()
     if plan.questionnaire is None:
-        reason = str(_l("No published mystery-shop questionnaire."))
+        reason = _("No published mystery-shop questionnaire.")
         plan.unscheduled = [Unscheduled(s, reason) for s in stores]
         return plan
     shoppers = list(
@@ -175,7 +184,7 @@ def plan_month(month: str) -> Plan:
         )
     )
     if not shoppers:
-        reason = str(_l("No active mystery shopper."))
+        reason = _("No active mystery shopper.")
         plan.unscheduled = [Unscheduled(s, reason) for s in stores]
         return plan
 
@@ -210,7 +219,7 @@ def plan_month(month: str) -> Plan:
         candidates = eligible[store.id]
         if not candidates:
             plan.unscheduled.append(
-                Unscheduled(store, str(_l("No eligible shopper: %(reasons)s",
+                Unscheduled(store, (_("No eligible shopper: %(reasons)s",
                                           reasons=" ".join(reasons[store.id]))))
             )
             continue
@@ -256,12 +265,12 @@ def generate_month(month: str, user_id: int | None = None) -> Plan:
 def reassign(visit: Visit, shopper: User, user_id: int | None = None) -> None:
     """Hand a not-yet-submitted visit to another eligible shopper (with a fresh link)."""
     if visit.kind != MYSTERY or visit.store is None:
-        raise SchedulingError(str(_l("Only mystery-shop visits of our stores are scheduled.")))
+        raise SchedulingError(_("Only mystery-shop visits of our stores are scheduled."))
     if visit.status not in REASSIGNABLE_STATUSES:
-        raise SchedulingError(str(_l("This visit can no longer be reassigned (it is %(status)s).",
-                                     status=visit.status)))
+        raise SchedulingError(_("This visit can no longer be reassigned (it is %(status)s).",
+                                     status=visit.status))
     if shopper.id == visit.evaluator_id:
-        raise SchedulingError(str(_l("%(user)s already has this visit.", user=shopper.username)))
+        raise SchedulingError(_("%(user)s already has this visit.", user=shopper.username))
     why = ineligibility(shopper, visit.store, visit.month)
     if why:
         raise SchedulingError(why)
