@@ -77,6 +77,21 @@ def test_hq_admin_pages(request, live_server, chain, tmp_path, device):
     _fits(page, width)
     _shot(page, tmp_path, f"hq-questionnaire-editor-{device}")
 
+    page.click(".item-actions >> text=Edit >> nth=0")
+    assert page.locator("input[name=t_drive_thru]").input_value() == "180.0"
+    page.fill("input[name=l_walk_in]", "60")
+    page.click("[type=submit][value='Save item']")
+    assert "The limit L must be greater than the target T" in page.content()
+    _fits(page, width)
+    _shot(page, tmp_path, f"hq-questionnaire-item-{device}")
+
+    page.click("nav.nav >> text=Settings")
+    page.fill("input[name=quick_factor]", "1.5")
+    page.click("[type=submit][value='Save settings']")
+    assert "The factor must be between 0 and 1." in page.content()
+    _fits(page, width)
+    _shot(page, tmp_path, f"hq-settings-{device}")
+
     page.click("nav.nav >> text=Scheduling")
     page.goto(f"{live_server}/hq/scheduling?month=2026-06")
     assert page.locator("#assignments tbody tr").count() == 4

@@ -166,9 +166,9 @@ def test_hq_page_preview_generate_and_links(client, auth, programme):
     html = client.get("/hq/scheduling?month=2026-07").get_data(as_text=True)
     assert "To schedule for 2026-07" in html and "Generate 6 visits" in html
     assert "No assignments yet" in html and not _visits("2026-07")
-    r = client.post("/hq/scheduling", data={"month": "2026-07"}, follow_redirects=False)
-    assert r.status_code == 200
-    html = r.get_data(as_text=True)
+    r = client.post("/hq/scheduling", data={"month": "2026-07"})
+    assert r.status_code == 302 and r.headers["Location"].endswith("month=2026-07")
+    html = client.get(r.headers["Location"]).get_data(as_text=True)
     assert "6 visits scheduled for 2026-07" in html
     visits = _visits("2026-07")
     assert len(visits) == 6
@@ -177,7 +177,7 @@ def test_hq_page_preview_generate_and_links(client, auth, programme):
         assert v.evaluator.username in html
     assert "上海南京西路店" in html
     assert "Every active store already has its visit" in html
-    r = client.post("/hq/scheduling", data={"month": "2026-07"})
+    r = client.post("/hq/scheduling", data={"month": "2026-07"}, follow_redirects=True)
     assert "Nothing new to schedule" in r.get_data(as_text=True)
     assert len(_visits("2026-07")) == 6
     html = client.get("/hq/scheduling?month=2026-13").get_data(as_text=True)

@@ -163,11 +163,13 @@ def store_form(store_id: int | None = None):
             if store is None:
                 store = Store()
                 db.session.add(store)
-            form.populate_obj(store)
             store.code, store.name = code, form.name.data.strip()
+            store.address = (form.address.data or "").strip()
+            store.city = (form.city.data or "").strip()
+            store.region_id = form.region_id.data
             store.timezone = form.timezone.data.strip()
-            store.address = store.address or ""
-            store.city = store.city or ""
+            store.has_drive_thru = form.has_drive_thru.data
+            store.latitude, store.longitude = form.latitude.data, form.longitude.data
             db.session.flush()
             log_change("store", store.id, "update" if before else "create", current_user.id,
                        before, _snapshot(store, STORE_FIELDS))
@@ -392,9 +394,12 @@ def competitor_form(competitor_id: int | None = None):
         if comp is None:
             comp = CompetitorStore()
             db.session.add(comp)
-        form.populate_obj(comp)
+        comp.competitor, comp.name = form.competitor.data.strip(), form.name.data.strip()
+        comp.address = (form.address.data or "").strip()
         comp.region_id = form.region_id.data or None
-        comp.address = comp.address or ""
+        comp.timezone = form.timezone.data.strip()
+        comp.has_drive_thru = form.has_drive_thru.data
+        comp.latitude, comp.longitude = form.latitude.data, form.longitude.data
         db.session.flush()
         log_change("competitor", comp.id, "update" if before else "create", current_user.id,
                    before, _snapshot(comp, COMPETITOR_FIELDS))

@@ -61,6 +61,7 @@ def scheduling_page():
             if plan.unscheduled:
                 flash(_("%(n)d stores could not be scheduled; see below.",
                         n=len(plan.unscheduled)), "error")
+            return redirect(url_for("hq.scheduling", month=month))
         plan = scheduling.plan_month(month)
     visits = _month_visits(month) if not form.errors else []
     return render_template("hq/scheduling/index.html", form=form, month=month, plan=plan,
