@@ -84,6 +84,10 @@ def test_hq_admin_pages(request, live_server, chain, tmp_path, device):
     assert "The limit L must be greater than the target T" in page.content()
     _fits(page, width)
     _shot(page, tmp_path, f"hq-questionnaire-item-{device}")
+    page.select_option("select[name=item_type]", "yesno")
+    assert not page.locator("fieldset.timed-targets").is_visible()
+    page.select_option("select[name=item_type]", "timed")
+    assert page.locator("fieldset.timed-targets").is_visible()
 
     page.click("nav.nav >> text=Settings")
     page.fill("input[name=quick_factor]", "1.5")
