@@ -16,7 +16,7 @@ from .models import MANAGER, ROLES, SHOPPER, Store, User
 
 
 def init_app(app: Flask) -> None:
-    for command in (init_db, seed_demo_command, create_user, bdi_command):
+    for command in (init_db, seed_demo_command, create_user, bdi_command, schedule_command):
         app.cli.add_command(command)
 
 
@@ -152,3 +152,29 @@ def bdi_command(month: str, fmt: str, store_codes: tuple[str, ...]) -> None:
             f"{(r.rank or '-'):>4}  {r.code:<6} {f(r.ms):>6} {f(r.qa):>6} {f(r.hl):>6} "
             f"{f(r.bdi):>6}  {(r.band or '-'):<18} {r.name}"
         )
+
+
+@click.command("schedule")
+@click.option("--month", required=True, help="Month to schedule, YYYY-MM.")
+@click.option("--dry-run", is_flag=True, help="Only show what would be scheduled.")
+@with_appcontext
+def schedule_command(month: str, dry_run: bool) -> None:
+    """Generate a month's mystery-shop assignments (idempotent: re-runs add only what is
+    missing, e.g. new stores)."""
+    from . import scheduling
+
+    try:
+        scheduling.parse_month(month)
+    except scheduling.SchedulingError as error:
+        raise click.BadParameter(str(error), param_hint="--month") from None
+    plan = scheduling.plan_month(month) if dry_run else scheduling.generate_month(month)
+    new = plan.planned
+    verb = "would create" if dry_run else "created"
+    click.echo(f"{month}: {len(plan.existing)} visits already scheduled, {verb} {len(new)}, "
+               f"{len(plan.unscheduled)} not schedulable.")
+    for p in new:
+        click.echo(f"  + {p.store.code:<8} {p.visit_type:<10} {p.shopper.username}")
+    for u in plan.unscheduled:
+        click.echo(f"  ! {u.store.code:<8} {u.reason}")
+    if plan.unscheduled:
+        raise SystemExit(1)

@@ -1,3 +1,304 @@
-"""HQ: questionnaires."""
+"""HQ: questionnaire editor — families, versions, drafts, publishing.
 
-from . import bp  # noqa: F401
+Only a draft can be edited. Publishing a draft makes it the family's published version
+and retires the one before; published and retired versions are read-only, so visits
+answered on them keep scoring exactly as before (each visit points to its own version).
+"""
+
+from __future__ import annotations
+
+from itertools import groupby
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from .. import scoring
+from ..extensions import db
+from ..models import HQ_ADMIN, Dimension, Item, Questionnaire, Visit, utcnow
+from ..models.questionnaire import DRAFT, PUBLISHED, RETIRED
+from ..questionnaires import copy_as_new_version
+from ..security import roles_required
+from ..visits import log_change
+from . import bp
+from .forms import DimensionForm, ItemForm
+
+
+def _families() -> list[tuple[str, list[Questionnaire]]]:
+    rows = db.session.scalars(
+        select(Questionnaire).order_by(Questionnaire.code, Questionnaire.version.desc())
+    )
+    return [(code, list(versions)) for code, versions in groupby(rows, key=lambda q: q.code)]
+
+
+def _draft_or_404(questionnaire_id: int) -> Questionnaire:
+    q = db.get_or_404(Questionnaire, questionnaire_id)
+    if q.status != DRAFT:
+        abort(409, description=_("Only a draft can be changed; published versions are read-only."))
+    return q
+
+
+def publish_problems(q: Questionnaire) -> list[str]:
+    """What stops ``q`` from being published (empty when it may be)."""
+    problems = []
+    if not q.dimensions:
+        problems.append(_("The questionnaire has no dimensions."))
+    codes: set[str] = set()
+    for d in q.dimensions:
+        label = d.name or d.code
+        if not d.weight or d.weight <= 0:
+            problems.append(_("Dimension %(d)s: the weight must be above 0.", d=label))
+        if not d.items:
+            problems.append(_("Dimension %(d)s has no items; add at least one.", d=label))
+        for it in d.items:
+            if it.code in codes:
+                problems.append(_("Item code %(c)s is used twice.", c=it.code))
+            codes.add(it.code)
+            if it.weight <= 0:
+                problems.append(_("Item %(c)s: the weight must be above 0.", c=it.code))
+            if it.item_type not in scoring.ITEM_TYPES:
+                problems.append(_("Item %(c)s has an unknown type.", c=it.code))
+            if it.item_type == "timed":
+                for vtype in scoring.VISIT_TYPES:
+                    try:
+                        t, lim = scoring.timed_target(vtype, it.timed_targets)
+                    except (scoring.ScoringError, KeyError, TypeError, ValueError):
+                        problems.append(_("Item %(c)s: missing target for %(v)s.", c=it.code,
+                                          v=vtype))
+                        continue
+                    if not (lim > t >= 0):
+                        problems.append(_("Item %(c)s: for %(v)s the limit L must be greater "
+                                          "than the target T, and T at least 0.", c=it.code,
+                                          v=vtype))
+    return problems
+
+
+@bp.route("/questionnaires")
+@roles_required(HQ_ADMIN)
+def questionnaires():
+    counts = dict(
+        db.session.execute(
+            select(Visit.questionnaire_id, func.count(Visit.id)).group_by(Visit.questionnaire_id)
+        ).all()
+    )
+    return render_template("hq/questionnaires/index.html", families=_families(), counts=counts)
+
+
+@bp.route("/questionnaires/<int:questionnaire_id>")
+@roles_required(HQ_ADMIN)
+def questionnaire(questionnaire_id: int):
+    q = db.get_or_404(Questionnaire, questionnaire_id)
+    forms = {}
+    if q.status == DRAFT:
+        forms = {d.id: DimensionForm(obj=d, prefix=f"d{d.id}") for d in q.dimensions}
+    visits = db.session.scalar(select(func.count(Visit.id))
+                               .where(Visit.questionnaire_id == q.id))
+    return render_template("hq/questionnaires/edit.html", q=q, dim_forms=forms,
+                           problems=publish_problems(q) if q.status == DRAFT else [],
+                           visits=visits)
+
+
+@bp.post("/questionnaires/<int:questionnaire_id>/new-version")
+@roles_required(HQ_ADMIN)
+def questionnaire_new_version(questionnaire_id: int):
+    base = db.get_or_404(Questionnaire, questionnaire_id)
+    existing = db.session.scalar(
+        select(Questionnaire).where(Questionnaire.code == base.code, Questionnaire.status == DRAFT)
+    )
+    if existing is not None:
+        flash(_("Version %(v)d is already a draft; edit it or publish it first.",
+                v=existing.version), "info")
+        return redirect(url_for("hq.questionnaire", questionnaire_id=existing.id))
+    source = db.session.scalar(
+        select(Questionnaire)
+        .where(Questionnaire.code == base.code, Questionnaire.status == PUBLISHED)
+        .order_by(Questionnaire.version.desc()).limit(1)
+    ) or base
+    latest = db.session.scalar(
+        select(func.max(Questionnaire.version)).where(Questionnaire.code == base.code)
+    )
+    draft = copy_as_new_version(source, (latest or 0) + 1)
+    db.session.add(draft)
+    db.session.flush()
+    log_change("questionnaire", draft.id, "new_version", current_user.id,
+               {"source_id": source.id, "source_version": source.version},
+               {"code": draft.code, "version": draft.version})
+    db.session.commit()
+    flash(_("Draft version %(v)d created from version %(s)d.", v=draft.version,
+            s=source.version), "success")
+    return redirect(url_for("hq.questionnaire", questionnaire_id=draft.id))
+
+
+@bp.post("/questionnaires/<int:questionnaire_id>/name")
+@roles_required(HQ_ADMIN)
+def questionnaire_rename(questionnaire_id: int):
+    q = _draft_or_404(questionnaire_id)
+    name = (request.form.get("name") or "").strip()
+    if not name or len(name) > 200:
+        flash(_("The name must have 1 to 200 characters."), "error")
+    else:
+        q.name = name
+        db.session.commit()
+        flash(_("Name saved."), "success")
+    return redirect(url_for("hq.questionnaire", questionnaire_id=q.id))
+
+
+@bp.post("/questionnaires/<int:questionnaire_id>/dimensions/<int:dimension_id>")
+@roles_required(HQ_ADMIN)
+def questionnaire_dimension(questionnaire_id: int, dimension_id: int):
+    q = _draft_or_404(questionnaire_id)
+    dim = db.get_or_404(Dimension, dimension_id)
+    if dim.questionnaire_id != q.id:
+        abort(404)
+    form = DimensionForm(prefix=f"d{dim.id}")
+    if form.validate_on_submit():
+        dim.name, dim.name_zh = form.name.data.strip(), (form.name_zh.data or "").strip()
+        dim.weight = form.weight.data
+        db.session.commit()
+        flash(_("Dimension %(d)s saved.", d=dim.name), "success")
+        return redirect(url_for("hq.questionnaire", questionnaire_id=q.id) + f"#dim-{dim.id}")
+    forms = {d.id: (form if d.id == dim.id else DimensionForm(obj=d, prefix=f"d{d.id}"))
+             for d in q.dimensions}
+    return render_template("hq/questionnaires/edit.html", q=q, dim_forms=forms,
+                           problems=publish_problems(q), visits=0), 422
+
+
+def _item_form(q: Questionnaire, item: Item | None) -> ItemForm:
+    form = ItemForm(obj=item)
+    form.dimension_id.choices = [(d.id, d.name) for d in q.dimensions]
+    if request.method == "GET":
+        if item is None:
+            wanted = request.args.get("dimension", type=int)
+            form.dimension_id.data = wanted or (q.dimensions[0].id if q.dimensions else None)
+            form.weight.data = 1.0
+        targets = (item.timed_targets if item is not None and item.timed_targets else
+                   scoring.DEFAULT_TIMED_TARGETS)
+        for vtype in scoring.VISIT_TYPES:
+            t, lim = targets.get(vtype, scoring.DEFAULT_TIMED_TARGETS[vtype])
+            form[f"t_{vtype}"].data, form[f"l_{vtype}"].data = t, lim
+    return form
+
+
+@bp.route("/questionnaires/<int:questionnaire_id>/items/new", methods=["GET", "POST"],
+          endpoint="questionnaire_item_new")
+@bp.route("/questionnaires/<int:questionnaire_id>/items/<int:item_id>",
+          methods=["GET", "POST"], endpoint="questionnaire_item_edit")
+@roles_required(HQ_ADMIN)
+def questionnaire_item(questionnaire_id: int, item_id: int | None = None):
+    q = db.get_or_404(Questionnaire, questionnaire_id)
+    item = db.get_or_404(Item, item_id) if item_id else None
+    if item is not None and item.dimension.questionnaire_id != q.id:
+        abort(404)
+    if q.status != DRAFT:
+        if request.method == "POST":
+            abort(409, description=_("Only a draft can be changed."))
+        if item is None:
+            abort(409, description=_("Only a draft can be changed."))
+    form = _item_form(q, item)
+    if request.method == "POST" and form.validate_on_submit():
+        code = form.code.data.strip()
+        if any(it.code == code and it is not item for it in q.items):
+            form.code.errors.append(_("Another item of this questionnaire has this code."))
+        else:
+            dim = next(d for d in q.dimensions if d.id == form.dimension_id.data)
+            if item is None:
+                item = Item(position=(max((i.position for i in dim.items), default=-1) + 1))
+                dim.items.append(item)
+            elif item.dimension_id != dim.id:
+                item.dimension.items.remove(item)
+                item.position = max((i.position for i in dim.items), default=-1) + 1
+                dim.items.append(item)
+            item.code, item.item_type = code, form.item_type.data
+            item.weight, item.critical, item.allow_na = (form.weight.data, form.critical.data,
+                                                         form.allow_na.data)
+            item.text, item.text_zh = form.text.data.strip(), (form.text_zh.data or "").strip()
+            item.guidance = (form.guidance.data or "").strip()
+            item.guidance_zh = (form.guidance_zh.data or "").strip()
+            item.timed_targets = (
+                {v: [form[f"t_{v}"].data, form[f"l_{v}"].data] for v in scoring.VISIT_TYPES}
+                if item.item_type == "timed" else None
+            )
+            db.session.commit()
+            flash(_("Item %(c)s saved.", c=item.code), "success")
+            return redirect(url_for("hq.questionnaire", questionnaire_id=q.id)
+                            + f"#item-{item.id}")
+    status = 422 if form.errors else 200
+    return render_template("hq/questionnaires/item.html", q=q, item=item, form=form,
+                           readonly=q.status != DRAFT, visit_types=scoring.VISIT_TYPES), status
+
+
+@bp.post("/questionnaires/<int:questionnaire_id>/items/<int:item_id>/move")
+@roles_required(HQ_ADMIN)
+def questionnaire_item_move(questionnaire_id: int, item_id: int):
+    q = _draft_or_404(questionnaire_id)
+    item = db.get_or_404(Item, item_id)
+    if item.dimension.questionnaire_id != q.id:
+        abort(404)
+    items = list(item.dimension.items)
+    i = items.index(item)
+    j = i - 1 if request.form.get("direction") == "up" else i + 1
+    if 0 <= j < len(items):
+        items[i], items[j] = items[j], items[i]
+        for position, it in enumerate(items):
+            it.position = position
+        db.session.commit()
+    return redirect(url_for("hq.questionnaire", questionnaire_id=q.id) + f"#item-{item.id}")
+
+
+@bp.post("/questionnaires/<int:questionnaire_id>/items/<int:item_id>/delete")
+@roles_required(HQ_ADMIN)
+def questionnaire_item_delete(questionnaire_id: int, item_id: int):
+    q = _draft_or_404(questionnaire_id)
+    item = db.get_or_404(Item, item_id)
+    if item.dimension.questionnaire_id != q.id:
+        abort(404)
+    dim = item.dimension
+    dim.items.remove(item)
+    for position, it in enumerate(dim.items):
+        it.position = position
+    db.session.commit()
+    flash(_("Item %(c)s removed from the draft.", c=item.code), "success")
+    return redirect(url_for("hq.questionnaire", questionnaire_id=q.id) + f"#dim-{dim.id}")
+
+
+@bp.post("/questionnaires/<int:questionnaire_id>/publish")
+@roles_required(HQ_ADMIN)
+def questionnaire_publish(questionnaire_id: int):
+    q = _draft_or_404(questionnaire_id)
+    problems = publish_problems(q)
+    if problems:
+        for p in problems:
+            flash(p, "error")
+        return redirect(url_for("hq.questionnaire", questionnaire_id=q.id))
+    previous = list(db.session.scalars(
+        select(Questionnaire).where(Questionnaire.code == q.code,
+                                    Questionnaire.status == PUBLISHED)
+    ))
+    for old in previous:
+        old.status = RETIRED
+        log_change("questionnaire", old.id, "retire", current_user.id,
+                   {"status": PUBLISHED}, {"status": RETIRED, "replaced_by": q.id})
+    q.status, q.published_at = PUBLISHED, utcnow()
+    log_change("questionnaire", q.id, "publish", current_user.id, {"status": DRAFT},
+               {"status": PUBLISHED, "code": q.code, "version": q.version,
+                "dimension_weights": q.dimension_weights,
+                "retired": [o.id for o in previous]})
+    db.session.commit()
+    flash(_("Version %(v)d of %(c)s is published; new assignments use it.", v=q.version,
+            c=q.code), "success")
+    return redirect(url_for("hq.questionnaire", questionnaire_id=q.id))
+
+
+@bp.post("/questionnaires/<int:questionnaire_id>/discard")
+@roles_required(HQ_ADMIN)
+def questionnaire_discard(questionnaire_id: int):
+    q = _draft_or_404(questionnaire_id)
+    if db.session.scalar(select(func.count(Visit.id)).where(Visit.questionnaire_id == q.id)):
+        abort(409)
+    log_change("questionnaire", q.id, "discard_draft", current_user.id,
+               {"code": q.code, "version": q.version}, None)
+    db.session.delete(q)
+    db.session.commit()
+    flash(_("Draft discarded."), "success")
+    return redirect(url_for("hq.questionnaires"))

@@ -1,3 +1,101 @@
-"""HQ: scheduling."""
+"""HQ: the monthly mystery-shop schedule — preview, generate, reassign.
 
-from . import bp  # noqa: F401
+The rules live in ``auditapp.scheduling``. The shopper's link is the absolute URL of the
+shopper's token route ``/shopper/v/<token>`` (built by ``shopper_link``; the route itself
+belongs to the shopper blueprint).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from .. import scheduling
+from ..extensions import db
+from ..models import HQ_ADMIN, SHOPPER, Store, User, Visit
+from ..models.visit import MYSTERY
+from ..security import roles_required
+from . import bp
+from .forms import MonthForm, ReassignForm
+
+
+def shopper_link(token: str | None) -> str:
+    """Absolute URL of a shopper's assignment link (``/shopper/v/<token>``)."""
+    if not token:
+        return ""
+    return url_for("main.index", _external=True).rstrip("/") + "/shopper/v/" + token
+
+
+def _default_month() -> str:
+    today = date.today()
+    return scheduling.shift_month(f"{today:%Y-%m}", 1)
+
+
+def _month_visits(month: str) -> list[Visit]:
+    return list(db.session.scalars(
+        select(Visit).join(Store, Visit.store_id == Store.id)
+        .where(Visit.kind == MYSTERY, Visit.month == month).order_by(Store.code)
+    ))
+
+
+@bp.route("/scheduling", methods=["GET", "POST"], endpoint="scheduling")
+@roles_required(HQ_ADMIN)
+def scheduling_page():
+    form = MonthForm(request.values if request.values.get("month") else None)
+    if not form.month.data:
+        form.month.data = _default_month()
+    month = form.month.data
+    plan = None
+    if form.validate():
+        if request.method == "POST":
+            plan = scheduling.generate_month(month, current_user.id)
+            if plan.created:
+                flash(_("%(n)d visits scheduled for %(m)s.", n=len(plan.created), m=month),
+                      "success")
+            else:
+                flash(_("Nothing new to schedule for %(m)s.", m=month), "info")
+            if plan.unscheduled:
+                flash(_("%(n)d stores could not be scheduled; see below.",
+                        n=len(plan.unscheduled)), "error")
+            return redirect(url_for("hq.scheduling", month=month))
+        plan = scheduling.plan_month(month)
+    visits = _month_visits(month) if not form.errors else []
+    return render_template("hq/scheduling/index.html", form=form, month=month, plan=plan,
+                           visits=visits, link=shopper_link,
+                           reassignable=scheduling.REASSIGNABLE_STATUSES), \
+        (422 if form.errors else 200)
+
+
+@bp.route("/scheduling/visits/<int:visit_id>/reassign", methods=["GET", "POST"])
+@roles_required(HQ_ADMIN)
+def scheduling_reassign(visit_id: int):
+    visit = db.get_or_404(Visit, visit_id)
+    if visit.kind != MYSTERY or visit.store is None:
+        return redirect(url_for("hq.scheduling", month=visit.month))
+    form = ReassignForm()
+    shoppers = list(db.session.scalars(
+        select(User).where(User.role == SHOPPER, User.active.is_(True))
+        .order_by(User.username)
+    ))
+    form.shopper_id.choices = [(u.id, u.pseudonym) for u in shoppers
+                               if u.id != visit.evaluator_id]
+    eligibility = {u.id: scheduling.ineligibility(u, visit.store, visit.month)
+                   for u in shoppers}
+    if form.validate_on_submit():
+        shopper = db.session.get(User, form.shopper_id.data)
+        try:
+            scheduling.reassign(visit, shopper, current_user.id)
+        except scheduling.SchedulingError as error:
+            form.shopper_id.errors.append(str(error))
+        else:
+            flash(_("Visit to %(store)s reassigned to %(user)s; the old link no longer works.",
+                    store=visit.store.code, user=shopper.pseudonym), "success")
+            return redirect(url_for("hq.scheduling", month=visit.month))
+    return render_template("hq/scheduling/reassign.html", visit=visit, form=form,
+                           shoppers=shoppers, eligibility=eligibility,
+                           can_reassign=visit.status in scheduling.REASSIGNABLE_STATUSES), \
+        (422 if form.errors else 200)

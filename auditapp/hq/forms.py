@@ -1,0 +1,283 @@
+"""Forms of the HQ administration pages: master data, questionnaires, settings, scheduling."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import (
+    BooleanField,
+    FloatField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
+
+from .. import scoring
+from ..i18n import ITEM_TYPE_LABELS, LOCALES, ROLE_LABELS, VISIT_TYPE_LABELS
+
+
+def valid_timezone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def _timezone(form, field) -> None:
+    if field.data and not valid_timezone(field.data.strip()):
+        raise ValidationError(_l("Unknown time zone; use an IANA name such as Asia/Shanghai."))
+
+
+def _text(value) -> str:
+    return "" if value is None else str(value)
+
+
+def _choices(pairs) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+CODE = [
+    DataRequired(_l("Enter a code.")),
+    Length(max=32),
+    Regexp(r"^[A-Za-z0-9_.-]+$", message=_l("Use letters, digits, '-', '_' or '.' only.")),
+]
+
+
+class RegionForm(FlaskForm):
+    code = StringField(_l("Code"), validators=CODE)
+    name = StringField(_l("Name"), validators=[DataRequired(_l("Enter a name.")), Length(max=120)])
+    brand_id = SelectField(_l("Brand"), coerce=int)
+    submit = SubmitField(_l("Save"))
+
+
+class StoreForm(FlaskForm):
+    code = StringField(_l("Code"), validators=CODE)
+    name = StringField(_l("Name"), validators=[DataRequired(_l("Enter a name.")), Length(max=200)])
+    address = StringField(_l("Address"), validators=[Optional(), Length(max=300)])
+    city = StringField(_l("City"), validators=[Optional(), Length(max=120)])
+    region_id = SelectField(_l("Region"), coerce=int)
+    timezone = StringField(
+        _l("Time zone"), default="Asia/Shanghai",
+        validators=[DataRequired(_l("Enter a time zone.")), _timezone],
+    )
+    has_drive_thru = BooleanField(_l("Has a drive-thru"))
+    latitude = FloatField(
+        _l("Latitude"),
+        validators=[Optional(), NumberRange(-90, 90, _l("Latitude must be between -90 and 90."))],
+    )
+    longitude = FloatField(
+        _l("Longitude"),
+        validators=[Optional(),
+                    NumberRange(-180, 180, _l("Longitude must be between -180 and 180."))],
+    )
+    submit = SubmitField(_l("Save"))
+
+
+class CompetitorForm(FlaskForm):
+    competitor = StringField(
+        _l("Competitor (chain)"), validators=[DataRequired(_l("Enter the chain.")), Length(max=120)]
+    )
+    name = StringField(_l("Name"), validators=[DataRequired(_l("Enter a name.")), Length(max=200)])
+    address = StringField(_l("Address"), validators=[Optional(), Length(max=300)])
+    region_id = SelectField(_l("Region"), coerce=int)
+    timezone = StringField(
+        _l("Time zone"), default="Asia/Shanghai",
+        validators=[DataRequired(_l("Enter a time zone.")), _timezone],
+    )
+    has_drive_thru = BooleanField(_l("Has a drive-thru"))
+    latitude = FloatField(
+        _l("Latitude"),
+        validators=[Optional(), NumberRange(-90, 90, _l("Latitude must be between -90 and 90."))],
+    )
+    longitude = FloatField(
+        _l("Longitude"),
+        validators=[Optional(),
+                    NumberRange(-180, 180, _l("Longitude must be between -180 and 180."))],
+    )
+    submit = SubmitField(_l("Save"))
+
+
+class StoreImportForm(FlaskForm):
+    file = FileField(
+        _l("CSV file"),
+        validators=[FileRequired(_l("Choose a CSV file.")),
+                    FileAllowed(["csv", "txt"], _l("Upload a .csv file."))],
+    )
+    submit = SubmitField(_l("Import"))
+
+
+class UserForm(FlaskForm):
+    username = StringField(
+        _l("Username (e-mail for staff, pseudonym code for shoppers)"),
+        validators=[DataRequired(_l("Enter a username.")), Length(max=120)],
+        render_kw={"autocapitalize": "none"},
+    )
+    name = StringField(_l("Name"), validators=[Optional(), Length(max=120)])
+    email = StringField(_l("E-mail"), validators=[Optional(), Email(_l("Enter a valid e-mail.")),
+                                                  Length(max=200)])
+    role = SelectField(_l("Role"), choices=_choices(ROLE_LABELS.items()))
+    password = PasswordField(
+        _l("Password (leave empty to keep the current one)"),
+        validators=[Optional(), Length(min=8, max=200, message=_l("At least 8 characters."))],
+        render_kw={"autocomplete": "new-password"},
+    )
+    locale = SelectField(_l("Language"), coerce=_text, default="",
+                         choices=_choices([("", _l("Browser default")), *LOCALES.items()]))
+    stores = SelectMultipleField(_l("Stores managed (managers)"), coerce=int)
+    tied_stores = SelectMultipleField(_l("Tied stores, never to be visited (shoppers)"),
+                                      coerce=int)
+    submit = SubmitField(_l("Save"))
+
+    def validate_stores(self, field) -> None:
+        if self.role.data == "manager" and not field.data:
+            raise ValidationError(_l("A store manager runs at least one store."))
+
+
+class DimensionForm(FlaskForm):
+    name = StringField(_l("Name (English)"),
+                       validators=[DataRequired(_l("Enter a name.")), Length(max=120)])
+    name_zh = StringField(_l("Name (Chinese)"), validators=[Optional(), Length(max=120)])
+    weight = FloatField(
+        _l("Weight"),
+        validators=[InputRequired(_l("Enter a weight.")),
+                    NumberRange(min=0.0001, message=_l("The weight must be above 0."))],
+    )
+    submit = SubmitField(_l("Save dimension"))
+
+
+class ItemForm(FlaskForm):
+    dimension_id = SelectField(_l("Dimension"), coerce=int)
+    code = StringField(_l("Code"), validators=[*CODE[:1], Length(max=40), *CODE[2:]])
+    item_type = SelectField(_l("Type"), choices=_choices(ITEM_TYPE_LABELS.items()))
+    weight = FloatField(
+        _l("Weight"), default=1.0,
+        validators=[InputRequired(_l("Enter a weight.")),
+                    NumberRange(min=0.0001, message=_l("The weight must be above 0."))],
+    )
+    critical = BooleanField(_l("Critical (a failure zeroes the dimension)"))
+    allow_na = BooleanField(_l("N/A allowed"))
+    text = TextAreaField(_l("Question (English)"), validators=[DataRequired(_l("Enter the text."))])
+    text_zh = TextAreaField(_l("Question (Chinese)"), validators=[Optional()])
+    guidance = TextAreaField(_l("Guidance (English)"), validators=[Optional()])
+    guidance_zh = TextAreaField(_l("Guidance (Chinese)"), validators=[Optional()])
+    submit = SubmitField(_l("Save item"))
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        if self.item_type.data != "timed":
+            return ok
+        for vtype in scoring.VISIT_TYPES:
+            t_field, l_field = self[f"t_{vtype}"], self[f"l_{vtype}"]
+            t, lim = t_field.data, l_field.data
+            if t is None:
+                t_field.errors.append(_l("Enter the target T in seconds."))
+                ok = False
+            elif t < 0:
+                t_field.errors.append(_l("The target T must be 0 or more."))
+                ok = False
+            if lim is None:
+                l_field.errors.append(_l("Enter the limit L in seconds."))
+                ok = False
+            elif t is not None and lim <= t:
+                l_field.errors.append(_l("The limit L must be greater than the target T."))
+                ok = False
+        return ok
+
+
+for _vtype in scoring.VISIT_TYPES:
+    _label = VISIT_TYPE_LABELS[_vtype]
+    setattr(ItemForm, f"t_{_vtype}", FloatField(_l("%(type)s: target T (s)", type=_label),
+                                                validators=[Optional()]))
+    setattr(ItemForm, f"l_{_vtype}", FloatField(_l("%(type)s: limit L (s)", type=_label),
+                                                validators=[Optional()]))
+
+
+def _nonneg(message):
+    return [InputRequired(message), NumberRange(min=0, message=_l("Must be 0 or more."))]
+
+
+class SettingsForm(FlaskForm):
+    w_ms = FloatField(_l("MS (mystery shop) weight"), validators=_nonneg(_l("Enter a weight.")))
+    w_qa = FloatField(_l("QA (quality audit) weight"), validators=_nonneg(_l("Enter a weight.")))
+    w_hl = FloatField(_l("HL (hotline) weight"), validators=_nonneg(_l("Enter a weight.")))
+    d_minor = FloatField(_l("Minor complaint deduction"), validators=_nonneg(_l("Enter points.")))
+    d_major = FloatField(_l("Major complaint deduction"), validators=_nonneg(_l("Enter points.")))
+    d_critical = FloatField(_l("Critical complaint deduction"),
+                            validators=_nonneg(_l("Enter points.")))
+    quick_hours = FloatField(_l("Quick resolution within (hours)"),
+                             validators=_nonneg(_l("Enter hours.")))
+    quick_factor = FloatField(
+        _l("Quick-resolution factor (share of the deduction kept)"),
+        validators=[InputRequired(_l("Enter a factor.")),
+                    NumberRange(0, 1, _l("The factor must be between 0 and 1."))],
+    )
+    band_excellent = FloatField(_l("Excellent from"), validators=_nonneg(_l("Enter a bound.")))
+    band_good = FloatField(_l("Good from"), validators=_nonneg(_l("Enter a bound.")))
+    band_fair = FloatField(_l("Fair from"), validators=_nonneg(_l("Enter a bound.")))
+    dispute_window_days = IntegerField(
+        _l("Dispute window (days after release)"),
+        validators=[InputRequired(_l("Enter a number of days.")),
+                    NumberRange(0, 365, _l("Between 0 and 365 days."))],
+    )
+    complaint_overdue_hours = IntegerField(
+        _l("Complaint overdue after (hours)"),
+        validators=[InputRequired(_l("Enter a number of hours.")),
+                    NumberRange(1, 24 * 60, _l("Between 1 and 1440 hours."))],
+    )
+    submit = SubmitField(_l("Save settings"))
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        weights = (self.w_ms.data, self.w_qa.data, self.w_hl.data)
+        if ok and sum(weights) <= 0:
+            self.w_ms.errors.append(_l("At least one component weight must be above 0."))
+            ok = False
+        bounds = (self.band_excellent, self.band_good, self.band_fair)
+        for f in bounds:
+            if f.data is not None and f.data > 100:
+                f.errors.append(_l("A band bound must be between 0 and 100."))
+                ok = False
+        if ok:
+            if not self.band_excellent.data > self.band_good.data:
+                self.band_good.errors.append(_l("Must be below the Excellent bound."))
+                ok = False
+            if not self.band_good.data > self.band_fair.data:
+                self.band_fair.errors.append(_l("Must be below the Good bound."))
+                ok = False
+        return ok
+
+
+class MonthForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    month = StringField(
+        _l("Month"),
+        validators=[DataRequired(_l("Choose a month.")),
+                    Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", message=_l("Write the month as YYYY-MM."))],
+        render_kw={"type": "month"},
+    )
+
+
+class ReassignForm(FlaskForm):
+    shopper_id = SelectField(_l("New shopper"), coerce=int)
+    submit = SubmitField(_l("Reassign"))
