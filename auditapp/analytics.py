@@ -464,6 +464,12 @@ def trend_series(
     """BDI over the last ``months`` months up to ``period``: one store, one region, or
     the brand."""
     config = _scoring_config(config)
+    # the brand of brand_score(), looked up once; one group query per month (brand_score
+    # would also fetch each month's previous month)
+    brand_id = (
+        db.session.scalar(select(func.min(Brand.id)))
+        if store_id is None and region_id is None else None
+    )
     out = []
     for p in period.months_back(months):
         if store_id is not None:
@@ -475,7 +481,9 @@ def trend_series(
             row = db.session.execute(select(sub.c.bdi).where(sub.c.group_id == region_id)).first()
             out.append((p.label, row.bdi if row else None))
         else:
-            out.append((p.label, brand_score(p, config).bdi))
+            sub = _group_query(p, config, "brand_id").subquery()
+            row = db.session.execute(select(sub.c.bdi).where(sub.c.group_id == brand_id)).first()
+            out.append((p.label, row.bdi if row else None))
     return out
 
 

@@ -63,7 +63,13 @@ def test_generate_command_makes_a_scored_chain(runner):
     assert [r.rank for r in rows] == [1, 2, 3, 4, 5]
     assert all(r.ms is not None and r.ms_visits == 1 and r.previous_bdi is not None
                for r in rows)
-    assert analytics.brand_score(analytics.Period.month("2026-05")).stores_scored == 5
+    may = analytics.Period.month("2026-05")
+    assert analytics.brand_score(may).stores_scored == 5
+    # the HQ dashboard's brand trend agrees with brand_score month by month
+    assert analytics.trend_series(may, 3) == [
+        (p.label, analytics.brand_score(p).bdi) for p in may.months_back(3)
+    ]
+    assert analytics.trend_series(may, 3)[0][1] is None  # 2026-03: before the data
 
     # new rows can still be added the ordinary way (ids/sequences moved past the bulk ids)
     store = db.session.scalars(select(Store)).first()
