@@ -201,12 +201,15 @@ def store_scores_query(period: Period, config: scoring.ScoringConfig) -> Select:
     )
 
 
-def _cached_query(period: Period, config: scoring.ScoringConfig) -> Select:
-    """``store_scores_query``, built once per period and scoring settings (a Select is
-    immutable, so it can be shared; building it costs more than running it at small
-    scale)."""
-    return _cached_store_scores_query(
-        period,
+# Building these statements costs more than running them on a small chain, and a Select is
+# immutable: build each once per period and scoring settings, then share it (SQLAlchemy also
+# memoises a shared statement's cache key, so its compiled SQL is found at once).
+_ConfigKey = tuple
+
+
+def _config_key(config: scoring.ScoringConfig) -> _ConfigKey:
+    """The settings the SQL depends on, as a hashable key (bands are applied in Python)."""
+    return (
         tuple(sorted(config.component_weights.items())),
         tuple(sorted(config.hotline_deductions.items())),
         config.quick_resolution_hours,
@@ -214,21 +217,27 @@ def _cached_query(period: Period, config: scoring.ScoringConfig) -> Select:
     )
 
 
-@lru_cache(maxsize=128)
-def _cached_store_scores_query(
-    period: Period,
-    weights: tuple[tuple[str, float], ...],
-    deductions: tuple[tuple[str, float], ...],
-    quick_hours: float,
-    quick_factor: float,
-) -> Select:
-    config = scoring.ScoringConfig(
+def _config_from_key(key: _ConfigKey) -> scoring.ScoringConfig:
+    weights, deductions, quick_hours, quick_factor = key
+    return scoring.ScoringConfig(
         component_weights=dict(weights),
         hotline_deductions=dict(deductions),
         quick_resolution_hours=quick_hours,
         quick_resolution_factor=quick_factor,
     )
-    return store_scores_query(period, config)
+
+
+@lru_cache(maxsize=256)
+def _shared_store_query(period: Period, key: _ConfigKey, active_only: bool) -> Select:
+    query = store_scores_query(period, _config_from_key(key))
+    return query.where(Store.active.is_(True)) if active_only else query
+
+
+def _cached_query(
+    period: Period, config: scoring.ScoringConfig, active_only: bool = False
+) -> Select:
+    """``store_scores_query`` (with ``Store.active`` if asked), shared."""
+    return _shared_store_query(period, _config_key(config), active_only)
 
 
 # --- results ------------------------------------------------------------------------------
@@ -311,15 +320,14 @@ def store_scores(
     ranked 1…n among the stores that have a BDI."""
     config = _scoring_config(config)
 
-    def filtered(query: Select) -> Select:
+    def filtered(p: Period) -> Select:
+        query = _cached_query(p, config, active_only=not include_inactive)
         if region_id is not None:
             query = query.where(Store.region_id == region_id)
         if store_ids is not None:
             query = query.where(Store.id.in_(store_ids))
         if store_codes is not None:
             query = query.where(Store.code.in_(store_codes))
-        if not include_inactive:
-            query = query.where(Store.active.is_(True))
         return query
 
     # Rows are fetched as plain tuples on the session's connection and each becomes one
@@ -327,7 +335,7 @@ def store_scores(
     if db.session.autoflush:  # as Session.execute would, before reading
         db.session.flush()
     connection = db.session.connection()
-    result = connection.execute(filtered(_cached_query(period, config)))
+    result = connection.execute(filtered(period))
     if tuple(result.keys()) != _ROW_FIELDS:  # pragma: no cover - guards the positional build
         raise RuntimeError("store_scores_query columns no longer match StoreScore")
     rows = result.all()
@@ -335,7 +343,7 @@ def store_scores(
     previous: dict[int, float | None] = {}
     if with_trend and rows:
         # the same stores (the filters only look at the store), one period earlier
-        prev = filtered(_cached_query(period.previous(), config)).subquery()
+        prev = filtered(period.previous()).subquery()
         previous = dict(connection.execute(select(prev.c.store_id, prev.c.bdi)).all())
 
     rows.sort(key=lambda r: (r[_BDI] is None, -(r[_BDI] or 0.0), r[_CODE]))
@@ -362,7 +370,12 @@ def store_score(
 
 
 def _group_query(period: Period, config: scoring.ScoringConfig, key: str):
-    stores = _cached_query(period, config).where(Store.active.is_(True)).subquery()
+    return _shared_group_query(period, _config_key(config), key)
+
+
+@lru_cache(maxsize=256)
+def _shared_group_query(period: Period, config_key: _ConfigKey, key: str) -> Select:
+    stores = _shared_store_query(period, config_key, True).subquery()
     column = stores.c[key]
     return (
         select(
@@ -439,7 +452,7 @@ def band_distribution(
 ) -> dict[str, int]:
     """How many active stores fall in each band (only stores with a BDI)."""
     config = _scoring_config(config)
-    stores = _cached_query(period, config).where(Store.active.is_(True)).subquery()
+    stores = _cached_query(period, config, active_only=True).subquery()
     whens = [(stores.c.bdi >= bound, literal(code)) for bound, code in config.bands]
     band_col = case(*whens, else_=literal("needs_improvement")).label("band")
     counts = {code: 0 for _, code in config.bands} | {"needs_improvement": 0}
