@@ -20,6 +20,7 @@ It checks that the raw query gives the same BDIs as the app before timing anythi
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -145,8 +146,9 @@ def run(url: str, repeat: int, show_plan: bool) -> dict[str, float]:
             assert abs(a.bdi - r.bdi) < 1e-9 and a.complaints == r.complaints, a.code
 
         dialect = db.engine.dialect.name
+        loadavg = ", ".join(f"{x:.1f}" for x in os.getloadavg())
         print(f"\n== {dialect}: {len(app_rows)} stores, month {period.label}, "
-              f"median of {repeat} ==")
+              f"median of {repeat}; {os.cpu_count()} cores, load average {loadavg} ==")
         if show_plan:
             print("  plan of the raw ranking query:")
             print(explain(db, RAW_SQL, params))
