@@ -147,8 +147,29 @@ def _next_id(column) -> int:
 
 
 def _bulk(model, rows: list[dict]) -> None:
+    """INSERT the rows (dicts with the same keys): executemany in batches, or on
+    PostgreSQL one ``COPY … FROM STDIN`` (psycopg 3), several times faster for big tables."""
+    if not rows:
+        return
+    if db.engine.dialect.name == "postgresql" and len(rows) > 1000:
+        _copy(model, rows)
+        return
     for start in range(0, len(rows), BATCH):
         db.session.execute(insert(model), rows[start:start + BATCH])
+
+
+def _copy(model, rows: list[dict]) -> None:
+    """COPY the rows in psycopg's text format (JSON columns must be None here)."""
+    table = getattr(model, "__table__", model)
+    columns = list(rows[0])
+    # the session's own connection: the rows join its transaction
+    driver = db.session.connection().connection.driver_connection
+    names = ", ".join(f'"{c}"' for c in columns)
+    with driver.cursor() as cursor, cursor.copy(
+        f'COPY "{table.name}" ({names}) FROM STDIN'
+    ) as copy:
+        for row in rows:
+            copy.write_row([row[c] for c in columns])
 
 
 def _poisson(rng: random.Random, lam: float) -> int:
