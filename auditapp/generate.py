@@ -151,7 +151,7 @@ def _bulk(model, rows: list[dict]) -> None:
     PostgreSQL one ``COPY … FROM STDIN`` (psycopg 3), several times faster for big tables."""
     if not rows:
         return
-    if db.engine.dialect.name == "postgresql" and len(rows) > 1000:
+    if db.engine.dialect.name == "postgresql":
         _copy(model, rows)
         return
     for start in range(0, len(rows), BATCH):
