@@ -5,8 +5,9 @@ names, some with a drive-thru), a manager per store, shoppers, the default
 questionnaires, and for every store and month one released mystery visit with all its
 answers, plus a QA audit per store per quarter and hotline complaints.
 
-Rows go in with bulk ``INSERT … VALUES`` (``db.session.execute(insert(Model), rows)``,
-executemany) and explicit primary keys, never object by object. Every visit's scores
+Rows go in by the table, never object by object, with explicit primary keys: bulk
+``db.session.execute(insert(Model), rows)`` (executemany) on SQLite, and ``COPY … FROM
+STDIN`` on PostgreSQL (whose id sequences are then moved past the new ids). Every visit's scores
 (item scores, S_d, V, CSM) come from ``scoring.score_visit`` — the one implementation —
 called on plain ``ItemAnswer`` values, exactly as ``visits.score_and_store`` would.
 
