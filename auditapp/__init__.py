@@ -39,7 +39,34 @@ def create_app(config: type | dict[str, Any] | None = None) -> Flask:
     register_template_helpers(app)
     register_errorhandlers(app)
     register_commands(app)
+    register_proxy_fix(app)
     return app
+
+
+def register_proxy_fix(app: Flask) -> None:
+    """Behind a reverse proxy, trust its ``X-Forwarded-*`` headers (client address for rate
+    limits and logs, https scheme for secure cookies and external URLs) — but only when
+    told how many proxies there are: ``PROXY_FIX_X_FOR`` (config or environment, e.g. 1).
+    ``PROXY_FIX_X_PROTO`` (default: the same), ``PROXY_FIX_X_HOST`` and
+    ``PROXY_FIX_X_PREFIX`` (default 0) tune the other headers. Without the setting the
+    headers are ignored, so a client cannot forge its address."""
+
+    def setting(name: str, default: int) -> int:
+        value = app.config.get(name, os.environ.get(name))
+        return int(value) if value not in (None, "") else default
+
+    x_for = setting("PROXY_FIX_X_FOR", 0)
+    if x_for <= 0:
+        return
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+        app.wsgi_app,
+        x_for=x_for,
+        x_proto=setting("PROXY_FIX_X_PROTO", x_for),
+        x_host=setting("PROXY_FIX_X_HOST", 0),
+        x_prefix=setting("PROXY_FIX_X_PREFIX", 0),
+    )
 
 
 def register_extensions(app: Flask) -> None:

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import calendar
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 from sqlalchemy import Float, and_, case, func, literal, select
 from sqlalchemy.sql import ColumnElement, Select
@@ -200,6 +201,45 @@ def store_scores_query(period: Period, config: scoring.ScoringConfig) -> Select:
     )
 
 
+# Building these statements costs more than running them on a small chain, and a Select is
+# immutable: build each once per period and scoring settings, then share it (SQLAlchemy also
+# memoises a shared statement's cache key, so its compiled SQL is found at once).
+_ConfigKey = tuple
+
+
+def _config_key(config: scoring.ScoringConfig) -> _ConfigKey:
+    """The settings the SQL depends on, as a hashable key (bands are applied in Python)."""
+    return (
+        tuple(sorted(config.component_weights.items())),
+        tuple(sorted(config.hotline_deductions.items())),
+        config.quick_resolution_hours,
+        config.quick_resolution_factor,
+    )
+
+
+def _config_from_key(key: _ConfigKey) -> scoring.ScoringConfig:
+    weights, deductions, quick_hours, quick_factor = key
+    return scoring.ScoringConfig(
+        component_weights=dict(weights),
+        hotline_deductions=dict(deductions),
+        quick_resolution_hours=quick_hours,
+        quick_resolution_factor=quick_factor,
+    )
+
+
+@lru_cache(maxsize=256)
+def _shared_store_query(period: Period, key: _ConfigKey, active_only: bool) -> Select:
+    query = store_scores_query(period, _config_from_key(key))
+    return query.where(Store.active.is_(True)) if active_only else query
+
+
+def _cached_query(
+    period: Period, config: scoring.ScoringConfig, active_only: bool = False
+) -> Select:
+    """``store_scores_query`` (with ``Store.active`` if asked), shared."""
+    return _shared_store_query(period, _config_key(config), active_only)
+
+
 # --- results ------------------------------------------------------------------------------
 
 
@@ -226,6 +266,20 @@ class StoreScore:
     @property
     def trend(self) -> float | None:
         return scoring.trend(self.bdi, self.previous_bdi)
+
+
+#: The columns of ``store_scores_query``, in StoreScore's field order.
+_ROW_FIELDS = tuple(f.name for f in fields(StoreScore))[:-3]
+_BDI, _CODE = _ROW_FIELDS.index("bdi"), _ROW_FIELDS.index("code")
+_ALL_FIELDS = tuple(f.name for f in fields(StoreScore))
+
+
+def _store_score(values: tuple) -> StoreScore:
+    """A StoreScore from values in field order, without the frozen dataclass's per-field
+    ``object.__setattr__`` (twice as fast for a 2,000-store ranking; same object)."""
+    score = object.__new__(StoreScore)
+    score.__dict__.update(zip(_ALL_FIELDS, values, strict=True))
+    return score
 
 
 @dataclass(frozen=True)
@@ -265,41 +319,45 @@ def store_scores(
     """Every store's figures for the period, best BDI first (stores without one last),
     ranked 1…n among the stores that have a BDI."""
     config = _scoring_config(config)
-    query = store_scores_query(period, config)
-    if region_id is not None:
-        query = query.where(Store.region_id == region_id)
-    if store_ids is not None:
-        query = query.where(Store.id.in_(store_ids))
-    if store_codes is not None:
-        query = query.where(Store.code.in_(store_codes))
-    if not include_inactive:
-        query = query.where(Store.active.is_(True))
-    query = query.order_by(Store.code)
-    rows = [StoreScore(**row._mapping) for row in db.session.execute(query)]
+
+    def filtered(p: Period) -> Select:
+        query = _cached_query(p, config, active_only=not include_inactive)
+        if region_id is not None:
+            query = query.where(Store.region_id == region_id)
+        if store_ids is not None:
+            query = query.where(Store.id.in_(store_ids))
+        if store_codes is not None:
+            query = query.where(Store.code.in_(store_codes))
+        return query
+
+    # Rows are fetched as plain tuples on the session's connection and each becomes one
+    # StoreScore, built once after sorting (2,000 stores: see benchmarks/bdi_ranking.py).
+    if db.session.autoflush:  # as Session.execute would, before reading
+        db.session.flush()
+    connection = db.session.connection()
+    result = connection.execute(filtered(period))
+    if tuple(result.keys()) != _ROW_FIELDS:  # pragma: no cover - guards the positional build
+        raise RuntimeError("store_scores_query columns no longer match StoreScore")
+    rows = result.all()
 
     previous: dict[int, float | None] = {}
-    if with_trend:
-        prev = store_scores_query(period.previous(), config).subquery()
-        wanted = [r.store_id for r in rows]
-        previous = {
-            row.store_id: row.bdi
-            for row in db.session.execute(
-                select(prev.c.store_id, prev.c.bdi).where(prev.c.store_id.in_(wanted))
-            )
-        } if wanted else {}
+    if with_trend and rows:
+        # the same stores (the filters only look at the store), one period earlier
+        prev = filtered(period.previous()).subquery()
+        previous = dict(connection.execute(select(prev.c.store_id, prev.c.bdi)).all())
 
-    rows.sort(key=lambda r: (r.bdi is None, -(r.bdi or 0.0), r.code))
-    result = []
+    rows.sort(key=lambda r: (r[_BDI] is None, -(r[_BDI] or 0.0), r[_CODE]))
+    band, get_previous = scoring.band, previous.get
+    out = []
     for position, row in enumerate(rows, start=1):
-        result.append(
-            replace(
-                row,
-                band=scoring.band(row.bdi, config),
-                rank=position if row.bdi is not None else None,
-                previous_bdi=previous.get(row.store_id),
+        bdi = row[_BDI]
+        out.append(
+            _store_score(
+                (*row, band(bdi, config), position if bdi is not None else None,
+                 get_previous(row[0]))
             )
         )
-    return result
+    return out
 
 
 def store_score(
@@ -312,7 +370,12 @@ def store_score(
 
 
 def _group_query(period: Period, config: scoring.ScoringConfig, key: str):
-    stores = store_scores_query(period, config).where(Store.active.is_(True)).subquery()
+    return _shared_group_query(period, _config_key(config), key)
+
+
+@lru_cache(maxsize=256)
+def _shared_group_query(period: Period, config_key: _ConfigKey, key: str) -> Select:
+    stores = _shared_store_query(period, config_key, True).subquery()
     column = stores.c[key]
     return (
         select(
@@ -389,7 +452,7 @@ def band_distribution(
 ) -> dict[str, int]:
     """How many active stores fall in each band (only stores with a BDI)."""
     config = _scoring_config(config)
-    stores = store_scores_query(period, config).where(Store.active.is_(True)).subquery()
+    stores = _cached_query(period, config, active_only=True).subquery()
     whens = [(stores.c.bdi >= bound, literal(code)) for bound, code in config.bands]
     band_col = case(*whens, else_=literal("needs_improvement")).label("band")
     counts = {code: 0 for _, code in config.bands} | {"needs_improvement": 0}
@@ -414,10 +477,16 @@ def trend_series(
     """BDI over the last ``months`` months up to ``period``: one store, one region, or
     the brand."""
     config = _scoring_config(config)
+    # the brand of brand_score(), looked up once; one group query per month (brand_score
+    # would also fetch each month's previous month)
+    brand_id = (
+        db.session.scalar(select(func.min(Brand.id)))
+        if store_id is None and region_id is None else None
+    )
     out = []
     for p in period.months_back(months):
         if store_id is not None:
-            sub = store_scores_query(p, config).where(Store.id == store_id).subquery()
+            sub = _cached_query(p, config).where(Store.id == store_id).subquery()
             row = db.session.execute(select(sub.c.bdi)).first()
             out.append((p.label, row.bdi if row else None))
         elif region_id is not None:
@@ -425,7 +494,9 @@ def trend_series(
             row = db.session.execute(select(sub.c.bdi).where(sub.c.group_id == region_id)).first()
             out.append((p.label, row.bdi if row else None))
         else:
-            out.append((p.label, brand_score(p, config).bdi))
+            sub = _group_query(p, config, "brand_id").subquery()
+            row = db.session.execute(select(sub.c.bdi).where(sub.c.group_id == brand_id)).first()
+            out.append((p.label, row.bdi if row else None))
     return out
 
 

@@ -16,7 +16,9 @@ from .models import MANAGER, ROLES, SHOPPER, Store, User
 
 
 def init_app(app: Flask) -> None:
-    for command in (init_db, seed_demo_command, create_user, bdi_command, schedule_command):
+    for command in (
+        init_db, seed_demo_command, create_user, bdi_command, schedule_command, generate_command
+    ):
         app.cli.add_command(command)
 
 
@@ -178,3 +180,33 @@ def schedule_command(month: str, dry_run: bool) -> None:
         click.echo(f"  ! {u.store.code:<8} {u.reason}")
     if plan.unscheduled:
         raise SystemExit(1)
+
+
+@click.command("generate")
+@click.option("--stores", required=True, type=click.IntRange(1, 100_000), help="How many stores.")
+@click.option("--months", required=True, type=click.IntRange(1, 60), help="How many months.")
+@click.option("--last-month", default=None, help="Last month YYYY-MM (default: last month).")
+@click.option("--seed", default=1, show_default=True, help="Random seed (same seed, same data).")
+@with_appcontext
+def generate_command(stores: int, months: int, last_month: str | None, seed: int) -> None:
+    """Fill an empty database with a chain-scale data set for load and speed checks."""
+    from .generate import generate_chain
+
+    last = None
+    if last_month:
+        try:
+            last = analytics.Period.month(last_month).start
+        except analytics.PeriodError as error:
+            raise click.BadParameter(str(error), param_hint="--last-month") from None
+    try:
+        summary = generate_chain(stores, months, last_month=last, seed=seed)
+    except ValueError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from None
+    click.echo(
+        f"Generated {summary['stores']} stores in {summary['regions']} regions, "
+        f"{summary['shoppers']} shoppers, {summary['mystery_visits']} mystery visits, "
+        f"{summary['qa_audits']} QA audits, {summary['answers']} answers, "
+        f"{summary['complaints']} complaints ({summary['months'][0]} … {summary['months'][-1]}) "
+        f"in {summary['seconds']:.1f} s."
+    )

@@ -28,7 +28,11 @@ HANDLING_STEPS = (
 
 class Complaint(db.Model):
     __tablename__ = "complaints"
-    __table_args__ = (Index("ix_complaints_store_received", "store_id", "received_at"),)
+    __table_args__ = (
+        Index("ix_complaints_store_received", "store_id", "received_at"),
+        # the hotline component of a period's ranking reads complaints by date across stores
+        Index("ix_complaints_received", "received_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
