@@ -21,7 +21,7 @@ def fast_passwords(monkeypatch):
 
 HQ_URLS = [
     "/hq/stores", "/hq/stores/new", "/hq/stores/import", "/hq/stores/import/template.csv",
-    "/hq/regions", "/hq/regions/new", "/hq/competitors", "/hq/competitors/new", "/hq/people",
+    "/hq/regions", "/hq/regions/new", "/hq/competitor-stores", "/hq/competitor-stores/new", "/hq/people",
     "/hq/people/new", "/hq/questionnaires", "/hq/settings", "/hq/scheduling",
 ]
 
@@ -212,18 +212,18 @@ def test_competitor_crud(client, auth, chain):
     auth.login("hq@example.com")
     data = {"competitor": "Rival Burger", "name": "南京路对手店", "address": "南京路 9 号",
             "region_id": chain.regions[0].id, "timezone": "Asia/Shanghai"}
-    html = client.post("/hq/competitors/new", data={**data, "competitor": ""}).get_data(True)
+    html = client.post("/hq/competitor-stores/new", data={**data, "competitor": ""}).get_data(True)
     assert "Enter the chain" in html and 'value="南京路对手店"' in html
-    assert client.post("/hq/competitors/new", data=data).status_code == 302
+    assert client.post("/hq/competitor-stores/new", data=data).status_code == 302
     comp = db.session.scalar(select(CompetitorStore))
-    assert "南京路对手店" in client.get("/hq/competitors").get_data(as_text=True)
-    client.post(f"/hq/competitors/{comp.id}/edit", data={**data, "region_id": 0,
+    assert "南京路对手店" in client.get("/hq/competitor-stores").get_data(as_text=True)
+    client.post(f"/hq/competitor-stores/{comp.id}/edit", data={**data, "region_id": 0,
                                                          "name": "Rival Nanjing Rd"})
-    client.post(f"/hq/competitors/{comp.id}/active", data={"active": "0"})
+    client.post(f"/hq/competitor-stores/{comp.id}/active", data={"active": "0"})
     db.session.expire_all()
     comp = db.session.get(CompetitorStore, comp.id)
     assert comp.name == "Rival Nanjing Rd" and comp.region_id is None and not comp.active
-    assert "<td>Rival Nanjing Rd</td>" not in client.get("/hq/competitors").get_data(True)
+    assert "<td>Rival Nanjing Rd</td>" not in client.get("/hq/competitor-stores").get_data(True)
 
 
 def test_people_list_filter_by_role(client, auth, chain):

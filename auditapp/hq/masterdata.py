@@ -368,9 +368,9 @@ COMPETITOR_FIELDS = ("competitor", "name", "address", "region_id", "timezone", "
                      "latitude", "longitude", "active")
 
 
-@bp.route("/competitors")
+@bp.route("/competitor-stores")
 @roles_required(HQ_ADMIN)
-def competitors():
+def competitor_stores():
     q = select(CompetitorStore).order_by(CompetitorStore.competitor, CompetitorStore.name)
     if request.args.get("status", "active") == "active":
         q = q.where(CompetitorStore.active.is_(True))
@@ -379,8 +379,8 @@ def competitors():
                            status=request.args.get("status", "active"))
 
 
-@bp.route("/competitors/new", methods=["GET", "POST"], endpoint="competitor_new")
-@bp.route("/competitors/<int:competitor_id>/edit", methods=["GET", "POST"],
+@bp.route("/competitor-stores/new", methods=["GET", "POST"], endpoint="competitor_new")
+@bp.route("/competitor-stores/<int:competitor_id>/edit", methods=["GET", "POST"],
           endpoint="competitor_edit")
 @roles_required(HQ_ADMIN)
 def competitor_form(competitor_id: int | None = None):
@@ -405,19 +405,19 @@ def competitor_form(competitor_id: int | None = None):
                    before, _snapshot(comp, COMPETITOR_FIELDS))
         db.session.commit()
         flash(_("Competitor store saved."), "success")
-        return redirect(url_for("hq.competitors"))
+        return redirect(url_for("hq.competitor_stores"))
     return render_template("hq/masterdata/form.html", form=form, obj=comp,
                            title=_("Edit competitor store") if comp
                            else _("New competitor store"),
-                           back=url_for("hq.competitors"))
+                           back=url_for("hq.competitor_stores"))
 
 
-@bp.post("/competitors/<int:competitor_id>/active")
+@bp.post("/competitor-stores/<int:competitor_id>/active")
 @roles_required(HQ_ADMIN)
 def competitor_active(competitor_id: int):
     comp = db.get_or_404(CompetitorStore, competitor_id)
     _toggle(comp, "competitor", f"{comp.competitor} · {comp.name}")
-    return redirect(url_for("hq.competitors"))
+    return redirect(url_for("hq.competitor_stores"))
 
 
 # --- users and roles ----------------------------------------------------------------------
