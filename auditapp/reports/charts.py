@@ -35,6 +35,17 @@ def _t(x: float, y: float, text: str, *, size: float = 9, anchor: str = "middle"
     )
 
 
+def _wrap(text: str, width: int) -> list[str]:
+    """Split a label into lines of about ``width`` characters at spaces."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines or [""]
+
+
 def _svg(width: float, height: float, body: list[str], title: str) -> Markup:
     return Markup(
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="{width}" '
@@ -114,7 +125,7 @@ def grouped_bars(
 ) -> Markup:
     """Vertical bars per category, one colour per series (e.g. store, region, brand),
     with a legend; values printed above the bars."""
-    left, right, top, bottom = 30.0, width - 8, 26.0, height - 30
+    left, right, top, bottom = 30.0, width - 8, 26.0, height - 34
     y = _scale(0, 100, top, bottom)
     body = []
     for tick in range(0, 101, 25):
@@ -137,8 +148,9 @@ def grouped_bars(
             )
             body.append(_t(x + bar_w / 2 - 0.75, y(value) - 2.5, fmt_score(value), size=6.5,
                            fill=MUTED))
-        body.append(_t(left + ci * group_w + group_w / 2, height - 16, category, size=7.5,
-                       fill="#1b2430"))
+        for li, line in enumerate(_wrap(category, max(6, int(group_w / 4.2)))[:2]):
+            body.append(_t(left + ci * group_w + group_w / 2, height - 19 + li * 9, line,
+                           size=7.5, fill="#1b2430"))
     lx = left
     for si, (name, _) in enumerate(series):
         body.append(f'<rect x="{lx:.1f}" y="6" width="9" height="9" '

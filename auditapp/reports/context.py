@@ -122,7 +122,7 @@ def visit_context(visit: Visit, *, show_shopper: bool) -> tuple[dict, list[Path]
             [lbl for _, lbl in _dimension_labels()],
             [(_("This visit"), [dim_scores[c].score if c in dim_scores else None
                                 for c in scoring.DIMENSIONS])],
-            _("Dimension scores"), width=480, height=170,
+            _("Dimension scores"), width=340, height=190,
         ),
         "photos": photos,
         "show_shopper": show_shopper,
@@ -213,7 +213,7 @@ def store_month_context(store: Store, period: analytics.Period) -> dict:
         "score": score,
         "trend": trend,
         "trend_chart": charts.trend_chart(
-            trend, _("BDI, last 12 months"), bands=config.bands, width=500, height=160
+            trend, _("BDI, last 12 months"), bands=config.bands, width=520, height=125
         ),
         "dims": dims,
         "store_dims": store_dims,
@@ -226,7 +226,7 @@ def store_month_context(store: Store, period: analytics.Period) -> dict:
                 (_("Region"), [region_dims.get(c) for c, _l in dims]),
                 (_("Brand"), [brand_dims.get(c) for c, _l in dims]),
             ],
-            _("Dimension scores against region and brand"), width=500, height=180,
+            _("Dimension scores against region and brand"), width=540, height=165,
         ),
         "visits": visits,
         "failed": failed_rows,

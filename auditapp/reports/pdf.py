@@ -112,6 +112,18 @@ def _font_config_unlocked() -> FontConfiguration:
     return _font_config
 
 
+def brand_name() -> str:
+    """The chain's name for the running header: the brand in the database, else the
+    ``BRAND_NAME`` setting."""
+    from sqlalchemy import select
+
+    from ..extensions import db
+    from ..models import Brand
+
+    name = db.session.scalar(select(Brand.name).order_by(Brand.id).limit(1))
+    return name or current_app.config.get("BRAND_NAME", "auditapp")
+
+
 def html_to_pdf(
     html: str,
     *,
@@ -139,6 +151,6 @@ def render_report(
     **context,
 ) -> bytes:
     """Render ``templates/reports/<template>`` (autoescaped Jinja) to PDF bytes."""
-    context.setdefault("report_brand", current_app.config.get("BRAND_NAME", "auditapp"))
+    context.setdefault("report_brand", brand_name())
     html = render_template(f"reports/{template}", **context)
     return html_to_pdf(html, allowed_files=allowed_files, fetcher=fetcher)
