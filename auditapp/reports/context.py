@@ -21,7 +21,7 @@ from ..settings import scoring_config
 from . import charts
 
 #: Rows per table chunk in long listings: short tables keep WeasyPrint's layout fast.
-CHUNK = 40
+CHUNK = 50
 MOVERS = 10
 
 
