@@ -15,7 +15,6 @@ from auditapp import analytics, storage
 from auditapp.extensions import db
 from auditapp.models import CompetitorStore, CorrectiveAction, Photo, Visit
 from auditapp.models.visit import COMPETITOR, SUBMITTED
-from auditapp.questionnaires import default_mystery  # noqa: F401
 from auditapp.scoring import fmt_score
 from auditapp.visits import new_access_token, score_and_store
 
@@ -111,6 +110,10 @@ def test_hq_visit_pdf(client, auth, chain, month_data):
     assert "fries" in text and "<b>" in text  # user text shown escaped, as text
     assert "MS-101" in text  # HQ sees the pseudonym
     assert f"Page 1 of {pages}" in text
+    # a competitor benchmark visit has no store
+    data = get_pdf(client, f"/hq/reports/visits/{month_data['competitor'].id}.pdf")
+    text, _ = pdf_text(data)
+    assert "Rival Burger" in text and fmt_score(month_data["competitor"].score) in text
 
 
 def test_manager_visit_pdf_has_no_shopper_identity(client, auth, chain, month_data):
