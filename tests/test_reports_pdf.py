@@ -28,6 +28,15 @@ def pdf_text(data: bytes) -> tuple[str, int]:
     return "\n".join(page.extract_text() or "" for page in reader.pages), len(reader.pages)
 
 
+def font_names(data: bytes) -> set[str]:
+    names = set()
+    for page in PdfReader(io.BytesIO(data)).pages:
+        fonts = page["/Resources"].get_object().get("/Font", {})
+        for font in fonts.values():
+            names.add(str(font.get_object()["/BaseFont"]))
+    return names
+
+
 def get_pdf(client, url: str, name: str | None = None) -> bytes:
     with client.get(url) as response:
         assert response.status_code == 200, (url, response.status_code)
@@ -146,6 +155,8 @@ def test_store_month_pdf(client, auth, chain, month_data):
     for value in (score.bdi, score.ms, score.qa, score.hl):
         assert fmt_score(value) in text
     assert "Retrain counter crew on greeting" in text  # open corrective action
+    # Chinese text is drawn with an embedded CJK font (no empty boxes)
+    assert any("Noto-Sans-CJK-SC" in f or "WenQuanYi" in f for f in font_names(data))
     assert "No eye contact at the counter" in text  # failed item
     assert "MS-101" not in text and "Alice" not in text
     assert f"Page {pages} of {pages}" in text
