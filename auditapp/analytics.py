@@ -670,3 +670,67 @@ def own_visit_mean(period: Period) -> tuple[float | None, int]:
     )
     mean, n = db.session.execute(query).one()
     return mean, int(n or 0)
+
+
+def competitor_dimension_means_for_report(
+    period: Period, *, region_id: int | None = None
+) -> dict[str, dict]:
+    """Competitor benchmark visits of the period, per competitor chain: the number of
+    visits, their mean visit score and mean S_d per dimension (reports, issue #6).
+
+    Competitor visits have ``kind == "competitor"``, a ``competitor_id`` and no store."""
+    from .models import CompetitorStore
+    from .models.visit import COMPETITOR
+
+    where = [
+        Visit.kind == COMPETITOR,
+        Visit.status.in_(COUNTED_STATUSES),
+        Visit.visit_date >= period.start,
+        Visit.visit_date < period.end,
+        Visit.score.is_not(None),
+        Visit.competitor_id.is_not(None),
+    ]
+    if region_id is not None:
+        where.append(CompetitorStore.region_id == region_id)
+    out: dict[str, dict] = {}
+    totals = (
+        select(CompetitorStore.competitor, func.count(Visit.id), func.avg(Visit.score))
+        .join(CompetitorStore, CompetitorStore.id == Visit.competitor_id)
+        .where(*where)
+        .group_by(CompetitorStore.competitor)
+        .order_by(CompetitorStore.competitor)
+    )
+    for name, visits, mean_score in db.session.execute(totals):
+        out[name] = {"visits": visits, "score": mean_score, "dimensions": {}}
+    dims = (
+        select(
+            CompetitorStore.competitor,
+            VisitDimensionScore.dimension,
+            func.avg(VisitDimensionScore.score),
+        )
+        .join(Visit, Visit.id == VisitDimensionScore.visit_id)
+        .join(CompetitorStore, CompetitorStore.id == Visit.competitor_id)
+        .where(*where)
+        .group_by(CompetitorStore.competitor, VisitDimensionScore.dimension)
+    )
+    for name, dimension, value in db.session.execute(dims):
+        if name in out:
+            out[name]["dimensions"][dimension] = value
+    return out
+
+
+def mystery_mean_score_for_report(
+    period: Period, *, region_id: int | None = None, store_ids: list[int] | None = None
+) -> tuple[int, float | None]:
+    """Number and mean V of the period's released mystery visits to active stores."""
+    query = (
+        select(func.count(Visit.id), func.avg(Visit.score))
+        .join(Store, Store.id == Visit.store_id)
+        .where(*_counted_visits(MYSTERY, period), Store.active.is_(True))
+    )
+    if region_id is not None:
+        query = query.where(Store.region_id == region_id)
+    if store_ids is not None:
+        query = query.where(Visit.store_id.in_(store_ids))
+    count, mean_score = db.session.execute(query).one()
+    return int(count or 0), mean_score

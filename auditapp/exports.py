@@ -1,0 +1,213 @@
+"""CSV and XLSX exports: visits with their item answers, and store scores for a month.
+
+- CSV is UTF-8 with a byte-order mark so Excel opens Chinese text correctly.
+- XLSX is written with openpyxl (write-only mode, so big exports stay small in memory).
+- Scores are the stored visit scores and ``analytics.store_scores`` (the numbers the
+  screens show), rounded with ``scoring.fmt_score``.
+- ``include_shopper`` is False for managers: their exports never name the shopper.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+
+from flask import Response, abort
+from openpyxl import Workbook
+from sqlalchemy import func, select
+
+from . import analytics, scoring
+from .extensions import db
+from .i18n import BAND_LABELS, STATUS_LABELS, VISIT_TYPE_LABELS, label
+from .models import Answer, Dimension, Item, Region, Store, User, Visit, VisitDimensionScore
+from .models.visit import COUNTED_STATUSES, MYSTERY
+
+FORMATS = ("csv", "xlsx")
+MIMETYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def _num(value: float | None) -> float | None:
+    """A score as shown on screen (one decimal), as a number."""
+    return None if value is None else float(scoring.fmt_score(value))
+
+
+def _answer_cell(item_type: str, value: float | None, na: bool, voided: bool):
+    if voided:
+        return "void"
+    if na or value is None:
+        return "N/A"
+    if item_type == "yesno":
+        return "yes" if value >= 1 else "no"
+    return int(value) if float(value).is_integer() else value
+
+
+# --- tables --------------------------------------------------------------------------------
+
+
+def visits_table(
+    period: analytics.Period,
+    *,
+    store_ids: list[int] | None = None,
+    region_id: int | None = None,
+    include_shopper: bool = False,
+) -> tuple[list[str], list[list]]:
+    """One row per released mystery visit of the period, one column per item code."""
+    where = [
+        Visit.kind == MYSTERY,
+        Visit.status.in_(COUNTED_STATUSES),
+        Visit.visit_date >= period.start,
+        Visit.visit_date < period.end,
+        Visit.store_id.is_not(None),
+    ]
+    if store_ids is not None:
+        where.append(Visit.store_id.in_(store_ids))
+    if region_id is not None:
+        where.append(Store.region_id == region_id)
+    columns = [
+        Visit.id, Visit.visit_date, Visit.visit_type, Visit.status, Visit.score, Visit.csm,
+        Visit.csm_grade, Visit.satisfied, Store.code.label("store_code"),
+        Store.name.label("store_name"), Region.name.label("region_name"),
+    ]
+    query = (
+        select(*columns)
+        .join(Store, Store.id == Visit.store_id)
+        .join(Region, Region.id == Store.region_id)
+        .where(*where)
+        .order_by(Visit.visit_date, Store.code, Visit.id)
+    )
+    if include_shopper:
+        query = query.add_columns(User.username.label("shopper")).outerjoin(
+            User, User.id == Visit.evaluator_id
+        )
+    visits = db.session.execute(query).all()
+    visit_ids = select(Visit.id).join(Store, Store.id == Visit.store_id).where(*where)
+
+    codes = [
+        code
+        for code, *_ in db.session.execute(
+            select(Item.code, func.min(Dimension.position), func.min(Item.position))
+            .join(Dimension, Dimension.id == Item.dimension_id)
+            .join(Answer, Answer.item_id == Item.id)
+            .where(Answer.visit_id.in_(visit_ids))
+            .group_by(Item.code)
+            .order_by(func.min(Dimension.position), func.min(Item.position), Item.code)
+        )
+    ]
+    answers: dict[int, dict[str, object]] = {}
+    for visit_id, code, item_type, value, na, voided in db.session.execute(
+        select(Answer.visit_id, Item.code, Item.item_type, Answer.value, Answer.na,
+               Answer.voided)
+        .join(Item, Item.id == Answer.item_id)
+        .where(Answer.visit_id.in_(visit_ids))
+    ):
+        answers.setdefault(visit_id, {})[code] = _answer_cell(item_type, value, na, voided)
+    dims: dict[int, dict[str, float | None]] = {}
+    for visit_id, dimension, value in db.session.execute(
+        select(VisitDimensionScore.visit_id, VisitDimensionScore.dimension,
+               VisitDimensionScore.score).where(VisitDimensionScore.visit_id.in_(visit_ids))
+    ):
+        dims.setdefault(visit_id, {})[dimension] = value
+
+    config = analytics._scoring_config(None)
+    header = ["visit_id", "visit_date", "store_code", "store_name", "region", "visit_type",
+              "status"]
+    if include_shopper:
+        header.append("shopper")
+    header += ["score", "band", "csm", "csm_grade", "satisfied"]
+    header += [f"dim_{d}" for d in scoring.DIMENSIONS]
+    header += codes
+    rows = []
+    for v in visits:
+        row = [v.id, v.visit_date.isoformat(), v.store_code, v.store_name, v.region_name,
+               label(VISIT_TYPE_LABELS, v.visit_type), label(STATUS_LABELS, v.status)]
+        if include_shopper:
+            row.append(v.shopper)
+        row += [_num(v.score), label(BAND_LABELS, scoring.band(v.score, config)), _num(v.csm),
+                v.csm_grade, None if v.satisfied is None else ("yes" if v.satisfied else "no")]
+        d = dims.get(v.id, {})
+        row += [_num(d.get(code)) for code in scoring.DIMENSIONS]
+        a = answers.get(v.id, {})
+        row += [a.get(code) for code in codes]
+        rows.append(row)
+    return header, rows
+
+
+def scores_table(
+    period: analytics.Period, *, store_ids: list[int] | None = None, region_id: int | None = None
+) -> tuple[list[str], list[list]]:
+    """The month's store scores, as ``analytics.store_scores`` gives them (best first)."""
+    scores = analytics.store_scores(
+        period, region_id=region_id, store_ids=store_ids,
+        include_inactive=store_ids is not None, with_trend=True,
+    )
+    header = ["rank", "store_code", "store_name", "region", "ms", "ms_visits", "qa",
+              "qa_visits", "hl", "complaints", "bdi", "band", "previous_bdi", "change"]
+    rows = [
+        [s.rank, s.code, s.name, s.region_name, _num(s.ms), s.ms_visits, _num(s.qa),
+         s.qa_visits, _num(s.hl), s.complaints, _num(s.bdi), label(BAND_LABELS, s.band),
+         _num(s.previous_bdi), _num(s.trend)]
+        for s in scores
+    ]
+    return header, rows
+
+
+# --- files ------------------------------------------------------------------------------------
+
+
+def _csv_cell(value: object) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.1f}"
+    return value
+
+
+def to_csv(header: Sequence[str], rows: Iterable[Sequence]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([_csv_cell(v) for v in row])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def to_xlsx(header: Sequence[str], rows: Iterable[Sequence], sheet: str) -> bytes:
+    workbook = Workbook(write_only=True)
+    worksheet = workbook.create_sheet(sheet[:31])
+    worksheet.append(list(header))
+    for row in rows:
+        worksheet.append(list(row))
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def file_response(header, rows, fmt: str, name: str) -> Response:
+    if fmt not in FORMATS:
+        abort(404)
+    data = to_csv(header, rows) if fmt == "csv" else to_xlsx(header, rows, name)
+    response = Response(data, mimetype=MIMETYPES[fmt])
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def visits_response(period, fmt: str, **filters) -> Response:
+    if fmt not in FORMATS:
+        abort(404)
+    header, rows = visits_table(period, **filters)
+    return file_response(header, rows, fmt, f"visits-{period.label}")
+
+
+def scores_response(period, fmt: str, **filters) -> Response:
+    if fmt not in FORMATS:
+        abort(404)
+    header, rows = scores_table(period, **filters)
+    return file_response(header, rows, fmt, f"store-scores-{period.label}")
+
+
+__all__ = ["FORMATS", "scores_table", "to_csv", "to_xlsx", "visits_table"]

@@ -1,0 +1,156 @@
+"""Render report templates to PDF with WeasyPrint, safely and quickly.
+
+Safety: WeasyPrint fetches every ``<img>``, stylesheet and ``url()`` through
+``ReportURLFetcher``, which serves only files inside the app's ``static`` folder, the
+exact photo files a report names, and inline ``data:`` images. Anything else (http(s),
+ftp, other local files such as ``file:///etc/passwd``) is refused and logged; WeasyPrint
+then leaves that resource out and the PDF still renders.
+
+Speed: one ``FontConfiguration``, one parsed print stylesheet and one image cache are
+shared by every render in the process (ECOSYSTEM.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from flask import current_app, render_template
+from weasyprint import CSS, HTML
+from weasyprint.text.fonts import FontConfiguration
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+log = logging.getLogger(__name__)
+
+#: ``base_url`` of every report: relative links resolve inside the static folder.
+_lock = threading.Lock()
+_font_config: FontConfiguration | None = None
+_stylesheet: tuple[str, float, CSS] | None = None
+_image_cache: dict = {}
+_CACHE_LIMIT = 200
+
+
+class RefusedURL(ValueError):
+    """A report tried to load something it may not."""
+
+
+class ReportURLFetcher(URLFetcher):
+    """Serves ``file:`` URLs inside ``allowed_dirs`` or equal to one of ``allowed_files``,
+    and ``data:`` URLs; refuses everything else. Refused URLs are kept in ``refused``."""
+
+    def __init__(self, allowed_dirs: Iterable[Path], allowed_files: Iterable[Path] = ()):
+        super().__init__(timeout=5, allowed_protocols=("file", "data"), allow_redirects=False)
+        self.allowed_dirs = [Path(d).resolve() for d in allowed_dirs]
+        self.allowed_files = {Path(f).resolve() for f in allowed_files}
+        self.refused: list[str] = []
+        self.fetched: list[str] = []
+
+    def _refuse(self, url: str, why: str):
+        self.refused.append(url)
+        log.warning("Report URL refused (%s): %.200s", why, url)
+        raise RefusedURL(f"Refused to load {url[:200]!r}: {why}")
+
+    def fetch(self, url: str, headers=None) -> URLFetcherResponse:
+        scheme = url.split(":", 1)[0].lower() if ":" in url else ""
+        if scheme == "data":
+            return super().fetch(url, headers)
+        if scheme != "file":
+            return self._refuse(url, "only the app's own files may be loaded")
+        parts = urlsplit(url)
+        if parts.netloc not in ("", "localhost"):
+            return self._refuse(url, "remote file host")
+        try:
+            path = Path(unquote(parts.path)).resolve(strict=True)
+        except (OSError, RuntimeError):
+            return self._refuse(url, "no such file")
+        allowed = path in self.allowed_files or any(
+            d in path.parents for d in self.allowed_dirs
+        )
+        if not allowed or not path.is_file():
+            return self._refuse(url, "outside the allowed folders")
+        self.fetched.append(url)
+        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        return URLFetcherResponse(
+            path.as_uri(), body=path.read_bytes(), headers={"Content-Type": content_type}
+        )
+
+
+def static_root() -> Path:
+    return Path(current_app.static_folder or "static").resolve()
+
+
+def font_config() -> FontConfiguration:
+    global _font_config
+    with _lock:
+        if _font_config is None:
+            _font_config = FontConfiguration()
+        return _font_config
+
+
+def print_stylesheet() -> CSS:
+    """``static/css/print.css``, parsed once (again only if the file changes)."""
+    global _stylesheet
+    path = static_root() / "css" / "print.css"
+    mtime = path.stat().st_mtime
+    with _lock:
+        if _stylesheet is None or _stylesheet[0] != str(path) or _stylesheet[1] != mtime:
+            fetcher = ReportURLFetcher([static_root()])
+            css = CSS(filename=str(path), font_config=_font_config_unlocked(),
+                      url_fetcher=fetcher)
+            _stylesheet = (str(path), mtime, css)
+        return _stylesheet[2]
+
+
+def _font_config_unlocked() -> FontConfiguration:
+    global _font_config
+    if _font_config is None:
+        _font_config = FontConfiguration()
+    return _font_config
+
+
+def brand_name() -> str:
+    """The chain's name for the running header: the brand in the database, else the
+    ``BRAND_NAME`` setting."""
+    from sqlalchemy import select
+
+    from ..extensions import db
+    from ..models import Brand
+
+    name = db.session.scalar(select(Brand.name).order_by(Brand.id).limit(1))
+    return name or current_app.config.get("BRAND_NAME", "auditapp")
+
+
+def html_to_pdf(
+    html: str,
+    *,
+    allowed_files: Iterable[Path] = (),
+    fetcher: ReportURLFetcher | None = None,
+) -> bytes:
+    """Turn report HTML into PDF bytes with the shared fonts, stylesheet and cache."""
+    fetcher = fetcher or ReportURLFetcher([static_root()], allowed_files)
+    if len(_image_cache) > _CACHE_LIMIT:
+        _image_cache.clear()
+    stylesheet = print_stylesheet()
+    document = HTML(
+        string=html, base_url=static_root().as_uri() + "/", url_fetcher=fetcher
+    )
+    return document.write_pdf(
+        stylesheets=[stylesheet], font_config=font_config(), cache=_image_cache
+    )
+
+
+def render_report(
+    template: str,
+    *,
+    allowed_files: Iterable[Path] = (),
+    fetcher: ReportURLFetcher | None = None,
+    **context,
+) -> bytes:
+    """Render ``templates/reports/<template>`` (autoescaped Jinja) to PDF bytes."""
+    context.setdefault("report_brand", brand_name())
+    html = render_template(f"reports/{template}", **context)
+    return html_to_pdf(html, allowed_files=allowed_files, fetcher=fetcher)

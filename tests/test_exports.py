@@ -1,0 +1,91 @@
+"""CSV and XLSX exports of visits (with item answers) and store scores."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from openpyxl import load_workbook
+
+from auditapp import analytics
+from auditapp.scoring import fmt_score
+
+from .factories import make_visit
+
+
+def download(client, url: str) -> bytes:
+    with client.get(url) as response:
+        assert response.status_code == 200, (url, response.status_code)
+        assert "attachment" in response.headers["Content-Disposition"]
+        return response.get_data()
+
+
+def read_csv(data: bytes) -> list[dict]:
+    assert data.startswith(b"\xef\xbb\xbf")  # BOM: Excel opens the UTF-8 correctly
+    return list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+
+
+def read_xlsx(data: bytes) -> list[dict]:
+    sheet = load_workbook(io.BytesIO(data), read_only=True).active
+    rows = list(sheet.iter_rows(values_only=True))
+    width = len(rows[0])  # read-only mode drops trailing empty cells
+    return [dict(zip(rows[0], [*row, *[None] * (width - len(row))], strict=True))
+            for row in rows[1:]]
+
+
+def _visits(chain):
+    v0 = make_visit(chain, chain.stores[0], values={"speed_total": 240, "courtesy_smile": 0,
+                                                    "quality_hot": "na"})
+    v1 = make_visit(chain, chain.stores[1], shopper=chain.shoppers[1])
+    return v0, v1
+
+
+def test_hq_visit_exports(client, auth, chain):
+    v0, v1 = _visits(chain)
+    auth.login("hq@example.com")
+    rows = read_csv(download(client, "/hq/reports/export/visits.csv?month=2026-05"))
+    assert [int(r["visit_id"]) for r in rows] == [v0.id, v1.id]
+    first = rows[0]
+    assert first["store_name"] == "上海南京西路店"
+    assert first["score"] == fmt_score(v0.score)
+    assert first["speed_total"] == "240" and first["courtesy_smile"] == "no"
+    assert first["quality_hot"] == "N/A" and first["courtesy_satisfaction"] == "90"
+    assert first["shopper"] == "MS-101"
+    assert first["dim_speed"] == fmt_score(
+        next(d.score for d in v0.dimension_scores if d.dimension == "speed"))
+    xrows = read_xlsx(download(client, "/hq/reports/export/visits.xlsx?month=2026-05"))
+    assert xrows[0]["store_name"] == "上海南京西路店"
+    assert xrows[0]["score"] == float(fmt_score(v0.score))
+    assert xrows[1]["shopper"] == "MS-102"
+    with client.get("/hq/reports/export/visits.pdf?month=2026-05") as r:
+        assert r.status_code == 404
+
+
+def test_store_score_exports_match_analytics(client, auth, chain):
+    _visits(chain)
+    period = analytics.Period.month("2026-05")
+    expected = analytics.store_scores(period, with_trend=True)
+    auth.login("hq@example.com")
+    rows = read_csv(download(client, "/hq/reports/export/scores.csv?month=2026-05"))
+    assert [r["store_code"] for r in rows] == [s.code for s in expected]
+    for row, s in zip(rows, expected, strict=True):
+        assert row["bdi"] == ("" if s.bdi is None else fmt_score(s.bdi))
+        assert row["ms"] == ("" if s.ms is None else fmt_score(s.ms))
+    xrows = read_xlsx(download(client, "/hq/reports/export/scores.xlsx?month=2026-05"))
+    assert xrows[0]["store_name"] == expected[0].name
+    assert xrows[0]["bdi"] == float(fmt_score(expected[0].bdi))
+
+
+def test_manager_exports_own_stores_without_shopper(client, auth, chain):
+    v0, _v1 = _visits(chain)
+    auth.login("m.e001@example.com")
+    for fmt in ("csv", "xlsx"):
+        data = download(client, f"/manager/reports/export/visits.{fmt}?month=2026-05")
+        rows = read_csv(data) if fmt == "csv" else read_xlsx(data)
+        assert [int(r["visit_id"]) for r in rows] == [v0.id]
+        assert "shopper" not in rows[0]
+        flat = data.decode("utf-8", "ignore") if fmt == "csv" else str(rows)
+        assert "MS-101" not in flat and "Alice" not in flat
+        data = download(client, f"/manager/reports/export/scores.{fmt}?month=2026-05")
+        rows = read_csv(data) if fmt == "csv" else read_xlsx(data)
+        assert [r["store_code"] for r in rows] == ["E001"]
