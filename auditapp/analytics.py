@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 
@@ -363,10 +363,25 @@ def store_scores(
 def store_score(
     store_id: int, period: Period, config: scoring.ScoringConfig | None = None
 ) -> StoreScore | None:
+    """One store's figures, ranked among all active stores (as in ``store_scores``: by BDI,
+    ties by store code); an inactive store or one without a BDI has no rank."""
+    config = _scoring_config(config)
     rows = store_scores(
         period, config, store_ids=[store_id], include_inactive=True, with_trend=True
     )
-    return rows[0] if rows else None
+    if not rows:
+        return None
+    row = rows[0]
+    rank = None
+    if row.bdi is not None and row.active:
+        others = _cached_query(period, config, active_only=True).subquery()
+        ahead = db.session.scalar(
+            select(func.count()).select_from(others).where(
+                (others.c.bdi > row.bdi) | ((others.c.bdi == row.bdi) & (others.c.code < row.code))
+            )
+        )
+        rank = int(ahead) + 1
+    return replace(row, rank=rank)
 
 
 def _group_query(period: Period, config: scoring.ScoringConfig, key: str):

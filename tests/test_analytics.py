@@ -216,3 +216,15 @@ def test_period_previous_and_range():
     assert p.previous() == analytics.Period.between(date(2026, 4, 21), date(2026, 4, 30))
     with pytest.raises(analytics.PeriodError):
         analytics.Period.between(date(2026, 5, 2), date(2026, 5, 1))
+
+
+def test_store_score_ranks_the_store_among_all_active_stores(chain):
+    s1, s2, s3 = chain.stores[0], chain.stores[1], chain.stores[2]
+    make_visit(chain, s1, visit_date=date(2026, 5, 3), values={"clean_restroom": 0})  # 80
+    make_visit(chain, s2, visit_date=date(2026, 5, 4))  # 100
+    make_visit(chain, s3, visit_date=date(2026, 5, 5), values={"clean_restroom": 0})  # 80, tie
+    ranking = {r.code: r.rank for r in analytics.store_scores(MAY)}
+    for store in (s1, s2, s3):
+        assert analytics.store_score(store.id, MAY).rank == ranking[store.code]
+    assert ranking[s2.code] == 1 and {ranking[s1.code], ranking[s3.code]} == {2, 3}
+    assert analytics.store_score(chain.stores[3].id, MAY).rank is None

@@ -6,8 +6,6 @@ Every figure comes from ``analytics.py``; these views only pick, sort and lay th
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from flask import abort, flash, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -154,13 +152,7 @@ def store_detail(store_id: int):
     store = db.session.get(Store, store_id) or abort(404)
     period, month_error = selected_period()
     config = scoring_config()
-    # ranked among all active stores (store_score alone would rank it among itself)
-    ranked = analytics.store_scores(period, config, with_trend=True)
-    score = next((s for s in ranked if s.store_id == store_id), None) or analytics.store_score(
-        store_id, period, config
-    )
-    if score is not None and store_id not in {s.store_id for s in ranked}:
-        score = replace(score, rank=None)
+    score = analytics.store_score(store_id, period, config)  # ranked among active stores
     series = analytics.trend_series(period, 12, store_id=store_id, config=config)
     dims = analytics.dimension_means(period, by="store", store_ids=[store_id]).get(store_id, {})
     visits = db.session.scalars(
