@@ -625,73 +625,13 @@ def region_ranks(
         ranked.c.store_id.in_(store_ids)
     )
     return {row.store_id: (int(row.rank), int(row.ranked)) for row in db.session.execute(query)}
-def competitor_dimension_means(
-    period: Period,
-) -> dict[str, dict[str, float | None]]:
-    """Mean S_d per dimension over the period's released competitor visits, grouped by
-    competitor chain (``CompetitorStore.competitor``). N/A dimensions are left out."""
-    from .models import CompetitorStore
-    from .models.visit import COMPETITOR
-
-    query = (
-        select(
-            CompetitorStore.competitor,
-            VisitDimensionScore.dimension,
-            func.avg(VisitDimensionScore.score),
-        )
-        .join(Visit, Visit.id == VisitDimensionScore.visit_id)
-        .join(CompetitorStore, CompetitorStore.id == Visit.competitor_id)
-        .where(
-            Visit.kind == COMPETITOR,
-            Visit.status.in_(COUNTED_STATUSES),
-            Visit.visit_date >= period.start,
-            Visit.visit_date < period.end,
-            Visit.score.is_not(None),
-        )
-        .group_by(CompetitorStore.competitor, VisitDimensionScore.dimension)
-    )
-    out: dict[str, dict[str, float | None]] = {}
-    for competitor, dimension, value in db.session.execute(query):
-        out.setdefault(competitor, {})[dimension] = value
-    return out
 
 
-def competitor_visit_means(period: Period) -> dict[str, tuple[float | None, int]]:
-    """Mean visit score V and number of visits per competitor chain for the period."""
-    from .models import CompetitorStore
-    from .models.visit import COMPETITOR
-
-    query = (
-        select(CompetitorStore.competitor, func.avg(Visit.score), func.count(Visit.id))
-        .join(CompetitorStore, CompetitorStore.id == Visit.competitor_id)
-        .where(
-            Visit.kind == COMPETITOR,
-            Visit.status.in_(COUNTED_STATUSES),
-            Visit.visit_date >= period.start,
-            Visit.visit_date < period.end,
-            Visit.score.is_not(None),
-        )
-        .group_by(CompetitorStore.competitor)
-    )
-    return {name: (mean, int(n)) for name, mean, n in db.session.execute(query)}
-
-
-def own_visit_mean(period: Period) -> tuple[float | None, int]:
-    """Mean visit score V and count of our active stores' released mystery visits."""
-    query = (
-        select(func.avg(Visit.score), func.count(Visit.id))
-        .join(Store, Store.id == Visit.store_id)
-        .where(*_counted_visits(MYSTERY, period), Store.active.is_(True))
-    )
-    mean, n = db.session.execute(query).one()
-    return mean, int(n or 0)
-
-
-def competitor_dimension_means_for_report(
+def competitor_benchmark(
     period: Period, *, region_id: int | None = None
 ) -> dict[str, dict]:
     """Competitor benchmark visits of the period, per competitor chain: the number of
-    visits, their mean visit score and mean S_d per dimension (reports, issue #6).
+    visits, their mean visit score and mean S_d per dimension (HQ page, API, reports).
 
     Competitor visits have ``kind == "competitor"``, a ``competitor_id`` and no store."""
     from .models import CompetitorStore
@@ -734,7 +674,7 @@ def competitor_dimension_means_for_report(
     return out
 
 
-def mystery_mean_score_for_report(
+def mystery_visit_mean(
     period: Period, *, region_id: int | None = None, store_ids: list[int] | None = None
 ) -> tuple[int, float | None]:
     """Number and mean V of the period's released mystery visits to active stores."""

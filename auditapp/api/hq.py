@@ -210,8 +210,8 @@ def hq_dimensions():
         for key, values in sorted(means.items(), key=lambda kv: (kv[0] is None, kv[0] or 0))
     ]
     competitors = [
-        {"competitor": name, "dimensions": {d: values.get(d) for d in DIMENSIONS}}
-        for name, values in sorted(analytics.competitor_dimension_means(period).items())
+        {"competitor": name, "dimensions": {d: b["dimensions"].get(d) for d in DIMENSIONS}}
+        for name, b in sorted(analytics.competitor_benchmark(period).items())
     ]
     return jsonify({"month": period.label, "by": by, "groups": rows,
                     "competitors": competitors})

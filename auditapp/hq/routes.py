@@ -186,9 +186,10 @@ def competitors():
     period, month_error = selected_period()
     config = scoring_config()
     ours = analytics.dimension_means(period, by="brand").get(None, {})
-    theirs = analytics.competitor_dimension_means(period)
-    overall = analytics.competitor_visit_means(period)
-    own_mean, own_n = analytics.own_visit_mean(period)
+    bench = analytics.competitor_benchmark(period)
+    theirs = {name: b["dimensions"] for name, b in bench.items()}
+    overall = {name: (b["score"], b["visits"]) for name, b in bench.items()}
+    own_n, own_mean = analytics.mystery_visit_mean(period)
     names = sorted(theirs)
     return render_template(
         "hq/competitors.html",

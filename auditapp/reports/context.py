@@ -283,8 +283,8 @@ def brand_summary_context(
     moved = [s for s in stores if s.trend is not None]
     risers = sorted(moved, key=lambda s: (-s.trend, s.code))[:MOVERS]
     fallers = sorted(moved, key=lambda s: (s.trend, s.code))[:MOVERS]
-    competitors = analytics.competitor_dimension_means_for_report(period, region_id=region_id)
-    own_visits, own_mean = analytics.mystery_mean_score_for_report(period, region_id=region_id)
+    competitors = analytics.competitor_benchmark(period, region_id=region_id)
+    own_visits, own_mean = analytics.mystery_visit_mean(period, region_id=region_id)
     own_dims = (region_dims.get(region.id, {}) if region is not None else brand_dims)
     sat = analytics.satisfaction(period, region_id=region_id)
     step(70)
