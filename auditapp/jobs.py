@@ -62,13 +62,13 @@ def build_brand_summary(params: dict, progress: Callable[[int], None]) -> tuple[
     from .extensions import db
     from .models import Region
     from .reports.context import brand_summary_context
-    from .reports.pdf import render_report
+    from .reports.pdf import render_brand_summary
 
     period = Period.month(params["month"])
     region = db.session.get(Region, params["region_id"]) if params.get("region_id") else None
     ctx = brand_summary_context(period, region, progress=progress)
     progress(75)
-    data = render_report("brand_summary.html", report_date=date.today(), **ctx)
+    data = render_brand_summary(ctx, report_date=date.today())
     progress(95)
     key = storage.new_key("reports", ".pdf")
     storage.save(key, data)

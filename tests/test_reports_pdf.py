@@ -207,3 +207,30 @@ def test_reports_pages(client, auth, chain, month_data):
     assert f"/manager/reports/visits/{month_data['visit'].id}.pdf" in page
     assert "MS-101" not in page
     assert status(client, "/hq/reports") == 403
+
+
+def test_long_brand_summary_is_rendered_in_parts_and_numbered(client, auth, chain, month_data,
+                                                             monkeypatch):
+    """A long ranking is rendered in parts (bounded memory), joined and numbered 1…N."""
+    from auditapp.reports import context
+
+    # one store per table and per part: several parts even for a small chain
+    monkeypatch.setattr(context, "chunks", lambda rows: [[row] for row in rows])
+    client.application.config["REPORT_PART_ROWS"] = 1
+    period = analytics.Period.month("2026-05")
+    stores = [s for s in analytics.store_scores(period) if s.bdi is not None]
+    assert len(stores) >= 3
+    auth.login("hq@example.com")
+    data = get_pdf(client, "/hq/reports/brand.pdf?month=2026-05", "brand-parts.pdf")
+    reader = PdfReader(io.BytesIO(data))
+    pages = len(reader.pages)
+    assert pages >= 1 + len(stores)  # the front part, then one part per store
+    texts = [page.extract_text() for page in reader.pages]
+    for number, text in enumerate(texts, start=1):
+        assert f"Page {number} of {pages}" in text
+    joined = "\n".join(texts)
+    for s in stores:
+        assert s.name in joined and fmt_score(s.bdi) in joined
+    assert joined.count("Store ranking") == 1
+    assert joined.count("rounded to one decimal for display") == 1
+    assert "Noto-Sans-CJK-SC" in " ".join(font_names(data))

@@ -22,7 +22,7 @@ from .. import exports, jobs, storage
 from ..extensions import db
 from ..models import HQ_ADMIN, Region, Store, Visit
 from ..reports import context, views
-from ..reports.pdf import render_report
+from ..reports.pdf import render_brand_summary
 from ..security import roles_required
 from . import bp
 
@@ -101,7 +101,7 @@ def report_brand_pdf():
     limit = current_app.config.get("REPORT_SYNC_MAX_STORES", SYNC_MAX_STORES)
     if db.session.scalar(count_query) <= limit:
         ctx = context.brand_summary_context(period, region)
-        data = render_report("brand_summary.html", report_date=date.today(), **ctx)
+        data = render_brand_summary(ctx, report_date=date.today())
         suffix = f"-{region.code}" if region else ""
         return views.pdf_response(data, f"brand-summary-{period.label}{suffix}.pdf")
     job_id = jobs.start_report(

@@ -154,3 +154,85 @@ def render_report(
     context.setdefault("report_brand", brand_name())
     html = render_template(f"reports/{template}", **context)
     return html_to_pdf(html, allowed_files=allowed_files, fetcher=fetcher)
+
+
+# --- long reports: rendered in parts, joined, then numbered -----------------------------------
+# WeasyPrint keeps every laid-out page of a document in memory (~8 MB per page of a
+# 50-row table here), so a 2,000-store ranking in one document peaks well above 500 MB.
+# A long report is therefore rendered as several smaller documents, joined with pypdf,
+# and "Page X of Y" is stamped on afterwards from a tiny document of footers only.
+
+_PART_CSS = """
+@page { @bottom-right { content: none; } }
+"""
+_CONTINUATION_CSS = """
+@page :first {
+  @top-left { content: string(brand); border-bottom: 0.6pt solid #12355b; }
+  @top-right { content: string(title); border-bottom: 0.6pt solid #12355b; }
+}
+"""
+_STAMP_CSS = """
+@page { @top-left { content: none; border: 0; } @top-right { content: none; border: 0; }
+        @bottom-left { content: none; } }
+@page :first { @top-left { content: none; border: 0; } @top-right { content: none; border: 0; } }
+.stamp { height: 1mm; break-after: page; }
+.stamp:last-child { break-after: auto; }
+"""
+
+
+def render_report_in_parts(template: str, parts: list[dict], **context) -> bytes:
+    """Render ``template`` once per entry of ``parts`` (context overrides), join the PDFs
+    in order and number every page "Page X of Y". Memory stays that of the largest part."""
+    import gc
+    import io
+
+    from pypdf import PdfReader, PdfWriter
+
+    context.setdefault("report_brand", brand_name())
+    fetcher = ReportURLFetcher([static_root()])
+    base = print_stylesheet()
+    part_css = CSS(string=_PART_CSS)
+    continuation_css = CSS(string=_CONTINUATION_CSS)
+    writer = PdfWriter()
+    for index, overrides in enumerate(parts):
+        html = render_template(f"reports/{template}", **{**context, **overrides})
+        sheets = [base, part_css] + ([continuation_css] if index else [])
+        data = HTML(string=html, base_url=static_root().as_uri() + "/",
+                    url_fetcher=fetcher).write_pdf(
+            stylesheets=sheets, font_config=font_config(), cache=_image_cache
+        )
+        writer.append(PdfReader(io.BytesIO(data)))
+        del html, data
+        gc.collect()
+
+    total = len(writer.pages)
+    stamps_html = render_template("reports/_page_numbers.html", pages=total, **context)
+    stamps = PdfReader(io.BytesIO(HTML(string=stamps_html).write_pdf(
+        stylesheets=[base, CSS(string=_STAMP_CSS)], font_config=font_config()
+    )))
+    for page, stamp in zip(writer.pages, stamps.pages, strict=True):
+        page.merge_page(stamp)
+        page.compress_content_streams()  # merging leaves the page's content uncompressed
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def render_brand_summary(ctx: dict, report_date) -> bytes:
+    """The brand (or region) summary. A long store ranking is rendered in parts of at most
+    ``REPORT_PART_ROWS`` stores (default 400) to bound memory; a short one in one go."""
+    chunks = ctx["store_chunks"]
+    limit = int(current_app.config.get("REPORT_PART_ROWS", 400))
+    if sum(len(c) for c in chunks) <= limit:
+        return render_report("brand_summary.html", report_date=report_date, **ctx)
+    per_part = max(1, limit // max(len(chunks[0]), 1))
+    groups = [chunks[i:i + per_part] for i in range(0, len(chunks), per_part)]
+    parts = [{"part": "front", "last_part": False, "store_chunks": []}] + [
+        {"part": "ranking", "store_chunks": group, "ranking_first": i == 0,
+         "last_part": i == len(groups) - 1}
+        for i, group in enumerate(groups)
+    ]
+    return render_report_in_parts(
+        "brand_summary.html", parts, report_date=report_date,
+        **{k: v for k, v in ctx.items() if k != "store_chunks"},
+    )
