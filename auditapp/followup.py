@@ -124,6 +124,16 @@ def evidence_mimetype(key: str) -> str:
     return "application/octet-stream"
 
 
+def evidence_response(dispute: Dispute, n: int):
+    """The n-th evidence file of a dispute (access already checked by the caller)."""
+    from flask import abort
+
+    keys = dispute.evidence_keys or []
+    if not 0 <= n < len(keys):
+        abort(404)
+    return storage.send(keys[n], evidence_mimetype(keys[n]))
+
+
 def _visit_state(visit: Visit) -> dict:
     return {"status": visit.status, "score": visit.score}
 

@@ -67,3 +67,18 @@ def delete(key: str) -> None:
     path = _path(key)
     if path.exists():
         path.unlink()
+
+
+def send(key: str | None, mimetype: str, *, download_name: str | None = None):
+    """A response with a stored file, private to the browser that asked (callers check who
+    may see it first); 404 when there is no such file."""
+    from flask import abort, send_file
+
+    if not key or not exists(key):
+        abort(404)
+    response = send_file(
+        local_path(key), mimetype=mimetype, max_age=0,
+        as_attachment=download_name is not None, download_name=download_name,
+    )
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response

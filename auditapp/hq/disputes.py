@@ -3,7 +3,7 @@ or reject, with a note (issue #5). The rules live in ``auditapp.followup``."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, send_file, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -13,7 +13,7 @@ from wtforms import FloatField, RadioField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from .. import followup, scoring, storage
+from .. import followup, scoring
 from ..extensions import db
 from ..models import HQ_ADMIN, Dispute
 from ..models.followup import DISPUTE_OPEN
@@ -98,14 +98,7 @@ def decide_dispute(dispute_id: int):
 @roles_required(HQ_ADMIN)
 def dispute_evidence(dispute_id: int, n: int):
     dispute = db.get_or_404(Dispute, dispute_id)
-    keys = dispute.evidence_keys or []
-    if not 0 <= n < len(keys) or not storage.exists(keys[n]):
-        abort(404)
-    response = send_file(
-        storage.local_path(keys[n]), mimetype=followup.evidence_mimetype(keys[n]), max_age=0
-    )
-    response.headers["Cache-Control"] = "private, max-age=3600"
-    return response
+    return followup.evidence_response(dispute, n)
 
 
 

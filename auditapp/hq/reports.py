@@ -12,7 +12,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import get_locale
@@ -140,13 +139,10 @@ def report_job_json(job_id: str):
 @roles_required(HQ_ADMIN)
 def report_job_download(job_id: str):
     status = _job_or_404(job_id)
-    key = status.get("key")
-    if status["status"] != jobs.FINISHED or not key or not storage.exists(key):
+    if status["status"] != jobs.FINISHED:
         abort(404)
-    response = send_file(
-        storage.local_path(key), mimetype="application/pdf", as_attachment=True,
-        download_name=status.get("filename") or "report.pdf", max_age=0,
-    )
+    response = storage.send(status.get("key"), "application/pdf",
+                            download_name=status.get("filename") or "report.pdf")
     response.headers["Cache-Control"] = "private, no-store"
     return response
 

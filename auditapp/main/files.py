@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, request, send_file
+from flask import abort, request
 from flask_login import current_user, login_required
 
 from .. import storage
@@ -19,9 +19,10 @@ def photo(photo_id: int):
     item = db.session.get(Photo, photo_id)
     if item is None or not can_view_visit(current_user, item.visit):
         abort(404)
+    return photo_response(item)
+
+
+def photo_response(item: Photo):
+    """The photo file, or its thumbnail with ``?thumb=1`` (access already checked)."""
     key = item.thumb_key if request.args.get("thumb") and item.thumb_key else item.storage_key
-    if not storage.exists(key):
-        abort(404)
-    response = send_file(storage.local_path(key), mimetype=item.content_type, max_age=0)
-    response.headers["Cache-Control"] = "private, max-age=3600"
-    return response
+    return storage.send(key, item.content_type)

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import analytics, followup, scoring, storage
+from .. import analytics, followup, scoring
 from ..extensions import db
 from ..models import MANAGER, Answer, CorrectiveAction, Dispute, Store, Visit
 from ..models.followup import ACTION_DONE, ACTION_OPEN, DISPUTE_OPEN
@@ -360,14 +360,7 @@ def evidence(dispute_id: int, n: int):
     if dispute is None:
         abort(404)
     _my_visit(dispute.visit_id)
-    keys = dispute.evidence_keys or []
-    if not 0 <= n < len(keys) or not storage.exists(keys[n]):
-        abort(404)
-    response = send_file(
-        storage.local_path(keys[n]), mimetype=followup.evidence_mimetype(keys[n]), max_age=0
-    )
-    response.headers["Cache-Control"] = "private, max-age=3600"
-    return response
+    return followup.evidence_response(dispute, n)
 
 
 @bp.route("/visits/<int:visit_id>/acknowledge", methods=["POST"])

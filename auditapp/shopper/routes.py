@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Response, abort, current_app, render_template, request, send_file, url_for
+from flask import Response, abort, current_app, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import storage
 from ..extensions import db
+from ..main.files import photo_response
 from ..models import SHOPPER, Photo, Visit
 from ..security import roles_required
 from . import bp
@@ -50,12 +50,7 @@ def token_photo(token: str, photo_id: int):
     photo = db.session.get(Photo, photo_id)
     if visit is None or photo is None or photo.visit_id != visit.id:
         abort(404)
-    key = photo.thumb_key if request.args.get("thumb") and photo.thumb_key else photo.storage_key
-    if not storage.exists(key):
-        abort(404)
-    response = send_file(storage.local_path(key), mimetype=photo.content_type, max_age=0)
-    response.headers["Cache-Control"] = "private, max-age=3600"
-    return response
+    return photo_response(photo)
 
 
 @bp.route("/sw.js")
