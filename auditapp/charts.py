@@ -102,7 +102,8 @@ def line_chart(
     segments: list[list[str]] = []
     for index, (label, value) in enumerate(points):
         x = left + index * step
-        if (len(points) - 1 - index) % stride == 0:  # label every stride-th, ending last
+        # label the first point, the last, and every stride-th back from the last
+        if index == 0 or ((len(points) - 1 - index) % stride == 0 and index >= stride):
             parts.append(
                 f'<text x="{_num(x)}" y="{height - 8}" text-anchor="middle" font-size="12" '
                 f'fill="{MUTED}">{escape(label)}</text>'

@@ -15,14 +15,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import analytics, followup, scoring
+from .. import analytics, charts, followup, scoring
 from ..extensions import db
 from ..models import MANAGER, Answer, CorrectiveAction, Dispute, Store, Visit
 from ..models.followup import ACTION_DONE, ACTION_OPEN, DISPUTE_OPEN
 from ..models.visit import COUNTED_STATUSES
 from ..security import roles_required
 from . import bp
-from .charts import line_chart
 from .forms import ActionForm, DisputeForm, SimpleForm
 
 # --- lookups that enforce "own stores, released visits only" -------------------------------
@@ -104,9 +103,11 @@ def _store_cards(stores: list[Store], period: analytics.Period) -> list[StoreCar
             StoreCard(
                 store=store,
                 score=scores.get(store.id),
-                chart=line_chart(
+                chart=charts.line_chart(
                     series,
                     title=_("BDI of %(store)s, last 12 months", store=store.name),
+                    width=360,
+                    height=170,
                 ),
                 dimensions=[
                     (d, mine.get(d), region.get(d), brand.get(d)) for d in scoring.DIMENSIONS
