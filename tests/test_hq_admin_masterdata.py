@@ -21,7 +21,8 @@ def fast_passwords(monkeypatch):
 
 HQ_URLS = [
     "/hq/stores", "/hq/stores/new", "/hq/stores/import", "/hq/stores/import/template.csv",
-    "/hq/regions", "/hq/regions/new", "/hq/competitor-stores", "/hq/competitor-stores/new", "/hq/people",
+    "/hq/regions", "/hq/regions/new", "/hq/competitor-stores", "/hq/competitor-stores/new",
+    "/hq/people",
     "/hq/people/new", "/hq/questionnaires", "/hq/settings", "/hq/scheduling",
 ]
 
