@@ -66,6 +66,7 @@ POLICY: dict[str, frozenset[str]] = {
     "api.hq_series": HQ,
     "hq.index": HQ,
     "hq.actions": HQ,
+    "hq.audit_log": HQ,
     "hq.verify_action": HQ,
     "hq.api_token": HQ,
     "hq.competitor_stores": HQ,
