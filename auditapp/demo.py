@@ -30,7 +30,7 @@ from .models import (
 )
 from .models.visit import COMPETITOR, MYSTERY, QA, RELEASED, SUBMITTED
 from .questionnaires import default_mystery, default_qa
-from .visits import new_access_token, score_and_store
+from .visits import TOKEN_LIFETIME, new_access_token, score_and_store
 
 DEMO_PASSWORD = "demo1234"
 
@@ -223,6 +223,8 @@ def seed_demo(last_month: date | None = None, months: int = 6, seed: int = 7) ->
                 visit_type_confirmed=True, order_description="Combo meal 套餐 + drink",
                 receipt_total=round(rng.uniform(25, 80), 2),
                 access_token=new_access_token(),
+                token_expires_at=datetime.combine(first.replace(day=day), time(0, 0))
+                + TOKEN_LIFETIME,
                 submitted_at=datetime.combine(first.replace(day=day), time(20, 0)),
                 released_at=datetime.combine(first.replace(day=min(day + 2, 28)), time(9, 0)),
                 reviewed_by=hq,
@@ -293,6 +295,8 @@ def seed_demo(last_month: date | None = None, months: int = 6, seed: int = 7) ->
             questionnaire=ms_q, month=month,
             visit_type=types[(len(month_firsts) + s_index) % len(types)],
             due_date=current.replace(day=25), access_token=new_access_token(),
+            token_expires_at=datetime.combine(current.replace(day=25), time(0, 0))
+            + TOKEN_LIFETIME,
         )
         if s_index == 0:
             visit.status = SUBMITTED

@@ -114,7 +114,25 @@ def save_evidence(data: bytes) -> str:
         raise FollowupError(
             _("This file is not an image we can read (use JPEG, PNG or WebP)."), "evidence"
         )
-    return storage.save(storage.new_key("evidence", EVIDENCE_FORMATS[fmt][0]), data)
+    return storage.save(storage.new_key("evidence", EVIDENCE_FORMATS[fmt][0]),
+                        _reencode(data, fmt))
+
+
+def _reencode(data: bytes, fmt: str) -> bytes:
+    """The image's pixels only, saved afresh: no metadata (GPS, device), and nothing a
+    polyglot file hides after or around the image (HTML, scripts)."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            if fmt == "JPEG" and image.mode not in ("RGB", "L"):
+                image = image.convert("RGB")
+            out = io.BytesIO()
+            image.save(out, fmt, **({"quality": 90} if fmt in ("JPEG", "WEBP") else {}))
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise FollowupError(
+            _("This file is not an image we can read (use JPEG, PNG or WebP)."), "evidence"
+        ) from exc
+    return out.getvalue()
 
 
 def evidence_mimetype(key: str) -> str:

@@ -9,11 +9,23 @@ from typing import Any
 from flask import Flask, abort
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from werkzeug.routing import IntegerConverter
 
 from .extensions import db, login_manager
 
 
+class DatabaseIntConverter(IntegerConverter):
+    """``<int:…>`` in URLs, limited to what an INTEGER column holds (32 bits on PostgreSQL):
+    a bigger number is no route (404), not a database error (500)."""
+
+    def __init__(self, map, fixed_digits: int = 0, min: int | None = None,  # noqa: A002
+                 max: int | None = 2**31 - 1, signed: bool = False) -> None:  # noqa: A002
+        super().__init__(map, fixed_digits, min, max, signed)
+
+
 def init_app(app: Flask) -> None:
+    # before the blueprints add their routes
+    app.url_map.converters["int"] = DatabaseIntConverter
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to see this page.")
     login_manager.session_protection = "strong"

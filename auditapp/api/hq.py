@@ -183,7 +183,12 @@ def hq_series():
         kwargs["store_id"] = store.id
         scope = {"type": "store", "code": store.code, "name": store.name}
     elif region_id:
-        region = db.session.get(Region, int(region_id)) if region_id.isdigit() else None
+        try:
+            number = int(region_id)
+        except ValueError:
+            number = 0
+        # (a bigger number than an INTEGER column holds is no region, not a database error)
+        region = db.session.get(Region, number) if 0 < number < 2**31 else None
         if region is None:
             raise BadRequest(_("Unknown region id %(id)r.", id=region_id), "region")
         kwargs["region_id"] = region.id
@@ -221,7 +226,8 @@ def hq_dimensions():
 
 _MONTH = {"name": "month", "in": "query", "required": False,
           "description": "Month as YYYY-MM (default: the latest month with released visits).",
-          "schema": {"type": "string", "pattern": r"^\d{4}-\d{2}$", "example": "2026-05"}}
+          "schema": {"type": "string", "pattern": r"^\d{4}-(0[1-9]|1[0-2])$",
+                     "example": "2026-05"}}
 _ERRORS = {
     "400": {"description": "Bad parameter",
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/HqError"}}}},

@@ -148,7 +148,8 @@ def shopper_visit(visit: Visit, token: str | None):
 def shopper_checkin(visit: Visit, token: str | None):
     if not submission.is_editable(visit):
         return error(409, _("This visit was already submitted and can no longer be changed."))
-    data = request.get_json(silent=True) or {}
+    data = request.get_json(silent=True)
+    data = data if isinstance(data, dict) else {}
     lat = lon = None
     if data.get("consent"):
         lat, lon = data.get("latitude"), data.get("longitude")
@@ -225,15 +226,28 @@ def _op(summary: str, ok: str, schema: str | None = None, body: str | None = Non
                 "schema": {"$ref": f"#/components/schemas/{schema}"} if schema else
                 {"type": "object"}}}},
             "400": {"description": "Bad input", "content": {"application/json": {"schema": _ERR}}},
+            "401": {"description": "Not logged in and no token",
+                    "content": {"application/json": {"schema": _ERR}}},
             "404": {"description": "No such visit for this user or token",
                     "content": {"application/json": {"schema": _ERR}}},
         },
     }
+    if body:  # changes: refused once the visit is submitted
+        op["responses"]["409"] = {"description": "Already submitted",
+                                  "content": {"application/json": {"schema": _ERR}}}
     if body:
         op["requestBody"] = {"required": True, "content": {"application/json": {
             "schema": {"$ref": f"#/components/schemas/{body}"}}}}
     if extra:
         op["responses"].update(extra)
+    return op
+
+
+def _photo_op() -> dict:
+    op = _op("Upload a photo (multipart: photo, category)", "Stored", "Photo", body="Photo")
+    op["responses"]["201"] = op["responses"].pop("200")
+    op["responses"]["413"] = {"description": "The request is larger than the upload limit",
+                              "content": {"application/json": {"schema": _ERR}}}
     return op
 
 
@@ -257,7 +271,7 @@ OPENAPI_PATHS: dict = {
     "/api/shopper/visits/{visit_id}/draft": {"put": _op(
         "Save the form as a server-side draft (no validation)", "Saved", body="Payload")},
     "/api/shopper/visits/{visit_id}/photos": {"post": {
-        **_op("Upload a photo (multipart: photo, category)", "Stored", "Photo"),
+        **_photo_op(),
         "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
             "type": "object", "required": ["photo"], "properties": {
                 "photo": {"type": "string", "format": "binary"},
@@ -292,19 +306,23 @@ OPENAPI_SCHEMAS: dict = {
             "state": {"$ref": "#/components/schemas/Payload"},
             "photos": {"type": "array", "items": {"$ref": "#/components/schemas/Photo"}}}}]},
     "Answer": {"type": "object", "properties": {
-        "value": {"type": ["number", "null"],
-                  "description": "yes/no 1|0, CSM level −90…90, or seconds 0–3600"},
+        "value": {"type": ["number", "string", "null"],
+                  "description": "yes/no 1|0, CSM level −90…90, or seconds 0–3600 (a form's "
+                                 "draft may hold them as text)"},
         "na": {"type": "boolean"}, "comment": {"type": "string"}}},
     "Payload": {"type": "object", "properties": {
         "client_submission_id": {"type": "string", "maxLength": 64},
         "answers": {"type": "object",
                     "additionalProperties": {"$ref": "#/components/schemas/Answer"}},
         "facts": {"type": "object", "properties": {
-            "visit_date": {"type": "string", "format": "date"},
-            "arrival_time": {"type": "string", "example": "12:30"},
-            "visit_type_confirmed": {"type": "boolean"},
+            "visit_date": {"anyOf": [{"type": "string", "format": "date"},
+                                     {"type": "string", "maxLength": 0}, {"type": "null"}],
+                           "description": "YYYY-MM-DD (empty in an unfilled form)"},
+            "arrival_time": {"type": ["string", "null"], "example": "12:30"},
+            "visit_type_confirmed": {"type": ["boolean", "null"]},
             "order_description": {"type": "string"},
-            "receipt_total": {"type": ["number", "null"]},
+            "receipt_total": {"type": ["number", "string", "null"],
+                              "description": "e.g. 35.5 (a form's draft may hold text)"},
             "overall_comment": {"type": "string"}}}}},
     "CheckIn": {"type": "object", "properties": {
         "consent": {"type": "boolean"}, "latitude": {"type": "number"},

@@ -6,6 +6,7 @@ bp = Blueprint("hq", __name__)
 
 from . import (  # noqa: E402,F401
     actions,
+    audit,
     complaints,
     disputes,
     masterdata,

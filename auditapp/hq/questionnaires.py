@@ -138,6 +138,8 @@ def questionnaire_rename(questionnaire_id: int):
     if not name or len(name) > 200:
         flash(_("The name must have 1 to 200 characters."), "error")
     else:
+        log_change("questionnaire", q.id, "rename", current_user.id, {"name": q.name},
+                   {"name": name})
         q.name = name
         db.session.commit()
         flash(_("Name saved."), "success")
@@ -153,8 +155,11 @@ def questionnaire_dimension(questionnaire_id: int, dimension_id: int):
         abort(404)
     form = DimensionForm(prefix=f"d{dim.id}")
     if form.validate_on_submit():
+        before = _dimension_state(dim)
         dim.name, dim.name_zh = form.name.data.strip(), (form.name_zh.data or "").strip()
         dim.weight = form.weight.data
+        log_change("questionnaire", q.id, "edit_dimension", current_user.id, before,
+                   _dimension_state(dim))
         db.session.commit()
         flash(_("Dimension %(d)s saved.", d=dim.name), "success")
         return redirect(url_for("hq.questionnaire", questionnaire_id=q.id) + f"#dim-{dim.id}")
@@ -162,6 +167,20 @@ def questionnaire_dimension(questionnaire_id: int, dimension_id: int):
              for d in q.dimensions}
     return render_template("hq/questionnaires/edit.html", q=q, dim_forms=forms,
                            problems=publish_problems(q), visits=0), 422
+
+
+def _dimension_state(dim: Dimension) -> dict:
+    return {"dimension": dim.code, "name": dim.name, "name_zh": dim.name_zh,
+            "weight": dim.weight}
+
+
+def _item_state(item: Item | None) -> dict | None:
+    if item is None:
+        return None
+    return {"item": item.code, "dimension_id": item.dimension_id, "type": item.item_type,
+            "weight": item.weight, "critical": item.critical, "allow_na": item.allow_na,
+            "text": item.text, "text_zh": item.text_zh, "position": item.position,
+            "timed_targets": item.timed_targets}
 
 
 def _item_form(q: Questionnaire, item: Item | None) -> ItemForm:
@@ -201,6 +220,7 @@ def questionnaire_item(questionnaire_id: int, item_id: int | None = None):
         if any(it.code == code and it is not item for it in q.items):
             form.code.errors.append(_("Another item of this questionnaire has this code."))
         else:
+            before = _item_state(item)
             dim = next(d for d in q.dimensions if d.id == form.dimension_id.data)
             if item is None:
                 item = Item(position=(max((i.position for i in dim.items), default=-1) + 1))
@@ -219,6 +239,9 @@ def questionnaire_item(questionnaire_id: int, item_id: int | None = None):
                 {v: [form[f"t_{v}"].data, form[f"l_{v}"].data] for v in scoring.VISIT_TYPES}
                 if item.item_type == "timed" else None
             )
+            db.session.flush()
+            log_change("questionnaire", q.id, "edit_item" if before else "add_item",
+                       current_user.id, before, _item_state(item))
             db.session.commit()
             flash(_("Item %(c)s saved.", c=item.code), "success")
             return redirect(url_for("hq.questionnaire", questionnaire_id=q.id)
@@ -240,8 +263,11 @@ def questionnaire_item_move(questionnaire_id: int, item_id: int):
     j = i - 1 if request.form.get("direction") == "up" else i + 1
     if 0 <= j < len(items):
         items[i], items[j] = items[j], items[i]
+        before = {"item": item.code, "position": item.position}
         for position, it in enumerate(items):
             it.position = position
+        log_change("questionnaire", q.id, "move_item", current_user.id, before,
+                   {"item": item.code, "position": item.position})
         db.session.commit()
     return redirect(url_for("hq.questionnaire", questionnaire_id=q.id) + f"#item-{item.id}")
 
@@ -254,6 +280,7 @@ def questionnaire_item_delete(questionnaire_id: int, item_id: int):
     if item.dimension.questionnaire_id != q.id:
         abort(404)
     dim = item.dimension
+    log_change("questionnaire", q.id, "delete_item", current_user.id, _item_state(item), None)
     dim.items.remove(item)
     for position, it in enumerate(dim.items):
         it.position = position

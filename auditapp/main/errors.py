@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -32,7 +32,9 @@ def init_app(app: Flask) -> None:
             403: _("You do not have access to this page."),
             404: _("This page does not exist, or you may not see it."),
             405: _("This action is not allowed here."),
-            413: _("The upload is too large."),
+            413: _("The upload is too large: a form with its photos may be at most "
+                   "%(limit)s MB. Send fewer or smaller photos at a time.",
+                   limit=f"{(current_app.config.get('MAX_CONTENT_LENGTH') or 0) / 1048576:.0f}"),
             429: _("Too many attempts. Please wait a few minutes and try again."),
         }
         code = error.code or 500

@@ -1,0 +1,125 @@
+"""Who may use which route: endpoint → the roles allowed to call it.
+
+Roles: ``anonymous``; ``shopper`` (the sample visit's own shopper); ``other_shopper``;
+``manager_a`` (manages the sample visit's store) and ``manager_b`` (another store);
+``qa`` (QA auditor); ``hq`` (HQ admin). Every other role must be denied (401, 403, 404 or
+a redirect to the login page). ``tests/test_access_matrix.py`` checks every route against
+this table; a new route needs an entry here. ``METHOD_POLICY`` overrides one method of an
+endpoint when its methods differ.
+"""
+
+from __future__ import annotations
+
+ROLES = ("anonymous", "shopper", "other_shopper", "manager_a", "manager_b", "qa", "hq")
+
+EVERYONE = frozenset(ROLES)
+LOGGED_IN = EVERYONE - {"anonymous"}
+HQ = frozenset({"hq"})
+HQ_QA = frozenset({"hq", "qa"})
+OWN_SHOPPER = frozenset({"shopper"})
+SHOPPERS = frozenset({"shopper", "other_shopper"})
+MANAGERS = frozenset({"manager_a", "manager_b"})
+#: The sample visit's store's manager only (another store's manager gets 404).
+STORE_MANAGER = frozenset({"manager_a"})
+
+POLICY: dict[str, frozenset[str]] = {
+    # public: health checks, the API description, login and the language switch
+    "main.healthz": EVERYONE,
+    "api.health": EVERYONE,
+    "api.openapi": EVERYONE,
+    "auth.login": EVERYONE,
+    "auth.set_language": EVERYONE,
+    "auth.logout": LOGGED_IN,
+    "main.index": LOGGED_IN,  # sends each role to its home page
+    # the service worker script is static code (no data)
+    "shopper.service_worker": EVERYONE,
+    # the assignment link: whoever holds the (unguessable, expiring) token
+    "shopper.token_form": EVERYONE,
+    "shopper.token_photo": EVERYONE,
+    # visit photos: the visit's shopper, its store's manager once released, QA and HQ
+    "main.photo": frozenset({"shopper", "manager_a", "qa", "hq"}),
+    # shopper pages and API (the sample visit is the shopper's own)
+    "shopper.index": SHOPPERS,
+    "shopper.visit_form": OWN_SHOPPER,
+    "api.shopper_assignments": LOGGED_IN,  # each user's own list (empty for non-shoppers)
+    "api.shopper_visit": OWN_SHOPPER,
+    "api.shopper_checkin": OWN_SHOPPER,
+    "api.shopper_draft": OWN_SHOPPER,
+    "api.shopper_photo": OWN_SHOPPER,
+    "api.shopper_submit": OWN_SHOPPER,
+    # manager portal: lists for every manager, objects of their own stores only
+    "manager.index": MANAGERS,
+    "manager.actions": MANAGERS,
+    "manager.store": STORE_MANAGER,
+    "manager.visit": STORE_MANAGER,
+    "manager.acknowledge": STORE_MANAGER,
+    "manager.add_action": STORE_MANAGER,
+    "manager.action_done": STORE_MANAGER,
+    "manager.file_dispute": STORE_MANAGER,
+    "manager.evidence": STORE_MANAGER,
+    # QA audits: the list for QA and HQ, the audit form for its auditor
+    "hq.qa_index": HQ_QA,
+    "hq.qa_visit": frozenset({"qa"}),
+    # HQ console and the BI API
+    "api.hq_bdi": HQ,
+    "api.hq_dimensions": HQ,
+    "api.hq_series": HQ,
+    "hq.index": HQ,
+    "hq.actions": HQ,
+    "hq.audit_log": HQ,
+    "hq.verify_action": HQ,
+    "hq.api_token": HQ,
+    "hq.competitor_stores": HQ,
+    "hq.competitor_active": HQ,
+    "hq.competitor_edit": HQ,
+    "hq.competitor_new": HQ,
+    "hq.competitors": HQ,
+    "hq.complaints": HQ,
+    "hq.complaint_detail": HQ,
+    "hq.complaint_handling": HQ,
+    "hq.complaint_new": HQ,
+    "hq.complaint_resolve": HQ,
+    "hq.disputes": HQ,
+    "hq.decide_dispute": HQ,
+    "hq.dispute_evidence": HQ,
+    "hq.users": HQ,
+    "hq.user_active": HQ,
+    "hq.user_edit": HQ,
+    "hq.user_new": HQ,
+    "hq.questionnaires": HQ,
+    "hq.questionnaire": HQ,
+    "hq.questionnaire_dimension": HQ,
+    "hq.questionnaire_discard": HQ,
+    "hq.questionnaire_item_delete": HQ,
+    "hq.questionnaire_item_edit": HQ,
+    "hq.questionnaire_item_move": HQ,
+    "hq.questionnaire_item_new": HQ,
+    "hq.questionnaire_new_version": HQ,
+    "hq.questionnaire_publish": HQ,
+    "hq.questionnaire_rename": HQ,
+    "hq.regions": HQ,
+    "hq.region_detail": HQ,
+    "hq.region_active": HQ,
+    "hq.region_edit": HQ,
+    "hq.region_new": HQ,
+    "hq.review_queue": HQ,
+    "hq.scheduling": HQ,
+    "hq.scheduling_reassign": HQ,
+    "hq.settings": HQ,
+    "hq.stores": HQ,
+    "hq.store_detail": HQ,
+    "hq.store_active": HQ,
+    "hq.store_edit": HQ,
+    "hq.store_import": HQ,
+    "hq.store_import_template": HQ,
+    "hq.store_new": HQ,
+    "hq.visit_detail": HQ,
+    "hq.visit_release": HQ,
+    "hq.visit_return": HQ,
+}
+
+METHOD_POLICY: dict[tuple[str, str], frozenset[str]] = {}
+
+
+def allowed(endpoint: str, method: str) -> frozenset[str]:
+    return METHOD_POLICY.get((endpoint, method), POLICY.get(endpoint, frozenset()))
