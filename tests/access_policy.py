@@ -57,6 +57,23 @@ POLICY: dict[str, frozenset[str]] = {
     "manager.action_done": STORE_MANAGER,
     "manager.file_dispute": STORE_MANAGER,
     "manager.evidence": STORE_MANAGER,
+    # PDF reports and exports: managers for their own stores, HQ for everything
+    "manager.reports": MANAGERS,
+    "manager.report_visit_pdf": STORE_MANAGER,
+    "manager.report_store_pdf": STORE_MANAGER,
+    "manager.report_export_visits": MANAGERS,  # each manager's own stores only
+    "manager.report_export_scores": MANAGERS,
+    "hq.reports": HQ,
+    "hq.report_visit_pick": HQ,
+    "hq.report_store_pick": HQ,
+    "hq.report_visit_pdf": HQ,
+    "hq.report_store_pdf": HQ,
+    "hq.report_brand_pdf": HQ,
+    "hq.report_job": HQ,
+    "hq.report_job_json": HQ,
+    "hq.report_job_download": HQ,
+    "hq.report_export_visits": HQ,
+    "hq.report_export_scores": HQ,
     # QA audits: the list for QA and HQ, the audit form for its auditor
     "hq.qa_index": HQ_QA,
     "hq.qa_visit": frozenset({"qa"}),

@@ -64,6 +64,7 @@ def build_samples(chain) -> dict:
     """One sample object per URL parameter name (store A's released visit and what hangs
     off it), plus per-endpoint overrides where a route needs a different object."""
     from auditapp import storage
+    from auditapp.jobs import start_report
 
     store_a = chain.stores[0]
     visit = released_visit(chain, store_a)
@@ -109,6 +110,10 @@ def build_samples(chain) -> dict:
         "token": visit.access_token,
         "n": 0,
         "code": "zh_CN",
+        "fmt": "csv",
+        # a finished brand-summary job (no Redis in tests: it runs at once)
+        "job_id": start_report("brand_summary", {"month": visit.month, "region_id": None,
+                                                 "locale": "en"}),
     }
     overrides = {
         ("hq.qa_visit", "visit_id"): qa_visit.id,

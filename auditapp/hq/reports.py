@@ -8,6 +8,7 @@ from flask import (
     Response,
     abort,
     current_app,
+    flash,
     jsonify,
     redirect,
     render_template,
@@ -15,6 +16,7 @@ from flask import (
     url_for,
 )
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from .. import exports, jobs, storage
@@ -48,18 +50,20 @@ def reports():
 @bp.route("/reports/visit")
 @roles_required(HQ_ADMIN)
 def report_visit_pick():
-    raw = request.args.get("visit", "")
+    raw = request.args.get("visit", "").strip()
     if not raw.isdigit():
-        abort(404)
+        flash(_("Enter the number of a visit (e.g. 1024)."), "error")
+        return redirect(url_for("hq.reports", month=request.args.get("month") or None))
     return redirect(url_for("hq.report_visit_pdf", visit_id=int(raw)))
 
 
 @bp.route("/reports/store")
 @roles_required(HQ_ADMIN)
 def report_store_pick():
-    raw = request.args.get("store", "")
+    raw = request.args.get("store", "").strip()
     if not raw.isdigit():
-        abort(404)
+        flash(_("Choose a store."), "error")
+        return redirect(url_for("hq.reports", month=request.args.get("month") or None))
     return redirect(url_for("hq.report_store_pdf", store_id=int(raw),
                             month=request.args.get("month") or None))
 
