@@ -84,7 +84,7 @@ def parse_month(text: str) -> analytics.Period:
         return analytics.Period.month(text or "")
     except analytics.PeriodError:
         raise SchedulingError(
-            _("Month must be written YYYY-MM (e.g. 2026-05), not %(text)s.", text=repr(text))
+            _("Month must be written YYYY-MM (e.g. 2026-05), not %(value)s.", value=repr(text))
         ) from None
 
 
