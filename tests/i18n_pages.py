@@ -29,8 +29,8 @@ class VisibleText(HTMLParser):
         for name in SEEN_ATTRS:
             if a.get(name):
                 self.parts.append(a[name])
-        if a.get("value") and (tag == "button" or (tag == "input" and a.get("type") in (
-                "submit", "button", "reset"))):
+        # a <button>'s value is sent, not shown; an <input type=submit>'s value is its label
+        if a.get("value") and tag == "input" and a.get("type") in ("submit", "button", "reset"):
             self.parts.append(a["value"])
 
     def handle_startendtag(self, tag, attrs):
@@ -59,7 +59,11 @@ WORD = re.compile(r"[A-Za-z][A-Za-z'’\-]*[A-Za-z]|[A-Za-z]")
 ACRONYMS = {"BDI", "MS", "QA", "HL", "CSM", "CSV", "XLSX", "PDF", "API", "ID", "BI", "URL", "GPS",
             "UTC", "KPI", "auditapp", "English", "s", "min", "h", "km", "m", "CNY", "e-mail",
             "email", "OK", "JSON", "Excel", "token", "Bearer", "curl", "Authorization", "JPEG",
-            "PNG", "HEIC", "MB", "KB"}
+            "PNG", "HEIC", "MB", "KB", "WebP", "App", "UTF", "BOM", "YYYY", "MM", "DD", "HH",
+            "docs", "API-HQ", "md", "YYYY-MM", "YYYY-MM-DD", "IANA", "Asia", "Shanghai", "yes",
+            "no", "N/A"}
+#: Whole strings that are code, not prose (the CSV columns a file must have).
+CODE_STRINGS = {"code,name,address,city,region_code,timezone,has_drive_thru,latitude,longitude"}
 
 
 def data_strings() -> set[str]:
@@ -89,7 +93,7 @@ def english_leftovers(parts: list[str], allowed: set[str]) -> list[str]:
         words_allowed.update(WORD.findall(value))
     left = []
     for part in parts:
-        if part in allowed:
+        if part in allowed or part in CODE_STRINGS:
             continue
         stray = [w for w in WORD.findall(part) if w not in words_allowed]
         if stray:
