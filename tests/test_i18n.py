@@ -254,7 +254,8 @@ def test_every_string_in_code_and_templates_is_in_the_catalogue():
     with PO.open("rb") as f:
         known = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(f) if m.id}
     method_map = [("auditapp/**.py", "python"), ("templates/**.html", "jinja2")]
-    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None,
+    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "pgettext": ((1, "c"), 2),
+                "lazy_gettext": None,
                 "_l": None}
     missing = set()
     for _, _, message, _, _ in extract_from_dir(str(root), method_map, keywords=keywords):
