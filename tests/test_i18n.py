@@ -55,7 +55,7 @@ def _pages() -> dict[str | None, list[str]]:
             "/hq/competitors?month=2026-10", "/hq/competitor-stores", "/hq/api-token",
             "/manager/",  # a 403 error page
         ],
-        "qa@example.com": ["/hq/qa"],
+        "qa@example.com": ["/hq/qa", "/auth/account"],
         manager.username: ["/manager/", f"/manager/stores/{store.id}",
                            f"/manager/visits/{released.id}", "/manager/actions"],
         assigned.evaluator.username: ["/shopper/", f"/shopper/visits/{assigned.id}"],
@@ -187,6 +187,29 @@ def test_the_user_setting_beats_the_browser_and_the_switch_saves_it(app, demo):
                                         "password": DEMO_PASSWORD})
     with app.app_context(), fresh.get("/hq/review") as response:
         assert "审核队列" in response.get_data(as_text=True)
+
+
+def test_my_account_page_sets_or_clears_the_language(app, demo):
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    with app.app_context():
+        client.post("/auth/login", data={"username": "qa@example.com",
+                                         "password": DEMO_PASSWORD})
+        response = client.post("/auth/account", data={"locale": "zh_CN"})
+    assert response.status_code == 302
+    with app.app_context(), client.get(response.headers["Location"]) as page:
+        assert "语言已保存" in page.get_data(as_text=True)
+    assert db.session.scalar(select(User.locale).where(User.username == "qa@example.com")) \
+        == "zh_CN"
+    with app.app_context():
+        client.post("/auth/account", data={"locale": ""})
+    with app.app_context(), client.get("/hq/qa") as page:
+        assert "Start a QA audit" in page.get_data(as_text=True)  # the browser's English again
+    assert db.session.scalar(select(User.locale).where(User.username == "qa@example.com")) \
+        is None
+    with app.app_context():
+        response = client.post("/auth/account", data={"locale": "fr"})
+    assert response.status_code == 200 and "Not a valid choice" in response.get_data(as_text=True)
 
 
 def test_flash_messages_and_form_errors_are_translated(app, demo):
