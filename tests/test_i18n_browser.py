@@ -72,6 +72,15 @@ def test_chinese_pages_on_a_phone(app, live_server, chromium, tmp_path):
         assert "服务速度" in page.content()
         assert _fits(page)
         _shot(page, tmp_path, "zh-manager-audit-phone")
+        # the switch in the header: the same page in English, remembered for the account
+        with page.expect_navigation():
+            page.click("form[action$='/auth/language/en'] button")
+        assert "Speed of service" in page.content()
+        assert page.locator("html").get_attribute("lang") == "en"
+        assert _fits(page)
+        _shot(page, tmp_path, "en-manager-audit-phone")
+        db.session.expire_all()
+        assert db.session.get(User, manager.id).locale == "en"
         page.click("form[action$='/auth/logout'] button")
 
         page.goto(f"{live_server}/shopper/t/{assigned.access_token}")
