@@ -16,7 +16,14 @@ from zoneinfo import ZoneInfo
 
 from babel import support
 from flask import Flask, current_app, request, session
-from flask_babel import Domain, force_locale, format_date, format_datetime, get_locale
+from flask_babel import (
+    Domain,
+    force_locale,
+    format_date,
+    format_datetime,
+    get_locale,
+    lazy_pgettext,
+)
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -80,7 +87,12 @@ ROLE_LABELS = {
     "manager": _l("Store manager"),
     "shopper": _l("Mystery shopper"),
 }
-SEVERITY_LABELS = {"minor": _l("Minor"), "major": _l("Major"), "critical": _l("Critical")}
+#: Complaint severities (the context keeps "Critical" apart from a critical questionnaire item).
+SEVERITY_LABELS = {
+    "minor": lazy_pgettext("complaint severity", "Minor"),
+    "major": lazy_pgettext("complaint severity", "Major"),
+    "critical": lazy_pgettext("complaint severity", "Critical"),
+}
 ITEM_TYPE_LABELS = {
     "yesno": _l("Yes / no"),
     "scale7": _l("Satisfaction (7 levels)"),

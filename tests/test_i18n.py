@@ -278,6 +278,7 @@ def test_every_string_in_code_and_templates_is_in_the_catalogue():
         known = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(f) if m.id}
     method_map = [("auditapp/**.py", "python"), ("templates/**.html", "jinja2")]
     keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "pgettext": ((1, "c"), 2),
+                "lazy_pgettext": ((1, "c"), 2),
                 "lazy_gettext": None,
                 "_l": None}
     missing = set()
