@@ -7,11 +7,13 @@ import json
 import click
 from flask import Flask
 from flask.cli import with_appcontext
+from flask_babel import gettext as _
 from flask_migrate import upgrade
 from sqlalchemy import select
 
 from . import analytics, scoring
 from .extensions import db
+from .i18n import cli_localised
 from .models import MANAGER, ROLES, SHOPPER, Store, User
 
 
@@ -24,10 +26,11 @@ def init_app(app: Flask) -> None:
 
 @click.command("init-db")
 @with_appcontext
+@cli_localised
 def init_db() -> None:
     """Create or upgrade the database schema (runs the Alembic migrations)."""
     upgrade()
-    click.echo("Database is up to date.")
+    click.echo(_("Database is up to date."))
 
 
 @click.command("seed-demo")
@@ -35,6 +38,7 @@ def init_db() -> None:
 @click.option("--months", default=6, show_default=True, type=click.IntRange(1, 36))
 @click.option("--last-month", default=None, help="Last demo month YYYY-MM (default: last month).")
 @with_appcontext
+@cli_localised
 def seed_demo_command(reset: bool, months: int, last_month: str | None) -> None:
     """Fill an empty database with a believable demo chain."""
     from .demo import seed_demo
@@ -55,12 +59,13 @@ def seed_demo_command(reset: bool, months: int, last_month: str | None) -> None:
         db.session.rollback()
         raise click.ClickException(str(error)) from None
     click.echo(
-        f"Demo chain ready: {summary['regions']} regions, {summary['stores']} stores, "
-        f"{summary['shoppers']} shoppers, {summary['visits']} scored visits "
-        f"({summary['months'][0]} … {summary['months'][-1]})."
+        _("Demo chain ready: %(r)s regions, %(s)s stores, %(p)s shoppers, %(v)s scored visits "
+          "(%(first)s … %(last)s).", r=summary["regions"], s=summary["stores"],
+          p=summary["shoppers"], v=summary["visits"], first=summary["months"][0],
+          last=summary["months"][-1])
     )
-    click.echo("Log in with password 'demo1234' as: hq@example.com (HQ), qa@example.com (QA), "
-               "manager.e001@example.com (store manager), MS-001 (shopper).")
+    click.echo(_("Log in with password 'demo1234' as: hq@example.com (HQ), qa@example.com (QA), "
+                 "manager.e001@example.com (store manager), MS-001 (shopper)."))
 
 
 def _stamp_head() -> None:
@@ -76,28 +81,31 @@ def _stamp_head() -> None:
 @click.option("--store", "stores", multiple=True, help="Store code a manager runs (repeatable).")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 @with_appcontext
+@cli_localised
 def create_user(username: str, role: str, name: str, stores: tuple[str, ...], password: str):
     """Create a user account."""
     username = username.strip()
     if not username:
-        raise click.BadParameter("must not be empty", param_hint="--username")
+        raise click.BadParameter(_("must not be empty"), param_hint="--username")
     if len(password) < 8:
-        raise click.BadParameter("must be at least 8 characters", param_hint="--password")
+        raise click.BadParameter(_("must be at least 8 characters"), param_hint="--password")
     if db.session.scalar(select(User).where(User.username == username)):
-        raise click.ClickException(f"A user named {username!r} already exists.")
+        raise click.ClickException(_("A user named %(u)s already exists.", u=repr(username)))
     if stores and role != MANAGER:
-        raise click.BadParameter("only managers are bound to stores", param_hint="--store")
+        raise click.BadParameter(_("only managers are bound to stores"), param_hint="--store")
     found = db.session.scalars(select(Store).where(Store.code.in_(stores))).all()
     missing = sorted(set(stores) - {s.code for s in found})
     if missing:
-        raise click.ClickException(f"Unknown store code(s): {', '.join(missing)}.")
+        raise click.ClickException(_("Unknown store code(s): %(codes)s.", codes=", ".join(missing)))
     user = User(username=username, name=name, role=role)
     user.set_password(password)
     user.stores.extend(found)
     db.session.add(user)
     db.session.commit()
-    kind = "shopper pseudonym" if role == SHOPPER else role
-    click.echo(f"Created {kind} {username!r}.")
+    if role == SHOPPER:
+        click.echo(_("Created shopper pseudonym %(u)s.", u=repr(username)))
+    else:
+        click.echo(_("Created %(role)s %(u)s.", role=role, u=repr(username)))
 
 
 @click.command("bdi")
@@ -160,6 +168,7 @@ def bdi_command(month: str, fmt: str, store_codes: tuple[str, ...]) -> None:
 @click.option("--month", required=True, help="Month to schedule, YYYY-MM.")
 @click.option("--dry-run", is_flag=True, help="Only show what would be scheduled.")
 @with_appcontext
+@cli_localised
 def schedule_command(month: str, dry_run: bool) -> None:
     """Generate a month's mystery-shop assignments (idempotent: re-runs add only what is
     missing, e.g. new stores)."""
@@ -171,9 +180,15 @@ def schedule_command(month: str, dry_run: bool) -> None:
         raise click.BadParameter(str(error), param_hint="--month") from None
     plan = scheduling.plan_month(month) if dry_run else scheduling.generate_month(month)
     new = plan.planned
-    verb = "would create" if dry_run else "created"
-    click.echo(f"{month}: {len(plan.existing)} visits already scheduled, {verb} {len(new)}, "
-               f"{len(plan.unscheduled)} not schedulable.")
+    if dry_run:
+        summary = _("%(m)s: %(e)s visits already scheduled, would create %(n)s, "
+                    "%(u)s not schedulable.", m=month, e=len(plan.existing), n=len(new),
+                    u=len(plan.unscheduled))
+    else:
+        summary = _("%(m)s: %(e)s visits already scheduled, created %(n)s, "
+                    "%(u)s not schedulable.", m=month, e=len(plan.existing), n=len(new),
+                    u=len(plan.unscheduled))
+    click.echo(summary)
     for p in new:
         click.echo(f"  + {p.store.code:<8} {p.visit_type:<10} {p.shopper.username}")
     for u in plan.unscheduled:

@@ -8,11 +8,22 @@ exports say the same thing.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from datetime import date, datetime
+from functools import wraps
 from zoneinfo import ZoneInfo
 
+from babel import support
 from flask import Flask, current_app, request, session
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import (
+    Domain,
+    force_locale,
+    format_date,
+    format_datetime,
+    get_locale,
+    lazy_pgettext,
+)
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -76,7 +87,12 @@ ROLE_LABELS = {
     "manager": _l("Store manager"),
     "shopper": _l("Mystery shopper"),
 }
-SEVERITY_LABELS = {"minor": _l("Minor"), "major": _l("Major"), "critical": _l("Critical")}
+#: Complaint severities (the context keeps "Critical" apart from a critical questionnaire item).
+SEVERITY_LABELS = {
+    "minor": lazy_pgettext("complaint severity", "Minor"),
+    "major": lazy_pgettext("complaint severity", "Major"),
+    "critical": lazy_pgettext("complaint severity", "Critical"),
+}
 ITEM_TYPE_LABELS = {
     "yesno": _l("Yes / no"),
     "scale7": _l("Satisfaction (7 levels)"),
@@ -131,7 +147,71 @@ def local_date(value: date | None, fmt: str = "medium") -> str:
     return "–" if value is None else format_date(value, fmt)
 
 
+class CatalogueDomain(Domain):
+    """The message domain, finding ``translations/zh_CN`` for the ``zh_Hans_CN`` locale.
+
+    Babel parses ``zh_CN`` as ``zh_Hans_CN`` (likely subtags) and gettext then looks only in
+    ``zh_Hans_CN`` and ``zh``; this also tries ``<language>_<territory>``.
+    """
+
+    def get_translations(self):
+        locale = get_locale()
+        if locale is None:
+            return support.NullTranslations()
+        key = (str(locale), self.domain[0])
+        if key not in self.cache:
+            names = [str(locale)]
+            if locale.territory:
+                names.append(f"{locale.language}_{locale.territory}")
+            translations = support.Translations()
+            for dirname in self.translation_directories:
+                catalog = support.Translations.load(dirname, names, self.domain[0])
+                translations.merge(catalog)
+                if hasattr(catalog, "plural"):
+                    translations.plural = catalog.plural
+            self.cache[key] = translations
+        return self.cache[key]
+
+
+def cli_locale() -> str:
+    """The command line's language, from LANGUAGE / LC_ALL / LC_MESSAGES / LANG:
+    Simplified Chinese for ``zh*``, else English."""
+    for var in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(var, "")
+        if value:
+            return "zh_CN" if value.lower().startswith("zh") else "en"
+    return "en"
+
+
+def cli_localised(command: Callable) -> Callable:
+    """Run a CLI command (inside its app context) in the terminal's language."""
+
+    @wraps(command)
+    def wrapped(*args, **kwargs):
+        with force_locale(cli_locale()):
+            return command(*args, **kwargs)
+
+    return wrapped
+
+
+def loc(obj: object, field: str) -> str:
+    """``obj.<field>_zh`` when the page is in Chinese and that text is not empty, else
+    ``obj.<field>`` (questionnaire names, dimension names, item texts, guidance)."""
+    if obj is None:
+        return ""
+    if is_chinese():
+        value = getattr(obj, f"{field}_zh", None)
+        if value:
+            return value
+    return getattr(obj, field, None) or ""
+
+
 def init_template_helpers(app: Flask) -> None:
+    from .extensions import babel
+
+    # Assigning over Flask-Babel's cached property: every gettext goes through this domain.
+    babel.domain_instance = CatalogueDomain(domain="messages")
+
     @app.context_processor
     def inject() -> dict:
         return {
@@ -151,5 +231,6 @@ def init_template_helpers(app: Flask) -> None:
             "csm_label": csm_label,
             "local_dt": local_dt,
             "local_date": local_date,
+            "loc": loc,
             "brand_name": app.config.get("BRAND_NAME", "auditapp"),
         }

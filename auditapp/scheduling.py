@@ -42,10 +42,12 @@ TOKEN_GRACE = timedelta(days=14)
 
 
 def _(text: str, **variables: object) -> str:
-    """gettext that also works outside a request (the CLI): English there."""
+    """gettext that also works outside a request (the CLI: the terminal's language)."""
     if has_request_context():
         return gettext(text, **variables)
-    with force_locale("en"):
+    from .i18n import cli_locale
+
+    with force_locale(cli_locale()):
         return gettext(text, **variables)
 
 
@@ -80,8 +82,10 @@ def parse_month(text: str) -> analytics.Period:
     """The month ``YYYY-MM``; raises SchedulingError with a readable message."""
     try:
         return analytics.Period.month(text or "")
-    except analytics.PeriodError as error:
-        raise SchedulingError(str(error)) from None
+    except analytics.PeriodError:
+        raise SchedulingError(
+            _("Month must be written YYYY-MM (e.g. 2026-05), not %(value)s.", value=repr(text))
+        ) from None
 
 
 def shift_month(month: str, delta: int) -> str:

@@ -8,17 +8,17 @@ PYBABEL=${PYBABEL:-.venv/bin/pybabel}
 [ -x "$PYBABEL" ] || PYBABEL=pybabel
 case "${1:-}" in
   update)
-    "$PYBABEL" extract -q -F babel.cfg -k _l -k lazy_gettext --sort-by-file \
+    "$PYBABEL" -q extract -F babel.cfg -k _l -k lazy_gettext -k lazy_pgettext:1c,2 --sort-by-file \
       --no-wrap -o messages.pot .
     if [ -f auditapp/translations/zh_CN/LC_MESSAGES/messages.po ]; then
-      "$PYBABEL" update -q --no-wrap --no-fuzzy-matching -i messages.pot -d auditapp/translations
+      "$PYBABEL" -q update --no-wrap --no-fuzzy-matching --ignore-obsolete -i messages.pot -d auditapp/translations
     else
-      "$PYBABEL" init -q --no-wrap -i messages.pot -d auditapp/translations -l zh_CN
+      "$PYBABEL" -q init --no-wrap -i messages.pot -d auditapp/translations -l zh_CN
     fi
     rm -f messages.pot
     ;;
   compile)
-    "$PYBABEL" compile -q -d auditapp/translations
+    "$PYBABEL" -q compile -d auditapp/translations
     ;;
   *)
     echo "usage: scripts/i18n.sh update|compile" >&2

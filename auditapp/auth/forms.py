@@ -1,7 +1,10 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, StringField, SubmitField
+from wtforms import BooleanField, PasswordField, SelectField, StringField, SubmitField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
+
+from ..i18n import LOCALES
 
 
 class LoginForm(FlaskForm):
@@ -17,3 +20,15 @@ class LoginForm(FlaskForm):
     )
     remember = BooleanField(_l("Keep me logged in on this device"))
     submit = SubmitField(_l("Log in"))
+
+
+class LanguageForm(FlaskForm):
+    """The language of one's own account; empty follows the browser."""
+
+    locale = SelectField(
+        _l("Language"),
+        choices=[SelectChoice("", _l("Browser default")),
+                 *(SelectChoice(code, name) for code, name in LOCALES.items())],
+        default="",
+    )
+    submit = SubmitField(_l("Save"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -12,7 +12,7 @@ from ..extensions import db, limiter
 from ..i18n import LOCALES
 from ..models import User
 from . import bp
-from .forms import LoginForm
+from .forms import LanguageForm, LoginForm
 from .urls import safe_next
 
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
@@ -62,3 +62,22 @@ def set_language(code: str):
             current_user.locale = code
             db.session.commit()
     return redirect(safe_next(request.form.get("next")) or url_for("main.index"))
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account():
+    """My account: the language of the interface (else the browser's)."""
+    form = LanguageForm(data={"locale": current_user.locale or ""})
+    if form.validate_on_submit():
+        code = form.locale.data or None
+        current_user.locale = code
+        if code:
+            session["lang"] = code
+        else:
+            session.pop("lang", None)
+        db.session.commit()
+        # the next page is in the new language; say so in it
+        return redirect(url_for("auth.account", saved=1))
+    return render_template("auth/account.html", form=form,
+                           saved=request.args.get("saved") == "1")

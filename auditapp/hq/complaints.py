@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -41,7 +42,12 @@ CATEGORY_LABELS = {
     "cleanliness": _l("Cleanliness and atmosphere"),
     "other": _l("Other"),
 }
-SEVERITY_LABELS = {"minor": _l("Minor"), "major": _l("Major"), "critical": _l("Critical")}
+#: Complaint severities (the context keeps "Critical" apart from a critical questionnaire item).
+SEVERITY_LABELS = {
+    "minor": lazy_pgettext("complaint severity", "Minor"),
+    "major": lazy_pgettext("complaint severity", "Major"),
+    "critical": lazy_pgettext("complaint severity", "Critical"),
+}
 STEP_LABELS = {
     "thank": _l("Thank the customer"),
     "listen": _l("Listen"),
