@@ -30,6 +30,7 @@ POLICY: dict[str, frozenset[str]] = {
     "auth.login": EVERYONE,
     "auth.set_language": EVERYONE,
     "auth.logout": LOGGED_IN,
+    "auth.account": LOGGED_IN,  # one's own language setting
     "main.index": LOGGED_IN,  # sends each role to its home page
     # the service worker script is static code (no data)
     "shopper.service_worker": EVERYONE,
