@@ -225,7 +225,7 @@ def test_long_brand_summary_is_rendered_in_parts_and_numbered(client, auth, chai
     reader = PdfReader(io.BytesIO(data))
     pages = len(reader.pages)
     assert pages >= 1 + len(stores)  # the front part, then one part per store
-    texts = [page.extract_text() for page in reader.pages]
+    texts = [" ".join(page.extract_text().split()) for page in reader.pages]
     for number, text in enumerate(texts, start=1):
         assert f"Page {number} of {pages}" in text
     joined = "\n".join(texts)
