@@ -30,6 +30,7 @@ Goal: ≥ 200 submissions/s, p95 ≤ 150 ms, none lost.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -45,7 +46,7 @@ import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -150,7 +151,7 @@ def prepare_database(url: str, stores: int) -> None:
     app = create_app({"SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
         upgrade()
-        today = datetime.now(timezone.utc).date()
+        today = datetime.now(UTC).date()
         last_month = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
         summary = generate_chain(stores, 1, last_month=last_month,
                                  assign_month=today.replace(day=1))
@@ -176,7 +177,7 @@ def load_assignments(url: str, count: int, seed: int = 7) -> list[Assignment]:
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": normalise_database_url(url)})
     rng = random.Random(seed)
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
     out: list[Assignment] = []
     with app.app_context():
         rows = db.session.execute(
@@ -330,10 +331,8 @@ class Server:
             os.killpg(self.proc.pid, signal.SIGTERM)
             self.proc.wait(timeout=20)
         except (ProcessLookupError, subprocess.TimeoutExpired):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             self.proc.wait(timeout=10)
 
 
@@ -473,10 +472,10 @@ def run_one(name: str, url: str, args: argparse.Namespace) -> Result:
         ncpu = os.cpu_count() or 1
         machine = (busy1 - busy0) / max(1, total1 - total0) * 100
         wall = out.elapsed
+        rest = (busy1 - busy0) / os.sysconf("SC_CLK_TCK") - server_cpu - client_cpu
         cpu = (f"machine {machine:.0f}% of {ncpu} cores; gunicorn {server_cpu:.1f} s, "
                f"load generator {client_cpu:.1f} s, rest (database, others) "
-               f"{max(0.0, (busy1 - busy0) / os.sysconf('SC_CLK_TCK') - server_cpu - client_cpu):.1f}"
-               f" s of {wall * ncpu:.1f} core-s")
+               f"{max(0.0, rest):.1f} s of {wall * ncpu:.1f} core-s")
         sent = [j for j in jobs if j.visit_id in out.ok_ids]
         # re-send a sample with the same client ids: each must be a duplicate
         sample = random.Random(3).sample(sent, min(args.resend, len(sent)))

@@ -38,14 +38,15 @@ def with_visit(view: Callable) -> Callable:
     @wraps(view)
     def wrapped(visit_id: int, **kwargs: Any):
         token = request_token()
+        if token:  # one query: the token's visit must be this one
+            visit = visit_by_token(token)
+            if visit is None or visit.id != visit_id:
+                return error(404, _("No such visit."))
+            return view(visit, token, **kwargs)
         visit = db.session.get(Visit, visit_id)
         if visit is None:
             return error(404, _("No such visit."))
-        if token:
-            by_token = visit_by_token(token)
-            if by_token is None or by_token.id != visit.id:
-                return error(404, _("No such visit."))
-        elif is_evaluator(visit):
+        if is_evaluator(visit):
             if request.method not in ("GET", "HEAD", "OPTIONS") and \
                     current_app.config.get("WTF_CSRF_ENABLED", True):
                 try:
