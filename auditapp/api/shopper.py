@@ -194,16 +194,17 @@ def shopper_submit(visit: Visit, token: str | None):
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         return error(400, _("Send the answers as a JSON object."))
+    visit_id = visit.id  # read before the commit expires the visit
     result = submission.submit(visit, data, acting_user_id(visit))
     if not result.ok:
         status = 422 if result.errors else 409
         return error(status, result.message or _("Please correct the answers shown."),
                      result.errors)
     return jsonify({
-        "status": result.visit.status,
-        "visit_id": result.visit.id,
-        "client_submission_id": result.visit.client_submission_id,
-        "submitted_at": submission.submitted_at_iso(result.visit),
+        "status": result.status,
+        "visit_id": visit_id,
+        "client_submission_id": result.client_submission_id,
+        "submitted_at": submission.submitted_at_iso(result),
         "duplicate": result.duplicate,
         "message": _("Thank you. Your report was sent to head office."),
     })
