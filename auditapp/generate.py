@@ -497,7 +497,7 @@ def assign_visits(month: date, seed: int = 1, days_left: int = 5) -> int:
     ))
     if not shoppers:
         raise ValueError("There are no active shoppers to assign.")
-    ties = set(db.session.execute(select(shopper_store_ties)).tuples())
+    ties = {(u, s) for u, s in db.session.execute(select(shopper_store_ties))}
     taken = set(db.session.scalars(select(Visit.store_id).where(
         Visit.month == label, Visit.kind == MYSTERY, Visit.store_id.is_not(None))))
     first_id = _next_id(Visit.id)

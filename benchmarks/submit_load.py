@@ -431,6 +431,24 @@ def machine_busy() -> tuple[float, float]:
     return sum(fields) - idle, sum(fields)
 
 
+def postgres_cpu() -> float:
+    """User + system CPU seconds of the live PostgreSQL processes (all databases)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        if name.startswith("postgres"):
+            fields = stat.rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
 def self_cpu() -> float:
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_utime + r.ru_stime
@@ -465,17 +483,21 @@ def run_one(name: str, url: str, args: argparse.Namespace) -> Result:
         server.wait_ready(args.workers)
         warm_up(server.port, jobs[::-1], args.workers)
         busy0, total0 = machine_busy()
-        client0, server0 = self_cpu(), server.cpu_seconds()
+        client0, server0, pg0 = self_cpu(), server.cpu_seconds(), postgres_cpu()
         out = submit_all(server.port, jobs, args.concurrency, args.max_seconds)
         busy1, total1 = machine_busy()
         client_cpu, server_cpu = self_cpu() - client0, server.cpu_seconds() - server0
+        pg_cpu = postgres_cpu() - pg0 if url.startswith("postgres") else 0.0
         ncpu = os.cpu_count() or 1
         machine = (busy1 - busy0) / max(1, total1 - total0) * 100
         wall = out.elapsed
-        rest = (busy1 - busy0) / os.sysconf("SC_CLK_TCK") - server_cpu - client_cpu
-        cpu = (f"machine {machine:.0f}% of {ncpu} cores; gunicorn {server_cpu:.1f} s, "
-               f"load generator {client_cpu:.1f} s, rest (database, others) "
-               f"{max(0.0, rest):.1f} s of {wall * ncpu:.1f} core-s")
+        rest = (busy1 - busy0) / os.sysconf("SC_CLK_TCK") - server_cpu - client_cpu - pg_cpu
+        ok_count = max(1, out.statuses.get("200", 0))
+        cpu = (f"machine busy {machine:.0f}% of {ncpu} cores for {wall:.1f} s = "
+               f"{wall * ncpu:.1f} core-s: gunicorn {server_cpu:.1f} s "
+               f"({server_cpu / ok_count * 1000:.1f} ms/request), PostgreSQL {pg_cpu:.1f} s "
+               f"({pg_cpu / ok_count * 1000:.1f} ms/request), load generator {client_cpu:.1f} s, "
+               f"other processes on the machine {max(0.0, rest):.1f} s")
         sent = [j for j in jobs if j.visit_id in out.ok_ids]
         # re-send a sample with the same client ids: each must be a duplicate
         sample = random.Random(3).sample(sent, min(args.resend, len(sent)))
