@@ -282,8 +282,9 @@ def submit(visit: Visit, payload: dict, user_id: int | None) -> SubmitResult:
         .options(joinedload(Questionnaire.dimensions).joinedload(Dimension.items))
     ).unique().scalar_one()
     if client_id is not None:
-        owner = db.session.scalar(select(Visit).where(Visit.client_submission_id == client_id))
-        if owner is not None and owner.id != visit.id:
+        owner = db.session.scalar(
+            select(Visit.id).where(Visit.client_submission_id == client_id))
+        if owner is not None and owner != visit.id:
             db.session.rollback()
             return SubmitResult(visit, False, errors={
                 "client_submission_id": _("This submission id belongs to another visit.")})

@@ -351,7 +351,7 @@ class Outcome:
 
 
 def submit_all(port: int, jobs: Sequence[Assignment], concurrency: int,
-               max_seconds: float) -> Outcome:
+               max_seconds: float, keepalive: bool = True) -> Outcome:
     """Send every job once from ``concurrency`` threads (keep-alive connections); closed
     loop: each thread sends its next request when the previous answer arrived."""
     out = Outcome()
@@ -368,6 +368,8 @@ def submit_all(port: int, jobs: Sequence[Assignment], concurrency: int,
                 break
             headers = {"Content-Type": "application/json",
                        "Authorization": f"Bearer {job.token}"}
+            if not keepalive:
+                headers["Connection"] = "close"
             started = time.perf_counter()
             try:
                 conn.request("POST", f"/api/shopper/visits/{job.visit_id}/submit",
@@ -484,7 +486,8 @@ def run_one(name: str, url: str, args: argparse.Namespace) -> Result:
         warm_up(server.port, jobs[::-1], args.workers)
         busy0, total0 = machine_busy()
         client0, server0, pg0 = self_cpu(), server.cpu_seconds(), postgres_cpu()
-        out = submit_all(server.port, jobs, args.concurrency, args.max_seconds)
+        out = submit_all(server.port, jobs, args.concurrency, args.max_seconds,
+                         keepalive=not args.no_keepalive)
         busy1, total1 = machine_busy()
         client_cpu, server_cpu = self_cpu() - client0, server.cpu_seconds() - server0
         pg_cpu = postgres_cpu() - pg0 if url.startswith("postgres") else 0.0
@@ -542,8 +545,11 @@ def run_one(name: str, url: str, args: argparse.Namespace) -> Result:
 
 
 def print_table(results: Sequence[Result], args: argparse.Namespace) -> None:
-    print(f"\nEnd-of-month submissions: {args.stores} stores, gunicorn {args.workers} sync "
-          f"worker(s) × {args.threads} thread(s), {args.concurrency} client connections, "
+    kind = "gthread" if args.threads > 1 else "sync"
+    conns = "new connection per request" if args.no_keepalive else "keep-alive"
+    print(f"\nEnd-of-month submissions: {args.stores} stores, gunicorn {args.workers} {kind} "
+          f"worker(s) × {args.threads} thread(s), {args.concurrency} client connections "
+          f"({conns}), "
           f"{os.cpu_count()} CPU cores shared by gunicorn, database and load generator")
     head = (f"{'database':<11}{'sent':>6}{'req/s':>8}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}"
             f"{'errors':>8}{'lost':>6}  exactly once")
@@ -572,6 +578,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=int(os.environ.get(
         "WEB_CONCURRENCY", (os.cpu_count() or 1) * 2 + 1)), help="gunicorn workers")
     parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker")
+    parser.add_argument("--no-keepalive", action="store_true",
+                        help="a new connection per request (as nginx's proxy_pass does "
+                             "without upstream keepalive)")
     parser.add_argument("--max-seconds", type=float, default=60.0)
     parser.add_argument("--resend", type=int, default=200, help="client ids to re-send")
     args = parser.parse_args(argv)
