@@ -2,7 +2,7 @@
 repository root (one command, prints its figures):
 
     /work/venv/bin/python benchmarks/submit_load.py                  # PostgreSQL, then SQLite
-    /work/venv/bin/python benchmarks/submit_load.py --only postgres --workers 4 --threads 2
+    /work/venv/bin/python benchmarks/submit_load.py --only postgres --workers 5 --threads 1
 
 For each database it
 
@@ -575,9 +575,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--stores", type=int, default=2000, help="stores = assignments")
     parser.add_argument("--requests", type=int, default=2000, help="submissions to send")
     parser.add_argument("--concurrency", type=int, default=8, help="client connections")
-    parser.add_argument("--workers", type=int, default=int(os.environ.get(
-        "WEB_CONCURRENCY", (os.cpu_count() or 1) * 2 + 1)), help="gunicorn workers")
-    parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker")
+    parser.add_argument("--workers", type=int, default=3,
+                        help="gunicorn workers (WEB_CONCURRENCY)")
+    parser.add_argument("--threads", type=int, default=4,
+                        help="gunicorn threads per worker (GUNICORN_THREADS; 1 = sync workers)")
     parser.add_argument("--no-keepalive", action="store_true",
                         help="a new connection per request (as nginx's proxy_pass does "
                              "without upstream keepalive)")
