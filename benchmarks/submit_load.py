@@ -550,7 +550,8 @@ def print_table(results: Sequence[Result], args: argparse.Namespace) -> None:
     print(f"\nEnd-of-month submissions: {args.stores} stores, gunicorn {args.workers} {kind} "
           f"worker(s) × {args.threads} thread(s), {args.concurrency} client connections "
           f"({conns}), "
-          f"{os.cpu_count()} CPU cores shared by gunicorn, database and load generator")
+          f"{os.cpu_count()} CPU cores shared by gunicorn, database and load generator "
+          f"(load average now {os.getloadavg()[0]:.1f})")
     head = (f"{'database':<11}{'sent':>6}{'req/s':>8}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}"
             f"{'errors':>8}{'lost':>6}  exactly once")
     print(head)
