@@ -33,6 +33,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -105,6 +106,23 @@ def pdf_bytes(result: object) -> bytes:
     raise TypeError(f"cannot read a PDF from {type(result).__name__}")
 
 
+def page_count(pdf: bytes) -> int:
+    """Pages of a PDF, by poppler's ``pdfinfo`` (WeasyPrint compresses its object streams,
+    so the page objects cannot simply be counted), else by searching the raw bytes."""
+    try:
+        with tempfile.NamedTemporaryFile(suffix=".pdf") as tmp:
+            tmp.write(pdf)
+            tmp.flush()
+            info = subprocess.run(["pdfinfo", tmp.name], capture_output=True, text=True,
+                                  timeout=60).stdout
+        match = re.search(r"^Pages:\s+(\d+)", info, re.MULTILINE)
+        if match:
+            return int(match.group(1))
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+
+
 def child(kind: str, url: str, month: str, spec: str | None) -> dict:
     """In a fresh process: open the app, render once, report time and peak RSS."""
     sys.path.insert(0, str(ROOT))
@@ -132,7 +150,7 @@ def child(kind: str, url: str, month: str, spec: str | None) -> dict:
             pdf = pdf_bytes(call_render(fn, values))
             out["seconds"] = time.perf_counter() - started
             out["bytes"] = len(pdf)
-            out["pages"] = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+            out["pages"] = page_count(pdf)
             out["function"] = f"{fn.__module__}.{fn.__name__}"
         out["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return out

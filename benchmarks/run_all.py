@@ -36,11 +36,15 @@ BENCHMARKS = {
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run the benchmarks one after the other.")
-    parser.add_argument("names", nargs="*", choices=[*BENCHMARKS, []], metavar="NAME",
+    parser.add_argument("names", nargs="*", metavar="NAME",
                         help=f"which ones (default: all): {', '.join(BENCHMARKS)}")
     parser.add_argument("--only", choices=("sqlite", "postgres"),
                         help="one database only, for the benchmarks that use both")
     args = parser.parse_args(argv)
+    unknown = [name for name in args.names if name not in BENCHMARKS]
+    if unknown:
+        parser.error(f"unknown benchmark {', '.join(unknown)}; "
+                     f"choose from {', '.join(BENCHMARKS)}")
     summary = []
     for name in args.names or list(BENCHMARKS):
         script, has_only = BENCHMARKS[name]
