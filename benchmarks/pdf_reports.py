@@ -16,8 +16,10 @@ Every measurement runs in a fresh Python process (``--child``), so the peak memo
 process's own peak resident set size (``getrusage(RUSAGE_SELF).ru_maxrss``; tracemalloc
 would miss WeasyPrint's and the C libraries' memory). A child that only loads the app and
 opens the database gives the baseline. The render functions come from ``auditapp.reports``
-(the PDF reports branch); without it the benchmark says so and stops. Their names are
-looked up among a few likely ones, or given with ``--store-fn`` / ``--hq-fn``
+(the PDF reports branch: ``context.store_month_context`` + ``pdf.render_report``, and
+``context.brand_summary_context`` + ``pdf.render_brand_summary``, as the app's own
+downloads use them); without it the benchmark says so and stops. Other functions can be
+given with ``--store-fn`` / ``--hq-fn``
 (``module:function``); arguments are matched by parameter name (``store``, ``store_id``,
 ``month``, ``period``, ``brand``, …).
 """
@@ -36,6 +38,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,11 +53,49 @@ CANDIDATES = {
 REPORTS_MODULES = ("auditapp.reports", "auditapp.reports.pdf", "auditapp.pdf_reports")
 
 
+def store_month_pdf(store, period) -> bytes:
+    """The store's monthly PDF as ``auditapp.reports`` builds it for the manager's and HQ's
+    download (``reports.views.store_month_pdf`` without the HTTP response)."""
+    from auditapp.reports.context import store_month_context
+    from auditapp.reports.pdf import render_report
+
+    return render_report("store_month.html", report_date=date.today(),
+                         **store_month_context(store, period))
+
+
+def brand_summary_pdf(period) -> bytes:
+    """HQ's brand summary PDF for the month, as the report job builds it
+    (``jobs.build_brand_summary``)."""
+    from auditapp.reports.context import brand_summary_context
+    from auditapp.reports.pdf import render_brand_summary
+
+    return render_brand_summary(brand_summary_context(period), report_date=date.today())
+
+
+#: The reports module's own functions these adapters need.
+ADAPTERS = {
+    "store": (store_month_pdf, ("auditapp.reports.context", "store_month_context"),
+              ("auditapp.reports.pdf", "render_report")),
+    "hq": (brand_summary_pdf, ("auditapp.reports.context", "brand_summary_context"),
+           ("auditapp.reports.pdf", "render_brand_summary")),
+}
+
+
+def _has(module_name: str, name: str) -> bool:
+    try:
+        return callable(getattr(importlib.import_module(module_name), name, None))
+    except ModuleNotFoundError:
+        return False
+
+
 def find_render(kind: str, spec: str | None) -> Callable | None:
     """The render function for ``kind`` ('store' or 'hq'), or None if there is none."""
     if spec:
         module_name, _, name = spec.partition(":")
         return getattr(importlib.import_module(module_name), name)
+    adapter, *needs = ADAPTERS[kind]
+    if all(_has(module_name, name) for module_name, name in needs):
+        return adapter
     for module_name in REPORTS_MODULES:
         try:
             module = importlib.import_module(module_name)
