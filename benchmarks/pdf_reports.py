@@ -12,9 +12,10 @@ first use into /tmp/auditapp-bench/bench.sqlite and the PostgreSQL database
 - the HQ brand summary PDF for the month (every region and store): goal ≤ 20 s and
   ≤ 500 MB peak memory.
 
-Every measurement runs in a fresh Python process (``--child``), so the peak memory is that
-process's own peak resident set size (``getrusage(RUSAGE_SELF).ru_maxrss``; tracemalloc
-would miss WeasyPrint's and the C libraries' memory). A child that only loads the app and
+Every measurement runs in a fresh Python process (``--child``) that renders the report
+twice (the first render also loads fonts and templates; the second is what a worker that
+has rendered before takes), so the peak memory is that process's own peak resident set
+size (``getrusage(RUSAGE_SELF).ru_maxrss``; tracemalloc would miss WeasyPrint's and the C libraries' memory). A child that only loads the app and
 opens the database gives the baseline. The render functions come from ``auditapp.reports``
 (the PDF reports branch: ``context.store_month_context`` + ``pdf.render_report``, and
 ``context.brand_summary_context`` + ``pdf.render_brand_summary``, as the app's own
@@ -190,6 +191,11 @@ def child(kind: str, url: str, month: str, spec: str | None) -> dict:
             started = time.perf_counter()
             pdf = pdf_bytes(call_render(fn, values))
             out["seconds"] = time.perf_counter() - started
+            # a second render in the same process: what a worker that has rendered
+            # before (fonts, templates, caches loaded) takes
+            started = time.perf_counter()
+            pdf_bytes(call_render(fn, values))
+            out["warm_seconds"] = time.perf_counter() - started
             out["bytes"] = len(pdf)
             out["pages"] = page_count(pdf)
             out["function"] = f"{fn.__module__}.{fn.__name__}"
@@ -255,21 +261,23 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {kind}: {failed[0]['error']}")
                 continue
             seconds = statistics.median(r["seconds"] for r in runs)
+            warm = statistics.median(r["warm_seconds"] for r in runs)
             peak = max(r["maxrss_mb"] for r in runs)
-            rows.append((name, kind, seconds, peak, peak - base.get("maxrss_mb", 0),
+            rows.append((name, kind, seconds, warm, peak, peak - base.get("maxrss_mb", 0),
                          runs[0]["pages"], runs[0]["bytes"]))
-            print(f"  {kind}: {runs[0]['function']} {seconds:.2f} s (median of {len(runs)}), "
+            print(f"  {kind}: {runs[0]['function']} {seconds:.2f} s first in a fresh process, "
+                  f"{warm:.2f} s the second time (medians of {len(runs)}), "
                   f"peak RSS {peak:.0f} MB (app alone {base.get('maxrss_mb', 0):.0f} MB), "
                   f"{runs[0]['pages']} pages, {runs[0]['bytes'] / 1024:.0f} KB", flush=True)
     print(f"\nPDF reports, month {month} ({_common.STORES} stores)")
-    print(f"{'database':<12}{'report':<8}{'time s':>8}{'peak MB':>9}{'over app':>9}"
-          f"{'pages':>7}{'KB':>7}  goal")
-    for name, kind, seconds, peak, extra, pages, size in rows:
+    print(f"{'database':<12}{'report':<8}{'first s':>8}{'again s':>8}{'peak MB':>9}"
+          f"{'over app':>9}{'pages':>7}{'KB':>7}  goal (on the first render)")
+    for name, kind, seconds, warm, peak, extra, pages, size in rows:
         limit_s, limit_mb = GOALS[kind]
         met = seconds <= limit_s and (limit_mb is None or peak <= limit_mb)
         goal = f"≤ {limit_s:.0f} s" + (f", ≤ {limit_mb:.0f} MB" if limit_mb else "")
-        print(f"{name:<12}{kind:<8}{seconds:>8.2f}{peak:>9.0f}{extra:>9.0f}{pages:>7}"
-              f"{size / 1024:>7.0f}  {goal}: {'met' if met else 'NOT met'}")
+        print(f"{name:<12}{kind:<8}{seconds:>8.2f}{warm:>8.2f}{peak:>9.0f}{extra:>9.0f}"
+              f"{pages:>7}{size / 1024:>7.0f}  {goal}: {'met' if met else 'NOT met'}")
     return 0
 
 
