@@ -15,14 +15,14 @@ first use into /tmp/auditapp-bench/bench.sqlite and the PostgreSQL database
 Every measurement runs in a fresh Python process (``--child``) that renders the report
 twice (the first render also loads fonts and templates; the second is what a worker that
 has rendered before takes), so the peak memory is that process's own peak resident set
-size (``getrusage(RUSAGE_SELF).ru_maxrss``; tracemalloc would miss WeasyPrint's and the C libraries' memory). A child that only loads the app and
-opens the database gives the baseline. The render functions come from ``auditapp.reports``
-(the PDF reports branch: ``context.store_month_context`` + ``pdf.render_report``, and
+size (``getrusage(RUSAGE_SELF).ru_maxrss``; tracemalloc would miss WeasyPrint's and the C
+libraries' memory). A child that only loads the app and opens the database gives the
+baseline. The render functions come from ``auditapp.reports`` (the PDF reports branch:
+``context.store_month_context`` + ``pdf.render_report``, and
 ``context.brand_summary_context`` + ``pdf.render_brand_summary``, as the app's own
 downloads use them); without it the benchmark says so and stops. Other functions can be
-given with ``--store-fn`` / ``--hq-fn``
-(``module:function``); arguments are matched by parameter name (``store``, ``store_id``,
-``month``, ``period``, ``brand``, …).
+given with ``--store-fn`` / ``--hq-fn`` (``module:function``); arguments are matched by
+parameter name (``store``, ``store_id``, ``month``, ``period``, ``brand``, …).
 """
 
 from __future__ import annotations
