@@ -87,3 +87,15 @@ def test_generate_assign_month_adds_open_assignments(app):
     assert not db.session.scalar(select(func.count(Answer.id)).where(
         Answer.visit_id.in_([v.id for v in open_visits])))
     assert assign_visits(month) == 0  # each store has its visit that month already
+
+
+def test_generate_command_assign_month(app, runner):
+    result = runner.invoke(args=["generate", "--stores", "2", "--months", "1",
+                                 "--last-month", "2026-01", "--assign-month", "2026-02"])
+    assert result.exit_code == 0, result.output
+    assert "2 open assignments in 2026-02" in result.output
+    assert db.session.scalar(select(func.count(Visit.id)).where(
+        Visit.month == "2026-02", Visit.status == ASSIGNED)) == 2
+    bad = runner.invoke(args=["generate", "--stores", "1", "--months", "1",
+                              "--assign-month", "Feb"])
+    assert bad.exit_code != 0 and "--assign-month" in bad.output
