@@ -202,19 +202,29 @@ def schedule_command(month: str, dry_run: bool) -> None:
 @click.option("--months", required=True, type=click.IntRange(1, 60), help="How many months.")
 @click.option("--last-month", default=None, help="Last month YYYY-MM (default: last month).")
 @click.option("--seed", default=1, show_default=True, help="Random seed (same seed, same data).")
+@click.option("--assign-month", default=None,
+              help="Also give every store an open assignment (with link token) in this "
+                   "month YYYY-MM, e.g. the current month.")
 @with_appcontext
-def generate_command(stores: int, months: int, last_month: str | None, seed: int) -> None:
+def generate_command(stores: int, months: int, last_month: str | None, seed: int,
+                     assign_month: str | None) -> None:
     """Fill an empty database with a chain-scale data set for load and speed checks."""
     from .generate import generate_chain
 
-    last = None
+    last = assign = None
     if last_month:
         try:
             last = analytics.Period.month(last_month).start
         except analytics.PeriodError as error:
             raise click.BadParameter(str(error), param_hint="--last-month") from None
+    if assign_month:
+        try:
+            assign = analytics.Period.month(assign_month).start
+        except analytics.PeriodError as error:
+            raise click.BadParameter(str(error), param_hint="--assign-month") from None
     try:
-        summary = generate_chain(stores, months, last_month=last, seed=seed)
+        summary = generate_chain(stores, months, last_month=last, seed=seed,
+                                 assign_month=assign)
     except ValueError as error:
         db.session.rollback()
         raise click.ClickException(str(error)) from None
@@ -224,4 +234,5 @@ def generate_command(stores: int, months: int, last_month: str | None, seed: int
         f"{summary['qa_audits']} QA audits, {summary['answers']} answers, "
         f"{summary['complaints']} complaints ({summary['months'][0]} … {summary['months'][-1]}) "
         f"in {summary['seconds']:.1f} s."
+        + (f" {summary['assigned']} open assignments in {assign_month}." if assign else "")
     )

@@ -48,8 +48,9 @@ from .models import (
     utcnow,
 )
 from .models.questionnaire import KIND_MYSTERY, KIND_QA, PUBLISHED
-from .models.visit import MYSTERY, QA, RELEASED
+from .models.visit import ASSIGNED, MYSTERY, QA, RELEASED
 from .questionnaires import default_mystery, default_qa
+from .visits import TOKEN_LIFETIME, new_access_token
 
 PASSWORD = "demo1234"
 
@@ -283,11 +284,16 @@ def _reset_sequences(tables: Iterable[str]) -> None:
 
 
 def generate_chain(
-    stores: int, months: int, last_month: date | None = None, seed: int = 1
+    stores: int, months: int, last_month: date | None = None, seed: int = 1,
+    assign_month: date | None = None,
 ) -> dict:
     """Fill an empty database with ``stores`` stores and ``months`` months of scored
     visits ending with ``last_month`` (default: last month). Refuses (ValueError) when the
-    database already has stores. Returns a summary of what was made."""
+    database already has stores. Returns a summary of what was made.
+
+    With ``assign_month`` (a month's first day, e.g. the current month), every store also
+    gets that month's mystery visit as an open assignment (see ``assign_visits``); the
+    rest of the data set is the same as without it."""
     if stores < 1 or months < 1:
         raise ValueError("Give at least one store and one month.")
     if db.session.scalar(select(func.count(Store.id))):
@@ -453,6 +459,7 @@ def generate_chain(
     _reset_sequences(("regions", "stores", "users", "visits", "answers", "complaints",
                       "brands", "questionnaires", "dimensions", "items"))
     db.session.commit()
+    assigned = assign_visits(assign_month, seed=seed) if assign_month is not None else 0
     return {
         "regions": n_regions,
         "stores": stores,
@@ -463,6 +470,61 @@ def generate_chain(
         "qa_audits": visits.count[QA],
         "answers": visits.answer_count,
         "complaints": complaints,
+        "assigned": assigned,
         "months": [f"{m:%Y-%m}" for m in month_firsts],
         "seconds": clock.perf_counter() - started,
     }
+
+
+def assign_visits(month: date, seed: int = 1, days_left: int = 5) -> int:
+    """Give every active store of the database one open mystery assignment for ``month``
+    (its first day): status ``assigned``, a shopper (never one tied to the store), the
+    latest published mystery questionnaire, a due date ``days_left`` days before the
+    month's end and an access token (random, valid ``TOKEN_LIFETIME``), as HQ's
+    scheduling does. Stores that already have a visit that month are skipped. For the
+    end-of-month submission load benchmark. Commits; returns how many were made."""
+    rng = random.Random(f"assign-{seed}-{month:%Y-%m}")
+    label = f"{month:%Y-%m}"
+    now = utcnow().replace(microsecond=0)
+    next_month = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+    due = next_month - timedelta(days=days_left)
+    form = _published("MS-STD", KIND_MYSTERY)
+    stores = db.session.execute(
+        select(Store.id, Store.has_drive_thru).where(Store.active.is_(True)).order_by(Store.id)
+    ).all()
+    shoppers = list(db.session.scalars(
+        select(User.id).where(User.role == SHOPPER, User.active.is_(True)).order_by(User.id)
+    ))
+    if not shoppers:
+        raise ValueError("There are no active shoppers to assign.")
+    ties = {(u, s) for u, s in db.session.execute(select(shopper_store_ties))}
+    taken = set(db.session.scalars(select(Visit.store_id).where(
+        Visit.month == label, Visit.kind == MYSTERY, Visit.store_id.is_not(None))))
+    first_id = _next_id(Visit.id)
+    rows: list[dict] = []
+    for n, (store_id, drive_thru) in enumerate(stores):
+        if store_id in taken:
+            continue
+        shopper = shoppers[(n + rng.randrange(len(shoppers))) % len(shoppers)]
+        if (shopper, store_id) in ties:
+            shopper = shoppers[(shoppers.index(shopper) + 1) % len(shoppers)]
+        types = VISIT_TYPES if drive_thru else VISIT_TYPES[:2]
+        rows.append({
+            "id": first_id + len(rows), "kind": MYSTERY, "store_id": store_id,
+            "competitor_id": None, "evaluator_id": shopper, "questionnaire_id": form.id,
+            "month": label, "visit_type": types[rng.randrange(len(types))], "due_date": due,
+            "status": ASSIGNED, "access_token": new_access_token(),
+            "token_expires_at": now + TOKEN_LIFETIME, "client_submission_id": None,
+            "draft": None, "visit_date": None, "arrival_time": None,
+            "visit_type_confirmed": None, "order_description": "", "receipt_total": None,
+            "overall_comment": "", "started_at": None, "checkin_latitude": None,
+            "checkin_longitude": None, "checkin_distance_m": None, "location_flagged": False,
+            "created_at": now, "submitted_at": None, "released_at": None,
+            "reviewed_by_id": None, "return_reason": "", "acknowledged_at": None,
+            "acknowledged_by_id": None, "score": None, "csm": None, "csm_grade": None,
+            "satisfied": None, "scored_at": None,
+        })
+    _bulk(Visit, rows)
+    _reset_sequences(("visits",))
+    db.session.commit()
+    return len(rows)

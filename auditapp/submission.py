@@ -20,11 +20,12 @@ from typing import Any
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from werkzeug.datastructures import MultiDict
 
 from . import scoring
 from .extensions import db
-from .models import Answer, Visit, utcnow
+from .models import Answer, Dimension, Questionnaire, Visit, utcnow
 from .models.visit import ASSIGNED, EDITABLE_STATUSES, IN_PROGRESS, SUBMITTED
 from .visits import log_change, score_and_store
 
@@ -255,27 +256,43 @@ class SubmitResult:
     duplicate: bool = False
     errors: dict[str, str] = field(default_factory=dict)
     message: str = ""
+    #: As committed, for the answer to the client (reading them from ``visit`` after the
+    #: commit would reload it).
+    status: str | None = None
+    client_submission_id: str | None = None
+    submitted_at: datetime | None = None
 
 
 def submit(visit: Visit, payload: dict, user_id: int | None) -> SubmitResult:
     """Validate, save the answers and facts, score, and send the visit to review, in one
     transaction. A repeat with the same ``client_submission_id`` returns the first result."""
     client_id = str((payload or {}).get("client_submission_id") or "").strip()[:64] or None
-    # Lock the row (PostgreSQL) so two simultaneous submits cannot both go through.
-    locked = db.session.execute(
-        select(Visit).where(Visit.id == visit.id).with_for_update()
-    ).scalar_one()
-    db.session.refresh(locked)
-    visit = locked
+    # Lock the visit's row (PostgreSQL) so two simultaneous submits cannot both go through,
+    # and re-read it (populate_existing) with its stored answers and dimension scores.
+    visit = db.session.execute(
+        select(Visit).where(Visit.id == visit.id).with_for_update(of=Visit)
+        .execution_options(populate_existing=True)
+        .options(joinedload(Visit.answers), joinedload(Visit.dimension_scores))
+    ).unique().scalar_one()
+    # The questionnaire with its dimensions and items in one query (instead of a lazy load
+    # per dimension); ``visit.questionnaire`` then comes from the identity map (which holds
+    # objects weakly: ``questionnaire`` keeps them alive until the end).
+    questionnaire = db.session.execute(
+        select(Questionnaire).where(Questionnaire.id == visit.questionnaire_id)
+        .options(joinedload(Questionnaire.dimensions).joinedload(Dimension.items))
+    ).unique().scalar_one()
     if client_id is not None:
-        owner = db.session.scalar(select(Visit).where(Visit.client_submission_id == client_id))
-        if owner is not None and owner.id != visit.id:
+        owner = db.session.scalar(
+            select(Visit.id).where(Visit.client_submission_id == client_id))
+        if owner is not None and owner != visit.id:
             db.session.rollback()
             return SubmitResult(visit, False, errors={
                 "client_submission_id": _("This submission id belongs to another visit.")})
         if owner is not None and not is_editable(visit):
             db.session.rollback()
-            return SubmitResult(visit, True, duplicate=True)
+            return SubmitResult(visit, True, duplicate=True, status=visit.status,
+                                client_submission_id=visit.client_submission_id,
+                                submitted_at=visit.submitted_at)
     if not is_editable(visit):
         db.session.rollback()
         return SubmitResult(visit, False, message=_("This visit was already submitted and can no "
@@ -286,35 +303,40 @@ def submit(visit: Visit, payload: dict, user_id: int | None) -> SubmitResult:
         return SubmitResult(visit, False, errors=checked.errors,
                             message=_("Some answers are missing or need a correction."))
     try:
-        before = {"status": visit.status}
-        existing = {a.item_id: a for a in visit.answers}
-        for item in visit.questionnaire.items:
-            value, na, comment = checked.answers[item.id]
-            answer = existing.get(item.id)
-            if answer is None:
-                answer = Answer(item=item)
-                visit.answers.append(answer)
-            answer.value, answer.na, answer.comment = value, na, comment
-        for key, value in checked.facts.items():
-            setattr(visit, key, value)
-        if visit.started_at is None:
-            visit.started_at = utcnow()
-        db.session.flush()
-        score_and_store(visit)
-        visit.status = SUBMITTED
-        visit.submitted_at = utcnow()
-        visit.client_submission_id = client_id
-        visit.draft = None
-        visit.return_reason = visit.return_reason or ""
-        log_change("visit", visit.id, "submit", user_id, before,
-                   {"status": SUBMITTED, "client_submission_id": client_id})
+        # No flush until the commit: the answers are scored first and then written once,
+        # with their scores, together with the visit and the audit row.
+        with db.session.no_autoflush:
+            before = {"status": visit.status}
+            existing = {a.item_id: a for a in visit.answers}
+            for item in visit.questionnaire.items:
+                value, na, comment = checked.answers[item.id]
+                answer = existing.get(item.id)
+                if answer is None:
+                    answer = Answer(item=item)
+                    visit.answers.append(answer)
+                answer.value, answer.na, answer.comment = value, na, comment
+            for key, value in checked.facts.items():
+                setattr(visit, key, value)
+            if visit.started_at is None:
+                visit.started_at = utcnow()
+            score_and_store(visit)
+            visit.status = SUBMITTED
+            visit.submitted_at = utcnow()
+            visit.client_submission_id = client_id
+            visit.draft = None
+            visit.return_reason = visit.return_reason or ""
+            log_change("visit", visit.id, "submit", user_id, before,
+                       {"status": SUBMITTED, "client_submission_id": client_id})
+            result = SubmitResult(visit, True, status=SUBMITTED, client_submission_id=client_id,
+                                  submitted_at=visit.submitted_at)
         db.session.commit()
     except Exception:
         db.session.rollback()
         raise
-    return SubmitResult(visit, True)
+    del questionnaire
+    return result
 
 
-def submitted_at_iso(visit: Visit) -> str | None:
+def submitted_at_iso(visit: Visit | SubmitResult) -> str | None:
     value: datetime | None = visit.submitted_at
     return value.isoformat(timespec="seconds") if value else None

@@ -38,14 +38,15 @@ def with_visit(view: Callable) -> Callable:
     @wraps(view)
     def wrapped(visit_id: int, **kwargs: Any):
         token = request_token()
+        if token:  # one query: the token's visit must be this one
+            visit = visit_by_token(token)
+            if visit is None or visit.id != visit_id:
+                return error(404, _("No such visit."))
+            return view(visit, token, **kwargs)
         visit = db.session.get(Visit, visit_id)
         if visit is None:
             return error(404, _("No such visit."))
-        if token:
-            by_token = visit_by_token(token)
-            if by_token is None or by_token.id != visit.id:
-                return error(404, _("No such visit."))
-        elif is_evaluator(visit):
+        if is_evaluator(visit):
             if request.method not in ("GET", "HEAD", "OPTIONS") and \
                     current_app.config.get("WTF_CSRF_ENABLED", True):
                 try:
@@ -194,16 +195,17 @@ def shopper_submit(visit: Visit, token: str | None):
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         return error(400, _("Send the answers as a JSON object."))
+    visit_id = visit.id  # read before the commit expires the visit
     result = submission.submit(visit, data, acting_user_id(visit))
     if not result.ok:
         status = 422 if result.errors else 409
         return error(status, result.message or _("Please correct the answers shown."),
                      result.errors)
     return jsonify({
-        "status": result.visit.status,
-        "visit_id": result.visit.id,
-        "client_submission_id": result.visit.client_submission_id,
-        "submitted_at": submission.submitted_at_iso(result.visit),
+        "status": result.status,
+        "visit_id": visit_id,
+        "client_submission_id": result.client_submission_id,
+        "submitted_at": submission.submitted_at_iso(result),
         "duplicate": result.duplicate,
         "message": _("Thank you. Your report was sent to head office."),
     })

@@ -7,6 +7,7 @@ import hmac
 from flask import request
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import Visit, utcnow
@@ -16,7 +17,9 @@ def visit_by_token(token: str | None) -> Visit | None:
     """The visit whose unexpired link token is ``token``, else None."""
     if not token or len(token) > 64:
         return None
-    visit = db.session.scalar(select(Visit).where(Visit.access_token == token))
+    visit = db.session.scalar(
+        select(Visit).where(Visit.access_token == token).options(joinedload(Visit.evaluator))
+    )
     if visit is None or visit.access_token is None:
         return None
     if not hmac.compare_digest(visit.access_token, token):
