@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from . import analytics, scoring
 from .extensions import db
-from .i18n import cli_localised
+from .i18n import BAND_LABELS, cli_localised, label
 from .models import MANAGER, ROLES, SHOPPER, Store, User
 
 
@@ -114,22 +114,28 @@ def create_user(username: str, role: str, name: str, stores: tuple[str, ...], pa
               show_default=True)
 @click.option("--store", "store_codes", multiple=True, help="Only this store code (repeatable).")
 @with_appcontext
+@cli_localised
 def bdi_command(month: str, fmt: str, store_codes: tuple[str, ...]) -> None:
     """Print each store's MS, QA, HL, BDI and band for a month."""
     try:
         period = analytics.Period.month(month)
-    except analytics.PeriodError as error:
-        raise click.BadParameter(str(error), param_hint="--month") from None
+    except analytics.PeriodError:
+        raise click.BadParameter(
+            _("Month must be written YYYY-MM (e.g. 2026-05), not %(m)s.", m=repr(month)),
+            param_hint="--month",
+        ) from None
     if store_codes:
         known = set(db.session.scalars(select(Store.code).where(Store.code.in_(store_codes))))
         missing = sorted(set(store_codes) - known)
         if missing:
-            raise click.ClickException(f"Unknown store code(s): {', '.join(missing)}.")
+            raise click.ClickException(
+                _("Unknown store code(s): %(codes)s.", codes=", ".join(missing))
+            )
     rows = analytics.store_scores(
         period, store_codes=list(store_codes) or None, include_inactive=bool(store_codes)
     )
     brand = analytics.brand_score(period)
-    if fmt == "json":
+    if fmt == "json":  # for programs: codes, not labels
         click.echo(
             json.dumps(
                 {
@@ -152,15 +158,20 @@ def bdi_command(month: str, fmt: str, store_codes: tuple[str, ...]) -> None:
         )
         return
     f = scoring.fmt_score
-    click.echo(f"Brand Delivery Index {period.label}: {f(brand.bdi)} "
-               f"({brand.band or 'no BDI'}, {brand.stores_scored} stores)")
-    header = f"{'rank':>4}  {'code':<6} {'MS':>6} {'QA':>6} {'HL':>6} {'BDI':>6}  {'band':<18} name"
+    click.echo(_("Brand Delivery Index %(month)s: %(bdi)s (%(band)s, %(n)s stores)",
+                 month=period.label, bdi=f(brand.bdi),
+                 band=label(BAND_LABELS, brand.band) if brand.band else _("no BDI"),
+                 n=brand.stores_scored))
+    rank, code, band, store = _("Rank"), _("Code"), _("Band"), _("Store")
+    header = (f"{rank:>4}  {code:<6} {'MS':>6} {'QA':>6} {'HL':>6} {'BDI':>6}  "
+              f"{band:<18} {store}")
     click.echo(header)
     click.echo("-" * len(header))
     for r in rows:
+        band_text = label(BAND_LABELS, r.band) if r.band else "-"
         click.echo(
             f"{(r.rank or '-'):>4}  {r.code:<6} {f(r.ms):>6} {f(r.qa):>6} {f(r.hl):>6} "
-            f"{f(r.bdi):>6}  {(r.band or '-'):<18} {r.name}"
+            f"{f(r.bdi):>6}  {band_text:<18} {r.name}"
         )
 
 
