@@ -104,9 +104,15 @@ def test_edit_and_deactivate_store(client, auth, chain):
     assert db.session.get(Store, store.id).active is False
     assert "<td>E002</td>" not in client.get("/hq/stores").get_data(as_text=True)
     assert "<td>E002</td>" in client.get("/hq/stores?status=inactive").get_data(as_text=True)
-    client.post(f"/hq/stores/{store.id}/active", data={"active": "1"})
+    # back to the page it came from, but never to another site
+    r = client.post(f"/hq/stores/{store.id}/active",
+                    data={"active": "1", "next": "https://evil.example/x"})
+    assert r.headers["Location"] == "/hq/stores"
     db.session.expire_all()
     assert db.session.get(Store, store.id).active is True
+    r = client.post(f"/hq/stores/{store.id}/active",
+                    data={"active": "1", "next": "/hq/stores?page=2"})
+    assert r.headers["Location"] == "/hq/stores?page=2"
 
 
 def test_regions_crud(client, auth, chain):

@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 
+from ..auth.urls import safe_next
 from ..extensions import db
 from ..models import HQ_ADMIN, MANAGER, ROLES, SHOPPER, Brand, CompetitorStore, Region, Store, User
 from ..security import roles_required
@@ -186,7 +187,7 @@ def store_form(store_id: int | None = None):
 def store_active(store_id: int):
     store = db.get_or_404(Store, store_id)
     _toggle(store, "store", store.code)
-    return redirect(request.form.get("next") or url_for("hq.stores"))
+    return redirect(safe_next(request.form.get("next")) or url_for("hq.stores"))
 
 
 # --- store CSV import ---------------------------------------------------------------------
