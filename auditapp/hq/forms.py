@@ -69,26 +69,40 @@ class RegionForm(FlaskForm):
     submit = SubmitField(_l("Save"))
 
 
+# Fields a store and a competitor store share; made by functions so each form keeps its
+# own field order (WTForms orders fields by when they were created).
+def _timezone_field() -> StringField:
+    return StringField(
+        _l("Time zone"), default="Asia/Shanghai",
+        validators=[DataRequired(_l("Enter a time zone.")), _timezone],
+    )
+
+
+def _latitude_field() -> FloatField:
+    return FloatField(
+        _l("Latitude"),
+        validators=[Optional(), NumberRange(-90, 90, _l("Latitude must be between -90 and 90."))],
+    )
+
+
+def _longitude_field() -> FloatField:
+    return FloatField(
+        _l("Longitude"),
+        validators=[Optional(),
+                    NumberRange(-180, 180, _l("Longitude must be between -180 and 180."))],
+    )
+
+
 class StoreForm(FlaskForm):
     code = StringField(_l("Code"), validators=CODE)
     name = StringField(_l("Name"), validators=[DataRequired(_l("Enter a name.")), Length(max=200)])
     address = StringField(_l("Address"), validators=[Optional(), Length(max=300)])
     city = StringField(_l("City"), validators=[Optional(), Length(max=120)])
     region_id = SelectField(_l("Region"), coerce=int)
-    timezone = StringField(
-        _l("Time zone"), default="Asia/Shanghai",
-        validators=[DataRequired(_l("Enter a time zone.")), _timezone],
-    )
+    timezone = _timezone_field()
     has_drive_thru = BooleanField(_l("Has a drive-thru"))
-    latitude = FloatField(
-        _l("Latitude"),
-        validators=[Optional(), NumberRange(-90, 90, _l("Latitude must be between -90 and 90."))],
-    )
-    longitude = FloatField(
-        _l("Longitude"),
-        validators=[Optional(),
-                    NumberRange(-180, 180, _l("Longitude must be between -180 and 180."))],
-    )
+    latitude = _latitude_field()
+    longitude = _longitude_field()
     submit = SubmitField(_l("Save"))
 
 
@@ -99,20 +113,10 @@ class CompetitorForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(_l("Enter a name.")), Length(max=200)])
     address = StringField(_l("Address"), validators=[Optional(), Length(max=300)])
     region_id = SelectField(_l("Region"), coerce=int)
-    timezone = StringField(
-        _l("Time zone"), default="Asia/Shanghai",
-        validators=[DataRequired(_l("Enter a time zone.")), _timezone],
-    )
+    timezone = _timezone_field()
     has_drive_thru = BooleanField(_l("Has a drive-thru"))
-    latitude = FloatField(
-        _l("Latitude"),
-        validators=[Optional(), NumberRange(-90, 90, _l("Latitude must be between -90 and 90."))],
-    )
-    longitude = FloatField(
-        _l("Longitude"),
-        validators=[Optional(),
-                    NumberRange(-180, 180, _l("Longitude must be between -180 and 180."))],
-    )
+    latitude = _latitude_field()
+    longitude = _longitude_field()
     submit = SubmitField(_l("Save"))
 
 
