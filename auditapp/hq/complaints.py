@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import lazy_pgettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -19,6 +18,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from .. import analytics
 from ..extensions import db
+from ..i18n import SEVERITY_LABELS
 from ..models import HQ_ADMIN, Complaint, Store, utcnow
 from ..models.complaint import CATEGORIES, CHANNELS, HANDLING_STEPS, SEVERITIES
 from ..security import roles_required
@@ -41,12 +41,6 @@ CATEGORY_LABELS = {
     "quality": _l("Product quality"),
     "cleanliness": _l("Cleanliness and atmosphere"),
     "other": _l("Other"),
-}
-#: Complaint severities (the context keeps "Critical" apart from a critical questionnaire item).
-SEVERITY_LABELS = {
-    "minor": lazy_pgettext("complaint severity", "Minor"),
-    "major": lazy_pgettext("complaint severity", "Major"),
-    "critical": lazy_pgettext("complaint severity", "Critical"),
 }
 STEP_LABELS = {
     "thank": _l("Thank the customer"),
