@@ -208,3 +208,20 @@ def browser_login(page, base_url: str, username: str, password: str = "secret-pa
     page.fill("input[name=password]", password)
     page.click("#login-form [type=submit]")
     page.wait_for_load_state()
+
+
+#: Set AUDITAPP_SCREENSHOTS to a folder to keep the browser tests' screenshots.
+SHOTS = os.environ.get("AUDITAPP_SCREENSHOTS")
+
+
+def screenshot(page, name: str, tmp_path=None) -> None:
+    """A full-page screenshot into the test's tmp_path and, when asked, AUDITAPP_SCREENSHOTS."""
+    filename = name if name.endswith(".png") else f"{name}.png"
+    for folder in (tmp_path, SHOTS):
+        if folder:
+            page.screenshot(path=os.path.join(str(folder), filename), full_page=True)
+
+
+def fits_viewport(page) -> bool:
+    """Nothing on the page is wider than the browser window (no sideways scrolling)."""
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")

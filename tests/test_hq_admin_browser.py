@@ -3,8 +3,6 @@ CSV import error report, questionnaire editor, scheduling page."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from werkzeug.security import generate_password_hash
 
@@ -12,10 +10,9 @@ from auditapp import scheduling
 from auditapp.extensions import db
 from auditapp.questionnaires import copy_as_new_version
 
-from .conftest import browser_login
+from .conftest import browser_login, fits_viewport, screenshot
 
 pytestmark = pytest.mark.browser
-SHOTS = os.environ.get("AUDITAPP_SCREENSHOTS")  # set to a folder to keep screenshots
 
 BAD_CSV = (
     "code,name,address,city,region_code,timezone,has_drive_thru,latitude,longitude\n"
@@ -31,20 +28,10 @@ def fast_passwords(monkeypatch):
                         lambda p: generate_password_hash(p, method="pbkdf2:sha256:1000"))
 
 
-def _shot(page, tmp_path, name: str) -> None:
-    page.screenshot(path=str(tmp_path / f"{name}.png"), full_page=True)
-    if SHOTS:
-        page.screenshot(path=os.path.join(SHOTS, f"{name}.png"), full_page=True)
-
-
-def _fits(page, width: int) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth") <= width
-
-
 @pytest.mark.parametrize("device", ["desktop", "phone"])
 def test_hq_admin_pages(request, live_server, chain, tmp_path, device):
     page = request.getfixturevalue(device)
-    width = 1366 if device == "desktop" else 390
+    assert page.viewport_size["width"] == (1366 if device == "desktop" else 390)
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text)
             if "Content Security Policy" in m.text else None)
@@ -58,8 +45,8 @@ def test_hq_admin_pages(request, live_server, chain, tmp_path, device):
     page.click("nav.nav >> text=Stores")
     assert page.locator("h1").inner_text() == "Stores"
     assert "上海南京西路店" in page.content()
-    _fits(page, width)
-    _shot(page, tmp_path, f"hq-stores-{device}")
+    assert fits_viewport(page)
+    screenshot(page, tmp_path=tmp_path, name=f"hq-stores-{device}")
 
     page.click("text=Import CSV")
     csv_path = tmp_path / "bad.csv"
@@ -69,21 +56,21 @@ def test_hq_admin_pages(request, live_server, chain, tmp_path, device):
     page.wait_for_load_state()
     assert page.locator(".import-errors h2").inner_text() == "Nothing was imported"
     assert page.locator("#import-errors tbody tr").count() == 6
-    _fits(page, width)
-    _shot(page, tmp_path, f"hq-import-errors-{device}")
+    assert fits_viewport(page)
+    screenshot(page, tmp_path=tmp_path, name=f"hq-import-errors-{device}")
 
     page.goto(f"{live_server}/hq/questionnaires/{draft_id}")
     assert page.locator("text=Publish this version").is_visible()
-    _fits(page, width)
-    _shot(page, tmp_path, f"hq-questionnaire-editor-{device}")
+    assert fits_viewport(page)
+    screenshot(page, tmp_path=tmp_path, name=f"hq-questionnaire-editor-{device}")
 
     page.click(".item-actions >> text=Edit >> nth=0")
     assert page.locator("input[name=t_drive_thru]").input_value() == "180.0"
     page.fill("input[name=l_walk_in]", "60")
     page.click("[type=submit][value='Save item']")
     assert "The limit L must be greater than the target T" in page.content()
-    _fits(page, width)
-    _shot(page, tmp_path, f"hq-questionnaire-item-{device}")
+    assert fits_viewport(page)
+    screenshot(page, tmp_path=tmp_path, name=f"hq-questionnaire-item-{device}")
     page.select_option("select[name=item_type]", "yesno")
     assert not page.locator("fieldset.timed-targets").is_visible()
     page.select_option("select[name=item_type]", "timed")
@@ -93,13 +80,13 @@ def test_hq_admin_pages(request, live_server, chain, tmp_path, device):
     page.fill("input[name=quick_factor]", "1.5")
     page.click("[type=submit][value='Save settings']")
     assert "The factor must be between 0 and 1." in page.content()
-    _fits(page, width)
-    _shot(page, tmp_path, f"hq-settings-{device}")
+    assert fits_viewport(page)
+    screenshot(page, tmp_path=tmp_path, name=f"hq-settings-{device}")
 
     page.click("nav.nav >> text=Scheduling")
     page.goto(f"{live_server}/hq/scheduling?month=2026-06")
     assert page.locator("#assignments tbody tr").count() == 4
     assert "/shopper/v/" in page.input_value(".link-input >> nth=0")
-    _fits(page, width)
-    _shot(page, tmp_path, f"hq-scheduling-{device}")
+    assert fits_viewport(page)
+    screenshot(page, tmp_path=tmp_path, name=f"hq-scheduling-{device}")
     assert not errors, errors

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import date
 
 import pytest
@@ -13,21 +12,9 @@ from auditapp.extensions import db
 from auditapp.models import Store, Visit
 from auditapp.models.visit import SUBMITTED
 
-from .conftest import browser_login
+from .conftest import browser_login, fits_viewport, screenshot
 
 pytestmark = pytest.mark.browser
-SHOTS = os.environ.get("AUDITAPP_SCREENSHOTS")  # set to a folder to keep screenshots
-
-
-def _shot(page, tmp_path, name: str) -> None:
-    page.screenshot(path=str(tmp_path / f"{name}.png"), full_page=True)
-    if SHOTS:
-        page.screenshot(path=os.path.join(SHOTS, f"{name}.png"), full_page=True)
-
-
-def _fits(page) -> bool:
-    width = page.evaluate("window.innerWidth")
-    return page.evaluate("document.documentElement.scrollWidth") <= width
 
 
 def test_hq_console_on_desktop_and_phone(app, live_server, desktop, phone, tmp_path):
@@ -41,8 +28,8 @@ def test_hq_console_on_desktop_and_phone(app, live_server, desktop, phone, tmp_p
         assert page.locator("#unreviewed .big").inner_text() == "1"
         assert page.locator("svg.line-chart").is_visible()
         assert page.locator("svg.bar-chart").is_visible()
-        assert _fits(page), f"dashboard wider than the {size} screen"
-        _shot(page, tmp_path, f"hq-dashboard-{size}")
+        assert fits_viewport(page), f"dashboard wider than the {size} screen"
+        screenshot(page, tmp_path=tmp_path, name=f"hq-dashboard-{size}")
 
         # the region filter submits itself (hq.js) and keeps the month
         with page.expect_navigation():
@@ -52,19 +39,19 @@ def test_hq_console_on_desktop_and_phone(app, live_server, desktop, phone, tmp_p
 
         page.goto(f"{live_server}/hq/stores/{store.id}?month=2026-10")
         assert "上海南京西路店" in page.locator("h1").inner_text()
-        assert _fits(page)
-        _shot(page, tmp_path, f"hq-store-{size}")
+        assert fits_viewport(page)
+        screenshot(page, tmp_path=tmp_path, name=f"hq-store-{size}")
 
         page.goto(f"{live_server}/hq/visits/{waiting.id}")
         assert page.locator("text=Return to evaluator").is_visible()
-        assert _fits(page)
-        _shot(page, tmp_path, f"hq-visit-{size}")
+        assert fits_viewport(page)
+        screenshot(page, tmp_path=tmp_path, name=f"hq-visit-{size}")
 
         page.goto(f"{live_server}/hq/complaints?month=2026-10")
-        _shot(page, tmp_path, f"hq-complaints-{size}")
+        screenshot(page, tmp_path=tmp_path, name=f"hq-complaints-{size}")
         page.goto(f"{live_server}/hq/competitors?month=2026-10")
         assert page.locator("table.bench").is_visible()
-        _shot(page, tmp_path, f"hq-competitors-{size}")
+        screenshot(page, tmp_path=tmp_path, name=f"hq-competitors-{size}")
 
     # release the waiting visit from the phone
     phone.goto(f"{live_server}/hq/visits/{waiting.id}")

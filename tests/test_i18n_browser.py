@@ -3,7 +3,6 @@ shopper form's script speaks Chinese (its strings come from the page, not from t
 
 from __future__ import annotations
 
-import os
 from datetime import date
 
 import pytest
@@ -15,20 +14,9 @@ from auditapp.extensions import db
 from auditapp.models import Store, User, Visit
 from auditapp.models.visit import ASSIGNED, RELEASED
 
-from .conftest import browser_login
+from .conftest import browser_login, fits_viewport, screenshot
 
 pytestmark = pytest.mark.browser
-SHOTS = os.environ.get("AUDITAPP_SCREENSHOTS")  # set to a folder to keep screenshots
-
-
-def _shot(page, tmp_path, name: str) -> None:
-    page.screenshot(path=str(tmp_path / f"{name}.png"), full_page=True)
-    if SHOTS:
-        page.screenshot(path=os.path.join(SHOTS, f"{name}.png"), full_page=True)
-
-
-def _fits(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
 def _uses_a_cjk_font(page, selector: str) -> bool:
@@ -62,23 +50,23 @@ def test_chinese_pages_on_a_phone(app, live_server, chromium, tmp_path):
         assert page.locator("h1").inner_text().startswith("品牌传递指数")
         assert page.locator("html").get_attribute("lang") == "zh-CN"
         assert _uses_a_cjk_font(page, "h1")
-        assert _fits(page)
-        _shot(page, tmp_path, "zh-hq-dashboard-phone")
+        assert fits_viewport(page)
+        screenshot(page, tmp_path=tmp_path, name="zh-hq-dashboard-phone")
         page.goto(f"{live_server}/auth/logout")  # GET is refused; log out with the button
         page.click("form[action$='/auth/logout'] button")
 
         browser_login(page, live_server, manager.username, DEMO_PASSWORD)
         page.goto(f"{live_server}/manager/visits/{released.id}")
         assert "服务速度" in page.content()
-        assert _fits(page)
-        _shot(page, tmp_path, "zh-manager-audit-phone")
+        assert fits_viewport(page)
+        screenshot(page, tmp_path=tmp_path, name="zh-manager-audit-phone")
         # the switch in the header: the same page in English, remembered for the account
         with page.expect_navigation():
             page.click("form[action$='/auth/language/en'] button")
         assert "Speed of service" in page.content()
         assert page.locator("html").get_attribute("lang") == "en"
-        assert _fits(page)
-        _shot(page, tmp_path, "en-manager-audit-phone")
+        assert fits_viewport(page)
+        screenshot(page, tmp_path=tmp_path, name="en-manager-audit-phone")
         db.session.expire_all()
         assert db.session.get(User, manager.id).locale == "en"
         page.click("form[action$='/auth/logout'] button")
@@ -90,7 +78,7 @@ def test_chinese_pages_on_a_phone(app, live_server, chromium, tmp_path):
         page.fill("#order_description", "巨无霸套餐")
         page.locator("#order_description").blur()
         expect(page.locator("#save-state")).to_contain_text("已保存")
-        assert _fits(page)
-        _shot(page, tmp_path, "zh-shopper-form-phone")
+        assert fits_viewport(page)
+        screenshot(page, tmp_path=tmp_path, name="zh-shopper-form-phone")
     finally:
         context.close()

@@ -11,18 +11,11 @@ import pytest
 from auditapp.extensions import db
 from auditapp.models import Dispute
 
-from .conftest import browser_login
+from .conftest import SHOTS, browser_login, screenshot
 from .factories import make_visit
 from .manager_helpers import SHOPPER_SECRETS, add_photo, answer, png_bytes, released_visit
 
 pytestmark = pytest.mark.browser
-SHOTS = os.environ.get("AUDITAPP_SCREENSHOTS")
-
-
-def _shot(page, tmp_path, name: str) -> None:
-    page.screenshot(path=str(tmp_path / name), full_page=True)
-    if SHOTS:
-        page.screenshot(path=os.path.join(SHOTS, name), full_page=True)
 
 
 def test_manager_pages_on_a_phone(live_server, phone, chain, tmp_path):
@@ -39,7 +32,7 @@ def test_manager_pages_on_a_phone(live_server, phone, chain, tmp_path):
     phone.goto(f"{live_server}/manager/?month=2026-05")
     assert phone.locator("svg.chart polyline").count() == 1
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
-    _shot(phone, tmp_path, "manager-stores-phone.png")
+    screenshot(phone, tmp_path=tmp_path, name="manager-stores-phone.png")
 
     phone.goto(f"{live_server}/manager/visits/{visit.id}")
     assert phone.locator(".critical-box").is_visible()
@@ -54,7 +47,7 @@ def test_manager_pages_on_a_phone(live_server, phone, chain, tmp_path):
         "[...document.querySelectorAll('.thumbs img')].every(i => i.complete && i.naturalWidth)"
     )
     phone.evaluate("window.scrollTo(0, 0)")
-    _shot(phone, tmp_path, "manager-visit-phone.png")
+    screenshot(phone, tmp_path=tmp_path, name="manager-visit-phone.png")
 
     # file a dispute from the page, with a photo as evidence (no JavaScript needed)
     restroom = answer(visit, "clean_restroom")
@@ -70,7 +63,7 @@ def test_manager_pages_on_a_phone(live_server, phone, chain, tmp_path):
     phone.wait_for_load_state()
     assert phone.locator(".flash-success").is_visible()
     assert "waiting for HQ" in phone.locator(f"#item-{restroom.id}").inner_text()
-    _shot(phone, tmp_path, "manager-visit-disputed-phone.png")
+    screenshot(phone, tmp_path=tmp_path, name="manager-visit-disputed-phone.png")
 
     # a corrective action sent without an owner comes back open, with the message and text
     item = phone.locator(f"#item-{restroom.id}")
@@ -98,7 +91,7 @@ def test_hq_disputes_and_actions_on_desktop(live_server, desktop, chain, tmp_pat
     add_action(client, visit, answer(visit, "courtesy_thanks"), due="2026-01-01")
     browser_login(desktop, live_server, "hq@example.com")
     desktop.goto(f"{live_server}/hq/disputes")
-    _shot(desktop, tmp_path, "hq-disputes-desktop.png")
+    screenshot(desktop, tmp_path=tmp_path, name="hq-disputes-desktop.png")
     desktop.check("input[value=uphold]")
     desktop.fill("textarea", "Checklist confirms it.")
     desktop.click("text=Save decision")
@@ -106,4 +99,4 @@ def test_hq_disputes_and_actions_on_desktop(live_server, desktop, chain, tmp_pat
     assert "re-scored" in desktop.locator(".flash-success").inner_text()
     desktop.goto(f"{live_server}/hq/actions")
     assert desktop.locator(".pill.overdue").count() >= 1
-    _shot(desktop, tmp_path, "hq-actions-desktop.png")
+    screenshot(desktop, tmp_path=tmp_path, name="hq-actions-desktop.png")

@@ -3,21 +3,14 @@ background report until its download link appears (JS polling)."""
 
 from __future__ import annotations
 
-import os
 import secrets
 
 import pytest
 
-from .conftest import browser_login
+from .conftest import browser_login, screenshot
 from .factories import make_visit
 
 pytestmark = pytest.mark.browser
-SHOTS = os.environ.get("AUDITAPP_SCREENSHOTS")
-
-
-def _shot(page, name: str) -> None:
-    if SHOTS:
-        page.screenshot(path=os.path.join(SHOTS, name), full_page=True)
 
 
 def test_reports_pages_fit_a_phone(live_server, phone, desktop, chain):
@@ -26,11 +19,11 @@ def test_reports_pages_fit_a_phone(live_server, phone, desktop, chain):
     phone.goto(f"{live_server}/manager/reports?month=2026-05")
     assert "上海南京西路店" in phone.content()
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
-    _shot(phone, "manager-reports-phone.png")
+    screenshot(phone, "manager-reports-phone.png")
     browser_login(desktop, live_server, "hq@example.com")
     desktop.goto(f"{live_server}/hq/reports?month=2026-05")
     assert desktop.locator("a", has_text="Reports").count() >= 1
-    _shot(desktop, "hq-reports-desktop.png")
+    screenshot(desktop, "hq-reports-desktop.png")
 
 
 def test_job_page_shows_download_when_ready(app, live_server, phone, chain):
@@ -54,11 +47,11 @@ def test_job_page_shows_download_when_ready(app, live_server, phone, chain):
         phone.wait_for_url("**/hq/reports/jobs/*")
         assert phone.locator("#job-refresh").is_visible()
         assert not phone.locator("#job-download").is_visible()
-        _shot(phone, "report-job-waiting-phone.png")
+        screenshot(phone, "report-job-waiting-phone.png")
         SimpleWorker([queue], connection=conn).work(burst=True)
         phone.locator("#job-download").wait_for(state="visible", timeout=20_000)
         assert phone.evaluate("document.documentElement.scrollWidth") <= 390
-        _shot(phone, "report-job-ready-phone.png")
+        screenshot(phone, "report-job-ready-phone.png")
     finally:
         for job_id in queue.finished_job_registry.get_job_ids():
             conn.delete(f"rq:job:{job_id}")
