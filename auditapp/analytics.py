@@ -4,7 +4,7 @@ Each function builds one ``SELECT … GROUP BY`` and runs it; none loops over vi
 Python. The formulas are those of ``scoring.py`` (SCORING.md §5–6), written as SQL
 expressions; ``tests/test_analytics.py`` proves on randomised data that both agree.
 
-Visit scores (V, S_d, CSM) are stored at submission by ``visits.score_and_store``, so
+Visit scores (V, S_d, CSM) are stored at submission (``visits.score_answers``), so
 everything here is an aggregate of stored numbers.
 """
 

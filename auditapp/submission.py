@@ -19,15 +19,15 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import bindparam, null, select
+from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 
 from . import scoring
 from .extensions import db
-from .models import Answer, Dimension, Questionnaire, Visit, utcnow
+from .models import AuditLog, Visit, utcnow
 from .models.visit import ASSIGNED, EDITABLE_STATUSES, IN_PROGRESS, SUBMITTED
-from .visits import log_change, score_and_store
+from .visits import ScoringForm, load_form, log_change, save_scored_answers, score_fields
 
 TIMED_MAX_SECONDS = 3600
 FACT_FIELDS = ("visit_date", "arrival_time", "visit_type_confirmed", "order_description",
@@ -175,12 +175,14 @@ class Checked:
     errors: dict[str, str] = field(default_factory=dict)
 
 
-def validate(visit: Visit, payload: dict) -> Checked:
-    """Check a payload against the visit's questionnaire; errors are keyed ``item-<id>``
-    or by fact name, each with a message for the user."""
+def validate(visit: Visit, payload: dict, form: ScoringForm | None = None) -> Checked:
+    """Check a payload against the visit's questionnaire (``form``, else loaded); errors
+    are keyed ``item-<id>`` or by fact name, each with a message for the user."""
     clean = _clean_payload(payload)
     out = Checked()
-    for item in visit.questionnaire.items:
+    if form is None:
+        form = load_form(visit.questionnaire_id)
+    for item in form.items:
         raw = clean["answers"].get(str(item.id), {})
         key = f"item-{item.id}"
         comment = raw.get("comment", "")
@@ -263,78 +265,90 @@ class SubmitResult:
     submitted_at: datetime | None = None
 
 
-def submit(visit: Visit, payload: dict, user_id: int | None) -> SubmitResult:
-    """Validate, save the answers and facts, score, and send the visit to review, in one
-    transaction. A repeat with the same ``client_submission_id`` returns the first result."""
-    client_id = str((payload or {}).get("client_submission_id") or "").strip()[:64] or None
-    # Lock the visit's row (PostgreSQL) so two simultaneous submits cannot both go through,
-    # and re-read it (populate_existing) with its stored answers and dimension scores.
-    visit = db.session.execute(
-        select(Visit).where(Visit.id == visit.id).with_for_update(of=Visit)
+#: The submitted visit's row: the columns named in the parameters (facts, status, scores),
+#: and the draft emptied (SQL NULL).
+_UPDATE_VISIT = (Visit.__table__.update()
+                 .where(Visit.__table__.c.id == bindparam("visit_id")).values(draft=null()))
+_INSERT_AUDIT = AuditLog.__table__.insert()
+
+
+def lock_visit(visit_id: int) -> Visit:
+    """The visit, re-read with its row locked until the commit (PostgreSQL; SQLite locks
+    the whole database at the first write), so two simultaneous submits of one visit take
+    turns. ``populate_existing``: another request may have changed it meanwhile."""
+    return db.session.execute(
+        select(Visit).where(Visit.id == visit_id).with_for_update(of=Visit)
         .execution_options(populate_existing=True)
-        .options(joinedload(Visit.answers), joinedload(Visit.dimension_scores))
-    ).unique().scalar_one()
-    # The questionnaire with its dimensions and items in one query (instead of a lazy load
-    # per dimension); ``visit.questionnaire`` then comes from the identity map (which holds
-    # objects weakly: ``questionnaire`` keeps them alive until the end).
-    questionnaire = db.session.execute(
-        select(Questionnaire).where(Questionnaire.id == visit.questionnaire_id)
-        .options(joinedload(Questionnaire.dimensions).joinedload(Dimension.items))
-    ).unique().scalar_one()
-    if client_id is not None:
-        owner = db.session.scalar(
-            select(Visit.id).where(Visit.client_submission_id == client_id))
-        if owner is not None and owner != visit.id:
-            db.session.rollback()
-            return SubmitResult(visit, False, errors={
-                "client_submission_id": _("This submission id belongs to another visit.")})
-        if owner is not None and not is_editable(visit):
-            db.session.rollback()
+    ).scalar_one()
+
+
+def submit(visit: Visit, payload: dict, user_id: int | None, *,
+           locked: bool = False) -> SubmitResult:
+    """Validate, save the answers and facts, score, and send the visit to review, in one
+    transaction. A repeat with the same ``client_submission_id`` returns the first result.
+    ``locked``: the caller read ``visit`` with ``lock_visit`` (or the same lock) in this
+    transaction."""
+    client_id = str((payload or {}).get("client_submission_id") or "").strip()[:64] or None
+    if not locked:
+        visit = lock_visit(visit.id)
+    if not is_editable(visit):
+        db.session.rollback()
+        if client_id is not None and visit.client_submission_id == client_id:
             return SubmitResult(visit, True, duplicate=True, status=visit.status,
                                 client_submission_id=visit.client_submission_id,
                                 submitted_at=visit.submitted_at)
-    if not is_editable(visit):
-        db.session.rollback()
+        if client_id is not None and _owner(client_id) is not None:
+            return SubmitResult(visit, False, errors=_another_visits_id())
         return SubmitResult(visit, False, message=_("This visit was already submitted and can no "
                                                     "longer be changed."))
-    checked = validate(visit, payload)
+    form = load_form(visit.questionnaire_id)
+    checked = validate(visit, payload, form)
     if checked.errors:
         db.session.rollback()
         return SubmitResult(visit, False, errors=checked.errors,
                             message=_("Some answers are missing or need a correction."))
+    now = utcnow()
+    before = {"status": visit.status}
+    changes = {
+        **checked.facts,
+        "visit_id": visit.id,
+        "status": SUBMITTED,
+        "submitted_at": now,
+        "started_at": visit.started_at or now,
+        "client_submission_id": client_id,
+        "return_reason": visit.return_reason or "",
+    }
     try:
-        # No flush until the commit: the answers are scored first and then written once,
-        # with their scores, together with the visit and the audit row.
-        with db.session.no_autoflush:
-            before = {"status": visit.status}
-            existing = {a.item_id: a for a in visit.answers}
-            for item in visit.questionnaire.items:
-                value, na, comment = checked.answers[item.id]
-                answer = existing.get(item.id)
-                if answer is None:
-                    answer = Answer(item=item)
-                    visit.answers.append(answer)
-                answer.value, answer.na, answer.comment = value, na, comment
-            for key, value in checked.facts.items():
-                setattr(visit, key, value)
-            if visit.started_at is None:
-                visit.started_at = utcnow()
-            score_and_store(visit)
-            visit.status = SUBMITTED
-            visit.submitted_at = utcnow()
-            visit.client_submission_id = client_id
-            visit.draft = None
-            visit.return_reason = visit.return_reason or ""
-            log_change("visit", visit.id, "submit", user_id, before,
-                       {"status": SUBMITTED, "client_submission_id": client_id})
-            result = SubmitResult(visit, True, status=SUBMITTED, client_submission_id=client_id,
-                                  submitted_at=visit.submitted_at)
+        # One statement per table (no ORM object per row, no unit-of-work flush): the
+        # answers with their scores, the dimension scores, the visit, the audit row.
+        result = save_scored_answers(visit, form, checked.answers)
+        changes.update(score_fields(result))
+        db.session.execute(_UPDATE_VISIT, changes)
+        db.session.execute(_INSERT_AUDIT, {
+            "at": now, "user_id": user_id, "entity": "visit", "entity_id": str(visit.id),
+            "action": "submit", "before": before,
+            "after": {"status": SUBMITTED, "client_submission_id": client_id}})
         db.session.commit()
+    except IntegrityError:
+        # ``client_submission_id`` is unique: another visit was sent with this id.
+        db.session.rollback()
+        if client_id is not None and _owner(client_id) not in (None, visit.id):
+            return SubmitResult(visit, False, errors=_another_visits_id())
+        raise
     except Exception:
         db.session.rollback()
         raise
-    del questionnaire
-    return result
+    return SubmitResult(visit, True, status=SUBMITTED, client_submission_id=client_id,
+                        submitted_at=now)
+
+
+def _owner(client_id: str) -> int | None:
+    """The visit that was submitted with this client id, if any."""
+    return db.session.scalar(select(Visit.id).where(Visit.client_submission_id == client_id))
+
+
+def _another_visits_id() -> dict[str, str]:
+    return {"client_submission_id": _("This submission id belongs to another visit.")}
 
 
 def submitted_at_iso(visit: Visit | SubmitResult) -> str | None:

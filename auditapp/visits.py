@@ -1,19 +1,37 @@
 """The visit's life: scoring it from its answers and moving it through its statuses.
 
-Every stored score is written by ``score_and_store``, which calls ``scoring.score_visit``
-with the answers and the visit's own questionnaire version.
+Every stored score comes from ``score_answers``, which calls ``scoring.score_visit`` with
+the answers and the visit's own questionnaire version (as a plain ``ScoringForm``). Two
+writers store its result: ``save_scored_answers`` with one statement per table (the
+submission, ``submission.submit``) and ``score_and_store`` on ORM objects (re-scoring
+after an upheld dispute, demo data, tests); ``tests/test_submission_writes.py`` checks
+that they store the same figures.
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 
+from flask import current_app
 from flask_babel import gettext
+from sqlalchemy import select, update
 
 from . import scoring
 from .extensions import db
-from .models import Answer, AuditLog, Visit, VisitDimensionScore, utcnow
+from .models import (
+    Answer,
+    AuditLog,
+    Dimension,
+    Item,
+    Questionnaire,
+    Visit,
+    VisitDimensionScore,
+    utcnow,
+)
+from .models.questionnaire import DRAFT
 
 TOKEN_LIFETIME = timedelta(days=45)
 
@@ -23,50 +41,190 @@ def new_access_token() -> str:
     return secrets.token_urlsafe(32)
 
 
+@dataclass(frozen=True)
+class FormItem:
+    """One questionnaire item as plain values: what scoring and validation need."""
+
+    id: int
+    dimension: str
+    item_type: str
+    weight: float
+    critical: bool
+    allow_na: bool
+    timed_targets: dict | None
+
+    def scoring_answer(self, visit_type: str, value: float | None, na: bool
+                       ) -> scoring.ItemAnswer:
+        """The answer as the scoring engine sees it (timed items get their T and L)."""
+        target = limit = None
+        if self.item_type == "timed":
+            target, limit = scoring.timed_target(visit_type, self.timed_targets)
+        return scoring.ItemAnswer(
+            dimension=self.dimension, item_type=self.item_type, value=value, na=na,
+            weight=self.weight, critical=self.critical, target=target, limit=limit,
+        )
+
+
+@dataclass(frozen=True)
+class ScoringForm:
+    """A questionnaire version as plain values: its items in questionnaire order and its
+    dimension weights (every dimension, in order, also one without items)."""
+
+    id: int
+    items: tuple[FormItem, ...]
+    dimension_weights: dict[str, float]
+
+    @classmethod
+    def of(cls, questionnaire: Questionnaire) -> ScoringForm:
+        """From a loaded questionnaire (its dimensions and items)."""
+        return cls(
+            questionnaire.id,
+            tuple(
+                FormItem(item.id, d.code, item.item_type, item.weight, item.critical,
+                         item.allow_na, item.timed_targets)
+                for d in questionnaire.dimensions
+                for item in d.items
+            ),
+            questionnaire.dimension_weights,
+        )
+
+
+def load_form(questionnaire_id: int) -> ScoringForm:
+    """A questionnaire version's ``ScoringForm`` in one query, without ORM objects (the
+    submission path; same order as ``Questionnaire.dimensions`` / ``Dimension.items``).
+
+    Published and retired versions are read-only (only a draft can be edited, see
+    ``hq/questionnaires.py``), so their forms are kept for the life of the app (the
+    worker process): a submission then needs no query for its questionnaire. Drafts are
+    read every time."""
+    cache: dict[int, ScoringForm] = current_app.extensions.setdefault("auditapp.forms", {})
+    form = cache.get(questionnaire_id)
+    if form is not None:
+        return form
+    rows = db.session.execute(
+        select(Questionnaire.status, Dimension.code, Dimension.weight, Item.id,
+               Item.item_type, Item.weight, Item.critical, Item.allow_na, Item.timed_targets)
+        .select_from(Dimension)
+        .join(Questionnaire, Questionnaire.id == Dimension.questionnaire_id)
+        .outerjoin(Item, Item.dimension_id == Dimension.id)
+        .where(Dimension.questionnaire_id == questionnaire_id)
+        .order_by(Dimension.position, Dimension.id, Item.position, Item.id)
+    ).all()
+    weights: dict[str, float] = {}
+    items: list[FormItem] = []
+    read_only = False
+    for status, code, dim_weight, item_id, item_type, weight, critical, allow_na, targets \
+            in rows:
+        read_only = status != DRAFT
+        weights[code] = dim_weight
+        if item_id is not None:
+            items.append(FormItem(item_id, code, item_type, weight, critical, allow_na,
+                                  targets))
+    form = ScoringForm(questionnaire_id, tuple(items), weights)
+    if read_only:
+        cache[questionnaire_id] = form
+    return form
+
+
+def score_answers(
+    form: ScoringForm, visit_type: str, answers: Mapping[int, tuple[float | None, bool]]
+) -> tuple[list[int], scoring.VisitScore]:
+    """Score ``answers`` (item id → (value, N/A)) with the scoring engine. Items without
+    an answer are left out. Returns the scored item ids, in questionnaire order (the
+    order of ``result.item_scores``), and the result."""
+    ids: list[int] = []
+    item_answers: list[scoring.ItemAnswer] = []
+    for item in form.items:
+        answer = answers.get(item.id)
+        if answer is None:
+            continue
+        ids.append(item.id)
+        item_answers.append(item.scoring_answer(visit_type, *answer))
+    return ids, scoring.score_visit(item_answers, form.dimension_weights)
+
+
 def to_item_answers(visit: Visit) -> list[tuple[Answer, scoring.ItemAnswer]]:
     """The visit's answers as the scoring engine sees them, in questionnaire order."""
     by_item = {a.item.id if a.item is not None else a.item_id: a for a in visit.answers}
-    pairs: list[tuple[Answer, scoring.ItemAnswer]] = []
-    for dimension in visit.questionnaire.dimensions:
-        for item in dimension.items:
-            answer = by_item.get(item.id)
-            if answer is None:
-                continue
-            target = limit = None
-            if item.item_type == "timed":
-                target, limit = item.target_limit(visit.visit_type)
-            pairs.append(
-                (
-                    answer,
-                    scoring.ItemAnswer(
-                        dimension=dimension.code,
-                        item_type=item.item_type,
-                        value=answer.value,
-                        na=answer.na or answer.voided,
-                        weight=item.weight,
-                        critical=item.critical,
-                        target=target,
-                        limit=limit,
-                    ),
-                )
-            )
-    return pairs
+    return [
+        (by_item[item.id],
+         item.scoring_answer(visit.visit_type, by_item[item.id].value,
+                             by_item[item.id].na or by_item[item.id].voided))
+        for item in ScoringForm.of(visit.questionnaire).items
+        if item.id in by_item
+    ]
+
+
+def score_fields(result: scoring.VisitScore) -> dict:
+    """A result's visit-level figures as the visit's column values (V, CSM and its grade,
+    satisfied, when scored)."""
+    return {"score": result.score, "csm": result.csm, "csm_grade": result.csm_grade,
+            "satisfied": result.satisfied, "scored_at": utcnow()}
+
+
+def save_scored_answers(
+    visit: Visit, form: ScoringForm, answers: Mapping[int, tuple[float | None, bool, str]]
+) -> scoring.VisitScore:
+    """Score a submission's answers (item id → (value, N/A, comment)) and write them with
+    their scores and the visit's dimension scores: the same figures as ``score_and_store``,
+    written with one multi-row INSERT per table instead of an ORM object per row (the
+    end-of-month submission load). Returns the result; the caller stores its visit-level
+    figures (``score_fields``).
+
+    A visit that was scored before (returned for correction, then submitted again) has
+    its answers updated in place (they keep their voided flag) and its dimension scores
+    replaced; a visit never scored has neither (both are written only with a score)."""
+    answer_table, dimension_table = Answer.__table__, VisitDimensionScore.__table__
+    existing: dict[int, tuple[int, bool]] = {}
+    if visit.scored_at is not None:
+        existing = {
+            item_id: (answer_id, voided)
+            for item_id, answer_id, voided in db.session.execute(
+                select(Answer.item_id, Answer.id, Answer.voided)
+                .where(Answer.visit_id == visit.id))
+        }
+        db.session.execute(dimension_table.delete()
+                           .where(dimension_table.c.visit_id == visit.id))
+    ids, result = score_answers(form, visit.visit_type, {
+        item_id: (value, na or existing.get(item_id, (0, False))[1])
+        for item_id, (value, na, _comment) in answers.items()
+    })
+    new_rows: list[dict] = []
+    changed_rows: list[dict] = []
+    for item_id, s in zip(ids, result.item_scores, strict=True):
+        value, na, comment = answers[item_id]
+        row = {"value": value, "na": na, "comment": comment, "score": s}
+        if item_id in existing:
+            changed_rows.append({"id": existing[item_id][0], **row})
+        else:
+            new_rows.append({"visit_id": visit.id, "item_id": item_id, "voided": False, **row})
+    if new_rows:
+        db.session.execute(answer_table.insert(), new_rows)
+    if changed_rows:
+        db.session.execute(update(Answer), changed_rows)  # ORM bulk UPDATE by primary key
+    weights = form.dimension_weights
+    if result.dimensions:
+        db.session.execute(dimension_table.insert(), [
+            {"visit_id": visit.id, "dimension": code, "score": s,
+             "weight": weights.get(code, 0.0)}
+            for code, s in result.dimensions.items()
+        ])
+    return result
 
 
 def score_and_store(visit: Visit) -> scoring.VisitScore:
-    """Compute the visit's scores with the scoring engine and store them on the visit."""
-    pairs = to_item_answers(visit)
-    result = scoring.score_visit(
-        [ia for _, ia in pairs], visit.questionnaire.dimension_weights
-    )
-    for (answer, _), s in zip(pairs, result.item_scores, strict=True):
-        answer.score = s
-    visit.score = result.score
-    visit.csm = result.csm
-    visit.csm_grade = result.csm_grade
-    visit.satisfied = result.satisfied
-    visit.scored_at = utcnow()
-    weights = visit.questionnaire.dimension_weights
+    """Compute the visit's scores with the scoring engine and store them on the visit, its
+    answers and its dimension scores (ORM objects; the submission path writes the same
+    figures with bulk statements, see ``submission.submit``)."""
+    form = ScoringForm.of(visit.questionnaire)
+    by_item = {a.item.id if a.item is not None else a.item_id: a for a in visit.answers}
+    ids, result = score_answers(
+        form, visit.visit_type, {i: (a.value, a.na or a.voided) for i, a in by_item.items()})
+    for item_id, s in zip(ids, result.item_scores, strict=True):
+        by_item[item_id].score = s
+    for key, value in score_fields(result).items():
+        setattr(visit, key, value)
+    weights = form.dimension_weights
     existing = {ds.dimension: ds for ds in visit.dimension_scores}
     for code, s in result.dimensions.items():
         row = existing.pop(code, None)

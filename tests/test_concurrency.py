@@ -103,15 +103,18 @@ CHILD = r"""
 import json, os, sys, time
 from auditapp import create_app, submission
 
-original = submission.score_and_store
-
-def stall(visit):
-    result = original(visit)          # the answers are flushed, the scores computed
-    open(os.environ["MARKER"], "w").write("flushed")
+def stall():
+    # the answers, dimension scores, visit and audit row are written, not yet committed:
+    # the marker says what this transaction sees of them
+    from sqlalchemy import text
+    seen = submission.db.session.execute(text(
+        "SELECT (SELECT count(*) FROM answers WHERE visit_id = :v),"
+        " (SELECT count(*) FROM visit_dimension_scores WHERE visit_id = :v),"
+        " (SELECT status FROM visits WHERE id = :v)"), {"v": int(os.environ["VISIT_ID"])}).one()
+    open(os.environ["MARKER"], "w").write(json.dumps(list(seen)))
     time.sleep(120)                   # ... and the worker dies here, before the commit
-    return result
 
-submission.score_and_store = stall
+submission.db.session.commit = stall
 app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": os.environ["DB_URL"],
                   "UPLOAD_FOLDER": os.environ["UPLOADS"]})
 with app.app_context():
@@ -135,10 +138,13 @@ def test_worker_killed_mid_submission_leaves_no_half_visit(app, client, chain, p
             assert child.poll() is None, "the child exited before reaching the commit"
             assert time.monotonic() < deadline, "the child never reached the commit"
             time.sleep(0.05)
+        time.sleep(0.1)  # the marker is complete
         os.kill(child.pid, signal.SIGKILL)
     finally:
         child.wait(timeout=30)
     assert child.returncode == -signal.SIGKILL
+    n_items = len(visit.questionnaire.items)
+    assert json.loads(marker.read_text()) == [n_items, 5, "submitted"]  # all was written
 
     assert _counts(visit.id) == (0, 0)
     fresh = db.session.get(Visit, visit.id)

@@ -32,15 +32,21 @@ def error(status: int, message: str, errors: dict | None = None):
     return jsonify({"message": message, "errors": errors or {}}), status
 
 
-def with_visit(view: Callable) -> Callable:
-    """Resolve ``visit_id`` for the session's evaluator or the bearer token; 404 otherwise."""
+def with_visit(view: Callable | None = None, *, lock: bool = False) -> Callable:
+    """Resolve ``visit_id`` for the session's evaluator or the bearer token; 404 otherwise.
+    ``@with_visit(lock=True)``: a token's visit is read with its row locked
+    (``submission.lock_visit``), in the same query."""
+    if view is None:
+        return lambda v: with_visit(v, lock=lock)
 
     @wraps(view)
     def wrapped(visit_id: int, **kwargs: Any):
         token = request_token()
         if token:  # one query: the token's visit must be this one
-            visit = visit_by_token(token)
+            visit = visit_by_token(token, lock=lock)
             if visit is None or visit.id != visit_id:
+                if lock:
+                    db.session.rollback()
                 return error(404, _("No such visit."))
             return view(visit, token, **kwargs)
         visit = db.session.get(Visit, visit_id)
@@ -190,13 +196,15 @@ def shopper_photo(visit: Visit, token: str | None):
 
 
 @bp.route("/shopper/visits/<int:visit_id>/submit", methods=["POST"])
-@with_visit
+@with_visit(lock=True)
 def shopper_submit(visit: Visit, token: str | None):
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
+        db.session.rollback()
         return error(400, _("Send the answers as a JSON object."))
     visit_id = visit.id  # read before the commit expires the visit
-    result = submission.submit(visit, data, acting_user_id(visit))
+    # A token's visit came with its row locked; a logged-in evaluator's is locked now.
+    result = submission.submit(visit, data, acting_user_id(visit), locked=token is not None)
     if not result.ok:
         status = 422 if result.errors else 409
         return error(status, result.message or _("Please correct the answers shown."),

@@ -3,7 +3,7 @@
 One row is both the assignment HQ schedules and the audit the evaluator fills in.
 Lifecycle: assigned → in_progress → submitted → released (or returned to the shopper
 by the reviewer, or disputed by the manager after release). Scores are computed once by
-``auditapp.visits.score_and_store`` at submission (and again after an upheld dispute)
+``auditapp.visits.score_answers`` at submission (and again after an upheld dispute)
 and stored, so that aggregation stays in SQL.
 """
 

@@ -1,5 +1,5 @@
 """Template contexts of the three reports. Every figure comes from ``analytics`` (SQL
-aggregates) or the scores stored on the visit by ``visits.score_and_store``."""
+aggregates) or the scores stored on the visit at submission (``visits.score_answers``)."""
 
 from __future__ import annotations
 

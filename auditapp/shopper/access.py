@@ -13,13 +13,16 @@ from ..extensions import db
 from ..models import Visit, utcnow
 
 
-def visit_by_token(token: str | None) -> Visit | None:
-    """The visit whose unexpired link token is ``token``, else None."""
+def visit_by_token(token: str | None, *, lock: bool = False) -> Visit | None:
+    """The visit whose unexpired link token is ``token``, else None. ``lock``: read it as
+    ``submission.lock_visit`` does (row locked until the commit, fresh values)."""
     if not token or len(token) > 64:
         return None
-    visit = db.session.scalar(
-        select(Visit).where(Visit.access_token == token).options(joinedload(Visit.evaluator))
-    )
+    query = select(Visit).where(Visit.access_token == token) \
+        .options(joinedload(Visit.evaluator))
+    if lock:
+        query = query.with_for_update(of=Visit).execution_options(populate_existing=True)
+    visit = db.session.scalar(query)
     if visit is None or visit.access_token is None:
         return None
     if not hmac.compare_digest(visit.access_token, token):
