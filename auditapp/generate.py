@@ -9,7 +9,7 @@ Rows go in by the table, never object by object, with explicit primary keys: bul
 ``db.session.execute(insert(Model), rows)`` (executemany) on SQLite, and ``COPY … FROM
 STDIN`` on PostgreSQL (whose id sequences are then moved past the new ids). Every visit's scores
 (item scores, S_d, V, CSM) come from ``scoring.score_visit`` — the one implementation —
-called on plain ``ItemAnswer`` values, exactly as ``visits.score_and_store`` would.
+called on plain ``ItemAnswer`` values (``visits.ScoringForm``), as a submission is.
 
 The same seed gives the same data.
 """
@@ -20,7 +20,6 @@ import math
 import random
 import time as clock
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, insert, select, text
@@ -50,7 +49,7 @@ from .models import (
 from .models.questionnaire import KIND_MYSTERY, KIND_QA, PUBLISHED
 from .models.visit import ASSIGNED, MYSTERY, QA, RELEASED
 from .questionnaires import default_mystery, default_qa
-from .visits import TOKEN_LIFETIME, new_access_token
+from .visits import TOKEN_LIFETIME, FormItem, ScoringForm, new_access_token
 
 PASSWORD = "demo1234"
 
@@ -98,26 +97,6 @@ VISIT_TYPES = ("walk_in", "dine_in", "drive_thru")
 BATCH = 5000
 
 
-@dataclass(frozen=True)
-class _Item:
-    id: int
-    dimension: str
-    item_type: str
-    weight: float
-    critical: bool
-    allow_na: bool
-    timed_targets: dict | None
-
-
-@dataclass(frozen=True)
-class _Form:
-    """What the generator needs to know of a questionnaire, as plain values."""
-
-    id: int
-    items: tuple[_Item, ...]
-    dimension_weights: dict[str, float]
-
-
 def _published(code: str, kind: str) -> Questionnaire:
     """The latest published questionnaire of the family, else the default one, added."""
     found = db.session.scalars(
@@ -132,16 +111,6 @@ def _published(code: str, kind: str) -> Questionnaire:
     db.session.add(q)
     db.session.flush()
     return q
-
-
-def _form(q: Questionnaire) -> _Form:
-    items = tuple(
-        _Item(item.id, d.code, item.item_type, item.weight, item.critical, item.allow_na,
-              item.timed_targets)
-        for d in q.dimensions
-        for item in d.items
-    )
-    return _Form(q.id, items, q.dimension_weights)
 
 
 def _next_id(column) -> int:
@@ -183,7 +152,7 @@ def _poisson(rng: random.Random, lam: float) -> int:
     return k
 
 
-def _answer_value(item: _Item, quality: float, visit_type: str, rng: random.Random):
+def _answer_value(item: FormItem, quality: float, visit_type: str, rng: random.Random):
     """A plausible answer for a store of underlying quality 0–1 (as the demo does)."""
     if item.item_type == "yesno":
         return 1.0 if rng.random() < 0.55 + 0.43 * quality else 0.0
@@ -208,7 +177,7 @@ class _Visits:
         self.count = {MYSTERY: 0, QA: 0}
         self.answer_count = 0
 
-    def add(self, form: _Form, quality: float, rng: random.Random, **visit: object) -> None:
+    def add(self, form: ScoringForm, quality: float, rng: random.Random, **visit: object) -> None:
         visit_id = self.next_visit_id
         self.next_visit_id += 1
         visit_type = str(visit["visit_type"])
@@ -217,15 +186,7 @@ class _Visits:
         for item in form.items:
             na = item.allow_na and rng.random() < 0.08
             value = None if na else _answer_value(item, quality, visit_type, rng)
-            target = limit = None
-            if item.item_type == "timed":
-                target, limit = scoring.timed_target(visit_type, item.timed_targets)
-            item_answers.append(
-                scoring.ItemAnswer(
-                    dimension=item.dimension, item_type=item.item_type, value=value, na=na,
-                    weight=item.weight, critical=item.critical, target=target, limit=limit,
-                )
-            )
+            item_answers.append(item.scoring_answer(visit_type, value, na))
             answer_rows.append(
                 {
                     "id": self.next_answer_id, "visit_id": visit_id, "item_id": item.id,
@@ -313,8 +274,8 @@ def generate_chain(
         brand = Brand(code="CHAIN", name="Chain Burger 连锁汉堡")
         db.session.add(brand)
         db.session.flush()
-    ms_form = _form(_published("MS-STD", KIND_MYSTERY))
-    qa_form = _form(_published("QA-STD", KIND_QA))
+    ms_form = ScoringForm.of(_published("MS-STD", KIND_MYSTERY))
+    qa_form = ScoringForm.of(_published("QA-STD", KIND_QA))
 
     # --- regions and stores ---------------------------------------------------------------
     n_regions = min(len(REGIONS), max(1, round(math.sqrt(stores) / 3)))
