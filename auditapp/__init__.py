@@ -71,10 +71,12 @@ def register_proxy_fix(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     from . import i18n, security
-    from .extensions import babel, csrf, db, limiter, login_manager, migrate
+    from .extensions import babel, csrf, db, limiter, login_manager, migrate, use_sqlite_wal
     from .storage import init_storage
 
     db.init_app(app)
+    with app.app_context():
+        use_sqlite_wal(db.engine)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
