@@ -1,4 +1,5 @@
-"""Production serving: X-Forwarded-* headers count only behind a declared reverse proxy."""
+"""Production serving: X-Forwarded-* headers count only behind a declared reverse proxy;
+SQLite shared by several workers."""
 
 from __future__ import annotations
 
@@ -39,3 +40,19 @@ def test_proxy_setting_from_the_environment(tmp_path, monkeypatch):
     data = client.get("/_echo", headers={"X-Forwarded-For": "198.51.100.7, 203.0.113.9"},
                       environ_base={"REMOTE_ADDR": "10.0.0.5"}).get_json()
     assert data["addr"] == "203.0.113.9"  # only the last hop, added by our proxy, is trusted
+
+
+def test_sqlite_file_is_served_with_a_write_ahead_log(tmp_path):
+    """Several workers share one SQLite file: WAL, durable commits, a busy timeout."""
+    from sqlalchemy import text
+
+    from auditapp.extensions import db
+
+    app = create_app({"TESTING": True, "UPLOAD_FOLDER": str(tmp_path / "files"),
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'wal.sqlite'}"})
+    with app.app_context():
+        with db.engine.connect() as conn:
+            assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+            assert conn.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
+            assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 15000
+        db.engine.dispose()
