@@ -113,6 +113,21 @@ def test_bearer_token_opens_only_its_visit(client, chain):
     assert client.get(f"/api/shopper/visits/{visit.id}", headers=h).status_code == 404
 
 
+def test_a_link_without_its_own_expiry_lasts_the_usual_lifetime(client, chain):
+    """A visit made by hand (no token_expires_at) must not open for ever."""
+    from auditapp.visits import TOKEN_LIFETIME
+
+    visit = make_assignment(chain)
+    visit.token_expires_at = None
+    db.session.commit()
+    h = {"Authorization": f"Bearer {visit.access_token}"}
+    assert client.get(f"/api/shopper/visits/{visit.id}", headers=h).status_code == 200
+    visit.created_at = utcnow() - TOKEN_LIFETIME - timedelta(hours=1)
+    db.session.commit()
+    assert client.get(f"/api/shopper/visits/{visit.id}", headers=h).status_code == 404
+    assert client.get(f"/shopper/t/{visit.access_token}").status_code == 404
+
+
 def test_other_shoppers_work_is_invisible(client, auth, chain):
     mine = make_assignment(chain)
     theirs = make_assignment(chain, shopper=chain.shoppers[1], store=chain.stores[1])

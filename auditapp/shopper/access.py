@@ -11,6 +11,7 @@ from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import Visit, utcnow
+from ..visits import TOKEN_LIFETIME
 
 
 def visit_by_token(token: str | None, *, lock: bool = False) -> Visit | None:
@@ -27,7 +28,11 @@ def visit_by_token(token: str | None, *, lock: bool = False) -> Visit | None:
         return None
     if not hmac.compare_digest(visit.access_token, token):
         return None
-    if visit.token_expires_at is not None and visit.token_expires_at < utcnow():
+    # A link without its own expiry (a visit made by hand) lasts as long as a scheduled
+    # one: TOKEN_LIFETIME from the visit's creation.
+    expires = visit.token_expires_at or (
+        visit.created_at + TOKEN_LIFETIME if visit.created_at is not None else None)
+    if expires is not None and expires < utcnow():
         return None
     if visit.evaluator is not None and not visit.evaluator.active:
         return None
