@@ -266,6 +266,10 @@ def test_qa_auditor_starts_fills_and_submits_an_audit(client, auth, chain):
     assert chain.stores[0].name in page
     r = client.post("/hq/qa", data={"store_id": str(chain.stores[2].id), "visit_type": "dine_in"})
     assert r.status_code == 302
+    # a double tap opens the same audit, it does not start a second one
+    again = client.post("/hq/qa", data={"store_id": str(chain.stores[2].id),
+                                        "visit_type": "dine_in"})
+    assert again.status_code == 302 and again.location == r.location
     visit = db.session.scalars(select(Visit).where(Visit.kind == "qa")).one()
     assert visit.evaluator_id == chain.qa.id and visit.questionnaire_id == chain.qa_q.id
     assert client.get(r.location).status_code == 200

@@ -3,6 +3,8 @@ with the latest published QA questionnaire, for a store they choose. Not anonymo
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -17,6 +19,9 @@ from ..security import roles_required
 from ..shopper.form import handle_form
 from ..visits import log_change
 from . import bp
+
+#: Starting the same QA audit again within this time opens the one just started.
+DOUBLE_TAP = timedelta(minutes=2)
 
 
 def latest_qa_questionnaire() -> Questionnaire | None:
@@ -52,6 +57,16 @@ def qa_index():
             errors["store_id"] = _("There is no published QA questionnaire yet.")
         if not errors:
             now = utcnow()
+            # A double tap (or a resent form) opens the audit the first tap started for
+            # this store and visit type a moment ago, instead of starting a second one.
+            just_started = db.session.scalar(
+                select(Visit.id).where(
+                    Visit.kind == QA, Visit.evaluator_id == current_user.id,
+                    Visit.store_id == store.id, Visit.visit_type == chosen["visit_type"],
+                    Visit.status == IN_PROGRESS, Visit.created_at >= now - DOUBLE_TAP)
+                .order_by(Visit.id.desc()).limit(1))
+            if just_started is not None:
+                return redirect(url_for("hq.qa_visit", visit_id=just_started))
             visit = Visit(kind=QA, store=store, evaluator_id=current_user.id,
                           questionnaire=questionnaire, month=f"{now:%Y-%m}",
                           visit_type=chosen["visit_type"], status=IN_PROGRESS,
