@@ -24,6 +24,10 @@ def init_app(app: Flask) -> None:
         app.cli.add_command(command)
 
 
+def _month_error(text: str | None) -> str:
+    return _("Month must be written YYYY-MM (e.g. 2026-05), not %(m)s.", m=repr(text))
+
+
 @click.command("init-db")
 @with_appcontext
 @cli_localised
@@ -47,8 +51,9 @@ def seed_demo_command(reset: bool, months: int, last_month: str | None) -> None:
     if last_month:
         try:
             last = analytics.Period.month(last_month).start
-        except analytics.PeriodError as error:
-            raise click.BadParameter(str(error), param_hint="--last-month") from None
+        except analytics.PeriodError:
+            raise click.BadParameter(_month_error(last_month), param_hint="--last-month") \
+                from None
     if reset:
         db.drop_all()
         db.create_all()
@@ -120,10 +125,7 @@ def bdi_command(month: str, fmt: str, store_codes: tuple[str, ...]) -> None:
     try:
         period = analytics.Period.month(month)
     except analytics.PeriodError:
-        raise click.BadParameter(
-            _("Month must be written YYYY-MM (e.g. 2026-05), not %(m)s.", m=repr(month)),
-            param_hint="--month",
-        ) from None
+        raise click.BadParameter(_month_error(month), param_hint="--month") from None
     if store_codes:
         known = set(db.session.scalars(select(Store.code).where(Store.code.in_(store_codes))))
         missing = sorted(set(store_codes) - known)
@@ -217,6 +219,7 @@ def schedule_command(month: str, dry_run: bool) -> None:
               help="Also give every store an open assignment (with link token) in this "
                    "month YYYY-MM, e.g. the current month.")
 @with_appcontext
+@cli_localised
 def generate_command(stores: int, months: int, last_month: str | None, seed: int,
                      assign_month: str | None) -> None:
     """Fill an empty database with a chain-scale data set for load and speed checks."""
@@ -226,24 +229,31 @@ def generate_command(stores: int, months: int, last_month: str | None, seed: int
     if last_month:
         try:
             last = analytics.Period.month(last_month).start
-        except analytics.PeriodError as error:
-            raise click.BadParameter(str(error), param_hint="--last-month") from None
+        except analytics.PeriodError:
+            raise click.BadParameter(_month_error(last_month), param_hint="--last-month") \
+                from None
     if assign_month:
         try:
             assign = analytics.Period.month(assign_month).start
-        except analytics.PeriodError as error:
-            raise click.BadParameter(str(error), param_hint="--assign-month") from None
+        except analytics.PeriodError:
+            raise click.BadParameter(_month_error(assign_month), param_hint="--assign-month") \
+                from None
     try:
         summary = generate_chain(stores, months, last_month=last, seed=seed,
                                  assign_month=assign)
     except ValueError as error:
         db.session.rollback()
         raise click.ClickException(str(error)) from None
-    click.echo(
-        f"Generated {summary['stores']} stores in {summary['regions']} regions, "
-        f"{summary['shoppers']} shoppers, {summary['mystery_visits']} mystery visits, "
-        f"{summary['qa_audits']} QA audits, {summary['answers']} answers, "
-        f"{summary['complaints']} complaints ({summary['months'][0]} … {summary['months'][-1]}) "
-        f"in {summary['seconds']:.1f} s."
-        + (f" {summary['assigned']} open assignments in {assign_month}." if assign else "")
-    )
+    message = _(
+        "Generated %(stores)s stores in %(regions)s regions, %(shoppers)s shoppers, "
+        "%(visits)s mystery visits, %(audits)s QA audits, %(answers)s answers, "
+        "%(complaints)s complaints (%(first)s … %(last)s) in %(seconds)s s.",
+        stores=summary["stores"], regions=summary["regions"], shoppers=summary["shoppers"],
+        visits=summary["mystery_visits"], audits=summary["qa_audits"],
+        answers=summary["answers"], complaints=summary["complaints"],
+        first=summary["months"][0], last=summary["months"][-1],
+        seconds=f"{summary['seconds']:.1f}")
+    if assign:
+        message += " " + _("%(n)s open assignments in %(month)s.", n=summary["assigned"],
+                           month=assign_month)
+    click.echo(message)

@@ -65,13 +65,17 @@ BAD_INPUT = [
 ]
 
 
-def test_bad_input_gives_400_json(client, auth, chain):
+def test_bad_input_gives_400_json(app, client, auth, chain):
     auth.login("hq@example.com")
     for query, parameter, words in BAD_INPUT:
         response = client.get(query)
         assert response.status_code == 400, query
         body = response.get_json()
         assert body["parameter"] == parameter and words in body["error"], query
+    # in the caller's language (a fresh app context: Flask-Babel keeps the locale in ``g``)
+    with app.app_context():
+        zh = client.get("/api/hq/bdi?month=2026-13", headers={"Accept-Language": "zh-CN"})
+    assert zh.status_code == 400 and "月份请按 YYYY-MM" in zh.get_json()["error"]
 
 
 def test_auth_session_or_bearer_token(client, auth, figures):

@@ -240,6 +240,19 @@ def test_cli_speaks_the_terminals_language(runner, app, demo, monkeypatch):
     assert "0 visits already scheduled, would create" in result.output
 
 
+def test_generate_speaks_the_terminals_language(runner, app, monkeypatch):
+    for var in ("LANGUAGE", "LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("LANG", "zh_CN.UTF-8")
+    bad = runner.invoke(args=["generate", "--stores", "2", "--months", "1",
+                              "--last-month", "2026-13"])
+    assert bad.exit_code != 0 and "月份请按 YYYY-MM" in bad.output
+    result = runner.invoke(args=["generate", "--stores", "2", "--months", "1",
+                                 "--last-month", "2026-04", "--assign-month", "2026-05"])
+    assert result.exit_code == 0, result.output
+    assert "已生成 2 家门店" in result.output and "2026-05 有 2 个待完成的任务" in result.output
+
+
 def _placeholders(text: str) -> list[str]:
     return sorted(re.findall(r"%\(\w+\)[sdrf]|%%", text))
 

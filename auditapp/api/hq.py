@@ -99,8 +99,9 @@ def _period() -> analytics.Period:
         return analytics.Period.month(analytics.latest_month())
     try:
         return analytics.Period.month(month)
-    except analytics.PeriodError as error:
-        raise BadRequest(str(error), "month") from None
+    except analytics.PeriodError:
+        raise BadRequest(_("Month must be written YYYY-MM (e.g. 2026-05), not %(m)s.",
+                           m=repr(month)), "month") from None
 
 
 def _choice(name: str, allowed: tuple[str, ...], default: str) -> str:
