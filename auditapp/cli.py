@@ -28,6 +28,17 @@ def _month_error(text: str | None) -> str:
     return _("Month must be written YYYY-MM (e.g. 2026-05), not %(m)s.", m=repr(text))
 
 
+def _month_start(text: str | None, option: str):
+    """The first day of the month ``text`` (YYYY-MM) given to ``option``; None if not
+    given; a usage error in the terminal's language if it is not a month."""
+    if not text:
+        return None
+    try:
+        return analytics.Period.month(text).start
+    except analytics.PeriodError:
+        raise click.BadParameter(_month_error(text), param_hint=option) from None
+
+
 @click.command("init-db")
 @with_appcontext
 @cli_localised
@@ -47,13 +58,7 @@ def seed_demo_command(reset: bool, months: int, last_month: str | None) -> None:
     """Fill an empty database with a believable demo chain."""
     from .demo import seed_demo
 
-    last = None
-    if last_month:
-        try:
-            last = analytics.Period.month(last_month).start
-        except analytics.PeriodError:
-            raise click.BadParameter(_month_error(last_month), param_hint="--last-month") \
-                from None
+    last = _month_start(last_month, "--last-month")
     if reset:
         db.drop_all()
         db.create_all()
@@ -225,19 +230,8 @@ def generate_command(stores: int, months: int, last_month: str | None, seed: int
     """Fill an empty database with a chain-scale data set for load and speed checks."""
     from .generate import generate_chain
 
-    last = assign = None
-    if last_month:
-        try:
-            last = analytics.Period.month(last_month).start
-        except analytics.PeriodError:
-            raise click.BadParameter(_month_error(last_month), param_hint="--last-month") \
-                from None
-    if assign_month:
-        try:
-            assign = analytics.Period.month(assign_month).start
-        except analytics.PeriodError:
-            raise click.BadParameter(_month_error(assign_month), param_hint="--assign-month") \
-                from None
+    last = _month_start(last_month, "--last-month")
+    assign = _month_start(assign_month, "--assign-month")
     try:
         summary = generate_chain(stores, months, last_month=last, seed=seed,
                                  assign_month=assign)
