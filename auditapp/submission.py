@@ -175,13 +175,11 @@ class Checked:
     errors: dict[str, str] = field(default_factory=dict)
 
 
-def validate(visit: Visit, payload: dict, form: ScoringForm | None = None) -> Checked:
-    """Check a payload against the visit's questionnaire (``form``, else loaded); errors
-    are keyed ``item-<id>`` or by fact name, each with a message for the user."""
+def validate(visit: Visit, payload: dict, form: ScoringForm) -> Checked:
+    """Check a payload against the visit's questionnaire (``form``); errors are keyed
+    ``item-<id>`` or by fact name, each with a message for the user."""
     clean = _clean_payload(payload)
     out = Checked()
-    if form is None:
-        form = load_form(visit.questionnaire_id)
     for item in form.items:
         raw = clean["answers"].get(str(item.id), {})
         key = f"item-{item.id}"

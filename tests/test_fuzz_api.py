@@ -21,6 +21,7 @@ from auditapp import submission
 from auditapp.api.hq import issue_token
 from auditapp.extensions import db
 from auditapp.models import utcnow
+from auditapp.visits import load_form
 
 from .factories import make_visit
 from .shopper_helpers import make_assignment
@@ -102,11 +103,13 @@ def test_validation_answers_any_json_with_messages(app, open_visit):
         | json_values,
     }) | json_values
 
+    form = load_form(open_visit.questionnaire_id)
+
     @FUZZ
     @given(payload=payloads)
     def run(payload):
         with app.test_request_context():  # messages are translated per request
-            checked = submission.validate(open_visit, payload)
+            checked = submission.validate(open_visit, payload, form)
         assert all(isinstance(m, str) and m for m in checked.errors.values())
         for value, na, comment in checked.answers.values():
             assert na or value is not None
@@ -121,13 +124,14 @@ def test_form_parsing_accepts_any_fields(app, open_visit):
     names = st.sampled_from([f"{p}{i.id}" for i in open_visit.questionnaire.items
                              for p in ("v_", "na_", "c_")] + list(submission.FACT_FIELDS)) \
         | st.text(max_size=10)
+    form = load_form(open_visit.questionnaire_id)
 
     @FUZZ
     @given(fields=st.lists(st.tuples(names, st.text(max_size=12)), max_size=20))
     def run(fields):
         payload = submission.payload_from_form(MultiDict(fields))
         with app.test_request_context():
-            checked = submission.validate(open_visit, payload)
+            checked = submission.validate(open_visit, payload, form)
         assert all(isinstance(m, str) for m in checked.errors.values())
 
     run()
