@@ -25,7 +25,7 @@ from werkzeug.datastructures import MultiDict
 
 from . import scoring
 from .extensions import db
-from .models import AuditLog, Visit, utcnow
+from .models import Visit, utcnow
 from .models.visit import ASSIGNED, EDITABLE_STATUSES, IN_PROGRESS, SUBMITTED
 from .visits import ScoringForm, load_form, log_change, save_scored_answers, score_fields
 
@@ -267,7 +267,6 @@ class SubmitResult:
 #: and the draft emptied (SQL NULL).
 _UPDATE_VISIT = (Visit.__table__.update()
                  .where(Visit.__table__.c.id == bindparam("visit_id")).values(draft=null()))
-_INSERT_AUDIT = AuditLog.__table__.insert()
 
 
 def lock_visit(visit_id: int) -> Visit:
@@ -322,10 +321,8 @@ def submit(visit: Visit, payload: dict, user_id: int | None, *,
         result = save_scored_answers(visit, form, checked.answers)
         changes.update(score_fields(result))
         db.session.execute(_UPDATE_VISIT, changes)
-        db.session.execute(_INSERT_AUDIT, {
-            "at": now, "user_id": user_id, "entity": "visit", "entity_id": str(visit.id),
-            "action": "submit", "before": before,
-            "after": {"status": SUBMITTED, "client_submission_id": client_id}})
+        log_change("visit", visit.id, "submit", user_id, before,
+                   {"status": SUBMITTED, "client_submission_id": client_id})
         db.session.commit()
     except IntegrityError:
         # ``client_submission_id`` is unique: another visit was sent with this id.

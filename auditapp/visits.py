@@ -257,17 +257,15 @@ def log_change(
     before: dict | None = None,
     after: dict | None = None,
 ) -> None:
-    """Add an audit-trail row to the current transaction."""
-    db.session.add(
-        AuditLog(
-            user_id=user_id,
-            entity=entity,
-            entity_id=str(entity_id),
-            action=action,
-            before=before,
-            after=after,
-        )
-    )
+    """Add an audit-trail row to the current transaction (one INSERT, sent now: no ORM
+    object to flush, and it goes whenever the transaction is committed or rolled back)."""
+    db.session.execute(_INSERT_AUDIT, {
+        "at": utcnow(), "user_id": user_id, "entity": entity, "entity_id": str(entity_id),
+        "action": action, "before": before, "after": after,
+    })
+
+
+_INSERT_AUDIT = AuditLog.__table__.insert()
 
 
 # --- review: HQ releases a submitted visit or returns it to the evaluator ------------------
