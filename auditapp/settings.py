@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from .extensions import db
-from .models import AuditLog, Setting
+from .models import Setting
 from .scoring import ScoringConfig
+from .visits import log_change
 
 SCORING_KEY = "scoring"
 DEFAULTS: dict[str, dict] = {
@@ -31,16 +32,7 @@ def save_scoring_config(config: ScoringConfig, user_id: int | None = None) -> No
         db.session.add(row)
     else:
         row.value = config.to_dict()
-    db.session.add(
-        AuditLog(
-            user_id=user_id,
-            entity="setting",
-            entity_id=SCORING_KEY,
-            action="update",
-            before=before,
-            after=config.to_dict(),
-        )
-    )
+    log_change("setting", SCORING_KEY, "update", user_id, before, config.to_dict())
 
 
 def get_setting(key: str) -> dict:
@@ -55,9 +47,4 @@ def save_setting(key: str, value: dict, user_id: int | None = None) -> None:
         db.session.add(Setting(key=key, value=value))
     else:
         row.value = value
-    db.session.add(
-        AuditLog(
-            user_id=user_id, entity="setting", entity_id=key, action="update",
-            before=before, after=value,
-        )
-    )
+    log_change("setting", key, "update", user_id, before, value)
