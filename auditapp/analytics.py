@@ -10,7 +10,6 @@ everything here is an aggregate of stored numbers.
 
 from __future__ import annotations
 
-import calendar
 import re
 from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, timedelta
@@ -84,10 +83,6 @@ class Period:
         while len(periods) < count:
             periods.append(periods[-1].previous())
         return list(reversed(periods))
-
-
-def month_days(year: int, month: int) -> int:
-    return calendar.monthrange(year, month)[1]
 
 
 # --- building blocks ---------------------------------------------------------------------

@@ -75,22 +75,6 @@ class User(db.Model):
 
     # --- roles -----------------------------------------------------------------------------
     @property
-    def is_hq(self) -> bool:
-        return self.role == HQ_ADMIN
-
-    @property
-    def is_qa(self) -> bool:
-        return self.role == QA_AUDITOR
-
-    @property
-    def is_manager(self) -> bool:
-        return self.role == MANAGER
-
-    @property
-    def is_shopper(self) -> bool:
-        return self.role == SHOPPER
-
-    @property
     def pseudonym(self) -> str:
         """What a shopper is called in HQ's pages: their pseudonym code."""
         return self.username

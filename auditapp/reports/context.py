@@ -4,7 +4,6 @@ aggregates) or the scores stored on the visit at submission (``visits.score_answ
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 from flask_babel import gettext as _
@@ -319,6 +318,3 @@ def brand_summary_context(
         "title": _("Brand summary"),
     }
 
-
-def today() -> date:
-    return date.today()
