@@ -1,6 +1,6 @@
 """BDI ranking at chain scale: the app's ``analytics.store_scores`` against raw SQL.
 
-    /work/venv/bin/python benchmarks/bdi_ranking.py [--sqlite URL] [--postgres URL]
+    .venv/bin/python benchmarks/bdi_ranking.py [--sqlite URL] [--postgres URL]
                                                    [--only sqlite|postgres] [--repeat 15]
                                                    [--explain]
 

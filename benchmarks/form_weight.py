@@ -1,6 +1,6 @@
 """How heavy is the shopper's audit form? Run by hand from the repository root:
 
-    /work/venv/bin/python benchmarks/form_weight.py
+    .venv/bin/python benchmarks/form_weight.py
 
 Builds a throwaway app (SQLite in a temporary folder) with one assignment, opens the form as
 the shopper and adds up the bytes of the HTML and of every stylesheet and script it loads.

@@ -1,8 +1,8 @@
 """How long do the PDF reports take, and how much memory? Run by hand from the repository
 root:
 
-    /work/venv/bin/python benchmarks/pdf_reports.py                 # SQLite, then PostgreSQL
-    /work/venv/bin/python benchmarks/pdf_reports.py --only sqlite --repeat 5
+    .venv/bin/python benchmarks/pdf_reports.py                 # SQLite, then PostgreSQL
+    .venv/bin/python benchmarks/pdf_reports.py --only sqlite --repeat 5
 
 Data: the benchmark chain of ``benchmarks/_common.py`` (2,000 stores × 12 months, made on
 first use into /tmp/auditapp-bench/bench.sqlite and the PostgreSQL database
@@ -17,8 +17,8 @@ twice (the first render also loads fonts and templates; the second is what a wor
 has rendered before takes), so the peak memory is that process's own peak resident set
 size (``getrusage(RUSAGE_SELF).ru_maxrss``; tracemalloc would miss WeasyPrint's and the C
 libraries' memory). A child that only loads the app and opens the database gives the
-baseline. The render functions come from ``auditapp.reports`` (the PDF reports branch:
-``context.store_month_context`` + ``pdf.render_report``, and
+baseline. The render functions come from ``auditapp.reports``
+(``context.store_month_context`` + ``pdf.render_report``, and
 ``context.brand_summary_context`` + ``pdf.render_brand_summary``, as the app's own
 downloads use them); without it the benchmark says so and stops. Other functions can be
 given with ``--store-fn`` / ``--hq-fn`` (``module:function``); arguments are matched by

@@ -1,11 +1,11 @@
 """Run every benchmark, one after the other, each in its own process. From the repository
 root:
 
-    /work/venv/bin/python benchmarks/run_all.py                 # all of them
-    /work/venv/bin/python benchmarks/run_all.py form_weight submit_load
-    /work/venv/bin/python benchmarks/run_all.py --only sqlite   # skip PostgreSQL
+    .venv/bin/python benchmarks/run_all.py                 # all of them
+    .venv/bin/python benchmarks/run_all.py form_weight submit_load
+    .venv/bin/python benchmarks/run_all.py --only sqlite   # skip PostgreSQL
 
-Each benchmark can also be run alone (see the README's "Performance" section):
+Each benchmark can also be run alone (see docs/PERFORMANCE.md):
 
 - ``form_weight.py``  — bytes of the shopper's form page and its assets (goal < 60 KB);
 - ``bdi_ranking.py``  — BDI ranking and HQ dashboard queries on 2,000 stores;

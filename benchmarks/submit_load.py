@@ -1,8 +1,8 @@
 """End-of-month submission load: every shopper submits at once. Run by hand from the
 repository root (one command, prints its figures):
 
-    /work/venv/bin/python benchmarks/submit_load.py                  # PostgreSQL, then SQLite
-    /work/venv/bin/python benchmarks/submit_load.py --only postgres --workers 5 --threads 1
+    .venv/bin/python benchmarks/submit_load.py                  # PostgreSQL, then SQLite
+    .venv/bin/python benchmarks/submit_load.py --only postgres --workers 5 --threads 1
 
 For each database it
 

@@ -7,7 +7,8 @@ ftp, other local files such as ``file:///etc/passwd``) is refused and logged; We
 then leaves that resource out and the PDF still renders.
 
 Speed: one ``FontConfiguration``, one parsed print stylesheet and one image cache are
-shared by every render in the process (ECOSYSTEM.md).
+shared by every render in the process (WeasyPrint's advice for repeated renders;
+``benchmarks/pdf_reports.py`` measures it, docs/PERFORMANCE.md has the figures).
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 log = logging.getLogger(__name__)
 
-#: ``base_url`` of every report: relative links resolve inside the static folder.
 _lock = threading.Lock()
 _font_config: FontConfiguration | None = None
 _stylesheet: tuple[str, float, CSS] | None = None
