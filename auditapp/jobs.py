@@ -5,18 +5,22 @@ With ``REDIS_URL`` set, ``start_report`` enqueues ``run_report`` on the RQ queue
 
     rq worker --url $REDIS_URL auditapp
 
-Without Redis the job runs at once, in the request (plain synchronous fallback), and its
-status is kept in ``storage`` like the output. Either way the generated file goes
-through ``auditapp.storage`` and the status is read with ``job_status``.
+The same report asked for again while it is queued or running reuses that job. Without
+Redis, or when no worker listens on the queue, the job runs at once, in the request
+(synchronous fallback), and its status is kept in ``storage`` like the output. Either way
+the generated file goes through ``auditapp.storage`` and the status is read with
+``job_status``, which also says when a queued job has no worker to take it and when the
+worker running a job died (``retry_report`` then starts it again).
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import logging
 import secrets
 from collections.abc import Callable
-from datetime import date
 from typing import Any
 
 from flask import Flask, current_app, has_app_context
@@ -27,6 +31,8 @@ from . import storage
 log = logging.getLogger(__name__)
 
 QUEUED, STARTED, FINISHED, FAILED = "queued", "started", "finished", "failed"
+#: Why a job waits or failed (``reason`` in ``job_status``).
+NO_WORKER, WORKER_LOST, ERROR = "no_worker", "worker_lost", "error"
 JOB_TIMEOUT = 30 * 60
 RESULT_TTL = 7 * 24 * 3600
 _JOB_ID_CHARS = set("abcdef0123456789")
@@ -57,23 +63,18 @@ def valid_job_id(job_id: str) -> bool:
 
 
 def build_brand_summary(params: dict, progress: Callable[[int], None]) -> tuple[str, str]:
-    """Render the brand summary PDF; returns (storage key, download file name)."""
+    """Render the brand summary PDF into storage; returns (storage key, download file name)."""
     from .analytics import Period
     from .extensions import db
     from .models import Region
-    from .reports.context import brand_summary_context
-    from .reports.pdf import render_brand_summary
+    from .reports.pdf import brand_summary_pdf
 
     period = Period.month(params["month"])
     region = db.session.get(Region, params["region_id"]) if params.get("region_id") else None
-    ctx = brand_summary_context(period, region, progress=progress)
-    progress(75)
-    data = render_brand_summary(ctx, report_date=date.today())
-    progress(95)
+    data, filename = brand_summary_pdf(period, region, progress=progress)
     key = storage.new_key("reports", ".pdf")
     storage.save(key, data)
-    suffix = f"-{region.code}" if region else ""
-    return key, f"brand-summary-{period.label}{suffix}.pdf"
+    return key, filename
 
 
 BUILDERS: dict[str, Callable[[dict, Callable[[int], None]], tuple[str, str]]] = {
@@ -121,17 +122,59 @@ def _write_status(job_id: str, status: dict) -> None:
 # --- starting and following jobs ---------------------------------------------------------
 
 
+def _queue(connection):
+    from rq import Queue
+
+    return Queue(queue_name(), connection=connection)
+
+
+def live_workers(queue) -> int:
+    """How many RQ workers listen on ``queue`` now. ``Worker.all`` leaves out a worker whose
+    registration expired (a killed worker stops renewing it) or that said it stopped."""
+    from rq import Worker
+
+    return sum(1 for w in Worker.all(queue=queue) if w.death_date is None)
+
+
 def start_report(kind: str, params: dict) -> str:
-    """Start a report job; returns its id. Enqueues on RQ when Redis is configured, else
-    runs it now."""
+    """Start a report job; returns its id.
+
+    With Redis and a worker listening on the queue the job is enqueued, unless the same
+    report (same kind and params) is already queued or running: then that job's id is
+    returned, so repeated clicks share one job. Without Redis, or with no worker to take
+    the job, it is built now, in the request (a warning is logged for the missing worker).
+    """
     if kind not in BUILDERS:
         raise ValueError(f"Unknown report {kind!r}.")
-    job_id = secrets.token_hex(16)
     connection = redis_connection()
     if connection is not None:
-        from rq import Queue
+        queue = _queue(connection)
+        if live_workers(queue):
+            return _enqueue_once(queue, kind, params)
+        log.warning("No RQ worker listens on queue %r: the %s report is built in the request. "
+                    "Start one with `rq worker --url $REDIS_URL %s`.", queue.name, kind, queue.name)
+    return _run_now(kind, params)
 
-        Queue(queue_name(), connection=connection).enqueue(
+
+def _dedupe_key(queue_name: str, kind: str, params: dict) -> str:
+    digest = hashlib.sha256(json.dumps([kind, params], sort_keys=True).encode()).hexdigest()
+    return f"auditapp:report-job:{queue_name}:{digest[:32]}"
+
+
+def _enqueue_once(queue, kind: str, params: dict) -> str:
+    connection = queue.connection
+    key = _dedupe_key(queue.name, kind, params)
+    # One request at a time per report, so two quick clicks cannot both enqueue.
+    with connection.lock(key + ":lock", timeout=30, blocking_timeout=10):
+        current = connection.get(key)
+        if current is not None:
+            current_id = current.decode()
+            status = job_status(current_id)
+            if status is not None and status["status"] in (QUEUED, STARTED) \
+                    and not status.get("reason"):
+                return current_id
+        job_id = secrets.token_hex(16)
+        queue.enqueue(
             "auditapp.jobs.run_report",
             kind,
             params,
@@ -141,42 +184,113 @@ def start_report(kind: str, params: dict) -> str:
             failure_ttl=RESULT_TTL,
             meta={"progress": 0, "kind": kind},
         )
-        return job_id
-    _write_status(job_id, {"status": STARTED, "progress": 0})
+        connection.set(key, job_id, ex=2 * JOB_TIMEOUT)
+    return job_id
+
+
+def _run_now(kind: str, params: dict) -> str:
+    """The synchronous fallback: build the report in this request, keep its status in
+    storage."""
+    job_id = secrets.token_hex(16)
+    about = {"kind": kind, "params": params}
+    _write_status(job_id, {"status": STARTED, "progress": 0, **about})
     try:
         result = run_report(kind, params, job_id)
     except Exception:
         log.exception("Report job %s failed", job_id)
-        _write_status(job_id, {"status": FAILED, "progress": 100})
+        _write_status(job_id, {"status": FAILED, "progress": 100, "reason": ERROR, **about})
     else:
-        _write_status(job_id, {"status": FINISHED, "progress": 100, **result})
+        _write_status(job_id, {"status": FINISHED, "progress": 100, **about, **result})
     return job_id
 
 
+def retry_report(job_id: str) -> str | None:
+    """Start again a job that failed or waits for a worker that is not there; returns the
+    id to follow (the same id while the job is fine), None for an unknown job. A job still
+    queued is taken off the queue first, so a worker that comes back does not build it
+    again."""
+    status = job_status(job_id)
+    if status is None:
+        return None
+    if status["status"] == FINISHED or (
+        status["status"] in (QUEUED, STARTED) and not status.get("reason")
+    ):
+        return job_id
+    connection = redis_connection()
+    if connection is not None and status["status"] == QUEUED:
+        from rq.exceptions import NoSuchJobError
+        from rq.job import Job
+
+        with contextlib.suppress(NoSuchJobError):
+            Job.fetch(job_id, connection=connection).delete()
+    return start_report(status["kind"], status["params"])
+
+
 def job_status(job_id: str) -> dict[str, Any] | None:
-    """``{"status", "progress", "key", "filename"}`` of a job, or None if unknown."""
+    """A job's ``{"status", "progress", "kind", "params"}``, plus ``key`` and ``filename``
+    once finished and ``reason`` when something is wrong: ``no_worker`` (queued, but no
+    worker listens on the queue), ``worker_lost`` (failed: the worker running it died) or
+    ``error`` (failed: the build raised). None if the job is unknown."""
     if not valid_job_id(job_id):
         return None
     connection = redis_connection()
     if connection is not None:
-        from rq.exceptions import NoSuchJobError
-        from rq.job import Job
-
-        try:
-            job = Job.fetch(job_id, connection=connection)
-        except NoSuchJobError:
-            return None
-        state = job.get_status(refresh=True)
-        state = getattr(state, "value", state)
-        out: dict[str, Any] = {"status": FAILED if state in ("failed", "stopped", "canceled")
-                               else FINISHED if state == "finished"
-                               else STARTED if state == "started" else QUEUED,
-                               "progress": int((job.meta or {}).get("progress", 0))}
-        if out["status"] == FINISHED:
-            result = job.return_value() or {}
-            out.update(progress=100, key=result.get("key"), filename=result.get("filename"))
-        return out
+        status = _rq_status(connection, job_id)
+        if status is not None:
+            return status
     key = _status_key(job_id)
     if not storage.exists(key):
         return None
     return json.loads(storage.load(key))
+
+
+def _rq_state(job) -> str:
+    state = job.get_status(refresh=True)
+    state = getattr(state, "value", state)
+    if state in ("failed", "stopped", "canceled"):
+        return FAILED
+    return {"finished": FINISHED, "started": STARTED}.get(state, QUEUED)
+
+
+def _rq_status(connection, job_id: str) -> dict[str, Any] | None:
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job
+    from rq.registry import StartedJobRegistry
+
+    try:
+        job = Job.fetch(job_id, connection=connection)
+    except NoSuchJobError:
+        return None
+    state = _rq_state(job)
+    if state == STARTED:
+        # rq's own check for abandoned jobs (an execution whose worker stopped renewing its
+        # heartbeat) runs in a worker's maintenance only every few minutes: run it now.
+        StartedJobRegistry(job.origin, connection=connection).cleanup()
+        state = _rq_state(job)
+    kind, params = job.args[0], job.args[1]
+    out: dict[str, Any] = {"status": state, "progress": int((job.meta or {}).get("progress", 0)),
+                           "kind": kind, "params": params}
+    if state == FINISHED:
+        result = job.return_value() or {}
+        out.update(progress=100, key=result.get("key"), filename=result.get("filename"))
+    elif state == STARTED and _worker_gone(job) and _rq_state(job) == STARTED:
+        out.update(status=FAILED, reason=WORKER_LOST)
+    elif state == FAILED:
+        latest = job.latest_result()
+        abandoned = latest is not None and "AbandonedJobError" in (latest.exc_string or "")
+        out["reason"] = WORKER_LOST if abandoned else ERROR
+    elif state == QUEUED and not live_workers(_queue(connection)):
+        out["reason"] = NO_WORKER
+    return out
+
+
+def _worker_gone(job) -> bool:
+    """Whether the worker that started ``job`` is no longer there (its registration expired
+    because it stopped sending heartbeats, or it registered its death)."""
+    from rq import Worker
+
+    if not job.worker_name:
+        return False
+    worker = Worker.find_by_key(Worker.redis_worker_namespace_prefix + job.worker_name,
+                                connection=job.connection)
+    return worker is None or worker.death_date is not None

@@ -73,6 +73,7 @@ POLICY: dict[str, frozenset[str]] = {
     "hq.report_job": HQ,
     "hq.report_job_json": HQ,
     "hq.report_job_download": HQ,
+    "hq.report_job_retry": HQ,
     "hq.report_export_visits": HQ,
     "hq.report_export_scores": HQ,
     # QA audits: the list for QA and HQ, the audit form for its auditor

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import (
     Response,
     abort,
@@ -22,8 +20,8 @@ from sqlalchemy import func, select
 from .. import exports, jobs, storage
 from ..extensions import db
 from ..models import HQ_ADMIN, Region, Store, Visit
-from ..reports import context, views
-from ..reports.pdf import render_brand_summary
+from ..reports import views
+from ..reports.pdf import brand_summary_pdf
 from ..security import roles_required
 from . import bp
 
@@ -103,10 +101,7 @@ def report_brand_pdf():
         count_query = count_query.where(Store.region_id == region.id)
     limit = current_app.config.get("REPORT_SYNC_MAX_STORES", SYNC_MAX_STORES)
     if db.session.scalar(count_query) <= limit:
-        ctx = context.brand_summary_context(period, region)
-        data = render_brand_summary(ctx, report_date=date.today())
-        suffix = f"-{region.code}" if region else ""
-        return views.pdf_response(data, f"brand-summary-{period.label}{suffix}.pdf")
+        return views.pdf_response(*brand_summary_pdf(period, region))
     job_id = jobs.start_report(
         "brand_summary",
         {"month": period.label, "region_id": region.id if region else None,
@@ -122,11 +117,25 @@ def _job_or_404(job_id: str) -> dict:
     return status
 
 
+def _job_message(status: dict) -> str | None:
+    """What the status page says about a job that waits in vain or failed."""
+    reason = status.get("reason")
+    if reason == jobs.NO_WORKER:
+        return _("No report worker is running, so this report has not started. "
+                 "Build it now instead, or ask your administrator to start the worker.")
+    if reason == jobs.WORKER_LOST:
+        return _("The report worker stopped while building this report. Please try again.")
+    if status["status"] == jobs.FAILED:
+        return _("The report could not be generated. Please try again or contact support.")
+    return None
+
+
 @bp.route("/reports/jobs/<job_id>")
 @roles_required(HQ_ADMIN)
 def report_job(job_id: str):
     status = _job_or_404(job_id)
-    return render_template("hq/reports_job.html", job_id=job_id, status=status)
+    return render_template("hq/reports_job.html", job_id=job_id, status=status,
+                           message=_job_message(status))
 
 
 @bp.route("/reports/jobs/<job_id>.json")
@@ -134,9 +143,21 @@ def report_job(job_id: str):
 def report_job_json(job_id: str):
     status = _job_or_404(job_id)
     body = {"status": status["status"], "progress": status.get("progress", 0)}
+    if status.get("reason"):
+        body.update(reason=status["reason"], message=_job_message(status))
     if status["status"] == jobs.FINISHED:
         body["download_url"] = url_for("hq.report_job_download", job_id=job_id)
     return jsonify(body)
+
+
+@bp.route("/reports/jobs/<job_id>/retry", methods=["POST"])
+@roles_required(HQ_ADMIN)
+def report_job_retry(job_id: str):
+    """Start again a job that failed or has no worker (a job still fine is kept)."""
+    new_id = jobs.retry_report(job_id)
+    if new_id is None:
+        abort(404)
+    return redirect(url_for("hq.report_job", job_id=new_id))
 
 
 @bp.route("/reports/jobs/<job_id>/download")

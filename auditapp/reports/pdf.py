@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import mimetypes
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -236,3 +236,22 @@ def render_brand_summary(ctx: dict, report_date) -> bytes:
         "brand_summary.html", parts, report_date=report_date,
         **{k: v for k, v in ctx.items() if k != "store_chunks"},
     )
+
+
+def brand_summary_pdf(
+    period, region=None, *, progress: Callable[[int], None] | None = None
+) -> tuple[bytes, str]:
+    """The brand (or one region's) summary for ``period``: (PDF bytes, download file name).
+    The one build behind both the download rendered in the request and the background
+    job (``jobs.build_brand_summary``); ``progress(pct)`` reports how far it got."""
+    from datetime import date
+
+    from .context import brand_summary_context
+
+    step = progress or (lambda pct: None)
+    ctx = brand_summary_context(period, region, progress=step)
+    step(75)
+    data = render_brand_summary(ctx, report_date=date.today())
+    step(95)
+    suffix = f"-{region.code}" if region else ""
+    return data, f"brand-summary-{period.label}{suffix}.pdf"

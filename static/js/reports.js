@@ -1,11 +1,13 @@
 // Report job status page: poll the JSON status and show the download link when ready.
-// Without JavaScript the page offers a plain "Refresh" link.
+// Without JavaScript the page offers a plain "Refresh" link. When the job fails or has no
+// worker to run it, the page is reloaded so the server can say why and offer to retry.
 (function () {
   "use strict";
   var box = document.getElementById("report-job");
   if (!box) { return; }
   var url = box.getAttribute("data-status-url");
   var state = box.getAttribute("data-status");
+  var reason = box.getAttribute("data-reason") || "";
   if (!url || state === "finished" || state === "failed") { return; }
   var bar = document.getElementById("job-progress");
   var download = document.getElementById("job-download");
@@ -25,7 +27,8 @@
           if (text) { text.textContent = box.getAttribute("data-ready-text") || text.textContent; }
           return;
         }
-        if (data.status === "failed") { window.location.reload(); return; }
+        // failed, or the worker went away / came back: the page explains what to do
+        if (data.status === "failed" || (data.reason || "") !== reason) { window.location.reload(); return; }
         delay = Math.min(delay * 1.3, 10000);
         window.setTimeout(poll, delay);
       })
