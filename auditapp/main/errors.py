@@ -16,6 +16,13 @@ def _wants_json() -> bool:
     )
 
 
+def _error_headers(error: HTTPException) -> list[tuple[str, str]]:
+    """The headers werkzeug gives the error (``Allow`` on a 405, ``WWW-Authenticate`` on a
+    401, ``Retry-After``…), less its Content-Type: our page or JSON sets its own."""
+    return [(name, value) for name, value in error.get_headers()
+            if name.lower() != "content-type"]
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
@@ -39,9 +46,11 @@ def init_app(app: Flask) -> None:
         }
         code = error.code or 500
         message = messages.get(code, error.description or _("Something went wrong."))
+        headers = _error_headers(error)
         if _wants_json():
-            return jsonify(error=error.name.lower().replace(" ", "_"), message=message), code
-        return render_template("errors/error.html", code=code, message=message), code
+            return (jsonify(error=error.name.lower().replace(" ", "_"), message=message),
+                    code, headers)
+        return render_template("errors/error.html", code=code, message=message), code, headers
 
     @app.errorhandler(500)
     def server_error(error):
