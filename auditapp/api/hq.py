@@ -238,6 +238,7 @@ _ERRORS = {
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/HqError"}}}},
 }
 _NUM = {"type": ["number", "null"]}
+_AUTH = [{"session": []}, {"hqApiToken": []}]
 
 OPENAPI_PATHS: dict = {
     "/api/hq/bdi": {"get": {
@@ -250,6 +251,7 @@ OPENAPI_PATHS: dict = {
              "schema": {"type": "string", "enum": ["store", "region", "brand"],
                         "default": "store"}},
         ],
+        "security": _AUTH,
         "responses": {"200": {"description": "Figures (by=store equals `flask bdi --format json`)",
                               "content": {"application/json": {"schema": {
                                   "$ref": "#/components/schemas/HqBdi"}}}}, **_ERRORS},
@@ -265,6 +267,7 @@ OPENAPI_PATHS: dict = {
             {"name": "region", "in": "query", "schema": {"type": "integer"},
              "description": "Region id"},
         ],
+        "security": _AUTH,
         "responses": {"200": {"description": "Series, oldest month first",
                               "content": {"application/json": {"schema": {
                                   "$ref": "#/components/schemas/HqSeries"}}}}, **_ERRORS},
@@ -277,6 +280,7 @@ OPENAPI_PATHS: dict = {
              "schema": {"type": "string", "enum": ["store", "region", "brand"],
                         "default": "brand"}},
         ],
+        "security": _AUTH,
         "responses": {"200": {"description": "Dimension means (0–100)",
                               "content": {"application/json": {"schema": {
                                   "$ref": "#/components/schemas/HqDimensions"}}}}, **_ERRORS},

@@ -12,9 +12,35 @@ def health():
     return {"status": "ok"}
 
 
+def security_schemes() -> dict:
+    """How API callers authenticate (operations name them in ``security``)."""
+    return {
+        "session": {
+            "type": "apiKey", "in": "cookie",
+            "name": current_app.config.get("SESSION_COOKIE_NAME", "session"),
+            "description": "The browser's login session. POST/PUT/PATCH/DELETE also need "
+                           "the `X-CSRFToken` header (from the page's `csrf-token` meta tag).",
+        },
+        "linkToken": {
+            "type": "http", "scheme": "bearer",
+            "description": "A shopper's assignment link token "
+                           "(`Authorization: Bearer <token>`): opens that one visit only.",
+        },
+        "linkTokenQuery": {
+            "type": "apiKey", "in": "query", "name": "token",
+            "description": "The same assignment link token as `?token=` (the link itself).",
+        },
+        "hqApiToken": {
+            "type": "http", "scheme": "bearer",
+            "description": "HQ's personal API token (`Authorization: Bearer <token>`), "
+                           "issued and revoked on /hq/api-token.",
+        },
+    }
+
+
 def openapi_spec() -> dict:
     paths: dict = {"/api/health": {"get": {
-        "summary": "Liveness check",
+        "summary": "Liveness check", "security": [],
         "responses": {"200": {"description": "The app is up"}},
     }}}
     schemas: dict = {}
@@ -26,7 +52,7 @@ def openapi_spec() -> dict:
         "info": {"title": f"{current_app.config.get('BRAND_NAME', 'auditapp')} API",
                  "version": "1"},
         "paths": paths,
-        "components": {"schemas": schemas},
+        "components": {"schemas": schemas, "securitySchemes": security_schemes()},
     }
 
 

@@ -220,7 +220,7 @@ def shopper_submit(visit: Visit, token: str | None):
 
 
 _ERR = {"$ref": "#/components/schemas/Error"}
-_AUTH = [{"session": []}, {"bearerToken": []}]
+_AUTH = [{"session": []}, {"linkToken": []}, {"linkTokenQuery": []}]
 
 
 def _op(summary: str, ok: str, schema: str | None = None, body: str | None = None,
@@ -278,8 +278,12 @@ OPENAPI_PATHS: dict = {
     "/api/shopper/visits/{visit_id}/checkin": {"post": _op(
         "Start the visit; with consent, record where the phone is", "Started",
         body="CheckIn")},
-    "/api/shopper/visits/{visit_id}/draft": {"put": _op(
-        "Save the form as a server-side draft (no validation)", "Saved", body="Payload")},
+    "/api/shopper/visits/{visit_id}/draft": {
+        "put": _op("Save the form as a server-side draft (no validation)", "Saved",
+                   body="Payload"),
+        "post": _op("The same as PUT, for clients that can only send POST (e.g. "
+                    "`navigator.sendBeacon` as a page closes)", "Saved", body="Payload"),
+    },
     "/api/shopper/visits/{visit_id}/photos": {"post": {
         **_photo_op(),
         "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
