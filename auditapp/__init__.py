@@ -11,19 +11,17 @@ from typing import Any
 
 from flask import Flask
 
-ROOT = Path(__file__).resolve().parent.parent
-
 
 def create_app(config: type | dict[str, Any] | None = None) -> Flask:
     """Build the app. ``config`` is a config class, a dict of overrides on top of the
     environment's config (as tests do), or None for the environment's config."""
-    from config import TestingConfig, config_from_env
+    from .config import INSTANCE_DIR, TestingConfig, config_from_env, resource_dir
 
     app = Flask(
         __name__,
-        template_folder=str(ROOT / "templates"),
-        static_folder=str(ROOT / "static"),
-        instance_path=os.environ.get("AUDITAPP_INSTANCE", str(ROOT / "instance")),
+        template_folder=str(resource_dir("templates")),
+        static_folder=str(resource_dir("static")),
+        instance_path=str(INSTANCE_DIR),
     )
     if isinstance(config, type):
         app.config.from_object(config)
@@ -71,13 +69,14 @@ def register_proxy_fix(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     from . import i18n, security
+    from .config import resource_dir
     from .extensions import babel, csrf, db, limiter, login_manager, migrate, use_sqlite_wal
     from .storage import init_storage
 
     db.init_app(app)
     with app.app_context():
         use_sqlite_wal(db.engine)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    migrate.init_app(app, db, directory=str(resource_dir("migrations")))
     csrf.init_app(app)
     limiter.init_app(app)
     babel.init_app(

@@ -25,7 +25,7 @@ if str(ROOT) not in sys.path:
 import sqlalchemy as sa  # noqa: E402
 from flask import Flask  # noqa: E402
 
-from config import normalise_database_url  # noqa: E402
+from auditapp.config import normalise_database_url  # noqa: E402
 
 DEFAULT_SQLITE = f"sqlite:///{SCRATCH / 'bench.sqlite'}"
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/auditapp_bench"

@@ -171,9 +171,9 @@ def child(kind: str, url: str, month: str, spec: str | None) -> dict:
     from sqlalchemy import select
 
     from auditapp import analytics, create_app
+    from auditapp.config import normalise_database_url
     from auditapp.extensions import db
     from auditapp.models import Brand, Store
-    from config import normalise_database_url
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": normalise_database_url(url)})
     with app.app_context(), app.test_request_context("/"):

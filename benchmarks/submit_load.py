@@ -127,9 +127,9 @@ def prepare_database(url: str, stores: int) -> None:
     from flask_migrate import upgrade
 
     from auditapp import create_app
+    from auditapp.config import normalise_database_url
     from auditapp.extensions import db
     from auditapp.generate import generate_chain
-    from config import normalise_database_url
 
     url = normalise_database_url(url)
     if url.startswith("postgresql"):
@@ -171,9 +171,9 @@ def load_assignments(url: str, count: int, seed: int = 7) -> list[Assignment]:
     from sqlalchemy import select
 
     from auditapp import create_app
+    from auditapp.config import normalise_database_url
     from auditapp.extensions import db
     from auditapp.models import Visit
-    from config import normalise_database_url
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": normalise_database_url(url)})
     rng = random.Random(seed)
@@ -213,9 +213,9 @@ def count_in_db(url: str, assignments: Sequence[Assignment]) -> Counts:
     from sqlalchemy import func, select
 
     from auditapp import create_app
+    from auditapp.config import normalise_database_url
     from auditapp.extensions import db
     from auditapp.models import Answer, AuditLog, Visit
-    from config import normalise_database_url
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": normalise_database_url(url)})
     ids = [a.visit_id for a in assignments]

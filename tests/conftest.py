@@ -18,8 +18,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from auditapp import create_app
+from auditapp.config import normalise_database_url
 from auditapp.extensions import db
-from config import normalise_database_url
 
 from .factories import Chain, make_chain
 

@@ -15,9 +15,9 @@ import pytest
 from flask import g
 
 from auditapp import create_app
+from auditapp.config import ProductionConfig
 from auditapp.extensions import db
 from auditapp.models import Visit
-from config import ProductionConfig
 
 from .access_policy import allowed
 from .factories import PASSWORD, make_chain

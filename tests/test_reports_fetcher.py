@@ -39,7 +39,7 @@ def test_fetcher_refuses_foreign_urls(app, no_network, tmp_path):
     secret = tmp_path / "secret.png"
     secret.write_bytes(b"not for reports")
     fetcher = ReportURLFetcher([static_root()])
-    for url in [*EVIL, secret.as_uri(), static_root().as_uri() + "/../config.py"]:
+    for url in [*EVIL, secret.as_uri(), static_root().as_uri() + "/../auditapp/config.py"]:
         with pytest.raises(ValueError):
             fetcher.fetch(url)
     assert len(fetcher.refused) == len(EVIL) + 2

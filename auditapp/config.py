@@ -9,15 +9,38 @@ Every setting can come from the environment; the class picked by ``AUDITAPP_ENV`
 - ``REDIS_URL``: enables Redis for rate limits and the background job queue.
   Without it the app uses in-process fallbacks (memory limiter, synchronous jobs).
 - ``UPLOAD_FOLDER``: where photos and generated files are stored (default ``instance/files``).
+- ``AUDITAPP_INSTANCE``: the instance folder (default ``instance/`` in a source checkout,
+  ``<prefix>/var/auditapp-instance`` for an installed package).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
-BASE_DIR = Path(__file__).resolve().parent
-INSTANCE_DIR = Path(os.environ.get("AUDITAPP_INSTANCE", BASE_DIR / "instance"))
+#: The package, and the directory holding it (the repository in a source checkout).
+PACKAGE_DIR = Path(__file__).resolve().parent
+SOURCE_ROOT = PACKAGE_DIR.parent
+
+
+def _default_instance_dir() -> Path:
+    """``instance/`` at the top of a source checkout; for an installed package (``pip
+    install .``) the place Flask itself picks, ``<prefix>/var/auditapp-instance``."""
+    if (SOURCE_ROOT / "pyproject.toml").is_file():
+        return SOURCE_ROOT / "instance"
+    return Path(sys.prefix) / "var" / "auditapp-instance"
+
+
+INSTANCE_DIR = Path(os.environ.get("AUDITAPP_INSTANCE") or _default_instance_dir())
+
+
+def resource_dir(name: str) -> Path:
+    """``templates``, ``static`` or ``migrations``: kept at the top of the repository, and
+    shipped inside the package by a build (``setup.py``), so an installed app finds them
+    there."""
+    packaged = PACKAGE_DIR / name
+    return packaged if packaged.is_dir() else SOURCE_ROOT / name
 
 
 def normalise_database_url(url: str) -> str:
