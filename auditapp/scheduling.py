@@ -29,11 +29,12 @@ from flask_babel import force_locale, gettext
 from sqlalchemy import select
 
 from . import analytics, scoring
+from .audit import log_change
 from .extensions import db
 from .models import SHOPPER, Questionnaire, Store, User, Visit
 from .models.questionnaire import KIND_MYSTERY, PUBLISHED
 from .models.visit import ASSIGNED, IN_PROGRESS, MYSTERY
-from .visits import log_change, new_access_token
+from .visits import new_access_token
 
 #: Statuses in which HQ may still hand a visit to another shopper.
 REASSIGNABLE_STATUSES = (ASSIGNED, IN_PROGRESS)

@@ -24,10 +24,11 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 
 from . import scoring
+from .audit import log_change
 from .extensions import db
 from .models import Visit, utcnow
 from .models.visit import ASSIGNED, EDITABLE_STATUSES, IN_PROGRESS, SUBMITTED
-from .visits import ScoringForm, load_form, log_change, save_scored_answers, score_fields
+from .visits import ScoringForm, load_form, save_scored_answers, score_fields
 
 TIMED_MAX_SECONDS = 3600
 FACT_FIELDS = ("visit_date", "arrival_time", "visit_type_confirmed", "order_description",

@@ -17,13 +17,13 @@ from wtforms import DateTimeLocalField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from .. import analytics
+from ..audit import log_change
 from ..extensions import db
 from ..i18n import SEVERITY_LABELS
 from ..models import HQ_ADMIN, Complaint, Store, utcnow
 from ..models.complaint import CATEGORIES, CHANNELS, HANDLING_STEPS, SEVERITIES
 from ..security import roles_required
 from ..settings import get_setting
-from ..visits import log_change
 from . import bp
 
 CHANNEL_LABELS = {

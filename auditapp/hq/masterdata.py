@@ -15,11 +15,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 
+from ..audit import log_change, snapshot
 from ..auth.urls import safe_next
 from ..extensions import db
 from ..models import HQ_ADMIN, MANAGER, ROLES, SHOPPER, Brand, CompetitorStore, Region, Store, User
 from ..security import roles_required
-from ..visits import log_change
 from . import bp
 from .forms import (
     CompetitorForm,
@@ -31,10 +31,6 @@ from .forms import (
 )
 
 PER_PAGE = 50
-
-
-def _snapshot(obj, fields: tuple[str, ...]) -> dict:
-    return {f: getattr(obj, f) for f in fields}
 
 
 def _regions(active_only: bool = False) -> list[Region]:
@@ -82,7 +78,7 @@ def region_form(region_id: int | None = None):
         if clash is not None and clash is not region:
             form.code.errors.append(_("Another region already has this code."))
         else:
-            before = _snapshot(region, REGION_FIELDS) if region else None
+            before = snapshot(region, REGION_FIELDS) if region else None
             if region is None:
                 region = Region()
                 db.session.add(region)
@@ -90,7 +86,7 @@ def region_form(region_id: int | None = None):
             region.brand_id = form.brand_id.data
             db.session.flush()
             log_change("region", region.id, "update" if before else "create",
-                       current_user.id, before, _snapshot(region, REGION_FIELDS))
+                       current_user.id, before, snapshot(region, REGION_FIELDS))
             db.session.commit()
             flash(_("Region %(code)s saved.", code=region.code), "success")
             return redirect(url_for("hq.regions"))
@@ -160,7 +156,7 @@ def store_form(store_id: int | None = None):
         if clash is not None and clash is not store:
             form.code.errors.append(_("Another store already has this code."))
         else:
-            before = _snapshot(store, STORE_FIELDS) if store else None
+            before = snapshot(store, STORE_FIELDS) if store else None
             if store is None:
                 store = Store()
                 db.session.add(store)
@@ -173,7 +169,7 @@ def store_form(store_id: int | None = None):
             store.latitude, store.longitude = form.latitude.data, form.longitude.data
             db.session.flush()
             log_change("store", store.id, "update" if before else "create", current_user.id,
-                       before, _snapshot(store, STORE_FIELDS))
+                       before, snapshot(store, STORE_FIELDS))
             db.session.commit()
             flash(_("Store %(code)s saved.", code=store.code), "success")
             return redirect(url_for("hq.stores"))
@@ -301,7 +297,7 @@ def import_stores(rows: list[dict], user_id: int | None) -> tuple[int, int]:
     created = updated = 0
     for row in rows:
         store = existing.get(row["code"])
-        before = _snapshot(store, STORE_FIELDS) if store else None
+        before = snapshot(store, STORE_FIELDS) if store else None
         if store is None:
             store = Store(code=row["code"])
             db.session.add(store)
@@ -314,7 +310,7 @@ def import_stores(rows: list[dict], user_id: int | None) -> tuple[int, int]:
         store.latitude, store.longitude = row["latitude"], row["longitude"]
         db.session.flush()
         log_change("store", store.id, "import" if before is None else "import_update", user_id,
-                   before, _snapshot(store, STORE_FIELDS))
+                   before, snapshot(store, STORE_FIELDS))
     return created, updated
 
 
@@ -391,7 +387,7 @@ def competitor_form(competitor_id: int | None = None):
         form.region_id.data = 0
     form.region_id.choices = _region_choices(comp.region_id if comp else None, _("(none)"))
     if form.validate_on_submit():
-        before = _snapshot(comp, COMPETITOR_FIELDS) if comp else None
+        before = snapshot(comp, COMPETITOR_FIELDS) if comp else None
         if comp is None:
             comp = CompetitorStore()
             db.session.add(comp)
@@ -403,7 +399,7 @@ def competitor_form(competitor_id: int | None = None):
         comp.latitude, comp.longitude = form.latitude.data, form.longitude.data
         db.session.flush()
         log_change("competitor", comp.id, "update" if before else "create", current_user.id,
-                   before, _snapshot(comp, COMPETITOR_FIELDS))
+                   before, snapshot(comp, COMPETITOR_FIELDS))
         db.session.commit()
         flash(_("Competitor store saved."), "success")
         return redirect(url_for("hq.competitor_stores"))
@@ -427,7 +423,7 @@ USER_FIELDS = ("username", "name", "email", "role", "locale", "active")
 
 
 def _user_snapshot(user: User) -> dict:
-    return {**_snapshot(user, USER_FIELDS), "stores": [s.code for s in user.stores],
+    return {**snapshot(user, USER_FIELDS), "stores": [s.code for s in user.stores],
             "tied_stores": sorted(s.code for s in user.tied_stores)}
 
 

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from ..audit import log_change
 from ..extensions import db
 from ..models import HQ_ADMIN, QA_AUDITOR, Questionnaire, Store, Visit, utcnow
 from ..models.questionnaire import KIND_QA, PUBLISHED
@@ -17,7 +18,6 @@ from ..models.visit import IN_PROGRESS, QA
 from ..scoring import VISIT_TYPES
 from ..security import roles_required
 from ..shopper.form import handle_form
-from ..visits import log_change
 from . import bp
 
 #: Starting the same QA audit again within this time opens the one just started.

@@ -15,12 +15,12 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from .. import scoring
+from ..audit import log_change
 from ..extensions import db
 from ..models import HQ_ADMIN, Dimension, Item, Questionnaire, Visit, utcnow
 from ..models.questionnaire import DRAFT, PUBLISHED, RETIRED
 from ..questionnaires import copy_as_new_version
 from ..security import roles_required
-from ..visits import log_change
 from . import bp
 from .forms import DimensionForm, ItemForm
 

@@ -13,13 +13,13 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from .. import analytics, charts
+from ..audit import log_change
 from ..extensions import db
 from ..i18n import BAND_LABELS
 from ..models import HQ_ADMIN, Region, Store, Visit
 from ..scoring import DIMENSIONS
 from ..security import roles_required
 from ..settings import scoring_config
-from ..visits import log_change
 from . import bp
 from .review import unreviewed_count
 
