@@ -242,7 +242,7 @@ def plan_month(month: str) -> Plan:
 
 
 def generate_month(month: str, user_id: int | None = None) -> Plan:
-    """Create the month's missing visits (and commit). Returns the plan with ``created``."""
+    """Create the month's missing visits. Returns the plan with ``created``."""
     plan = plan_month(month)
     if not plan.planned:
         return plan
@@ -263,7 +263,6 @@ def generate_month(month: str, user_id: int | None = None) -> Plan:
         {"created": [v.id for v in plan.created],
          "unscheduled": [u.store.code for u in plan.unscheduled]},
     )
-    db.session.commit()
     return plan
 
 
@@ -287,4 +286,3 @@ def reassign(visit: Visit, shopper: User, user_id: int | None = None) -> None:
     visit.answers.clear()
     visit.started_at = None
     log_change("visit", visit.id, "reassign", user_id, before, {"evaluator_id": shopper.id})
-    db.session.commit()
