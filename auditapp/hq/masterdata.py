@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 
+from .. import analytics
 from ..audit import log_change, snapshot
 from ..auth.urls import safe_next
 from ..extensions import db
@@ -60,12 +61,7 @@ REGION_FIELDS = ("code", "name", "brand_id", "active")
 @bp.route("/regions")
 @roles_required(HQ_ADMIN)
 def regions():
-    counts = dict(
-        db.session.execute(
-            select(Store.region_id, func.count(Store.id))
-            .where(Store.active.is_(True)).group_by(Store.region_id)
-        ).all()
-    )
+    counts = analytics.active_stores_per_region()
     return render_template("hq/masterdata/regions.html", regions=_regions(), counts=counts)
 
 
