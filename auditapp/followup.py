@@ -276,6 +276,14 @@ def open_disputes() -> list[Dispute]:
     )
 
 
+def decided_disputes(limit: int = 20) -> list[Dispute]:
+    """The most recently decided disputes, newest first."""
+    return list(db.session.scalars(
+        select(Dispute).where(Dispute.status != DISPUTE_OPEN)
+        .order_by(Dispute.decided_at.desc()).limit(limit)
+    ))
+
+
 # --- corrective actions --------------------------------------------------------------------
 
 

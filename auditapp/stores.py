@@ -22,6 +22,13 @@ STORE_FIELDS = ("code", "name", "address", "city", "region_id", "timezone", "has
                 "latitude", "longitude", "active")
 
 
+def active_stores() -> list[Store]:
+    """The active stores, by code (the stores one may pick for new work)."""
+    return list(db.session.scalars(
+        select(Store).where(Store.active.is_(True)).order_by(Store.code)
+    ))
+
+
 def valid_timezone(name: str) -> bool:
     try:
         ZoneInfo(name)

@@ -10,7 +10,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from wtforms import DateTimeLocalField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
@@ -22,6 +21,7 @@ from ..i18n import SEVERITY_LABELS
 from ..models import HQ_ADMIN, Complaint, Store
 from ..models.complaint import CATEGORIES, CHANNELS, HANDLING_STEPS, SEVERITIES
 from ..security import roles_required
+from ..stores import active_stores
 from . import bp
 
 CHANNEL_LABELS = {
@@ -95,10 +95,7 @@ class ResolveForm(FlaskForm):
 
 
 def _store_choices() -> list[tuple[int, str]]:
-    stores = db.session.scalars(
-        select(Store).where(Store.active.is_(True)).order_by(Store.code)
-    ).all()
-    return [(s.id, f"{s.code} · {s.name}") for s in stores]
+    return [(s.id, f"{s.code} · {s.name}") for s in active_stores()]
 
 
 def _complaint_or_404(complaint_id: int) -> Complaint:
