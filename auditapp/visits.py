@@ -17,7 +17,8 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, func, select, update
+from sqlalchemy.orm import selectinload
 
 from . import audit, scoring
 from .extensions import db
@@ -31,6 +32,7 @@ from .models import (
     utcnow,
 )
 from .models.questionnaire import DRAFT
+from .models.visit import SUBMITTED
 
 TOKEN_LIFETIME = timedelta(days=45)
 
@@ -249,6 +251,25 @@ def score_and_store(visit: Visit) -> scoring.VisitScore:
 
 
 # --- review: HQ releases a submitted visit or returns it to the evaluator ------------------
+
+
+def unreviewed_count() -> int:
+    """Submitted visits waiting for an HQ reviewer."""
+    return db.session.scalar(select(func.count(Visit.id)).where(Visit.status == SUBMITTED)) or 0
+
+
+def review_queue(kind: str | None = None) -> list[Visit]:
+    """The submitted visits waiting for review (of one kind, if given), oldest first."""
+    query = (
+        select(Visit)
+        .where(Visit.status == SUBMITTED)
+        .options(selectinload(Visit.store), selectinload(Visit.competitor),
+                 selectinload(Visit.evaluator))
+        .order_by(Visit.submitted_at, Visit.id)
+    )
+    if kind is not None:
+        query = query.where(Visit.kind == kind)
+    return list(db.session.scalars(query))
 
 
 class TransitionError(ValueError):
