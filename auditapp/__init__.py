@@ -1,6 +1,16 @@
 """auditapp: mystery-shopper field audits rolled up into a Brand Delivery Index.
 
 ``create_app`` is the application factory (see the Flask tutorial's flaskr).
+
+Transactions, one rule: the service modules (``submission``, ``scheduling``, ``followup``,
+``visits``, ``stores``, ``questionnaires``, ``complaints``, ``settings``, ``audit``, …)
+change the session and never commit. The view, CLI command or job that called them
+commits once per request or command, or rolls back (a 500 is rolled back by
+``main/errors.py``, and every request's session is discarded at its end). So one request
+is one transaction: its changes and their audit rows (``audit.log_change``) are stored
+together or not at all. A service may roll back only after a statement of its own failed
+(e.g. ``submission.submit`` after a UNIQUE violation): the database has aborted the
+transaction by then anyway.
 """
 
 from __future__ import annotations

@@ -580,6 +580,46 @@ def satisfaction(
     return Satisfaction(int(counted or 0), int(satisfied or 0), mean_csm)
 
 
+# --- counts for HQ's lists ------------------------------------------------------------------
+
+
+def visits_per_questionnaire() -> dict[int, int]:
+    """Questionnaire version id → how many visits use it (any status)."""
+    return dict(db.session.execute(
+        select(Visit.questionnaire_id, func.count(Visit.id)).group_by(Visit.questionnaire_id)
+    ).all())
+
+
+def active_stores_per_region() -> dict[int, int]:
+    """Region id → how many active stores it has."""
+    return dict(db.session.execute(
+        select(Store.region_id, func.count(Store.id))
+        .where(Store.active.is_(True)).group_by(Store.region_id)
+    ).all())
+
+
+def complaints_by_severity(store_id: int, period: Period) -> dict[str, dict[str, int]]:
+    """A store's complaints received in ``period``: severity → count and how many are
+    resolved (every severity, also those without a complaint)."""
+    rows = db.session.execute(
+        select(
+            Complaint.severity,
+            func.count(Complaint.id),
+            func.count(Complaint.resolved_at),
+        )
+        .where(
+            Complaint.store_id == store_id,
+            Complaint.received_at >= period.start_dt,
+            Complaint.received_at < period.end_dt,
+        )
+        .group_by(Complaint.severity)
+    ).all()
+    complaints = {sev: {"count": 0, "resolved": 0} for sev in scoring.SEVERITIES}
+    for severity, count, resolved in rows:
+        complaints[severity] = {"count": count, "resolved": resolved}
+    return complaints
+
+
 def latest_month() -> str:
     """The most recent month with a released visit (``YYYY-MM``), else the current one."""
     last = db.session.scalar(

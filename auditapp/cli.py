@@ -65,6 +65,7 @@ def seed_demo_command(reset: bool, months: int, last_month: str | None) -> None:
         _stamp_head()
     try:
         summary = seed_demo(last_month=last, months=months)
+        db.session.commit()
     except ValueError as error:
         db.session.rollback()
         raise click.ClickException(str(error)) from None
@@ -197,6 +198,7 @@ def schedule_command(month: str, dry_run: bool) -> None:
     except scheduling.SchedulingError as error:
         raise click.BadParameter(str(error), param_hint="--month") from None
     plan = scheduling.plan_month(month) if dry_run else scheduling.generate_month(month)
+    db.session.commit()
     new = plan.planned
     if dry_run:
         summary = _("%(m)s: %(e)s visits already scheduled, would create %(n)s, "
@@ -235,6 +237,7 @@ def generate_command(stores: int, months: int, last_month: str | None, seed: int
     try:
         summary = generate_chain(stores, months, last_month=last, seed=seed,
                                  assign_month=assign)
+        db.session.commit()
     except ValueError as error:
         db.session.rollback()
         raise click.ClickException(str(error)) from None

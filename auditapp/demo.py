@@ -305,7 +305,6 @@ def seed_demo(last_month: date | None = None, months: int = 6, seed: int = 7) ->
             fill_answers(visit, ms_q, quality[store.code], rng)
             score_and_store(visit)
         db.session.add(visit)
-    db.session.commit()
     return {
         "stores": len(stores),
         "regions": len(REGIONS),

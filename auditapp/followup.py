@@ -17,6 +17,7 @@ from PIL import Image, UnidentifiedImageError
 from sqlalchemy import func, select
 
 from . import scoring, storage
+from .audit import log_change
 from .extensions import db
 from .i18n import local_dt
 from .models import Answer, CorrectiveAction, Dispute, Region, Store, User, Visit, utcnow
@@ -30,7 +31,7 @@ from .models.followup import (
 )
 from .models.visit import COUNTED_STATUSES, DISPUTED, MYSTERY, RELEASED
 from .settings import get_setting
-from .visits import log_change, score_and_store
+from .visits import score_and_store
 
 #: Evidence images: what Pillow must recognise, and the file suffix / type we serve.
 EVIDENCE_FORMATS = {"JPEG": (".jpg", "image/jpeg"), "PNG": (".png", "image/png"),
@@ -273,6 +274,14 @@ def open_disputes() -> list[Dispute]:
             select(Dispute).where(Dispute.status == DISPUTE_OPEN).order_by(Dispute.created_at)
         )
     )
+
+
+def decided_disputes(limit: int = 20) -> list[Dispute]:
+    """The most recently decided disputes, newest first."""
+    return list(db.session.scalars(
+        select(Dispute).where(Dispute.status != DISPUTE_OPEN)
+        .order_by(Dispute.decided_at.desc()).limit(limit)
+    ))
 
 
 # --- corrective actions --------------------------------------------------------------------

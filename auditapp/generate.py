@@ -419,7 +419,6 @@ def generate_chain(
 
     _reset_sequences(("regions", "stores", "users", "visits", "answers", "complaints",
                       "brands", "questionnaires", "dimensions", "items"))
-    db.session.commit()
     assigned = assign_visits(assign_month, seed=seed) if assign_month is not None else 0
     return {
         "regions": n_regions,
@@ -487,5 +486,4 @@ def assign_visits(month: date, seed: int = 1, days_left: int = 5) -> int:
         })
     _bulk(Visit, rows)
     _reset_sequences(("visits",))
-    db.session.commit()
     return len(rows)

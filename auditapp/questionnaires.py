@@ -1,10 +1,20 @@
-"""The default questionnaires (mystery shop and QA) and helpers to build and copy them."""
+"""Questionnaires: the defaults (mystery shop and QA), building and copying them, and the
+life of a version: a draft is edited, then published (retiring the family's version
+before it); published and retired versions are read-only. Nothing here commits (see
+``auditapp/__init__.py``)."""
 
 from __future__ import annotations
 
+from itertools import groupby
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
 from . import scoring
-from .models import Dimension, Item, Questionnaire, utcnow
-from .models.questionnaire import KIND_MYSTERY, KIND_QA, PUBLISHED
+from .audit import log_change
+from .extensions import db
+from .models import Dimension, Item, Questionnaire, Visit, utcnow
+from .models.questionnaire import DRAFT, KIND_MYSTERY, KIND_QA, PUBLISHED, RETIRED
 
 DIMENSION_NAMES = {
     "speed": ("Speed of service", "服务速度"),
@@ -154,3 +164,123 @@ def copy_as_new_version(source: Questionnaire, version: int) -> Questionnaire:
             )
         q.dimensions.append(dim)
     return q
+
+
+# --- the life of a version: draft → published → retired ----------------------------------
+
+
+class QuestionnaireError(ValueError):
+    """A change the version does not allow; ``problems`` say why (for the user)."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def families() -> list[tuple[str, list[Questionnaire]]]:
+    """Every questionnaire family (code) with its versions, newest first."""
+    rows = db.session.scalars(
+        select(Questionnaire).order_by(Questionnaire.code, Questionnaire.version.desc())
+    )
+    return [(code, list(versions)) for code, versions in groupby(rows, key=lambda q: q.code)]
+
+
+def family_draft(code: str) -> Questionnaire | None:
+    """The family's draft version, if it has one (a family has at most one)."""
+    return db.session.scalar(
+        select(Questionnaire).where(Questionnaire.code == code, Questionnaire.status == DRAFT)
+    )
+
+
+def visit_count(questionnaire_id: int) -> int:
+    """How many visits use this version (any status)."""
+    return db.session.scalar(select(func.count(Visit.id))
+                             .where(Visit.questionnaire_id == questionnaire_id)) or 0
+
+
+def new_draft(base: Questionnaire, user_id: int | None) -> tuple[Questionnaire, Questionnaire]:
+    """A new draft version of ``base``'s family, copied from the family's published
+    version (or from ``base`` when none is published). Returns (draft, source). The
+    caller makes sure the family has no draft yet (``family_draft``)."""
+    source = db.session.scalar(
+        select(Questionnaire)
+        .where(Questionnaire.code == base.code, Questionnaire.status == PUBLISHED)
+        .order_by(Questionnaire.version.desc()).limit(1)
+    ) or base
+    latest = db.session.scalar(
+        select(func.max(Questionnaire.version)).where(Questionnaire.code == base.code)
+    )
+    draft = copy_as_new_version(source, (latest or 0) + 1)
+    db.session.add(draft)
+    db.session.flush()
+    log_change("questionnaire", draft.id, "new_version", user_id,
+               {"source_id": source.id, "source_version": source.version},
+               {"code": draft.code, "version": draft.version})
+    return draft, source
+
+
+def publish_problems(q: Questionnaire) -> list[str]:
+    """What stops ``q`` from being published (empty when it may be)."""
+    problems = []
+    if not q.dimensions:
+        problems.append(_("The questionnaire has no dimensions."))
+    codes: set[str] = set()
+    for d in q.dimensions:
+        label = d.name or d.code
+        if not d.weight or d.weight <= 0:
+            problems.append(_("Dimension %(d)s: the weight must be above 0.", d=label))
+        if not d.items:
+            problems.append(_("Dimension %(d)s has no items; add at least one.", d=label))
+        for it in d.items:
+            if it.code in codes:
+                problems.append(_("Item code %(c)s is used twice.", c=it.code))
+            codes.add(it.code)
+            if it.weight <= 0:
+                problems.append(_("Item %(c)s: the weight must be above 0.", c=it.code))
+            if it.item_type not in scoring.ITEM_TYPES:
+                problems.append(_("Item %(c)s has an unknown type.", c=it.code))
+            if it.item_type == "timed":
+                for vtype in scoring.VISIT_TYPES:
+                    try:
+                        t, lim = scoring.timed_target(vtype, it.timed_targets)
+                    except (scoring.ScoringError, KeyError, TypeError, ValueError):
+                        problems.append(_("Item %(c)s: missing target for %(v)s.", c=it.code,
+                                          v=vtype))
+                        continue
+                    if not (lim > t >= 0):
+                        problems.append(_("Item %(c)s: for %(v)s the limit L must be greater "
+                                          "than the target T, and T at least 0.", c=it.code,
+                                          v=vtype))
+    return problems
+
+
+def publish(q: Questionnaire, user_id: int | None) -> list[Questionnaire]:
+    """Publish the draft ``q``: it becomes its family's published version and the one
+    before is retired. Raises ``QuestionnaireError`` with the ``publish_problems``.
+    Returns the versions it retired."""
+    problems = publish_problems(q)
+    if problems:
+        raise QuestionnaireError(problems)
+    previous = list(db.session.scalars(
+        select(Questionnaire).where(Questionnaire.code == q.code,
+                                    Questionnaire.status == PUBLISHED)
+    ))
+    for old in previous:
+        old.status = RETIRED
+        log_change("questionnaire", old.id, "retire", user_id,
+                   {"status": PUBLISHED}, {"status": RETIRED, "replaced_by": q.id})
+    q.status, q.published_at = PUBLISHED, utcnow()
+    log_change("questionnaire", q.id, "publish", user_id, {"status": DRAFT},
+               {"status": PUBLISHED, "code": q.code, "version": q.version,
+                "dimension_weights": q.dimension_weights,
+                "retired": [o.id for o in previous]})
+    return previous
+
+
+def discard_draft(q: Questionnaire, user_id: int | None) -> None:
+    """Delete the draft ``q``; refused (``QuestionnaireError``) once a visit uses it."""
+    if visit_count(q.id):
+        raise QuestionnaireError([])
+    log_change("questionnaire", q.id, "discard_draft", user_id,
+               {"code": q.code, "version": q.version}, None)
+    db.session.delete(q)

@@ -29,11 +29,12 @@ from flask_babel import force_locale, gettext
 from sqlalchemy import select
 
 from . import analytics, scoring
+from .audit import log_change
 from .extensions import db
 from .models import SHOPPER, Questionnaire, Store, User, Visit
 from .models.questionnaire import KIND_MYSTERY, PUBLISHED
 from .models.visit import ASSIGNED, IN_PROGRESS, MYSTERY
-from .visits import log_change, new_access_token
+from .visits import new_access_token
 
 #: Statuses in which HQ may still hand a visit to another shopper.
 REASSIGNABLE_STATUSES = (ASSIGNED, IN_PROGRESS)
@@ -241,7 +242,7 @@ def plan_month(month: str) -> Plan:
 
 
 def generate_month(month: str, user_id: int | None = None) -> Plan:
-    """Create the month's missing visits (and commit). Returns the plan with ``created``."""
+    """Create the month's missing visits. Returns the plan with ``created``."""
     plan = plan_month(month)
     if not plan.planned:
         return plan
@@ -262,7 +263,6 @@ def generate_month(month: str, user_id: int | None = None) -> Plan:
         {"created": [v.id for v in plan.created],
          "unscheduled": [u.store.code for u in plan.unscheduled]},
     )
-    db.session.commit()
     return plan
 
 
@@ -286,4 +286,3 @@ def reassign(visit: Visit, shopper: User, user_id: int | None = None) -> None:
     visit.answers.clear()
     visit.started_at = None
     log_change("visit", visit.id, "reassign", user_id, before, {"evaluator_id": shopper.id})
-    db.session.commit()

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from .audit import log_change
 from .extensions import db
 from .models import Setting
 from .scoring import ScoringConfig
-from .visits import log_change
 
 SCORING_KEY = "scoring"
 DEFAULTS: dict[str, dict] = {

@@ -24,10 +24,11 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 
 from . import scoring
+from .audit import log_change
 from .extensions import db
 from .models import Visit, utcnow
 from .models.visit import ASSIGNED, EDITABLE_STATUSES, IN_PROGRESS, SUBMITTED
-from .visits import ScoringForm, load_form, log_change, save_scored_answers, score_fields
+from .visits import ScoringForm, load_form, save_scored_answers, score_fields
 
 TIMED_MAX_SECONDS = 3600
 FACT_FIELDS = ("visit_date", "arrival_time", "visit_type_confirmed", "order_description",
@@ -65,7 +66,7 @@ def _place(visit: Visit):
 def check_in(visit: Visit, user_id: int | None, latitude: Any = None,
              longitude: Any = None) -> None:
     """Record the start of the visit and, if the shopper shared it, where they were.
-    A check-in too far from the store is flagged for HQ, never refused. Commits."""
+    A check-in too far from the store is flagged for HQ, never refused."""
     first = visit.started_at is None
     _start(visit, user_id)
     try:
@@ -82,7 +83,6 @@ def check_in(visit: Visit, user_id: int | None, latitude: Any = None,
             visit.checkin_distance_m = distance
             visit.location_flagged = distance > current_app.config.get(
                 "CHECKIN_MAX_DISTANCE_M", 500)
-    db.session.commit()
 
 
 # --- reading a payload ---------------------------------------------------------------------
@@ -146,12 +146,11 @@ def form_state(visit: Visit) -> dict:
 
 
 def save_draft(visit: Visit, payload: dict, user_id: int | None) -> dict:
-    """Keep what the form holds as the visit's server-side draft. Commits."""
+    """Keep what the form holds as the visit's server-side draft."""
     clean = _clean_payload(payload)
     clean["saved_at"] = utcnow().isoformat(timespec="seconds")
     _start(visit, user_id)
     visit.draft = clean
-    db.session.commit()
     return clean
 
 
@@ -284,12 +283,14 @@ def submit(visit: Visit, payload: dict, user_id: int | None, *,
     """Validate, save the answers and facts, score, and send the visit to review, in one
     transaction. A repeat with the same ``client_submission_id`` returns the first result.
     ``locked``: the caller read ``visit`` with ``lock_visit`` (or the same lock) in this
-    transaction."""
+    transaction.
+
+    The caller commits when the result is ``ok`` and rolls back otherwise (the row lock
+    is held until then); after a UNIQUE violation this rolls back itself."""
     client_id = str((payload or {}).get("client_submission_id") or "").strip()[:64] or None
     if not locked:
         visit = lock_visit(visit.id)
     if not is_editable(visit):
-        db.session.rollback()
         if client_id is not None and visit.client_submission_id == client_id:
             return SubmitResult(visit, True, duplicate=True, status=visit.status,
                                 client_submission_id=visit.client_submission_id,
@@ -301,7 +302,6 @@ def submit(visit: Visit, payload: dict, user_id: int | None, *,
     form = load_form(visit.questionnaire_id)
     checked = validate(visit, payload, form)
     if checked.errors:
-        db.session.rollback()
         return SubmitResult(visit, False, errors=checked.errors,
                             message=_("Some answers are missing or need a correction."))
     now = utcnow()
@@ -323,15 +323,11 @@ def submit(visit: Visit, payload: dict, user_id: int | None, *,
         db.session.execute(_UPDATE_VISIT, changes)
         log_change("visit", visit.id, "submit", user_id, before,
                    {"status": SUBMITTED, "client_submission_id": client_id})
-        db.session.commit()
     except IntegrityError:
         # ``client_submission_id`` is unique: another visit was sent with this id.
         db.session.rollback()
         if client_id is not None and _owner(client_id) not in (None, visit.id):
             return SubmitResult(visit, False, errors=_another_visits_id())
-        raise
-    except Exception:
-        db.session.rollback()
         raise
     return SubmitResult(visit, True, status=SUBMITTED, client_submission_id=client_id,
                         submitted_at=now)

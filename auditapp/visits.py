@@ -17,13 +17,13 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, func, select, update
+from sqlalchemy.orm import selectinload
 
-from . import scoring
+from . import audit, scoring
 from .extensions import db
 from .models import (
     Answer,
-    AuditLog,
     Dimension,
     Item,
     Questionnaire,
@@ -32,6 +32,7 @@ from .models import (
     utcnow,
 )
 from .models.questionnaire import DRAFT
+from .models.visit import SUBMITTED
 
 TOKEN_LIFETIME = timedelta(days=45)
 
@@ -249,26 +250,26 @@ def score_and_store(visit: Visit) -> scoring.VisitScore:
     return result
 
 
-def log_change(
-    entity: str,
-    entity_id: object,
-    action: str,
-    user_id: int | None,
-    before: dict | None = None,
-    after: dict | None = None,
-) -> None:
-    """Add an audit-trail row to the current transaction (one INSERT, sent now: no ORM
-    object to flush, and it goes whenever the transaction is committed or rolled back)."""
-    db.session.execute(_INSERT_AUDIT, {
-        "at": utcnow(), "user_id": user_id, "entity": entity, "entity_id": str(entity_id),
-        "action": action, "before": before, "after": after,
-    })
-
-
-_INSERT_AUDIT = AuditLog.__table__.insert()
-
-
 # --- review: HQ releases a submitted visit or returns it to the evaluator ------------------
+
+
+def unreviewed_count() -> int:
+    """Submitted visits waiting for an HQ reviewer."""
+    return db.session.scalar(select(func.count(Visit.id)).where(Visit.status == SUBMITTED)) or 0
+
+
+def review_queue(kind: str | None = None) -> list[Visit]:
+    """The submitted visits waiting for review (of one kind, if given), oldest first."""
+    query = (
+        select(Visit)
+        .where(Visit.status == SUBMITTED)
+        .options(selectinload(Visit.store), selectinload(Visit.competitor),
+                 selectinload(Visit.evaluator))
+        .order_by(Visit.submitted_at, Visit.id)
+    )
+    if kind is not None:
+        query = query.where(Visit.kind == kind)
+    return list(db.session.scalars(query))
 
 
 class TransitionError(ValueError):
@@ -299,7 +300,7 @@ def release(visit: Visit, user) -> None:
     visit.released_at = utcnow()
     visit.reviewed_by_id = user.id
     visit.return_reason = ""
-    log_change("visit", visit.id, "release", user.id, before, _review_state(visit))
+    audit.log_change("visit", visit.id, "release", user.id, before, _review_state(visit))
 
 
 def return_to_evaluator(visit: Visit, user, reason: str) -> None:
@@ -318,4 +319,4 @@ def return_to_evaluator(visit: Visit, user, reason: str) -> None:
     visit.status = RETURNED
     visit.return_reason = reason
     visit.reviewed_by_id = user.id
-    log_change("visit", visit.id, "return", user.id, before, _review_state(visit))
+    audit.log_change("visit", visit.id, "return", user.id, before, _review_state(visit))

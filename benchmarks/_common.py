@@ -67,6 +67,7 @@ def bench_app(url: str) -> Flask:
         if not count:
             print(f"  generating {STORES} stores × {MONTHS} months into {url} …", flush=True)
             summary = generate_chain(STORES, MONTHS, last_month=LAST_MONTH)
+            db.session.commit()
             print(f"  generated in {summary['seconds']:.1f} s: {summary['mystery_visits']} "
                   f"visits, {summary['answers']} answers, {summary['complaints']} complaints",
                   flush=True)

@@ -155,6 +155,7 @@ def prepare_database(url: str, stores: int) -> None:
         last_month = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
         summary = generate_chain(stores, 1, last_month=last_month,
                                  assign_month=today.replace(day=1))
+        db.session.commit()
         print(f"  {summary['stores']} stores, {summary['shoppers']} shoppers, "
               f"{summary['mystery_visits']} released visits ({summary['months'][0]}), "
               f"{summary['assigned']} open assignments in {today:%Y-%m} "

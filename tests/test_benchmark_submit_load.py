@@ -40,6 +40,7 @@ def test_benchmark_payload_is_accepted_once(app, client, chain):
     bench = load_benchmark()
     month = date.today().replace(day=1)
     assert assign_visits(month) == len(chain.stores)
+    db.session.commit()
     visits = db.session.scalars(
         select(Visit).where(Visit.month == f"{month:%Y-%m}").order_by(Visit.id)).all()
     assert {v.status for v in visits} == {ASSIGNED}
@@ -78,6 +79,7 @@ def test_benchmark_payload_is_accepted_once(app, client, chain):
 def test_generate_assign_month_adds_open_assignments(app):
     month = date.today().replace(day=1)
     summary = generate_chain(3, 1, last_month=date(2026, 1, 1), assign_month=month)
+    db.session.commit()
     assert summary["assigned"] == 3
     open_visits = db.session.scalars(select(Visit).where(Visit.status == ASSIGNED)).all()
     assert len(open_visits) == 3

@@ -91,6 +91,7 @@ def test_generate_function_and_bad_input(app, runner):
     from auditapp.generate import generate_chain
 
     summary = generate_chain(3, 1, last_month=date(2026, 4, 1), seed=5)
+    db.session.commit()
     assert summary["stores"] == 3 and summary["months"] == ["2026-04"]
     first = db.session.scalars(select(Visit.score).order_by(Visit.id)).all()
     assert all(s is not None for s in first)

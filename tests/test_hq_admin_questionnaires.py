@@ -198,4 +198,5 @@ def test_publish_v2_keeps_old_visits_and_new_assignments_use_it(client, auth, ch
 
     # new assignments use v2
     plan = scheduling.generate_month("2026-09")
+    db.session.commit()
     assert plan.created and {v.questionnaire_id for v in plan.created} == {v2.id}

@@ -19,6 +19,7 @@ pytestmark = pytest.mark.browser
 
 def test_hq_console_on_desktop_and_phone(app, live_server, desktop, phone, tmp_path):
     seed_demo(last_month=date(2026, 10, 1), months=3)
+    db.session.commit()
     store = db.session.scalar(select(Store).where(Store.code == "E001"))
     waiting = db.session.scalar(select(Visit).where(Visit.status == SUBMITTED))
     for page, size in ((desktop, "desktop"), (phone, "phone")):

@@ -97,6 +97,7 @@ def demo(app: Flask, monkeypatch) -> set[str]:
 
     monkeypatch.setattr(User, "set_password", set_password)
     seed_demo(last_month=date(2026, 10, 1), months=2)
+    db.session.commit()
     return data_strings()
 
 

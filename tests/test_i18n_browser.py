@@ -33,6 +33,7 @@ def _uses_a_cjk_font(page, selector: str) -> bool:
 
 def test_chinese_pages_on_a_phone(app, live_server, chromium, tmp_path):
     seed_demo(last_month=date(2026, 10, 1), months=2)
+    db.session.commit()
     released = db.session.scalar(
         select(Visit).where(Visit.status == RELEASED, Visit.kind == "mystery",
                             Visit.store_id.is_not(None)).order_by(Visit.id.desc()))

@@ -185,6 +185,7 @@ def test_assignment_tokens_are_unguessable_and_expire(client, chain):
     chain.shoppers[0].tied_stores.append(chain.stores[0])
     db.session.commit()
     plan = scheduling.generate_month("2026-06")
+    db.session.commit()
     assert plan.created
     for visit in plan.created:
         assert len(visit.access_token) * 6 >= 128

@@ -154,6 +154,7 @@ def test_previous_shopper_is_never_sent_again_next_month(programme):
         s.active = False
     db.session.commit()
     scheduling.generate_month("2026-01")
+    db.session.commit()
     jan = {v.store.code: v.evaluator.username for v in _visits("2026-01")}
     assert jan["E001"] == "MS-102"  # MS-101 is tied to E001
     feb = scheduling.plan_month("2026-02")
@@ -188,6 +189,7 @@ def test_hq_page_preview_generate_and_links(client, auth, programme):
 def test_reassign(client, auth, programme):
     chain, stores, shoppers = programme
     scheduling.generate_month("2026-06")
+    db.session.commit()
     visit = next(v for v in _visits("2026-06") if v.store.code == "N001")
     old_token, old_shopper = visit.access_token, visit.evaluator_id
     auth.login("hq@example.com")

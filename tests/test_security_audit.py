@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from auditapp.audit import log_change
 from auditapp.extensions import db
 from auditapp.models import AuditLog, Questionnaire
-from auditapp.visits import log_change
 
 from .test_hq_admin_questionnaires import ITEM, _dim_data, _draft_of
 

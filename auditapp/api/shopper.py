@@ -161,6 +161,7 @@ def shopper_checkin(visit: Visit, token: str | None):
     if data.get("consent"):
         lat, lon = data.get("latitude"), data.get("longitude")
     submission.check_in(visit, acting_user_id(visit), lat, lon)
+    db.session.commit()
     return jsonify({"status": visit.status,
                     "started_at": visit.started_at.isoformat(timespec="seconds")})
 
@@ -174,6 +175,7 @@ def shopper_draft(visit: Visit, token: str | None):
     if not isinstance(data, dict):
         return error(400, _("Send the draft as a JSON object."))
     saved = submission.save_draft(visit, data, acting_user_id(visit))
+    db.session.commit()
     return jsonify({"status": "saved", "saved_at": saved["saved_at"],
                     "visit_status": visit.status})
 
@@ -206,9 +208,11 @@ def shopper_submit(visit: Visit, token: str | None):
     # A token's visit came with its row locked; a logged-in evaluator's is locked now.
     result = submission.submit(visit, data, acting_user_id(visit), locked=token is not None)
     if not result.ok:
+        db.session.rollback()
         status = 422 if result.errors else 409
         return error(status, result.message or _("Please correct the answers shown."),
                      result.errors)
+    db.session.commit()
     return jsonify({
         "status": result.status,
         "visit_id": visit_id,

@@ -3,27 +3,25 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 from wtforms import DateTimeLocalField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from .. import analytics
+from .. import complaints as complaints_service
+from ..complaints import is_overdue, to_local, to_utc
 from ..extensions import db
 from ..i18n import SEVERITY_LABELS
-from ..models import HQ_ADMIN, Complaint, Store, utcnow
+from ..models import HQ_ADMIN, Complaint, Store
 from ..models.complaint import CATEGORIES, CHANNELS, HANDLING_STEPS, SEVERITIES
 from ..security import roles_required
-from ..settings import get_setting
-from ..visits import log_change
+from ..stores import active_stores
 from . import bp
 
 CHANNEL_LABELS = {
@@ -55,27 +53,6 @@ STATUS_FILTERS = ("open", "resolved", "overdue")
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 
 
-def overdue_hours() -> float:
-    return float(get_setting("complaints").get("overdue_hours", 48))
-
-
-def to_utc(local: datetime, tz: str) -> datetime:
-    """A naive local time in the zone ``tz`` as naive UTC."""
-    aware = local.replace(tzinfo=ZoneInfo(tz))
-    return aware.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
-
-
-def to_local(utc: datetime, tz: str) -> datetime:
-    return utc.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(tz)).replace(tzinfo=None)
-
-
-def is_overdue(complaint: Complaint, now: datetime | None = None) -> bool:
-    now = now or utcnow()
-    return complaint.resolved_at is None and (
-        complaint.received_at < now - timedelta(hours=overdue_hours())
-    )
-
-
 def _choices(codes: tuple[str, ...], labels: dict) -> list[SelectChoice]:
     return [SelectChoice(code, labels[code]) for code in codes]
 
@@ -100,7 +77,7 @@ class ComplaintForm(FlaskForm):
         if (
             field.data
             and store is not None
-            and to_utc(field.data, store.timezone) > utcnow() + timedelta(minutes=5)
+            and complaints_service.in_the_future(to_utc(field.data, store.timezone))
         ):
             raise ValidationError(_l("The time of receipt cannot be in the future."))
 
@@ -118,10 +95,7 @@ class ResolveForm(FlaskForm):
 
 
 def _store_choices() -> list[tuple[int, str]]:
-    stores = db.session.scalars(
-        select(Store).where(Store.active.is_(True)).order_by(Store.code)
-    ).all()
-    return [(s.id, f"{s.code} · {s.name}") for s in stores]
+    return [(s.id, f"{s.code} · {s.name}") for s in active_stores()]
 
 
 def _complaint_or_404(complaint_id: int) -> Complaint:
@@ -131,48 +105,24 @@ def _complaint_or_404(complaint_id: int) -> Complaint:
     return complaint
 
 
-def _state(c: Complaint) -> dict:
-    return {
-        "severity": c.severity,
-        "steps_done": dict(c.steps_done or {}),
-        "handling_notes": c.handling_notes,
-        "resolved_at": c.resolved_at.isoformat() if c.resolved_at else None,
-    }
-
-
 @bp.route("/complaints")
 @roles_required(HQ_ADMIN)
 def complaints():
-    now = utcnow()
-    limit = now - timedelta(hours=overdue_hours())
-    query = (
-        select(Complaint)
-        .options(selectinload(Complaint.store))
-        .order_by(Complaint.received_at.desc(), Complaint.id.desc())
-    )
+    limit = complaints_service.overdue_limit()
     store_id = request.args.get("store", type=int)
-    if store_id:
-        query = query.where(Complaint.store_id == store_id)
     month = request.args.get("month", "").strip()
     month_error = None
+    period = None
     if month:
         try:
             period = analytics.Period.month(month)
-            query = query.where(
-                Complaint.received_at >= period.start_dt, Complaint.received_at < period.end_dt
-            )
         except analytics.PeriodError:
             month_error = _("Month must be written YYYY-MM (e.g. 2026-05).")
     status = request.args.get("status", "")
-    if status == "open":
-        query = query.where(Complaint.resolved_at.is_(None))
-    elif status == "resolved":
-        query = query.where(Complaint.resolved_at.is_not(None))
-    elif status == "overdue":
-        query = query.where(Complaint.resolved_at.is_(None), Complaint.received_at < limit)
-    else:
+    if status not in STATUS_FILTERS:
         status = ""
-    rows = db.session.scalars(query.limit(500)).all()
+    rows = complaints_service.search(store_id=store_id, period=period, status=status,
+                                     overdue_before=limit)
     return render_template(
         "hq/complaints.html",
         rows=rows,
@@ -202,21 +152,11 @@ def complaint_new():
         if store is None:
             form.store_id.errors = [*form.store_id.errors, _("Pick a store.")]
         else:
-            complaint = Complaint(
-                store_id=store.id,
-                received_at=to_utc(form.received_at.data, store.timezone),
-                channel=form.channel.data,
-                severity=form.severity.data,
-                category=form.category.data,
-                description=form.description.data.strip(),
-                steps_done={},
-                created_by_id=current_user.id,
-            )
-            db.session.add(complaint)
-            db.session.flush()
-            log_change("complaint", complaint.id, "create", current_user.id, None,
-                       {**_state(complaint), "store_id": store.id,
-                        "received_at": complaint.received_at.isoformat()})
+            complaint = complaints_service.record(
+                store, to_utc(form.received_at.data, store.timezone),
+                channel=form.channel.data, severity=form.severity.data,
+                category=form.category.data, description=form.description.data,
+                user_id=current_user.id)
             db.session.commit()
             flash(_("Complaint recorded."), "success")
             return redirect(url_for("hq.complaint_detail", complaint_id=complaint.id), code=303)
@@ -259,13 +199,8 @@ def complaint_handling(complaint_id: int):
     form = HandlingForm()
     if not form.validate_on_submit():
         return _render_detail(complaint, handling=form, status=400)
-    before = _state(complaint)
-    ticked = set(request.form.getlist("steps")) & set(HANDLING_STEPS)
-    old = dict(complaint.steps_done or {})
-    now = utcnow().isoformat(timespec="seconds")
-    complaint.steps_done = {s: old.get(s, now) for s in HANDLING_STEPS if s in ticked}
-    complaint.handling_notes = (form.handling_notes.data or "").strip()
-    log_change("complaint", complaint.id, "handling", current_user.id, before, _state(complaint))
+    complaints_service.save_handling(complaint, set(request.form.getlist("steps")),
+                                     form.handling_notes.data or "", current_user.id)
     db.session.commit()
     flash(_("Handling saved."), "success")
     return redirect(url_for("hq.complaint_detail", complaint_id=complaint.id), code=303)
@@ -281,18 +216,13 @@ def complaint_resolve(complaint_id: int):
         return redirect(url_for("hq.complaint_detail", complaint_id=complaint.id), code=303)
     if not form.validate_on_submit():
         return _render_detail(complaint, resolve=form, status=400)
-    now = utcnow()
     resolved = to_utc(form.resolved_at.data, complaint.store.timezone) \
-        if form.resolved_at.data else now
-    if resolved < complaint.received_at:
-        form.resolved_at.errors = [_("A complaint cannot be resolved before it was received.")]
+        if form.resolved_at.data else None
+    try:
+        complaints_service.resolve(complaint, resolved, current_user.id)
+    except complaints_service.ComplaintError as error:
+        form.resolved_at.errors = [str(error)]
         return _render_detail(complaint, resolve=form, status=400)
-    if resolved > now + timedelta(minutes=5):
-        form.resolved_at.errors = [_("The time of resolution cannot be in the future.")]
-        return _render_detail(complaint, resolve=form, status=400)
-    before = _state(complaint)
-    complaint.resolved_at = resolved
-    log_change("complaint", complaint.id, "resolve", current_user.id, before, _state(complaint))
     db.session.commit()
     flash(_("Complaint resolved."), "success")
     return redirect(url_for("hq.complaint_detail", complaint_id=complaint.id), code=303)

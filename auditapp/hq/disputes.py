@@ -8,7 +8,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from wtforms import FloatField, RadioField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
@@ -48,10 +47,7 @@ def _choices(item) -> list[tuple[str, str]]:
 
 def _render(forms: dict[int, DecisionForm] | None = None, status: int = 200):
     rows = followup.open_disputes()
-    decided = db.session.scalars(
-        select(Dispute).where(Dispute.status != DISPUTE_OPEN)
-        .order_by(Dispute.decided_at.desc()).limit(20)
-    ).all()
+    decided = followup.decided_disputes()
     forms = forms or {}
     for row in rows:
         forms.setdefault(row.id, DecisionForm(formdata=None, prefix=f"x{row.id}"))

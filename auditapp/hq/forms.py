@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
@@ -32,14 +30,7 @@ from wtforms.validators import (
 
 from .. import scoring
 from ..i18n import ITEM_TYPE_LABELS, LOCALES, ROLE_LABELS, VISIT_TYPE_LABELS
-
-
-def valid_timezone(name: str) -> bool:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
+from ..stores import valid_timezone
 
 
 def _timezone(form, field) -> None:

@@ -8,18 +8,26 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
 
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 
+from .. import analytics
+from ..audit import log_change, snapshot
 from ..auth.urls import safe_next
 from ..extensions import db
 from ..models import HQ_ADMIN, MANAGER, ROLES, SHOPPER, Brand, CompetitorStore, Region, Store, User
 from ..security import roles_required
-from ..visits import log_change
+from ..stores import (
+    CSV_COLUMNS,
+    MAX_IMPORT_BYTES,
+    STORE_FIELDS,
+    RowError,
+    import_stores,
+    parse_store_csv,
+)
 from . import bp
 from .forms import (
     CompetitorForm,
@@ -27,14 +35,9 @@ from .forms import (
     StoreForm,
     StoreImportForm,
     UserForm,
-    valid_timezone,
 )
 
 PER_PAGE = 50
-
-
-def _snapshot(obj, fields: tuple[str, ...]) -> dict:
-    return {f: getattr(obj, f) for f in fields}
 
 
 def _regions(active_only: bool = False) -> list[Region]:
@@ -58,12 +61,7 @@ REGION_FIELDS = ("code", "name", "brand_id", "active")
 @bp.route("/regions")
 @roles_required(HQ_ADMIN)
 def regions():
-    counts = dict(
-        db.session.execute(
-            select(Store.region_id, func.count(Store.id))
-            .where(Store.active.is_(True)).group_by(Store.region_id)
-        ).all()
-    )
+    counts = analytics.active_stores_per_region()
     return render_template("hq/masterdata/regions.html", regions=_regions(), counts=counts)
 
 
@@ -82,7 +80,7 @@ def region_form(region_id: int | None = None):
         if clash is not None and clash is not region:
             form.code.errors.append(_("Another region already has this code."))
         else:
-            before = _snapshot(region, REGION_FIELDS) if region else None
+            before = snapshot(region, REGION_FIELDS) if region else None
             if region is None:
                 region = Region()
                 db.session.add(region)
@@ -90,7 +88,7 @@ def region_form(region_id: int | None = None):
             region.brand_id = form.brand_id.data
             db.session.flush()
             log_change("region", region.id, "update" if before else "create",
-                       current_user.id, before, _snapshot(region, REGION_FIELDS))
+                       current_user.id, before, snapshot(region, REGION_FIELDS))
             db.session.commit()
             flash(_("Region %(code)s saved.", code=region.code), "success")
             return redirect(url_for("hq.regions"))
@@ -122,8 +120,6 @@ def _toggle(obj, entity: str, label: str) -> None:
 
 # --- stores -----------------------------------------------------------------------------
 
-STORE_FIELDS = ("code", "name", "address", "city", "region_id", "timezone", "has_drive_thru",
-                "latitude", "longitude", "active")
 
 
 @bp.route("/stores")
@@ -160,7 +156,7 @@ def store_form(store_id: int | None = None):
         if clash is not None and clash is not store:
             form.code.errors.append(_("Another store already has this code."))
         else:
-            before = _snapshot(store, STORE_FIELDS) if store else None
+            before = snapshot(store, STORE_FIELDS) if store else None
             if store is None:
                 store = Store()
                 db.session.add(store)
@@ -173,7 +169,7 @@ def store_form(store_id: int | None = None):
             store.latitude, store.longitude = form.latitude.data, form.longitude.data
             db.session.flush()
             log_change("store", store.id, "update" if before else "create", current_user.id,
-                       before, _snapshot(store, STORE_FIELDS))
+                       before, snapshot(store, STORE_FIELDS))
             db.session.commit()
             flash(_("Store %(code)s saved.", code=store.code), "success")
             return redirect(url_for("hq.stores"))
@@ -191,132 +187,6 @@ def store_active(store_id: int):
 
 
 # --- store CSV import ---------------------------------------------------------------------
-
-CSV_COLUMNS = ("code", "name", "address", "city", "region_code", "timezone", "has_drive_thru",
-               "latitude", "longitude")
-TRUE_WORDS = {"1", "true", "yes", "y", "是"}
-FALSE_WORDS = {"0", "false", "no", "n", "否", ""}
-MAX_IMPORT_BYTES = 5 * 1024 * 1024
-
-
-@dataclass
-class RowError:
-    row: int
-    column: str
-    message: str
-
-
-def parse_store_csv(data: bytes) -> tuple[list[dict], list[RowError]]:
-    """Read and check a store CSV. Row numbers count the header as row 1."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return [], [RowError(0, "", _("The file is not UTF-8 text. Save it as CSV UTF-8."))]
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [h.strip().lower() for h in (reader.fieldnames or [])]
-    missing = [c for c in CSV_COLUMNS if c not in header]
-    if missing:
-        return [], [RowError(1, ", ".join(missing),
-                             _("Missing column(s): %(cols)s.", cols=", ".join(missing)))]
-    reader.fieldnames = header
-    regions = {r.code: r for r in _regions()}
-    rows: list[dict] = []
-    errors: list[RowError] = []
-    seen: dict[str, int] = {}
-    for number, raw in enumerate(reader, start=2):
-        if None in raw:
-            errors.append(RowError(number, "", _("Too many values in this row.")))
-            continue
-        cell = {k: (raw.get(k) or "").strip() for k in CSV_COLUMNS}
-        if not any(cell.values()):
-            continue
-        row: dict = {"row": number}
-
-        def err(column: str, message: str, number: int = number) -> None:
-            errors.append(RowError(number, column, message))
-
-        code = cell["code"]
-        if not code:
-            err("code", _("The code is empty."))
-        elif len(code) > 32:
-            err("code", _("The code is longer than 32 characters."))
-        elif code in seen:
-            err("code", _("Code %(code)s already appears in row %(row)d.", code=code,
-                          row=seen[code]))
-        else:
-            seen[code] = number
-        row["code"] = code
-        if not cell["name"]:
-            err("name", _("The name is empty."))
-        elif len(cell["name"]) > 200:
-            err("name", _("The name is longer than 200 characters."))
-        row["name"] = cell["name"]
-        row["address"], row["city"] = cell["address"][:300], cell["city"][:120]
-        region = regions.get(cell["region_code"])
-        if not cell["region_code"]:
-            err("region_code", _("The region code is empty."))
-        elif region is None:
-            err("region_code", _("Unknown region %(code)s.", code=cell["region_code"]))
-        elif not region.active:
-            err("region_code", _("Region %(code)s is deactivated.", code=cell["region_code"]))
-        row["region"] = region
-        tz = cell["timezone"] or "Asia/Shanghai"
-        if not valid_timezone(tz):
-            err("timezone", _("Unknown time zone %(tz)s.", tz=tz))
-        row["timezone"] = tz
-        flag = cell["has_drive_thru"].lower()
-        if flag in TRUE_WORDS:
-            row["has_drive_thru"] = True
-        elif flag in FALSE_WORDS:
-            row["has_drive_thru"] = False
-        else:
-            err("has_drive_thru",
-                _("Write yes or no (1 or 0), not %(v)s.", v=cell["has_drive_thru"]))
-        for column, bound in (("latitude", 90), ("longitude", 180)):
-            value = cell[column]
-            row[column] = None
-            if value:
-                try:
-                    number_value = float(value)
-                except ValueError:
-                    err(column, _("%(v)s is not a number.", v=value))
-                    continue
-                if not -bound <= number_value <= bound:
-                    err(column, _("Must be between -%(b)d and %(b)d.", b=bound))
-                else:
-                    row[column] = number_value
-        rows.append(row)
-    if not rows and not errors:
-        errors.append(RowError(0, "", _("The file has no store rows.")))
-    return rows, errors
-
-
-def import_stores(rows: list[dict], user_id: int | None) -> tuple[int, int]:
-    """Upsert the checked rows by code in the current transaction; (created, updated)."""
-    existing = {
-        s.code: s for s in db.session.scalars(
-            select(Store).where(Store.code.in_([r["code"] for r in rows]))
-        )
-    }
-    created = updated = 0
-    for row in rows:
-        store = existing.get(row["code"])
-        before = _snapshot(store, STORE_FIELDS) if store else None
-        if store is None:
-            store = Store(code=row["code"])
-            db.session.add(store)
-            created += 1
-        else:
-            updated += 1
-        store.name, store.address, store.city = row["name"], row["address"], row["city"]
-        store.region = row["region"]
-        store.timezone, store.has_drive_thru = row["timezone"], row["has_drive_thru"]
-        store.latitude, store.longitude = row["latitude"], row["longitude"]
-        db.session.flush()
-        log_change("store", store.id, "import" if before is None else "import_update", user_id,
-                   before, _snapshot(store, STORE_FIELDS))
-    return created, updated
-
 
 @bp.route("/stores/import", methods=["GET", "POST"])
 @roles_required(HQ_ADMIN)
@@ -391,7 +261,7 @@ def competitor_form(competitor_id: int | None = None):
         form.region_id.data = 0
     form.region_id.choices = _region_choices(comp.region_id if comp else None, _("(none)"))
     if form.validate_on_submit():
-        before = _snapshot(comp, COMPETITOR_FIELDS) if comp else None
+        before = snapshot(comp, COMPETITOR_FIELDS) if comp else None
         if comp is None:
             comp = CompetitorStore()
             db.session.add(comp)
@@ -403,7 +273,7 @@ def competitor_form(competitor_id: int | None = None):
         comp.latitude, comp.longitude = form.latitude.data, form.longitude.data
         db.session.flush()
         log_change("competitor", comp.id, "update" if before else "create", current_user.id,
-                   before, _snapshot(comp, COMPETITOR_FIELDS))
+                   before, snapshot(comp, COMPETITOR_FIELDS))
         db.session.commit()
         flash(_("Competitor store saved."), "success")
         return redirect(url_for("hq.competitor_stores"))
@@ -427,7 +297,7 @@ USER_FIELDS = ("username", "name", "email", "role", "locale", "active")
 
 
 def _user_snapshot(user: User) -> dict:
-    return {**_snapshot(user, USER_FIELDS), "stores": [s.code for s in user.stores],
+    return {**snapshot(user, USER_FIELDS), "stores": [s.code for s in user.stores],
             "tied_stores": sorted(s.code for s in user.tied_stores)}
 
 

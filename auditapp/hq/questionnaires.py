@@ -7,29 +7,28 @@ answered on them keep scoring exactly as before (each visit points to its own ve
 
 from __future__ import annotations
 
-from itertools import groupby
-
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
 
-from .. import scoring
+from .. import analytics, scoring
+from ..audit import log_change
 from ..extensions import db
-from ..models import HQ_ADMIN, Dimension, Item, Questionnaire, Visit, utcnow
-from ..models.questionnaire import DRAFT, PUBLISHED, RETIRED
-from ..questionnaires import copy_as_new_version
+from ..models import HQ_ADMIN, Dimension, Item, Questionnaire
+from ..models.questionnaire import DRAFT
+from ..questionnaires import (
+    QuestionnaireError,
+    discard_draft,
+    families,
+    family_draft,
+    new_draft,
+    publish,
+    publish_problems,
+    visit_count,
+)
 from ..security import roles_required
-from ..visits import log_change
 from . import bp
 from .forms import DimensionForm, ItemForm
-
-
-def _families() -> list[tuple[str, list[Questionnaire]]]:
-    rows = db.session.scalars(
-        select(Questionnaire).order_by(Questionnaire.code, Questionnaire.version.desc())
-    )
-    return [(code, list(versions)) for code, versions in groupby(rows, key=lambda q: q.code)]
 
 
 def _draft_or_404(questionnaire_id: int) -> Questionnaire:
@@ -39,50 +38,12 @@ def _draft_or_404(questionnaire_id: int) -> Questionnaire:
     return q
 
 
-def publish_problems(q: Questionnaire) -> list[str]:
-    """What stops ``q`` from being published (empty when it may be)."""
-    problems = []
-    if not q.dimensions:
-        problems.append(_("The questionnaire has no dimensions."))
-    codes: set[str] = set()
-    for d in q.dimensions:
-        label = d.name or d.code
-        if not d.weight or d.weight <= 0:
-            problems.append(_("Dimension %(d)s: the weight must be above 0.", d=label))
-        if not d.items:
-            problems.append(_("Dimension %(d)s has no items; add at least one.", d=label))
-        for it in d.items:
-            if it.code in codes:
-                problems.append(_("Item code %(c)s is used twice.", c=it.code))
-            codes.add(it.code)
-            if it.weight <= 0:
-                problems.append(_("Item %(c)s: the weight must be above 0.", c=it.code))
-            if it.item_type not in scoring.ITEM_TYPES:
-                problems.append(_("Item %(c)s has an unknown type.", c=it.code))
-            if it.item_type == "timed":
-                for vtype in scoring.VISIT_TYPES:
-                    try:
-                        t, lim = scoring.timed_target(vtype, it.timed_targets)
-                    except (scoring.ScoringError, KeyError, TypeError, ValueError):
-                        problems.append(_("Item %(c)s: missing target for %(v)s.", c=it.code,
-                                          v=vtype))
-                        continue
-                    if not (lim > t >= 0):
-                        problems.append(_("Item %(c)s: for %(v)s the limit L must be greater "
-                                          "than the target T, and T at least 0.", c=it.code,
-                                          v=vtype))
-    return problems
-
-
 @bp.route("/questionnaires")
 @roles_required(HQ_ADMIN)
 def questionnaires():
-    counts = dict(
-        db.session.execute(
-            select(Visit.questionnaire_id, func.count(Visit.id)).group_by(Visit.questionnaire_id)
-        ).all()
-    )
-    return render_template("hq/questionnaires/index.html", families=_families(), counts=counts)
+    counts = analytics.visits_per_questionnaire()
+    return render_template("hq/questionnaires/index.html", families=families(),
+                           counts=counts)
 
 
 @bp.route("/questionnaires/<int:questionnaire_id>")
@@ -92,8 +53,7 @@ def questionnaire(questionnaire_id: int):
     forms = {}
     if q.status == DRAFT:
         forms = {d.id: DimensionForm(obj=d, prefix=f"d{d.id}") for d in q.dimensions}
-    visits = db.session.scalar(select(func.count(Visit.id))
-                               .where(Visit.questionnaire_id == q.id))
+    visits = visit_count(q.id)
     return render_template("hq/questionnaires/edit.html", q=q, dim_forms=forms,
                            problems=publish_problems(q) if q.status == DRAFT else [],
                            visits=visits)
@@ -103,27 +63,12 @@ def questionnaire(questionnaire_id: int):
 @roles_required(HQ_ADMIN)
 def questionnaire_new_version(questionnaire_id: int):
     base = db.get_or_404(Questionnaire, questionnaire_id)
-    existing = db.session.scalar(
-        select(Questionnaire).where(Questionnaire.code == base.code, Questionnaire.status == DRAFT)
-    )
+    existing = family_draft(base.code)
     if existing is not None:
         flash(_("Version %(v)d is already a draft; edit it or publish it first.",
                 v=existing.version), "info")
         return redirect(url_for("hq.questionnaire", questionnaire_id=existing.id))
-    source = db.session.scalar(
-        select(Questionnaire)
-        .where(Questionnaire.code == base.code, Questionnaire.status == PUBLISHED)
-        .order_by(Questionnaire.version.desc()).limit(1)
-    ) or base
-    latest = db.session.scalar(
-        select(func.max(Questionnaire.version)).where(Questionnaire.code == base.code)
-    )
-    draft = copy_as_new_version(source, (latest or 0) + 1)
-    db.session.add(draft)
-    db.session.flush()
-    log_change("questionnaire", draft.id, "new_version", current_user.id,
-               {"source_id": source.id, "source_version": source.version},
-               {"code": draft.code, "version": draft.version})
+    draft, source = new_draft(base, current_user.id)
     db.session.commit()
     flash(_("Draft version %(v)d created from version %(s)d.", v=draft.version,
             s=source.version), "success")
@@ -293,24 +238,12 @@ def questionnaire_item_delete(questionnaire_id: int, item_id: int):
 @roles_required(HQ_ADMIN)
 def questionnaire_publish(questionnaire_id: int):
     q = _draft_or_404(questionnaire_id)
-    problems = publish_problems(q)
-    if problems:
-        for p in problems:
+    try:
+        publish(q, current_user.id)
+    except QuestionnaireError as error:
+        for p in error.problems:
             flash(p, "error")
         return redirect(url_for("hq.questionnaire", questionnaire_id=q.id))
-    previous = list(db.session.scalars(
-        select(Questionnaire).where(Questionnaire.code == q.code,
-                                    Questionnaire.status == PUBLISHED)
-    ))
-    for old in previous:
-        old.status = RETIRED
-        log_change("questionnaire", old.id, "retire", current_user.id,
-                   {"status": PUBLISHED}, {"status": RETIRED, "replaced_by": q.id})
-    q.status, q.published_at = PUBLISHED, utcnow()
-    log_change("questionnaire", q.id, "publish", current_user.id, {"status": DRAFT},
-               {"status": PUBLISHED, "code": q.code, "version": q.version,
-                "dimension_weights": q.dimension_weights,
-                "retired": [o.id for o in previous]})
     db.session.commit()
     flash(_("Version %(v)d of %(c)s is published; new assignments use it.", v=q.version,
             c=q.code), "success")
@@ -321,11 +254,10 @@ def questionnaire_publish(questionnaire_id: int):
 @roles_required(HQ_ADMIN)
 def questionnaire_discard(questionnaire_id: int):
     q = _draft_or_404(questionnaire_id)
-    if db.session.scalar(select(func.count(Visit.id)).where(Visit.questionnaire_id == q.id)):
+    try:
+        discard_draft(q, current_user.id)
+    except QuestionnaireError:
         abort(409)
-    log_change("questionnaire", q.id, "discard_draft", current_user.id,
-               {"code": q.code, "version": q.version}, None)
-    db.session.delete(q)
     db.session.commit()
     flash(_("Draft discarded."), "success")
     return redirect(url_for("hq.questionnaires"))

@@ -8,15 +8,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
 
+from .. import audit
 from .. import visits as visit_service
 from ..extensions import db
-from ..models import HQ_ADMIN, Answer, AuditLog, Visit
-from ..models.visit import SUBMITTED, VISIT_KINDS
+from ..models import HQ_ADMIN, Answer, Visit
+from ..models.visit import VISIT_KINDS
 from ..security import roles_required
 from . import bp
 
@@ -35,27 +34,13 @@ class ReturnForm(FlaskForm):
     )
 
 
-def unreviewed_count() -> int:
-    """Submitted visits waiting for an HQ reviewer."""
-    return db.session.scalar(select(func.count(Visit.id)).where(Visit.status == SUBMITTED)) or 0
-
-
 @bp.route("/review")
 @roles_required(HQ_ADMIN)
 def review_queue():
     kind = request.args.get("kind", "")
-    query = (
-        select(Visit)
-        .where(Visit.status == SUBMITTED)
-        .options(selectinload(Visit.store), selectinload(Visit.competitor),
-                 selectinload(Visit.evaluator))
-        .order_by(Visit.submitted_at, Visit.id)
-    )
-    if kind in VISIT_KINDS:
-        query = query.where(Visit.kind == kind)
-    else:
+    if kind not in VISIT_KINDS:
         kind = ""
-    queue = db.session.scalars(query).all()
+    queue = visit_service.review_queue(kind or None)
     return render_template("hq/review_queue.html", queue=queue, kind=kind, kinds=VISIT_KINDS)
 
 
@@ -80,11 +65,7 @@ def _render_detail(visit: Visit, return_form: ReturnForm | None = None, status: 
     critical_failed = sum(
         1 for a in visit.answers if a.item.critical and a.score is not None and a.score == 0
     )
-    history = db.session.scalars(
-        select(AuditLog)
-        .where(AuditLog.entity == "visit", AuditLog.entity_id == str(visit.id))
-        .order_by(AuditLog.at)
-    ).all()
+    history = audit.history("visit", visit.id)
     return (
         render_template(
             "hq/visit_detail.html",

@@ -13,15 +13,15 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from .. import analytics, charts
+from .. import visits as visit_service
+from ..audit import log_change
 from ..extensions import db
 from ..i18n import BAND_LABELS
 from ..models import HQ_ADMIN, Region, Store, Visit
 from ..scoring import DIMENSIONS
 from ..security import roles_required
 from ..settings import scoring_config
-from ..visits import log_change
 from . import bp
-from .review import unreviewed_count
 
 #: Columns the store ranking can be sorted by (query parameter ``sort``).
 SORT_KEYS = {
@@ -114,7 +114,7 @@ def index():
                                     title=_("Stores per BDI band, %(m)s", m=period.label)),
         trend_chart=charts.line_chart(series, title=_("Brand BDI, last 12 months")),
         satisfaction=analytics.satisfaction(period),
-        unreviewed=unreviewed_count(),
+        unreviewed=visit_service.unreviewed_count(),
         dimensions=DIMENSIONS,
     )
 

@@ -53,6 +53,7 @@ def scheduling_page():
     if form.validate():
         if request.method == "POST":
             plan = scheduling.generate_month(month, current_user.id)
+            db.session.commit()
             if plan.created:
                 flash(_("%(n)d visits scheduled for %(m)s.", n=len(plan.created), m=month),
                       "success")
@@ -92,6 +93,7 @@ def scheduling_reassign(visit_id: int):
         except scheduling.SchedulingError as error:
             form.shopper_id.errors.append(str(error))
         else:
+            db.session.commit()
             flash(_("Visit to %(store)s reassigned to %(user)s; the old link no longer works.",
                     store=visit.store.code, user=shopper.pseudonym), "success")
             return redirect(url_for("hq.scheduling", month=visit.month))

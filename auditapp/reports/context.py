@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from .. import analytics, scoring, storage
 from ..extensions import db
 from ..i18n import BAND_LABELS, DIMENSION_LABELS, csm_label, is_chinese, label
-from ..models import Answer, Complaint, CorrectiveAction, Item, Region, Store, Visit
+from ..models import Answer, CorrectiveAction, Item, Region, Store, Visit
 from ..models.followup import ACTION_OPEN
 from ..models.visit import COUNTED_STATUSES
 from ..settings import scoring_config
@@ -188,22 +188,7 @@ def store_month_context(store: Store, period: analytics.Period) -> dict:
         .where(Visit.store_id == store.id, CorrectiveAction.status == ACTION_OPEN)
         .order_by(CorrectiveAction.due_date, CorrectiveAction.id)
     ).all()
-    complaint_rows = db.session.execute(
-        select(
-            Complaint.severity,
-            func.count(Complaint.id),
-            func.count(Complaint.resolved_at),
-        )
-        .where(
-            Complaint.store_id == store.id,
-            Complaint.received_at >= period.start_dt,
-            Complaint.received_at < period.end_dt,
-        )
-        .group_by(Complaint.severity)
-    ).all()
-    complaints = {sev: {"count": 0, "resolved": 0} for sev in scoring.SEVERITIES}
-    for severity, count, resolved in complaint_rows:
-        complaints[severity] = {"count": count, "resolved": resolved}
+    complaints = analytics.complaints_by_severity(store.id, period)
     sat = analytics.satisfaction(period, store_ids=[store.id])
     return {
         "store": store,

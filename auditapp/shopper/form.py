@@ -10,6 +10,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 
 from .. import photos, submission
+from ..extensions import db
 from ..models import Photo, Visit
 from ..models.visit import RETURNED
 from .access import acting_user_id
@@ -45,7 +46,8 @@ def render_form(visit: Visit, *, post_url: str, token: str | None = None,
 
 
 def handle_form(visit: Visit, *, post_url: str, token: str | None = None):
-    """GET shows the form (or the read-only copy); POST checks in, saves a draft or submits."""
+    """GET shows the form (or the read-only copy); POST checks in, saves a draft or submits
+    (one commit; a submission that is refused is rolled back)."""
     if request.method == "GET":
         return render_form(visit, post_url=post_url, token=token)
     if not submission.is_editable(visit):
@@ -53,6 +55,7 @@ def handle_form(visit: Visit, *, post_url: str, token: str | None = None):
             # a double tap or a resent form: the same client id gives the first result
             again = submission.submit(visit, submission.payload_from_form(request.form),
                                       acting_user_id(visit))
+            _end(again)
             if again.ok:
                 return redirect(post_url + ("&" if "?" in post_url else "?") + "sent=1")
         flash(_("This visit was already submitted and can no longer be changed."), "info")
@@ -62,6 +65,7 @@ def handle_form(visit: Visit, *, post_url: str, token: str | None = None):
     if action == "checkin":
         submission.check_in(visit, user_id, request.form.get("latitude"),
                             request.form.get("longitude"))
+        db.session.commit()
         flash(_("Visit started. Your answers are saved as you go."), "success")
         return redirect(post_url)
     payload = submission.payload_from_form(request.form)
@@ -75,14 +79,13 @@ def handle_form(visit: Visit, *, post_url: str, token: str | None = None):
         except photos.PhotoError as exc:
             errors["photo"] = str(exc)
     if errors:
-        from ..extensions import db
-
-        db.session.commit()  # photos that were fine are kept
         submission.save_draft(visit, payload, user_id)
+        db.session.commit()  # photos that were fine are kept
         return render_form(visit, post_url=post_url, token=token, state=payload, errors=errors,
                            status=400)
     if action == "submit":
         result = submission.submit(visit, payload, user_id)
+        _end(result)
         if result.ok:
             return redirect(post_url + ("&" if "?" in post_url else "?") + "sent=1")
         if not result.errors:
@@ -91,9 +94,15 @@ def handle_form(visit: Visit, *, post_url: str, token: str | None = None):
         flash(result.message, "error")
         return render_form(result.visit, post_url=post_url, token=token, state=payload,
                            errors=result.errors, status=400)
-    from ..extensions import db
-
-    db.session.commit()
     submission.save_draft(visit, payload, user_id)
+    db.session.commit()
     flash(_("Draft saved."), "success")
     return redirect(post_url)
+
+
+def _end(result: submission.SubmitResult) -> None:
+    """End a submission's transaction: commit what it stored, or roll back a refusal."""
+    if result.ok:
+        db.session.commit()
+    else:
+        db.session.rollback()
