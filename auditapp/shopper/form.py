@@ -10,8 +10,10 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 
 from .. import photos, submission
+from ..extensions import db
 from ..models import Photo, Visit
 from ..models.visit import RETURNED
+from ..visit_states import TransitionError
 from .access import acting_user_id
 
 
@@ -48,6 +50,15 @@ def handle_form(visit: Visit, *, post_url: str, token: str | None = None):
     """GET shows the form (or the read-only copy); POST checks in, saves a draft or submits."""
     if request.method == "GET":
         return render_form(visit, post_url=post_url, token=token)
+    try:
+        return _handle_post(visit, post_url=post_url, token=token)
+    except TransitionError as refusal:  # e.g. sent from another tab meanwhile
+        db.session.rollback()
+        flash(str(refusal), "info")
+        return redirect(post_url)
+
+
+def _handle_post(visit: Visit, *, post_url: str, token: str | None):
     if not submission.is_editable(visit):
         if request.form.get("action") == "submit":
             # a double tap or a resent form: the same client id gives the first result
@@ -75,8 +86,6 @@ def handle_form(visit: Visit, *, post_url: str, token: str | None = None):
         except photos.PhotoError as exc:
             errors["photo"] = str(exc)
     if errors:
-        from ..extensions import db
-
         db.session.commit()  # photos that were fine are kept
         submission.save_draft(visit, payload, user_id)
         return render_form(visit, post_url=post_url, token=token, state=payload, errors=errors,
@@ -91,8 +100,6 @@ def handle_form(visit: Visit, *, post_url: str, token: str | None = None):
         flash(result.message, "error")
         return render_form(result.visit, post_url=post_url, token=token, state=payload,
                            errors=result.errors, status=400)
-    from ..extensions import db
-
     db.session.commit()
     submission.save_draft(visit, payload, user_id)
     flash(_("Draft saved."), "success")
