@@ -26,7 +26,7 @@ from werkzeug.datastructures import MultiDict
 from . import scoring, visit_states
 from .extensions import db
 from .models import Visit, utcnow
-from .models.visit import EDITABLE_STATUSES, SUBMITTED
+from .models.visit import SUBMITTED
 from .visit_states import CHECK_IN, SAVE_DRAFT, SUBMIT, TransitionError
 from .visits import ScoringForm, load_form, log_change, save_scored_answers, score_fields
 
@@ -46,7 +46,9 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 
 def is_editable(visit: Visit) -> bool:
-    return visit.status in EDITABLE_STATUSES
+    """Whether the evaluator may still change the visit (as last read: writers decide
+    under the row lock, see ``visit_states``)."""
+    return visit_states.allows(visit, SUBMIT)
 
 
 def _start(visit: Visit, action: visit_states.Action, user_id: int | None) -> None:

@@ -291,3 +291,12 @@ def test_reassignment_detaches_the_first_shoppers_draft_photos_and_checkin(app, 
     assert [p["storage_key"] for p in detached["photos"]] == [photo_key]
     assert entry.before["evaluator_id"] == first.id
     assert entry.after["evaluator_id"] == second.id
+
+
+def test_the_editable_statuses_are_the_state_machines():
+    from auditapp import visit_states
+    from auditapp.models.visit import EDITABLE_STATUSES
+
+    for action in (visit_states.CHECK_IN, visit_states.SAVE_DRAFT, visit_states.ADD_PHOTO,
+                   visit_states.SUBMIT):
+        assert set(visit_states.TRANSITIONS[action]) == set(EDITABLE_STATUSES), action
