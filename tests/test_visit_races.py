@@ -96,7 +96,7 @@ def _fresh(visit_id: int) -> Visit:
 
 
 @pytest.mark.parametrize("what", ["draft", "checkin"])
-def test_draft_or_checkin_racing_a_submit_never_reverts_the_submission(app, chain, pg, what):
+def test_draft_or_checkin_racing_a_submit_never_reverts_the_submission(app, chain, what):
     n_items = len(chain.ms_q.items)
     for round_ in range(ROUNDS):
         visit = make_assignment(chain)
@@ -119,7 +119,7 @@ def test_draft_or_checkin_racing_a_submit_never_reverts_the_submission(app, chai
 # --- item 1: HQ reassigns while the shopper submits ----------------------------------------
 
 
-def test_reassign_racing_a_submit_gives_one_consistent_visit(app, chain, pg):
+def test_reassign_racing_a_submit_gives_one_consistent_visit(app, chain):
     hq = _hq_client(app)
     first, second = chain.shoppers[0], chain.shoppers[2]
     first_id, second_id, n_items = first.id, second.id, len(chain.ms_q.items)
