@@ -3,8 +3,9 @@ the visit state machine (``auditapp/visit_states.py``) does not allow (issue #13
 issue #15 item 6).
 
 The race tests send real requests at the same moment from separate test clients in
-separate threads (each its own database connection) and repeat the race several times:
-on the code before the fix they lost the acknowledged submission in most rounds.
+separate threads (each its own database connection) and repeat the race several times,
+on both databases: on the code before the fix they lost the acknowledged submission in
+most rounds (PostgreSQL) or failed with UNIQUE answers.visit_id, item_id (SQLite).
 """
 
 from __future__ import annotations
