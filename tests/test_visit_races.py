@@ -27,13 +27,6 @@ from .shopper_helpers import full_payload, jpeg_bytes, make_assignment
 ROUNDS = 8
 
 
-@pytest.fixture
-def pg(database_url):
-    if database_url is None:
-        pytest.skip("PostgreSQL only (set AUDITAPP_TEST_DATABASE_URL)")
-    return database_url
-
-
 def _together(*calls: Callable[[], object]) -> list:
     """Run the calls at the same moment, each in its own thread; their results in order."""
     barrier = threading.Barrier(len(calls))
