@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from PIL import Image, UnidentifiedImageError
 from sqlalchemy import func, select
 
-from . import scoring, storage
+from . import scoring, storage, visit_states
 from .audit import log_change
 from .extensions import db
 from .i18n import local_dt
@@ -29,7 +29,7 @@ from .models.followup import (
     DISPUTE_REJECTED,
     DISPUTE_UPHELD,
 )
-from .models.visit import COUNTED_STATUSES, DISPUTED, MYSTERY, RELEASED
+from .models.visit import COUNTED_STATUSES, MYSTERY
 from .settings import get_setting
 from .visits import score_and_store
 
@@ -171,7 +171,8 @@ def file_dispute(
 ) -> Dispute:
     """A manager disputes one item of a released visit of their store, within the window.
     The visit becomes ``disputed`` while any of its disputes is open."""
-    if not user.manages(visit.store_id) or visit.status not in COUNTED_STATUSES:
+    visit = visit_states.lock(visit.id)  # the same object, refreshed
+    if not user.manages(visit.store_id) or not visit_states.allows(visit, visit_states.DISPUTE):
         raise FollowupError(_("You cannot dispute this visit."))
     if answer.visit_id != visit.id:
         raise FollowupError(_("This item is not part of the visit."))
@@ -200,9 +201,10 @@ def file_dispute(
     db.session.flush()
     log_change("dispute", dispute.id, "file", user.id, None,
                {"answer_id": answer.id, "reason": reason, "evidence": len(keys)})
-    if visit.status != DISPUTED:
+    status = visit_states.move(visit, visit_states.DISPUTE)
+    if visit.status != status:
         before = _visit_state(visit)
-        visit.status = DISPUTED
+        visit.status = status
         log_change("visit", visit.id, "disputed", user.id, before, _visit_state(visit))
     return dispute
 
@@ -217,6 +219,8 @@ def decide_dispute(
     """HQ upholds or rejects an open dispute. Upheld: the item takes ``corrected_value``,
     or is voided when none is given, and the visit is re-scored. Every change goes to the
     audit trail. When no dispute of the visit stays open, the visit is ``released`` again."""
+    visit_states.lock(dispute.visit_id)  # one decision (or filing) of the visit at a time
+    db.session.refresh(dispute)
     if dispute.status != DISPUTE_OPEN:
         raise FollowupError(_("This dispute has already been decided."))
     note = (note or "").strip()
@@ -254,8 +258,8 @@ def decide_dispute(
             Dispute.visit_id == visit.id, Dispute.status == DISPUTE_OPEN
         )
     )
-    if not still_open and visit.status == DISPUTED:
-        visit.status = RELEASED
+    if not still_open and visit_states.allows(visit, visit_states.SETTLE):
+        visit.status = visit_states.move(visit, visit_states.SETTLE)
     log_change(
         "dispute", dispute.id, "uphold" if upheld else "reject", user.id,
         {"answer": answer_before, "visit": visit_before},
@@ -379,6 +383,7 @@ def overdue_count(store_ids: list[int] | None = None, today: date | None = None)
 
 def acknowledge(visit: Visit, user: User) -> bool:
     """The manager has read the visit's results. Returns False when it already was."""
+    visit = visit_states.lock(visit.id)  # the same object, refreshed
     if not user.manages(visit.store_id) or visit.status not in COUNTED_STATUSES:
         raise FollowupError(_("You cannot acknowledge this visit."))
     if visit.acknowledged_at is not None:

@@ -11,7 +11,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from . import storage
+from . import storage, visit_states
 from .extensions import db
 from .models import Photo, Visit
 
@@ -87,8 +87,10 @@ def process(data: bytes, max_bytes: int | None = None) -> ProcessedPhoto:
 
 def add_photo(visit: Visit, data: bytes, category: str = "other",
               item_id: int | None = None) -> Photo:
-    """Process and store an upload as a new photo of ``visit`` (added to the session)."""
+    """Process and store an upload as a new photo of ``visit`` (added to the session).
+    The visit is locked first and must still be editable (else ``TransitionError``)."""
     done = process(data)
+    visit_states.move(visit_states.lock(visit.id), visit_states.ADD_PHOTO)
     key = storage.save(storage.new_key("photos", ".jpg"), done.image)
     thumb_key = storage.save(storage.new_key("photos/thumbs", ".jpg"), done.thumb)
     photo = Photo(

@@ -28,16 +28,16 @@ from flask import has_request_context
 from flask_babel import force_locale, gettext
 from sqlalchemy import select
 
-from . import analytics, scoring
+from . import analytics, scoring, visit_states
 from .audit import log_change
 from .extensions import db
 from .models import SHOPPER, Questionnaire, Store, User, Visit
 from .models.questionnaire import KIND_MYSTERY, PUBLISHED
-from .models.visit import ASSIGNED, IN_PROGRESS, MYSTERY
+from .models.visit import ASSIGNED, MYSTERY
 from .visits import new_access_token
 
 #: Statuses in which HQ may still hand a visit to another shopper.
-REASSIGNABLE_STATUSES = (ASSIGNED, IN_PROGRESS)
+REASSIGNABLE_STATUSES = tuple(visit_states.TRANSITIONS[visit_states.REASSIGN])
 #: A shopper's link keeps working this long after the due date.
 TOKEN_GRACE = timedelta(days=14)
 
@@ -267,22 +267,56 @@ def generate_month(month: str, user_id: int | None = None) -> Plan:
 
 
 def reassign(visit: Visit, shopper: User, user_id: int | None = None) -> None:
-    """Hand a not-yet-submitted visit to another eligible shopper (with a fresh link)."""
+    """Hand a not-yet-submitted visit to another eligible shopper (with a fresh link).
+
+    The visit is locked first (``visit_states.lock``), so a submission at the same moment
+    either went first (then the visit is refused: ``visit_states.TransitionError``) or
+    waits and finds the old link dead. The new shopper starts from a clean visit: the
+    previous shopper's draft, check-in (time and position) and photos are detached and
+    written to the audit row (``before["detached"]``). The photo rows go; their files are
+    kept in ``storage`` under the keys the audit row names: a file deleted here could not
+    be brought back if the transaction then rolled back, and no view serves a file
+    without its photo row."""
+    visit = visit_states.lock(visit.id)
     if visit.kind != MYSTERY or visit.store is None:
         raise SchedulingError(_("Only mystery-shop visits of our stores are scheduled."))
-    if visit.status not in REASSIGNABLE_STATUSES:
-        raise SchedulingError(_("This visit can no longer be reassigned (it is %(status)s).",
-                                     status=visit.status))
+    status = visit_states.move(visit, visit_states.REASSIGN)
     if shopper.id == visit.evaluator_id:
         raise SchedulingError(_("%(user)s already has this visit.", user=shopper.username))
     why = ineligibility(shopper, visit.store, visit.month)
     if why:
         raise SchedulingError(why)
-    before = {"evaluator_id": visit.evaluator_id}
+    before = {"evaluator_id": visit.evaluator_id, "status": visit.status,
+              "detached": _detach_evaluator_work(visit)}
     visit.evaluator = shopper
     visit.access_token = new_access_token()
-    visit.status = ASSIGNED
+    visit.status = status
+    log_change("visit", visit.id, "reassign", user_id, before,
+               {"evaluator_id": shopper.id, "status": status})
+
+
+def _detach_evaluator_work(visit: Visit) -> dict:
+    """Take the evaluator's unsent work off the visit (draft, check-in, photos, answers);
+    returns what was taken, for the audit trail."""
+    detached = {
+        "draft": visit.draft,
+        "checkin": None if visit.started_at is None else {
+            "started_at": visit.started_at.isoformat(timespec="seconds"),
+            "latitude": visit.checkin_latitude, "longitude": visit.checkin_longitude,
+            "distance_m": visit.checkin_distance_m, "flagged": visit.location_flagged,
+        },
+        "photos": [
+            {"id": p.id, "category": p.category, "item_id": p.item_id,
+             "storage_key": p.storage_key, "thumb_key": p.thumb_key,
+             "size_bytes": p.size_bytes, "created_at": p.created_at.isoformat()}
+            for p in visit.photos
+        ],
+        "answers": len(visit.answers),
+    }
     visit.draft = None
-    visit.answers.clear()
     visit.started_at = None
-    log_change("visit", visit.id, "reassign", user_id, before, {"evaluator_id": shopper.id})
+    visit.checkin_latitude = visit.checkin_longitude = visit.checkin_distance_m = None
+    visit.location_flagged = False
+    visit.photos.clear()
+    visit.answers.clear()
+    return detached

@@ -23,11 +23,12 @@ from sqlalchemy import bindparam, null, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 
-from . import scoring
+from . import scoring, visit_states
 from .audit import log_change
 from .extensions import db
 from .models import Visit, utcnow
-from .models.visit import ASSIGNED, EDITABLE_STATUSES, IN_PROGRESS, SUBMITTED
+from .models.visit import SUBMITTED
+from .visit_states import CHECK_IN, SAVE_DRAFT, SUBMIT, TransitionError
 from .visits import ScoringForm, load_form, save_scored_answers, score_fields
 
 TIMED_MAX_SECONDS = 3600
@@ -46,17 +47,21 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 
 def is_editable(visit: Visit) -> bool:
-    return visit.status in EDITABLE_STATUSES
+    """Whether the evaluator may still change the visit (as last read: writers decide
+    under the row lock, see ``visit_states``)."""
+    return visit_states.allows(visit, SUBMIT)
 
 
-def _start(visit: Visit, user_id: int | None) -> None:
-    """First check-in or draft: record the start and move assigned → in progress."""
+def _start(visit: Visit, action: visit_states.Action, user_id: int | None) -> None:
+    """Check that ``action`` is allowed on the (locked) visit, else TransitionError; the
+    first check-in or draft records the start and moves assigned → in progress."""
+    status = visit_states.move(visit, action)
     if visit.started_at is None:
         visit.started_at = utcnow()
-    if visit.status == ASSIGNED:
-        visit.status = IN_PROGRESS
-        log_change("visit", visit.id, "start", user_id, {"status": ASSIGNED},
-                   {"status": IN_PROGRESS})
+    if status != visit.status:
+        log_change("visit", visit.id, "start", user_id, {"status": visit.status},
+                   {"status": status})
+        visit.status = status
 
 
 def _place(visit: Visit):
@@ -66,9 +71,16 @@ def _place(visit: Visit):
 def check_in(visit: Visit, user_id: int | None, latitude: Any = None,
              longitude: Any = None) -> None:
     """Record the start of the visit and, if the shopper shared it, where they were.
-    A check-in too far from the store is flagged for HQ, never refused."""
+    A check-in too far from the store is flagged for HQ, never refused.
+    TransitionError (nothing changed; the caller rolls back) when the visit can no longer
+    be changed."""
+    visit = visit_states.lock(visit.id)  # the same object, refreshed
     first = visit.started_at is None
-    _start(visit, user_id)
+    try:
+        _start(visit, CHECK_IN, user_id)
+    except TransitionError:
+        db.session.rollback()
+        raise
     try:
         lat = float(latitude) if latitude not in (None, "") else None
         lon = float(longitude) if longitude not in (None, "") else None
@@ -146,10 +158,17 @@ def form_state(visit: Visit) -> dict:
 
 
 def save_draft(visit: Visit, payload: dict, user_id: int | None) -> dict:
-    """Keep what the form holds as the visit's server-side draft."""
+    """Keep what the form holds as the visit's server-side draft.
+    TransitionError (nothing changed; the caller rolls back) when the visit can no longer
+    be changed: a late autosave never touches what was submitted."""
     clean = _clean_payload(payload)
     clean["saved_at"] = utcnow().isoformat(timespec="seconds")
-    _start(visit, user_id)
+    visit = visit_states.lock(visit.id)
+    try:
+        _start(visit, SAVE_DRAFT, user_id)
+    except TransitionError:
+        db.session.rollback()
+        raise
     visit.draft = clean
     return clean
 
@@ -268,14 +287,8 @@ _UPDATE_VISIT = (Visit.__table__.update()
                  .where(Visit.__table__.c.id == bindparam("visit_id")).values(draft=null()))
 
 
-def lock_visit(visit_id: int) -> Visit:
-    """The visit, re-read with its row locked until the commit (PostgreSQL; SQLite locks
-    the whole database at the first write), so two simultaneous submits of one visit take
-    turns. ``populate_existing``: another request may have changed it meanwhile."""
-    return db.session.execute(
-        select(Visit).where(Visit.id == visit_id).with_for_update(of=Visit)
-        .execution_options(populate_existing=True)
-    ).scalar_one()
+#: The visit re-read with its row locked until the commit (see ``visit_states.lock``).
+lock_visit = visit_states.lock
 
 
 def submit(visit: Visit, payload: dict, user_id: int | None, *,
@@ -290,15 +303,8 @@ def submit(visit: Visit, payload: dict, user_id: int | None, *,
     client_id = str((payload or {}).get("client_submission_id") or "").strip()[:64] or None
     if not locked:
         visit = lock_visit(visit.id)
-    if not is_editable(visit):
-        if client_id is not None and visit.client_submission_id == client_id:
-            return SubmitResult(visit, True, duplicate=True, status=visit.status,
-                                client_submission_id=visit.client_submission_id,
-                                submitted_at=visit.submitted_at)
-        if client_id is not None and _owner(client_id) is not None:
-            return SubmitResult(visit, False, errors=_another_visits_id())
-        return SubmitResult(visit, False, message=_("This visit was already submitted and can no "
-                                                    "longer be changed."))
+    if not visit_states.allows(visit, SUBMIT):
+        return _already_sent(visit, client_id)
     form = load_form(visit.questionnaire_id)
     checked = validate(visit, payload, form)
     if checked.errors:
@@ -309,7 +315,7 @@ def submit(visit: Visit, payload: dict, user_id: int | None, *,
     changes = {
         **checked.facts,
         "visit_id": visit.id,
-        "status": SUBMITTED,
+        "status": visit_states.move(visit, SUBMIT),
         "submitted_at": now,
         "started_at": visit.started_at or now,
         "client_submission_id": client_id,
@@ -324,13 +330,31 @@ def submit(visit: Visit, payload: dict, user_id: int | None, *,
         log_change("visit", visit.id, "submit", user_id, before,
                    {"status": SUBMITTED, "client_submission_id": client_id})
     except IntegrityError:
-        # ``client_submission_id`` is unique: another visit was sent with this id.
+        # ``client_submission_id`` is unique: another visit was sent with this id. (Or,
+        # should a writer ever bypass the lock, this visit's answers were just stored by
+        # another request: then it answers like any later submission of the visit.)
         db.session.rollback()
         if client_id is not None and _owner(client_id) not in (None, visit.id):
             return SubmitResult(visit, False, errors=_another_visits_id())
+        visit = lock_visit(visit.id)
+        if not visit_states.allows(visit, SUBMIT):
+            return _already_sent(visit, client_id)
         raise
     return SubmitResult(visit, True, status=SUBMITTED, client_submission_id=client_id,
                         submitted_at=now)
+
+
+def _already_sent(visit: Visit, client_id: str | None) -> SubmitResult:
+    """The answer to a submission of a visit that was already sent: the first result when
+    it is the same submission (same client id: a double tap, a retry), else a refusal."""
+    db.session.rollback()
+    if client_id is not None and visit.client_submission_id == client_id:
+        return SubmitResult(visit, True, duplicate=True, status=visit.status,
+                            client_submission_id=visit.client_submission_id,
+                            submitted_at=visit.submitted_at)
+    if client_id is not None and _owner(client_id) is not None:
+        return SubmitResult(visit, False, errors=_another_visits_id())
+    return SubmitResult(visit, False, message=visit_states.refusal(visit, SUBMIT))
 
 
 def _owner(client_id: str) -> int | None:

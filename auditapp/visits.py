@@ -20,7 +20,7 @@ from flask_babel import gettext
 from sqlalchemy import Table, func, select, update
 from sqlalchemy.orm import selectinload
 
-from . import audit, scoring
+from . import audit, scoring, visit_states
 from .extensions import db
 from .models import (
     Answer,
@@ -33,6 +33,7 @@ from .models import (
 )
 from .models.questionnaire import DRAFT
 from .models.visit import SUBMITTED
+from .visit_states import TransitionError
 
 TOKEN_LIFETIME = timedelta(days=45)
 
@@ -272,10 +273,6 @@ def review_queue(kind: str | None = None) -> list[Visit]:
     return list(db.session.scalars(query))
 
 
-class TransitionError(ValueError):
-    """A status change that is not allowed from the visit's current status."""
-
-
 def _review_state(visit: Visit) -> dict:
     return {
         "status": visit.status,
@@ -286,17 +283,12 @@ def _review_state(visit: Visit) -> dict:
 
 def release(visit: Visit, user) -> None:
     """Release a submitted visit: from now on it counts and its store's managers see it."""
-    from .models.visit import RELEASED, SUBMITTED
-
-    if visit.status != SUBMITTED:
-        raise TransitionError(
-            gettext("Only a submitted visit can be released; this one is %(status)s.",
-              status=visit.status)
-        )
+    visit = visit_states.lock(visit.id)  # the same object, refreshed
+    status = visit_states.move(visit, visit_states.RELEASE)
     if visit.score is None:
         raise TransitionError(gettext("This visit has no score yet and cannot be released."))
     before = _review_state(visit)
-    visit.status = RELEASED
+    visit.status = status
     visit.released_at = utcnow()
     visit.reviewed_by_id = user.id
     visit.return_reason = ""
@@ -305,18 +297,13 @@ def release(visit: Visit, user) -> None:
 
 def return_to_evaluator(visit: Visit, user, reason: str) -> None:
     """Send a submitted visit back to its shopper or auditor for correction."""
-    from .models.visit import RETURNED, SUBMITTED
-
     reason = (reason or "").strip()
     if not reason:
         raise TransitionError(gettext("Say why the visit is returned: the reason is required."))
-    if visit.status != SUBMITTED:
-        raise TransitionError(
-            gettext("Only a submitted visit can be returned; this one is %(status)s.",
-              status=visit.status)
-        )
+    visit = visit_states.lock(visit.id)  # the same object, refreshed
+    status = visit_states.move(visit, visit_states.RETURN)
     before = _review_state(visit)
-    visit.status = RETURNED
+    visit.status = status
     visit.return_reason = reason
     visit.reviewed_by_id = user.id
     audit.log_change("visit", visit.id, "return", user.id, before, _review_state(visit))

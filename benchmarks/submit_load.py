@@ -22,6 +22,21 @@ For each database it
    same client ids (each must answer ``duplicate: true`` and change nothing);
 5. stops gunicorn (also on errors and Ctrl-C) and prints a table.
 
+Fault tests (issue #13): ``--kill-worker-at S`` sends ``kill -9`` to one gunicorn worker S
+seconds into the load; ``--db-outage-at S`` takes the PostgreSQL database away for
+``--db-outage-seconds`` (``ALTER DATABASE … ALLOW_CONNECTIONS false`` and
+``pg_terminate_backend`` of its connections, then allowed again). Both imply ``--retry``:
+a request that got no answer or a 5xx is sent again with the same body (the same
+``client_submission_id``), as the shopper app's offline queue does, until it is
+acknowledged. The check is then that every submission ended acknowledged, stored exactly
+once, whatever was cut off. ``--rate`` paces the load (submissions/s over all client
+threads) so that a small load lasts long enough for the faults::
+
+    .venv/bin/python benchmarks/submit_load.py --only postgres \
+        --postgres postgresql://postgres@127.0.0.1:5432/auditapp_faults \
+        --stores 600 --requests 600 --workers 2 --threads 2 --concurrency 4 --rate 40 \
+        --kill-worker-at 4 --db-outage-at 9 --db-outage-seconds 3
+
 Nothing leaves 127.0.0.1. The load generator runs on the same machine as gunicorn and
 the database, so it takes part of the CPU: the table shows how the CPU time was shared.
 Goal: ≥ 200 submissions/s, p95 ≤ 150 ms, none lost.
@@ -349,22 +364,42 @@ class Outcome:
     samples: list[str] = field(default_factory=list)
     elapsed: float = 0.0
     not_sent: int = 0
+    #: Jobs sent again after no answer or a 5xx (``retry``), and how many of those were
+    #: acknowledged in the end.
+    retried: set[int] = field(default_factory=set)
+    recovered: int = 0
 
 
 def submit_all(port: int, jobs: Sequence[Assignment], concurrency: int,
-               max_seconds: float, keepalive: bool = True) -> Outcome:
+               max_seconds: float, keepalive: bool = True, retry: bool = False,
+               rate: float = 0.0) -> Outcome:
     """Send every job once from ``concurrency`` threads (keep-alive connections); closed
-    loop: each thread sends its next request when the previous answer arrived."""
+    loop: each thread sends its next request when the previous answer arrived. ``retry``:
+    a job that got no answer or a 5xx is sent again (same body) until it gets another
+    answer or the time is up. ``rate``: at most this many requests per second in all."""
     out = Outcome()
     lock = threading.Lock()
     queue = iter(jobs)
     deadline = time.monotonic() + max_seconds
+    pace = {"next": time.monotonic()}
+    retry_queue: list[Assignment] = []
+
+    def next_job() -> Assignment | None:
+        with lock:
+            job = retry_queue.pop(0) if retry_queue else next(queue, None)
+            if rate > 0:
+                slot = max(time.monotonic(), pace["next"])
+                pace["next"] = slot + 1 / rate
+            else:
+                slot = 0.0
+        if job is not None and slot:
+            time.sleep(max(0.0, slot - time.monotonic()))
+        return job
 
     def worker() -> None:
         conn = http.client.HTTPConnection(HOST, port, timeout=30)
         while time.monotonic() < deadline:
-            with lock:
-                job = next(queue, None)
+            job = next_job()
             if job is None:
                 break
             headers = {"Content-Type": "application/json",
@@ -392,9 +427,16 @@ def submit_all(port: int, jobs: Sequence[Assignment], concurrency: int,
                     answer = json.loads(data)
                     if answer.get("status") == "submitted":
                         out.ok_ids.add(job.visit_id)
+                        out.recovered += job.visit_id in out.retried
                     out.duplicates += bool(answer.get("duplicate"))
-                elif len(out.samples) < 5:
-                    out.samples.append(f"{status}: {data[:200]!r}")
+                else:
+                    if len(out.samples) < 5:
+                        out.samples.append(f"{status}: {data[:200]!r}")
+                    if retry and not status.startswith("4"):
+                        out.retried.add(job.visit_id)
+                        retry_queue.append(job)
+            if status != "200" and retry:
+                time.sleep(0.2)  # a moment before this thread's next request
         conn.close()
 
     threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
@@ -404,8 +446,70 @@ def submit_all(port: int, jobs: Sequence[Assignment], concurrency: int,
     for t in threads:
         t.join(max_seconds + 60)
     out.elapsed = time.perf_counter() - started
-    out.not_sent = len(jobs) - len(out.latencies)
+    out.not_sent = len(jobs) - len(out.latencies) if not retry else \
+        len({j.visit_id for j in jobs} - out.ok_ids)
     return out
+
+
+class Faults(threading.Thread):
+    """Injects the faults asked for, at their times after ``start()``; ``events`` says what
+    was done when (seconds into the load)."""
+
+    def __init__(self, server: Server, url: str, args: argparse.Namespace) -> None:
+        super().__init__(daemon=True)
+        self.server, self.url, self.args = server, url, args
+        self.events: list[str] = []
+        self.started = 0.0
+
+    def _log(self, what: str) -> None:
+        line = f"{time.monotonic() - self.started:5.1f} s: {what}"
+        self.events.append(line)
+        print(f"  fault {line}", flush=True)
+
+    def run(self) -> None:
+        self.started = time.monotonic()
+        plan = []
+        if self.args.kill_worker_at is not None:
+            plan.append((self.args.kill_worker_at, self.kill_worker))
+        if self.args.db_outage_at is not None:
+            plan.append((self.args.db_outage_at, self.db_outage))
+        for at, action in sorted(plan, key=lambda p: p[0]):
+            time.sleep(max(0.0, self.started + at - time.monotonic()))
+            action()
+
+    def kill_worker(self) -> None:
+        pids = self.server.worker_pids()
+        if not pids:
+            self._log("no worker to kill")
+            return
+        pid = random.Random(5).choice(sorted(pids))
+        os.kill(pid, signal.SIGKILL)
+        self._log(f"kill -9 of gunicorn worker {pid} (of {len(pids)})")
+
+    def db_outage(self) -> None:
+        from urllib.parse import urlsplit, urlunsplit
+
+        import sqlalchemy as sa
+
+        from config import normalise_database_url
+
+        parts = urlsplit(normalise_database_url(self.url))
+        name = parts.path.lstrip("/")
+        if name in ("test", "postgres", "template0", "template1"):
+            raise SystemExit(f"refusing a database outage of {name!r}: use a scratch database")
+        admin = sa.create_engine(urlunsplit(parts._replace(path="/postgres")),
+                                 isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
+            killed = conn.execute(sa.text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = :n AND pid <> pg_backend_pid()"), {"n": name}).scalar()
+            self._log(f"database {name} refuses connections; {killed} connections terminated")
+            time.sleep(self.args.db_outage_seconds)
+            conn.execute(sa.text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
+            self._log(f"database {name} accepts connections again "
+                      f"(after {self.args.db_outage_seconds:g} s)")
+        admin.dispose()
 
 
 def warm_up(port: int, jobs: Sequence[Assignment], workers: int) -> None:
@@ -487,8 +591,14 @@ def run_one(name: str, url: str, args: argparse.Namespace) -> Result:
         warm_up(server.port, jobs[::-1], args.workers)
         busy0, total0 = machine_busy()
         client0, server0, pg0 = self_cpu(), server.cpu_seconds(), postgres_cpu()
+        faults = Faults(server, url, args)
+        if args.kill_worker_at is not None or args.db_outage_at is not None:
+            faults.start()
         out = submit_all(server.port, jobs, args.concurrency, args.max_seconds,
-                         keepalive=not args.no_keepalive)
+                         keepalive=not args.no_keepalive, retry=args.retry, rate=args.rate)
+        if faults.is_alive():
+            faults.join()
+        notes.extend(f"fault at {event}" for event in faults.events)
         busy1, total1 = machine_busy()
         client_cpu, server_cpu = self_cpu() - client0, server.cpu_seconds() - server0
         pg_cpu = postgres_cpu() - pg0 if url.startswith("postgres") else 0.0
@@ -515,6 +625,8 @@ def run_one(name: str, url: str, args: argparse.Namespace) -> Result:
     ok = out.statuses.get("200", 0)
     errors = len(out.latencies) - ok
     lost = len(out.ok_ids) - before.with_client_id
+    if args.retry:  # every submission must end acknowledged
+        lost += len({j.visit_id for j in jobs} - out.ok_ids)
     exactly_once = (
         before.submitted == before.with_client_id == before.audit_rows == before.audit_visits
         == len(out.ok_ids)
@@ -528,7 +640,12 @@ def run_one(name: str, url: str, args: argparse.Namespace) -> Result:
     if again.samples:
         notes.append("re-send errors: " + " | ".join(again.samples))
     if out.not_sent:
-        notes.append(f"{out.not_sent} not sent within {args.max_seconds:.0f} s")
+        notes.append(f"{out.not_sent} not sent (or, with --retry, never acknowledged) "
+                     f"within {args.max_seconds:.0f} s")
+    if args.retry:
+        notes.append(f"{len(out.retried)} submissions sent again after no answer or a 5xx, "
+                     f"{out.recovered} of them acknowledged in the end; "
+                     f"{out.duplicates} answers were duplicate:true (already stored)")
     print(f"  responses: {dict(sorted(out.statuses.items()))} in {out.elapsed:.2f} s", flush=True)
     print(f"  database: {before.submitted} submitted visits, {before.with_client_id} with their "
           f"client id, {before.audit_rows} submit audit rows for {before.audit_visits} visits, "
@@ -586,7 +703,21 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "without upstream keepalive)")
     parser.add_argument("--max-seconds", type=float, default=60.0)
     parser.add_argument("--resend", type=int, default=200, help="client ids to re-send")
+    parser.add_argument("--rate", type=float, default=0.0,
+                        help="at most this many submissions/s in all (0: as fast as answered)")
+    parser.add_argument("--retry", action="store_true",
+                        help="send a submission again (same client id) after no answer or "
+                             "a 5xx, until it is acknowledged")
+    parser.add_argument("--kill-worker-at", type=float, metavar="S",
+                        help="kill -9 one gunicorn worker S seconds into the load")
+    parser.add_argument("--db-outage-at", type=float, metavar="S",
+                        help="PostgreSQL refuses connections S seconds into the load")
+    parser.add_argument("--db-outage-seconds", type=float, default=3.0)
     args = parser.parse_args(argv)
+    if args.kill_worker_at is not None or args.db_outage_at is not None:
+        args.retry = True
+    if args.db_outage_at is not None and args.only != "postgres":
+        parser.error("--db-outage-at needs --only postgres")
     if args.requests > args.stores:
         parser.error("--requests cannot exceed --stores (one assignment per store)")
     if str(ROOT) not in sys.path:

@@ -15,6 +15,7 @@ from auditapp.extensions import db
 from auditapp.models import SHOPPER, AuditLog, Questionnaire, Store, Visit
 from auditapp.models.questionnaire import RETIRED
 from auditapp.models.visit import MYSTERY, SUBMITTED
+from auditapp.visit_states import TransitionError
 
 from .factories import make_user
 
@@ -218,7 +219,7 @@ def test_reassign(client, auth, programme):
     db.session.commit()
     assert "can no longer be reassigned" in client.get(url).get_data(as_text=True)
     other = next(s for s in shoppers if s.id != target.id)
-    with pytest.raises(scheduling.SchedulingError, match="no longer be reassigned"):
+    with pytest.raises(TransitionError, match="no longer be reassigned"):
         scheduling.reassign(visit, other)
 
 

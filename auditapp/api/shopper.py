@@ -18,13 +18,14 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 
-from .. import photos, submission
+from .. import photos, submission, visit_states
 from ..extensions import csrf, db
 from ..i18n import csm_label, is_chinese
 from ..models import Visit
 from ..scoring import SCALE7_LEVELS
 from ..shopper.access import acting_user_id, is_evaluator, request_token, visit_by_token
 from ..shopper.form import photo_url
+from ..visit_states import TransitionError
 from . import bp
 
 
@@ -153,14 +154,15 @@ def shopper_visit(visit: Visit, token: str | None):
 @bp.route("/shopper/visits/<int:visit_id>/checkin", methods=["POST"])
 @with_visit
 def shopper_checkin(visit: Visit, token: str | None):
-    if not submission.is_editable(visit):
-        return error(409, _("This visit was already submitted and can no longer be changed."))
     data = request.get_json(silent=True)
     data = data if isinstance(data, dict) else {}
     lat = lon = None
     if data.get("consent"):
         lat, lon = data.get("latitude"), data.get("longitude")
-    submission.check_in(visit, acting_user_id(visit), lat, lon)
+    try:
+        submission.check_in(visit, acting_user_id(visit), lat, lon)
+    except TransitionError as refusal:
+        return error(409, str(refusal))
     db.session.commit()
     return jsonify({"status": visit.status,
                     "started_at": visit.started_at.isoformat(timespec="seconds")})
@@ -169,12 +171,13 @@ def shopper_checkin(visit: Visit, token: str | None):
 @bp.route("/shopper/visits/<int:visit_id>/draft", methods=["PUT", "POST"])
 @with_visit
 def shopper_draft(visit: Visit, token: str | None):
-    if not submission.is_editable(visit):
-        return error(409, _("This visit was already submitted and can no longer be changed."))
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         return error(400, _("Send the draft as a JSON object."))
-    saved = submission.save_draft(visit, data, acting_user_id(visit))
+    try:
+        saved = submission.save_draft(visit, data, acting_user_id(visit))
+    except TransitionError as refusal:  # e.g. a late autosave of a visit already sent
+        return error(409, str(refusal))
     db.session.commit()
     return jsonify({"status": "saved", "saved_at": saved["saved_at"],
                     "visit_status": visit.status})
@@ -183,8 +186,8 @@ def shopper_draft(visit: Visit, token: str | None):
 @bp.route("/shopper/visits/<int:visit_id>/photos", methods=["POST"])
 @with_visit
 def shopper_photo(visit: Visit, token: str | None):
-    if not submission.is_editable(visit):
-        return error(409, _("This visit was already submitted and can no longer be changed."))
+    if not submission.is_editable(visit):  # early answer; add_photo checks under the lock
+        return error(409, visit_states.refusal(visit, visit_states.ADD_PHOTO))
     upload = request.files.get("photo")
     if upload is None or not upload.filename:
         return error(400, _("Choose a photo to upload."), {"photo": _("Choose a photo to upload.")})
@@ -193,6 +196,9 @@ def shopper_photo(visit: Visit, token: str | None):
     except photos.PhotoError as exc:
         db.session.rollback()
         return error(400, str(exc), {"photo": str(exc)})
+    except TransitionError as refusal:
+        db.session.rollback()
+        return error(409, str(refusal))
     db.session.commit()
     return jsonify(photo_json(photo, token)), 201
 

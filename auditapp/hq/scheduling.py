@@ -19,6 +19,7 @@ from ..extensions import db
 from ..models import HQ_ADMIN, SHOPPER, Store, User, Visit
 from ..models.visit import MYSTERY
 from ..security import roles_required
+from ..visit_states import TransitionError
 from . import bp
 from .forms import MonthForm, ReassignForm
 
@@ -86,12 +87,15 @@ def scheduling_reassign(visit_id: int):
                                if u.id != visit.evaluator_id]
     eligibility = {u.id: scheduling.ineligibility(u, visit.store, visit.month)
                    for u in shoppers}
+    status = 422
     if form.validate_on_submit():
         shopper = db.session.get(User, form.shopper_id.data)
         try:
             scheduling.reassign(visit, shopper, current_user.id)
-        except scheduling.SchedulingError as error:
+        except (scheduling.SchedulingError, TransitionError) as error:
+            db.session.rollback()
             form.shopper_id.errors.append(str(error))
+            status = 409 if isinstance(error, TransitionError) else 422
         else:
             db.session.commit()
             flash(_("Visit to %(store)s reassigned to %(user)s; the old link no longer works.",
@@ -100,4 +104,4 @@ def scheduling_reassign(visit_id: int):
     return render_template("hq/scheduling/reassign.html", visit=visit, form=form,
                            shoppers=shoppers, eligibility=eligibility,
                            can_reassign=visit.status in scheduling.REASSIGNABLE_STATUSES), \
-        (422 if form.errors else 200)
+        (status if form.errors else 200)

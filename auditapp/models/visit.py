@@ -36,7 +36,8 @@ ASSIGNED, IN_PROGRESS, SUBMITTED, RETURNED, RELEASED, DISPUTED = (
 VISIT_STATUSES = (ASSIGNED, IN_PROGRESS, SUBMITTED, RETURNED, RELEASED, DISPUTED)
 #: Statuses whose score counts: released mystery visits (a dispute keeps it released).
 COUNTED_STATUSES = (RELEASED, DISPUTED)
-#: Statuses in which the evaluator may still edit the visit.
+#: Statuses in which the evaluator may still edit the visit (the transitions between the
+#: statuses are ``auditapp/visit_states.py``).
 EDITABLE_STATUSES = (ASSIGNED, IN_PROGRESS, RETURNED)
 
 

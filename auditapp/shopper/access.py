@@ -9,6 +9,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from .. import visit_states
 from ..extensions import db
 from ..models import Visit, utcnow
 from ..visits import TOKEN_LIFETIME
@@ -16,13 +17,13 @@ from ..visits import TOKEN_LIFETIME
 
 def visit_by_token(token: str | None, *, lock: bool = False) -> Visit | None:
     """The visit whose unexpired link token is ``token``, else None. ``lock``: read it as
-    ``submission.lock_visit`` does (row locked until the commit, fresh values)."""
+    ``visit_states.lock`` does (row locked until the commit, fresh values)."""
     if not token or len(token) > 64:
         return None
     query = select(Visit).where(Visit.access_token == token) \
         .options(joinedload(Visit.evaluator))
     if lock:
-        query = query.with_for_update(of=Visit).execution_options(populate_existing=True)
+        query = visit_states.locking(query)
     visit = db.session.scalar(query)
     if visit is None or visit.access_token is None:
         return None

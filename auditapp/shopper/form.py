@@ -13,6 +13,7 @@ from .. import photos, submission
 from ..extensions import db
 from ..models import Photo, Visit
 from ..models.visit import RETURNED
+from ..visit_states import TransitionError
 from .access import acting_user_id
 
 
@@ -50,6 +51,15 @@ def handle_form(visit: Visit, *, post_url: str, token: str | None = None):
     (one commit; a submission that is refused is rolled back)."""
     if request.method == "GET":
         return render_form(visit, post_url=post_url, token=token)
+    try:
+        return _handle_post(visit, post_url=post_url, token=token)
+    except TransitionError as refusal:  # e.g. sent from another tab meanwhile
+        db.session.rollback()
+        flash(str(refusal), "info")
+        return redirect(post_url)
+
+
+def _handle_post(visit: Visit, *, post_url: str, token: str | None):
     if not submission.is_editable(visit):
         if request.form.get("action") == "submit":
             # a double tap or a resent form: the same client id gives the first result
