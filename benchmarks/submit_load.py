@@ -490,7 +490,6 @@ class Faults(threading.Thread):
         from urllib.parse import urlsplit, urlunsplit
 
         import sqlalchemy as sa
-
         from config import normalise_database_url
 
         parts = urlsplit(normalise_database_url(self.url))
