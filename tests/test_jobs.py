@@ -105,6 +105,15 @@ def _listening_worker(queue, workers):
     return worker
 
 
+@pytest.fixture
+def hq_jobs(app, auth, chain, rq_queue):
+    """HQ logged in, a visit in 2026-05, and every brand summary a job on ``rq_queue``."""
+    make_visit(chain, chain.stores[0])
+    _force_job(app)
+    auth.login("hq@example.com")
+    return rq_queue
+
+
 def _run_queue(queue, workers) -> None:
     from rq import SimpleWorker
 
@@ -119,12 +128,10 @@ def _job_id(response) -> str:
     return response.location.rstrip("/").rsplit("/", 1)[-1]
 
 
-def test_rq_queue_and_worker(app, client, auth, chain, rq_queue):
-    queue, workers = rq_queue
+def test_rq_queue_and_worker(client, chain, hq_jobs):
+    queue, workers = hq_jobs
     make_visit(chain, chain.stores[2])
-    _force_job(app)
     _listening_worker(queue, workers)
-    auth.login("hq@example.com")
     response = client.get("/hq/reports/brand.pdf?month=2026-05")
     job_id = _job_id(response)
     assert len(queue) == 1
@@ -144,14 +151,11 @@ def test_rq_queue_and_worker(app, client, auth, chain, rq_queue):
     assert "北京王府井店" in text
 
 
-def test_repeated_clicks_share_one_job(app, client, auth, chain, rq_queue):
+def test_repeated_clicks_share_one_job(client, hq_jobs):
     """The same report asked for again while it is queued (or running) is the same job;
     another month is another job."""
-    queue, workers = rq_queue
-    make_visit(chain, chain.stores[0])
-    _force_job(app)
+    queue, workers = hq_jobs
     _listening_worker(queue, workers)
-    auth.login("hq@example.com")
     first = _job_id(client.get("/hq/reports/brand.pdf?month=2026-05"))
     again = _job_id(client.get("/hq/reports/brand.pdf?month=2026-05"))
     assert again == first and len(queue) == 1
@@ -164,13 +168,10 @@ def test_repeated_clicks_share_one_job(app, client, auth, chain, rq_queue):
     assert fresh != first and len(queue) == 1
 
 
-def test_no_worker_builds_the_report_in_the_request(app, client, auth, chain, rq_queue):
+def test_no_worker_builds_the_report_in_the_request(client, hq_jobs):
     """Redis is there but no worker listens on the queue: the report is built at once
     instead of waiting for ever."""
-    queue, _workers = rq_queue
-    make_visit(chain, chain.stores[0])
-    _force_job(app)
-    auth.login("hq@example.com")
+    queue, _workers = hq_jobs
     response = client.get("/hq/reports/brand.pdf?month=2026-05")
     job_id = _job_id(response)
     assert len(queue) == 0
@@ -180,14 +181,11 @@ def test_no_worker_builds_the_report_in_the_request(app, client, auth, chain, rq
     assert _download(client, body["download_url"]).startswith(b"%PDF")
 
 
-def test_queued_job_whose_worker_went_away(app, client, auth, chain, rq_queue):
+def test_queued_job_whose_worker_went_away(client, hq_jobs):
     """Queued while a worker listened, then the worker stopped: the page says so and offers
     to build the report now; the queued job is withdrawn."""
-    queue, workers = rq_queue
-    make_visit(chain, chain.stores[0])
-    _force_job(app)
+    queue, workers = hq_jobs
     worker = _listening_worker(queue, workers)
-    auth.login("hq@example.com")
     job_id = _job_id(client.get("/hq/reports/brand.pdf?month=2026-05"))
     worker.register_death()
 
@@ -204,17 +202,14 @@ def test_queued_job_whose_worker_went_away(app, client, auth, chain, rq_queue):
     assert client.post("/hq/reports/jobs/" + "0" * 32 + "/retry").status_code == 404
 
 
-def test_job_whose_worker_died_is_failed_with_a_retry(app, client, auth, chain, rq_queue):
+def test_job_whose_worker_died_is_failed_with_a_retry(client, hq_jobs):
     """A worker took the job, reported 75 %, and was killed: once its registration has
     expired (it sends no more heartbeats) the job is reported failed — not "75 %" — and
     "Try again" queues a fresh one."""
     from rq import Queue, SimpleWorker
 
-    queue, workers = rq_queue
-    make_visit(chain, chain.stores[0])
-    _force_job(app)
+    queue, workers = hq_jobs
     _listening_worker(queue, workers)
-    auth.login("hq@example.com")
     job_id = _job_id(client.get("/hq/reports/brand.pdf?month=2026-05"))
 
     # What `rq worker` does when it takes the job, up to the moment it is killed (-9) ...

@@ -40,6 +40,9 @@ def test_job_page_shows_download_when_ready(app, live_server, phone, chain):
     app.config.update(REDIS_URL="redis://127.0.0.1:6379/0", RQ_QUEUE=name,
                       REPORT_SYNC_MAX_STORES=0)
     queue = Queue(name, connection=conn)
+    # a worker listens on the queue (else the report is built in the request)
+    listener = SimpleWorker([queue], connection=conn, name=f"listener-{secrets.token_hex(4)}")
+    listener.register_birth()
     try:
         browser_login(phone, live_server, "hq@example.com")
         phone.goto(f"{live_server}/hq/reports?month=2026-05")
@@ -53,6 +56,8 @@ def test_job_page_shows_download_when_ready(app, live_server, phone, chain):
         assert phone.evaluate("document.documentElement.scrollWidth") <= 390
         screenshot(phone, "report-job-ready-phone.png")
     finally:
+        listener.register_death()
+        conn.delete(listener.key)
         for job_id in queue.finished_job_registry.get_job_ids():
             conn.delete(f"rq:job:{job_id}")
         queue.delete(delete_jobs=True)
