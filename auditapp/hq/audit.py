@@ -10,8 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 from ..extensions import db
-from ..models import HQ_ADMIN, AuditLog, User
-from ..security import roles_required
+from ..models import AuditLog, User
+from ..permissions import Cap, requires
 from . import bp
 
 PER_PAGE = 50
@@ -24,7 +24,7 @@ def _compact(value: dict | None) -> str:
 
 
 @bp.route("/audit")
-@roles_required(HQ_ADMIN)
+@requires(Cap.VIEW_AUDIT_TRAIL)
 def audit_log():
     entity = (request.args.get("entity") or "").strip()[:40]
     entity_id = (request.args.get("entity_id") or "").strip()[:40]

@@ -19,9 +19,9 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from .. import analytics
 from ..extensions import db
 from ..i18n import SEVERITY_LABELS
-from ..models import HQ_ADMIN, Complaint, Store, utcnow
+from ..models import Complaint, Store, utcnow
 from ..models.complaint import CATEGORIES, CHANNELS, HANDLING_STEPS, SEVERITIES
-from ..security import roles_required
+from ..permissions import Cap, requires
 from ..settings import get_setting
 from ..visits import log_change
 from . import bp
@@ -141,7 +141,7 @@ def _state(c: Complaint) -> dict:
 
 
 @bp.route("/complaints")
-@roles_required(HQ_ADMIN)
+@requires(Cap.MANAGE_COMPLAINTS)
 def complaints():
     now = utcnow()
     limit = now - timedelta(hours=overdue_hours())
@@ -190,7 +190,7 @@ def complaints():
 
 
 @bp.route("/complaints/new", methods=["GET", "POST"])
-@roles_required(HQ_ADMIN)
+@requires(Cap.MANAGE_COMPLAINTS)
 def complaint_new():
     form = ComplaintForm()
     form.store_id.choices = [
@@ -246,13 +246,13 @@ def _render_detail(complaint: Complaint, handling: HandlingForm | None = None,
 
 
 @bp.route("/complaints/<int:complaint_id>")
-@roles_required(HQ_ADMIN)
+@requires(Cap.MANAGE_COMPLAINTS)
 def complaint_detail(complaint_id: int):
     return _render_detail(_complaint_or_404(complaint_id))
 
 
 @bp.post("/complaints/<int:complaint_id>/handling")
-@roles_required(HQ_ADMIN)
+@requires(Cap.MANAGE_COMPLAINTS)
 def complaint_handling(complaint_id: int):
     """Tick handling steps (each remembers when it was first ticked) and save notes."""
     complaint = _complaint_or_404(complaint_id)
@@ -272,7 +272,7 @@ def complaint_handling(complaint_id: int):
 
 
 @bp.post("/complaints/<int:complaint_id>/resolve")
-@roles_required(HQ_ADMIN)
+@requires(Cap.MANAGE_COMPLAINTS)
 def complaint_resolve(complaint_id: int):
     complaint = _complaint_or_404(complaint_id)
     form = ResolveForm()

@@ -18,7 +18,7 @@ from sqlalchemy import func, or_, select
 from ..auth.urls import safe_next
 from ..extensions import db
 from ..models import HQ_ADMIN, MANAGER, ROLES, SHOPPER, Brand, CompetitorStore, Region, Store, User
-from ..security import roles_required
+from ..permissions import Cap, requires
 from ..visits import log_change
 from . import bp
 from .forms import (
@@ -56,7 +56,7 @@ REGION_FIELDS = ("code", "name", "brand_id", "active")
 
 
 @bp.route("/regions")
-@roles_required(HQ_ADMIN)
+@requires(Cap.MANAGE_MASTERDATA)
 def regions():
     counts = dict(
         db.session.execute(
@@ -69,7 +69,7 @@ def regions():
 
 @bp.route("/regions/new", methods=["GET", "POST"], endpoint="region_new")
 @bp.route("/regions/<int:region_id>/edit", methods=["GET", "POST"], endpoint="region_edit")
-@roles_required(HQ_ADMIN)
+@requires(Cap.MANAGE_MASTERDATA)
 def region_form(region_id: int | None = None):
     region = db.get_or_404(Region, region_id) if region_id else None
     form = RegionForm(obj=region)
@@ -100,7 +100,7 @@ def region_form(region_id: int | None = None):
 
 
 @bp.post("/regions/<int:region_id>/active")
-@roles_required(HQ_ADMIN)
+@requires(Cap.MANAGE_MASTERDATA)
 def region_active(region_id: int):
     region = db.get_or_404(Region, region_id)
     _toggle(region, "region", region.code)
@@ -127,7 +127,7 @@ STORE_FIELDS = ("code", "name", "address", "city", "region_id", "timezone", "has
 
 
 @bp.route("/stores")
-@roles_required(HQ_ADMIN)
+@requires(Cap.MANAGE_MASTERDATA)
 def stores():
     q = select(Store).join(Region).order_by(Store.code)
     region_id = request.args.get("region", type=int)
@@ -149,7 +149,7 @@ def stores():
 
 @bp.route("/stores/new", methods=["GET", "POST"], endpoint="store_new")
 @bp.route("/stores/<int:store_id>/edit", methods=["GET", "POST"], endpoint="store_edit")
-@roles_required(HQ_ADMIN)
+@requires(Cap.MANAGE_MASTERDATA)
 def store_form(store_id: int | None = None):
     store = db.get_or_404(Store, store_id) if store_id else None
     form = StoreForm(obj=store)
@@ -183,7 +183,7 @@ def store_form(store_id: int | None = None):
 
 
 @bp.post("/stores/<int:store_id>/active")
-@roles_required(HQ_ADMIN)
+@requires(Cap.MANAGE_MASTERDATA)
 def store_active(store_id: int):
     store = db.get_or_404(Store, store_id)
     _toggle(store, "store", store.code)
@@ -319,7 +319,7 @@ def import_stores(rows: list[dict], user_id: int | None) -> tuple[int, int]:
 
 
 @bp.route("/stores/import", methods=["GET", "POST"])
-@roles_required(HQ_ADMIN)
+@requires(Cap.MANAGE_MASTERDATA)
 def store_import():
     form = StoreImportForm()
     errors: list[RowError] = []
@@ -346,7 +346,7 @@ def store_import():
 
 
 @bp.route("/stores/import/template.csv")
-@roles_required(HQ_ADMIN)
+@requires(Cap.MANAGE_MASTERDATA)
 def store_import_template():
     out = io.StringIO()
     writer = csv.writer(out)
@@ -370,7 +370,7 @@ COMPETITOR_FIELDS = ("competitor", "name", "address", "region_id", "timezone", "
 
 
 @bp.route("/competitor-stores")
-@roles_required(HQ_ADMIN)
+@requires(Cap.MANAGE_MASTERDATA)
 def competitor_stores():
     q = select(CompetitorStore).order_by(CompetitorStore.competitor, CompetitorStore.name)
     if request.args.get("status", "active") == "active":
@@ -383,7 +383,7 @@ def competitor_stores():
 @bp.route("/competitor-stores/new", methods=["GET", "POST"], endpoint="competitor_new")
 @bp.route("/competitor-stores/<int:competitor_id>/edit", methods=["GET", "POST"],
           endpoint="competitor_edit")
-@roles_required(HQ_ADMIN)
+@requires(Cap.MANAGE_MASTERDATA)
 def competitor_form(competitor_id: int | None = None):
     comp = db.get_or_404(CompetitorStore, competitor_id) if competitor_id else None
     form = CompetitorForm(obj=comp)
@@ -414,7 +414,7 @@ def competitor_form(competitor_id: int | None = None):
 
 
 @bp.post("/competitor-stores/<int:competitor_id>/active")
-@roles_required(HQ_ADMIN)
+@requires(Cap.MANAGE_MASTERDATA)
 def competitor_active(competitor_id: int):
     comp = db.get_or_404(CompetitorStore, competitor_id)
     _toggle(comp, "competitor", f"{comp.competitor} · {comp.name}")
@@ -432,7 +432,7 @@ def _user_snapshot(user: User) -> dict:
 
 
 @bp.route("/people")
-@roles_required(HQ_ADMIN)
+@requires(Cap.MANAGE_MASTERDATA)
 def users():
     q = select(User).order_by(User.role, User.username)
     role = request.args.get("role") or ""
@@ -455,7 +455,7 @@ def users():
 
 @bp.route("/people/new", methods=["GET", "POST"], endpoint="user_new")
 @bp.route("/people/<int:user_id>/edit", methods=["GET", "POST"], endpoint="user_edit")
-@roles_required(HQ_ADMIN)
+@requires(Cap.MANAGE_MASTERDATA)
 def user_form(user_id: int | None = None):
     user = db.get_or_404(User, user_id) if user_id else None
     form = UserForm(obj=user)
@@ -516,7 +516,7 @@ def user_form(user_id: int | None = None):
 
 
 @bp.post("/people/<int:user_id>/active")
-@roles_required(HQ_ADMIN)
+@requires(Cap.MANAGE_MASTERDATA)
 def user_active(user_id: int):
     user = db.get_or_404(User, user_id)
     if user.id == current_user.id:

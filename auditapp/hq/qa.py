@@ -11,11 +11,11 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import HQ_ADMIN, QA_AUDITOR, Questionnaire, Store, Visit, utcnow
+from ..models import Questionnaire, Store, Visit, utcnow
 from ..models.questionnaire import KIND_QA, PUBLISHED
 from ..models.visit import IN_PROGRESS, QA
+from ..permissions import Cap, requires
 from ..scoring import VISIT_TYPES
-from ..security import roles_required
 from ..shopper.form import handle_form
 from ..visits import log_change
 from . import bp
@@ -40,7 +40,7 @@ def _stores() -> list[Store]:
 
 
 @bp.route("/qa", methods=["GET", "POST"])
-@roles_required(QA_AUDITOR, HQ_ADMIN)
+@requires(Cap.QA_AUDIT)
 def qa_index():
     errors: dict[str, str] = {}
     chosen = {"store_id": request.form.get("store_id", ""),
@@ -86,7 +86,7 @@ def qa_index():
 
 
 @bp.route("/qa/<int:visit_id>", methods=["GET", "POST"])
-@roles_required(QA_AUDITOR, HQ_ADMIN)
+@requires(Cap.QA_AUDIT)
 def qa_visit(visit_id: int):
     visit = db.session.get(Visit, visit_id)
     if visit is None or visit.kind != QA or visit.evaluator_id != current_user.id:

@@ -16,10 +16,10 @@ from sqlalchemy import func, select
 
 from .. import scoring
 from ..extensions import db
-from ..models import HQ_ADMIN, Dimension, Item, Questionnaire, Visit, utcnow
+from ..models import Dimension, Item, Questionnaire, Visit, utcnow
 from ..models.questionnaire import DRAFT, PUBLISHED, RETIRED
+from ..permissions import Cap, requires
 from ..questionnaires import copy_as_new_version
-from ..security import roles_required
 from ..visits import log_change
 from . import bp
 from .forms import DimensionForm, ItemForm
@@ -75,7 +75,7 @@ def publish_problems(q: Questionnaire) -> list[str]:
 
 
 @bp.route("/questionnaires")
-@roles_required(HQ_ADMIN)
+@requires(Cap.MANAGE_QUESTIONNAIRES)
 def questionnaires():
     counts = dict(
         db.session.execute(
@@ -86,7 +86,7 @@ def questionnaires():
 
 
 @bp.route("/questionnaires/<int:questionnaire_id>")
-@roles_required(HQ_ADMIN)
+@requires(Cap.MANAGE_QUESTIONNAIRES)
 def questionnaire(questionnaire_id: int):
     q = db.get_or_404(Questionnaire, questionnaire_id)
     forms = {}
@@ -100,7 +100,7 @@ def questionnaire(questionnaire_id: int):
 
 
 @bp.post("/questionnaires/<int:questionnaire_id>/new-version")
-@roles_required(HQ_ADMIN)
+@requires(Cap.MANAGE_QUESTIONNAIRES)
 def questionnaire_new_version(questionnaire_id: int):
     base = db.get_or_404(Questionnaire, questionnaire_id)
     existing = db.session.scalar(
@@ -131,7 +131,7 @@ def questionnaire_new_version(questionnaire_id: int):
 
 
 @bp.post("/questionnaires/<int:questionnaire_id>/name")
-@roles_required(HQ_ADMIN)
+@requires(Cap.MANAGE_QUESTIONNAIRES)
 def questionnaire_rename(questionnaire_id: int):
     q = _draft_or_404(questionnaire_id)
     name = (request.form.get("name") or "").strip()
@@ -147,7 +147,7 @@ def questionnaire_rename(questionnaire_id: int):
 
 
 @bp.post("/questionnaires/<int:questionnaire_id>/dimensions/<int:dimension_id>")
-@roles_required(HQ_ADMIN)
+@requires(Cap.MANAGE_QUESTIONNAIRES)
 def questionnaire_dimension(questionnaire_id: int, dimension_id: int):
     q = _draft_or_404(questionnaire_id)
     dim = db.get_or_404(Dimension, dimension_id)
@@ -203,7 +203,7 @@ def _item_form(q: Questionnaire, item: Item | None) -> ItemForm:
           endpoint="questionnaire_item_new")
 @bp.route("/questionnaires/<int:questionnaire_id>/items/<int:item_id>",
           methods=["GET", "POST"], endpoint="questionnaire_item_edit")
-@roles_required(HQ_ADMIN)
+@requires(Cap.MANAGE_QUESTIONNAIRES)
 def questionnaire_item(questionnaire_id: int, item_id: int | None = None):
     q = db.get_or_404(Questionnaire, questionnaire_id)
     item = db.get_or_404(Item, item_id) if item_id else None
@@ -252,7 +252,7 @@ def questionnaire_item(questionnaire_id: int, item_id: int | None = None):
 
 
 @bp.post("/questionnaires/<int:questionnaire_id>/items/<int:item_id>/move")
-@roles_required(HQ_ADMIN)
+@requires(Cap.MANAGE_QUESTIONNAIRES)
 def questionnaire_item_move(questionnaire_id: int, item_id: int):
     q = _draft_or_404(questionnaire_id)
     item = db.get_or_404(Item, item_id)
@@ -273,7 +273,7 @@ def questionnaire_item_move(questionnaire_id: int, item_id: int):
 
 
 @bp.post("/questionnaires/<int:questionnaire_id>/items/<int:item_id>/delete")
-@roles_required(HQ_ADMIN)
+@requires(Cap.MANAGE_QUESTIONNAIRES)
 def questionnaire_item_delete(questionnaire_id: int, item_id: int):
     q = _draft_or_404(questionnaire_id)
     item = db.get_or_404(Item, item_id)
@@ -290,7 +290,7 @@ def questionnaire_item_delete(questionnaire_id: int, item_id: int):
 
 
 @bp.post("/questionnaires/<int:questionnaire_id>/publish")
-@roles_required(HQ_ADMIN)
+@requires(Cap.MANAGE_QUESTIONNAIRES)
 def questionnaire_publish(questionnaire_id: int):
     q = _draft_or_404(questionnaire_id)
     problems = publish_problems(q)
@@ -318,7 +318,7 @@ def questionnaire_publish(questionnaire_id: int):
 
 
 @bp.post("/questionnaires/<int:questionnaire_id>/discard")
-@roles_required(HQ_ADMIN)
+@requires(Cap.MANAGE_QUESTIONNAIRES)
 def questionnaire_discard(questionnaire_id: int):
     q = _draft_or_404(questionnaire_id)
     if db.session.scalar(select(func.count(Visit.id)).where(Visit.questionnaire_id == q.id)):

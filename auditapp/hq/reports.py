@@ -21,10 +21,10 @@ from sqlalchemy import func, select
 
 from .. import exports, jobs, storage
 from ..extensions import db
-from ..models import HQ_ADMIN, Region, Store, Visit
+from ..models import Region, Store, Visit
+from ..permissions import Cap, requires
 from ..reports import context, views
 from ..reports.pdf import render_brand_summary
-from ..security import roles_required
 from . import bp
 
 #: Chains up to this many active stores get their brand summary rendered in the request.
@@ -32,7 +32,7 @@ SYNC_MAX_STORES = 200
 
 
 @bp.route("/reports")
-@roles_required(HQ_ADMIN)
+@requires(Cap.CHAIN_REPORTS)
 def reports():
     period, month_value, month_error = views.month_for_page()
     regions = db.session.scalars(
@@ -48,7 +48,7 @@ def reports():
 
 
 @bp.route("/reports/visit")
-@roles_required(HQ_ADMIN)
+@requires(Cap.CHAIN_REPORTS)
 def report_visit_pick():
     raw = request.args.get("visit", "").strip()
     if not raw.isdigit():
@@ -58,7 +58,7 @@ def report_visit_pick():
 
 
 @bp.route("/reports/store")
-@roles_required(HQ_ADMIN)
+@requires(Cap.CHAIN_REPORTS)
 def report_store_pick():
     raw = request.args.get("store", "").strip()
     if not raw.isdigit():
@@ -69,14 +69,14 @@ def report_store_pick():
 
 
 @bp.route("/reports/visits/<int:visit_id>.pdf")
-@roles_required(HQ_ADMIN)
+@requires(Cap.CHAIN_REPORTS)
 def report_visit_pdf(visit_id: int):
     visit = views.get_or_404(Visit, visit_id)
     return views.visit_pdf(visit, show_shopper=True)
 
 
 @bp.route("/reports/stores/<int:store_id>.pdf")
-@roles_required(HQ_ADMIN)
+@requires(Cap.CHAIN_REPORTS)
 def report_store_pdf(store_id: int):
     store = views.get_or_404(Store, store_id)
     return views.store_month_pdf(store, views.month_arg())
@@ -92,7 +92,7 @@ def _region_arg() -> Region | None:
 
 
 @bp.route("/reports/brand.pdf")
-@roles_required(HQ_ADMIN)
+@requires(Cap.CHAIN_REPORTS)
 def report_brand_pdf():
     """The brand (or one region's) summary: rendered now for a small chain, else as a
     background job with a status page."""
@@ -123,14 +123,14 @@ def _job_or_404(job_id: str) -> dict:
 
 
 @bp.route("/reports/jobs/<job_id>")
-@roles_required(HQ_ADMIN)
+@requires(Cap.CHAIN_REPORTS)
 def report_job(job_id: str):
     status = _job_or_404(job_id)
     return render_template("hq/reports_job.html", job_id=job_id, status=status)
 
 
 @bp.route("/reports/jobs/<job_id>.json")
-@roles_required(HQ_ADMIN)
+@requires(Cap.CHAIN_REPORTS)
 def report_job_json(job_id: str):
     status = _job_or_404(job_id)
     body = {"status": status["status"], "progress": status.get("progress", 0)}
@@ -140,7 +140,7 @@ def report_job_json(job_id: str):
 
 
 @bp.route("/reports/jobs/<job_id>/download")
-@roles_required(HQ_ADMIN)
+@requires(Cap.CHAIN_REPORTS)
 def report_job_download(job_id: str):
     status = _job_or_404(job_id)
     if status["status"] != jobs.FINISHED:
@@ -152,7 +152,7 @@ def report_job_download(job_id: str):
 
 
 @bp.route("/reports/export/visits.<fmt>")
-@roles_required(HQ_ADMIN)
+@requires(Cap.CHAIN_REPORTS)
 def report_export_visits(fmt: str) -> Response:
     period = views.month_arg()
     region = _region_arg()
@@ -162,7 +162,7 @@ def report_export_visits(fmt: str) -> Response:
 
 
 @bp.route("/reports/export/scores.<fmt>")
-@roles_required(HQ_ADMIN)
+@requires(Cap.CHAIN_REPORTS)
 def report_export_scores(fmt: str) -> Response:
     period = views.month_arg()
     region = _region_arg()
