@@ -17,7 +17,18 @@ from sqlalchemy import func, or_, select
 
 from ..auth.urls import safe_next
 from ..extensions import db
-from ..models import HQ_ADMIN, MANAGER, ROLES, SHOPPER, Brand, CompetitorStore, Region, Store, User
+from ..models import (
+    AREA_MANAGER,
+    HQ_ADMIN,
+    MANAGER,
+    ROLES,
+    SHOPPER,
+    Brand,
+    CompetitorStore,
+    Region,
+    Store,
+    User,
+)
 from ..permissions import Cap, requires
 from ..visits import log_change
 from . import bp
@@ -428,7 +439,8 @@ USER_FIELDS = ("username", "name", "email", "role", "locale", "active")
 
 def _user_snapshot(user: User) -> dict:
     return {**_snapshot(user, USER_FIELDS), "stores": [s.code for s in user.stores],
-            "tied_stores": sorted(s.code for s in user.tied_stores)}
+            "tied_stores": sorted(s.code for s in user.tied_stores),
+            "regions": [r.code for r in user.regions]}
 
 
 @bp.route("/people")
@@ -468,10 +480,16 @@ def user_form(user_id: int | None = None):
     if form.locale.data is None:
         form.locale.data = ""
     form.tied_stores.choices = store_choices
+    form.regions.choices = [
+        (r.id, f"{r.code} · {r.name}")
+        for r in db.session.scalars(select(Region).order_by(Region.code))
+        if r.active or (user and r in user.regions)
+    ]
     if request.method == "GET":
         if user is not None:
             form.stores.data = [s.id for s in user.stores]
             form.tied_stores.data = [s.id for s in user.tied_stores]
+            form.regions.data = [r.id for r in user.regions]
             form.locale.data = user.locale or ""
         else:
             form.role.data = request.args.get("role") if request.args.get("role") in ROLES \
@@ -501,6 +519,9 @@ def user_form(user_id: int | None = None):
             user.stores = [chosen[i] for i in form.stores.data] if user.role == MANAGER else []
             user.tied_stores = ([chosen[i] for i in form.tied_stores.data]
                                 if user.role == SHOPPER else [])
+            user.regions = (list(db.session.scalars(
+                select(Region).where(Region.id.in_(form.regions.data)).order_by(Region.code)))
+                if user.role == AREA_MANAGER else [])
             password_changed = bool(form.password.data)
             if password_changed:
                 user.set_password(form.password.data)
