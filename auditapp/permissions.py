@@ -175,11 +175,6 @@ def nav_links(user) -> list[NavLink]:
     return [link for link in role.nav if link.cap in caps]
 
 
-def roles_with(cap: Cap) -> list[str]:
-    """The role codes that hold ``cap`` (in registry order)."""
-    return [code for code, role in ROLES_BY_CODE.items() if cap in role.caps]
-
-
 def requires(cap: Cap) -> Callable:
     """Allow only logged-in, active users holding ``cap``; 403 for the others."""
 
