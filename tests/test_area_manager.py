@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask import url_for
 from sqlalchemy import func, select
 
 from auditapp import analytics, scoring
@@ -157,3 +158,27 @@ def test_labels_in_chinese(client, auth, chain):
     assert status == 200 and "我的区域" in html and "区域内排名" in html
     status, html = get_text(client, "/auth/account")
     assert "区域经理" in html
+
+
+def test_every_role_lands_on_a_page_it_may_open_and_every_menu_link_works(client, auth, chain):
+    """The registry's landing pages and menus match the capabilities the views ask for."""
+    from auditapp.permissions import ROLES_BY_CODE
+
+    make_area_manager("area.east@example.com", chain.regions[0])
+    logins = {"hq_admin": "hq@example.com", "qa_auditor": "qa@example.com",
+              "area_manager": "area.east@example.com", "manager": "m.e001@example.com",
+              "shopper": "MS-101"}
+    assert set(logins) == set(ROLES_BY_CODE)
+    for code, username in logins.items():
+        auth.login(username)
+        with client.get("/", follow_redirects=True) as r:
+            assert r.status_code == 200, code
+            html = r.get_data(as_text=True)
+        links = ROLES_BY_CODE[code].nav
+        assert links
+        for link in links:
+            with client.application.test_request_context():
+                url = url_for(link.endpoint)
+            assert f'href="{url}"' in html, (code, url)
+            assert client.get(url).status_code == 200, (code, url)
+        auth.logout()
