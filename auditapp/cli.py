@@ -14,7 +14,7 @@ from sqlalchemy import select
 from . import analytics, scoring
 from .extensions import db
 from .i18n import BAND_LABELS, cli_localised, label
-from .models import MANAGER, ROLES, SHOPPER, Store, User
+from .models import AREA_MANAGER, MANAGER, ROLES, SHOPPER, Region, Store, User
 
 
 def init_app(app: Flask) -> None:
@@ -90,10 +90,13 @@ def _stamp_head() -> None:
 @click.option("--role", required=True, type=click.Choice(ROLES))
 @click.option("--name", default="", help="Display name (never shown to stores for shoppers).")
 @click.option("--store", "stores", multiple=True, help="Store code a manager runs (repeatable).")
+@click.option("--region", "regions", multiple=True,
+              help="Region code an area manager looks after (repeatable).")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 @with_appcontext
 @cli_localised
-def create_user(username: str, role: str, name: str, stores: tuple[str, ...], password: str):
+def create_user(username: str, role: str, name: str, stores: tuple[str, ...],
+                regions: tuple[str, ...], password: str):
     """Create a user account."""
     username = username.strip()
     if not username:
@@ -108,9 +111,21 @@ def create_user(username: str, role: str, name: str, stores: tuple[str, ...], pa
     missing = sorted(set(stores) - {s.code for s in found})
     if missing:
         raise click.ClickException(_("Unknown store code(s): %(codes)s.", codes=", ".join(missing)))
+    if regions and role != AREA_MANAGER:
+        raise click.BadParameter(_("only area managers are given regions"),
+                                 param_hint="--region")
+    if role == AREA_MANAGER and not regions:
+        raise click.BadParameter(_("an area manager needs at least one region"),
+                                 param_hint="--region")
+    given = db.session.scalars(select(Region).where(Region.code.in_(regions))).all()
+    unknown = sorted(set(regions) - {r.code for r in given})
+    if unknown:
+        raise click.ClickException(_("Unknown region code(s): %(codes)s.",
+                                     codes=", ".join(unknown)))
     user = User(username=username, name=name, role=role)
     user.set_password(password)
     user.stores.extend(found)
+    user.regions.extend(given)
     db.session.add(user)
     db.session.commit()
     if role == SHOPPER:

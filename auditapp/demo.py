@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from . import scoring
 from .extensions import db
 from .models import (
+    AREA_MANAGER,
     HQ_ADMIN,
     MANAGER,
     QA_AUDITOR,
@@ -195,6 +196,12 @@ def seed_demo(last_month: date | None = None, months: int = 6, seed: int = 7) ->
         if i == 0:
             m.stores.append(stores[1])
         db.session.add(m)
+    # an area manager for the East region (every store of it)
+    area = User(username="area.east@example.com", name="Area Manager East 华东区域经理",
+                role=AREA_MANAGER, email="area.east@example.com")
+    area.set_password(DEMO_PASSWORD)
+    area.regions.append(next(r for r in brand.regions if r.code == "EAST"))
+    db.session.add(area)
     shoppers = []
     for i in range(1, 13):
         s = User(username=f"MS-{i:03d}", name=f"Shopper {i}", role=SHOPPER)

@@ -30,6 +30,7 @@ from .models.followup import (
     DISPUTE_UPHELD,
 )
 from .models.visit import COUNTED_STATUSES, MYSTERY
+from .permissions import can_acknowledge, can_follow_up
 from .settings import get_setting
 from .visits import score_and_store
 
@@ -172,7 +173,7 @@ def file_dispute(
     """A manager disputes one item of a released visit of their store, within the window.
     The visit becomes ``disputed`` while any of its disputes is open."""
     visit = visit_states.lock(visit.id)  # the same object, refreshed
-    if not user.manages(visit.store_id) or not visit_states.allows(visit, visit_states.DISPUTE):
+    if not can_follow_up(user, visit) or not visit_states.allows(visit, visit_states.DISPUTE):
         raise FollowupError(_("You cannot dispute this visit."))
     if answer.visit_id != visit.id:
         raise FollowupError(_("This item is not part of the visit."))
@@ -295,7 +296,7 @@ def add_action(
     visit: Visit, answer: Answer, action: str, owner: str, due_date: date | None, user: User
 ) -> CorrectiveAction:
     """A manager records what will be done about a failed item."""
-    if not user.manages(visit.store_id) or visit.status not in COUNTED_STATUSES:
+    if not can_follow_up(user, visit):
         raise FollowupError(_("You cannot add actions to this visit."))
     if answer.visit_id != visit.id:
         raise FollowupError(_("This item is not part of the visit."))
@@ -314,7 +315,7 @@ def add_action(
 
 
 def mark_action_done(row: CorrectiveAction, user: User) -> None:
-    if not user.manages(row.visit.store_id):
+    if not can_follow_up(user, row.visit):
         raise FollowupError(_("You cannot change this action."))
     if row.status != ACTION_OPEN:
         raise FollowupError(_("Only an open action can be marked done."))
@@ -384,7 +385,7 @@ def overdue_count(store_ids: list[int] | None = None, today: date | None = None)
 def acknowledge(visit: Visit, user: User) -> bool:
     """The manager has read the visit's results. Returns False when it already was."""
     visit = visit_states.lock(visit.id)  # the same object, refreshed
-    if not user.manages(visit.store_id) or visit.status not in COUNTED_STATUSES:
+    if not can_acknowledge(user, visit):
         raise FollowupError(_("You cannot acknowledge this visit."))
     if visit.acknowledged_at is not None:
         return False

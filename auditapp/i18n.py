@@ -84,6 +84,7 @@ CSM_LABELS_ZH = {
 ROLE_LABELS = {
     "hq_admin": _l("HQ administrator"),
     "qa_auditor": _l("QA auditor"),
+    "area_manager": _l("Area manager"),
     "manager": _l("Store manager"),
     "shopper": _l("Mystery shopper"),
 }

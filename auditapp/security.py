@@ -1,14 +1,9 @@
-"""Who may do what: login wiring, role checks and security headers."""
+"""Login wiring and security headers (who may do what: ``permissions.py``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
-
-from flask import Flask, abort
+from flask import Flask
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from werkzeug.routing import IntegerConverter
 
 from .extensions import db, login_manager
@@ -29,6 +24,9 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to see this page.")
     login_manager.session_protection = "strong"
+    from . import permissions
+
+    permissions.init_app(app)
 
     @login_manager.user_loader
     def load_user(user_id: str):
@@ -55,35 +53,3 @@ def init_app(app: Flask) -> None:
         if app.config.get("SESSION_COOKIE_SECURE"):
             headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response
-
-
-def roles_required(*roles: str) -> Callable:
-    """Allow only logged-in, active users with one of ``roles``; 403 for the others."""
-
-    def decorator(view: Callable) -> Callable:
-        @wraps(view)
-        def wrapped(*args: Any, **kwargs: Any):
-            if not current_user.is_authenticated:
-                return login_manager.unauthorized()
-            if current_user.role not in roles:
-                abort(403)
-            return view(*args, **kwargs)
-
-        return wrapped
-
-    return decorator
-
-
-def can_view_visit(user, visit) -> bool:
-    """Who may see a visit (and its photos): HQ and QA all; a shopper or auditor their own;
-    a manager only released visits of their own stores."""
-    from .models import HQ_ADMIN, MANAGER, QA_AUDITOR
-    from .models.visit import COUNTED_STATUSES
-
-    if not getattr(user, "is_authenticated", False):
-        return False
-    if user.role in (HQ_ADMIN, QA_AUDITOR):
-        return True
-    if user.role == MANAGER:
-        return visit.status in COUNTED_STATUSES and user.manages(visit.store_id)
-    return visit.evaluator_id == user.id

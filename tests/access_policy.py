@@ -2,7 +2,8 @@
 
 Roles: ``anonymous``; ``shopper`` (the sample visit's own shopper); ``other_shopper``;
 ``manager_a`` (manages the sample visit's store) and ``manager_b`` (another store);
-``qa`` (QA auditor); ``hq`` (HQ admin). Every other role must be denied (401, 403, 404 or
+``area_a`` (area manager of the sample visit's store's region) and ``area_b`` (of another
+region); ``qa`` (QA auditor); ``hq`` (HQ admin). Every other role must be denied (401, 403, 404 or
 a redirect to the login page). ``tests/test_access_matrix.py`` checks every route against
 this table; a new route needs an entry here. ``METHOD_POLICY`` overrides one method of an
 endpoint when its methods differ.
@@ -10,7 +11,8 @@ endpoint when its methods differ.
 
 from __future__ import annotations
 
-ROLES = ("anonymous", "shopper", "other_shopper", "manager_a", "manager_b", "qa", "hq")
+ROLES = ("anonymous", "shopper", "other_shopper", "manager_a", "manager_b", "area_a", "area_b",
+         "qa", "hq")
 
 EVERYONE = frozenset(ROLES)
 LOGGED_IN = EVERYONE - {"anonymous"}
@@ -18,9 +20,11 @@ HQ = frozenset({"hq"})
 HQ_QA = frozenset({"hq", "qa"})
 OWN_SHOPPER = frozenset({"shopper"})
 SHOPPERS = frozenset({"shopper", "other_shopper"})
-MANAGERS = frozenset({"manager_a", "manager_b"})
-#: The sample visit's store's manager only (another store's manager gets 404).
-STORE_MANAGER = frozenset({"manager_a"})
+MANAGERS = frozenset({"manager_a", "manager_b", "area_a", "area_b"})
+#: Those who see the sample visit's store: its manager and its region's area manager (another
+#: store's or region's manager gets 404).
+STORE_MANAGER = frozenset({"manager_a", "area_a"})
+AREA_MANAGERS = frozenset({"area_a", "area_b"})
 
 POLICY: dict[str, frozenset[str]] = {
     # public: health checks, the API description, login and the language switch
@@ -38,7 +42,7 @@ POLICY: dict[str, frozenset[str]] = {
     "shopper.token_form": EVERYONE,
     "shopper.token_photo": EVERYONE,
     # visit photos: the visit's shopper, its store's manager once released, QA and HQ
-    "main.photo": frozenset({"shopper", "manager_a", "qa", "hq"}),
+    "main.photo": frozenset({"shopper", "manager_a", "area_a", "qa", "hq"}),
     # shopper pages and API (the sample visit is the shopper's own)
     "shopper.index": SHOPPERS,
     "shopper.visit_form": OWN_SHOPPER,
@@ -48,12 +52,15 @@ POLICY: dict[str, frozenset[str]] = {
     "api.shopper_draft": OWN_SHOPPER,
     "api.shopper_photo": OWN_SHOPPER,
     "api.shopper_submit": OWN_SHOPPER,
-    # manager portal: lists for every manager, objects of their own stores only
+    # manager portal (store and area managers): lists for every manager, objects of their
+    # own stores only; "mark as read" is the store manager's; the region table the area
+    # manager's
     "manager.index": MANAGERS,
     "manager.actions": MANAGERS,
+    "manager.regions": AREA_MANAGERS,
     "manager.store": STORE_MANAGER,
     "manager.visit": STORE_MANAGER,
-    "manager.acknowledge": STORE_MANAGER,
+    "manager.acknowledge": frozenset({"manager_a"}),
     "manager.add_action": STORE_MANAGER,
     "manager.action_done": STORE_MANAGER,
     "manager.file_dispute": STORE_MANAGER,

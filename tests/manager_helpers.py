@@ -11,9 +11,17 @@ from auditapp import storage
 from auditapp.extensions import db
 from auditapp.models import Photo, utcnow
 
-from .factories import make_visit
+from .factories import make_user, make_visit
 
 SHOPPER_SECRETS = ("MS-101", "Alice Shopper")
+
+
+def make_area_manager(username: str, *regions):
+    """An area manager given ``regions`` (committed)."""
+    user = make_user(username, "area_manager", f"Area {username}")
+    user.regions.extend(regions)
+    db.session.commit()
+    return user
 
 
 def png_bytes(color: str = "red", size: tuple[int, int] = (40, 30)) -> bytes:

@@ -31,7 +31,7 @@ from auditapp.visits import new_access_token
 from . import access_policy
 from .access_policy import POLICY, ROLES
 from .factories import PASSWORD, make_complaint, make_user
-from .manager_helpers import add_photo, answer, png_bytes, released_visit
+from .manager_helpers import add_photo, answer, make_area_manager, png_bytes, released_visit
 
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}
 SKIPPED_ENDPOINTS = {"static"}
@@ -43,6 +43,8 @@ LOGINS = {
     "other_shopper": "MS-102",
     "manager_a": "m.e001@example.com",
     "manager_b": "m.e002@example.com",
+    "area_a": "area.east@example.com",
+    "area_b": "area.north@example.com",
     "qa": "qa@example.com",
     "hq": "hq@example.com",
 }
@@ -80,6 +82,8 @@ def build_samples(chain) -> dict:
     competitor = CompetitorStore(competitor="Other Burger", name="Other Burger Nanjing Rd",
                                  region=chain.regions[0])
     other_user = make_user("MS-199", "shopper", "Spare Shopper")
+    make_area_manager("area.east@example.com", chain.regions[0])  # store A's region
+    make_area_manager("area.north@example.com", chain.regions[1])
     # An assignment not yet done (scheduling and the QA form need one).
     assigned = Visit(kind="mystery", store=store_a, evaluator=chain.shoppers[0],
                      questionnaire=chain.ms_q, month=visit.month, visit_type="walk_in",

@@ -25,6 +25,10 @@ def test_seed_demo_makes_a_believable_chain(runner):
     assert db.session.scalar(select(func.count(Complaint.id))) > 10
     assert db.session.scalar(select(func.count(Visit.id)).where(Visit.score.is_(None),
                                                                   Visit.status == "released")) == 0
+    # the README's demo area manager looks after the East region
+    area = db.session.scalar(select(User).where(User.username == "area.east@example.com"))
+    assert area.role == "area_manager" and [r.code for r in area.regions] == ["EAST"]
+    assert area.check_password("demo1234")
     # a second run refuses rather than doubling the data
     again = runner.invoke(args=["seed-demo"])
     assert again.exit_code != 0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from auditapp.extensions import db
 from auditapp.models.visit import SUBMITTED
 
@@ -15,6 +17,7 @@ from .manager_helpers import (
     answer,
     file_dispute,
     get_text,
+    make_area_manager,
     png_bytes,
     released_visit,
 )
@@ -73,8 +76,10 @@ def test_audit_detail_shows_scores_failures_comments_photos_timings(client, auth
         assert r.status_code == 200
 
 
-def test_shopper_identity_never_reaches_the_manager(client, auth, chain):
-    """Search every manager-visible response for the shopper's pseudonym and name."""
+@pytest.mark.parametrize("who", ["store_manager", "area_manager"])
+def test_shopper_identity_never_reaches_the_manager(client, auth, chain, who):
+    """Search every response a store manager or area manager sees for the shopper's
+    pseudonym and name."""
     shopper = chain.shoppers[0]
     assert (shopper.username, shopper.name) == SHOPPER_SECRETS
     visit = released_visit(chain)
@@ -84,7 +89,11 @@ def test_shopper_identity_never_reaches_the_manager(client, auth, chain):
     restroom, thanks = answer(visit, "clean_restroom"), answer(visit, "courtesy_thanks")
     photo = add_photo(visit, restroom.item)
     general = add_photo(visit)
-    auth.login("m.e001@example.com")
+    if who == "area_manager":
+        make_area_manager("area.east@example.com", chain.regions[0])
+        auth.login("area.east@example.com")
+    else:
+        auth.login("m.e001@example.com")
     assert file_dispute(client, visit, restroom, evidence=png_bytes()).status_code == 302
     assert add_action(client, visit, thanks).status_code == 302
     client.post(f"/manager/visits/{visit.id}/acknowledge")
@@ -102,7 +111,12 @@ def test_shopper_identity_never_reaches_the_manager(client, auth, chain):
         f"/files/photos/{photo.id}",
         f"/files/photos/{photo.id}?thumb=1",
         f"/files/photos/{general.id}",
+        "/manager/reports?month=2026-05",
+        "/manager/reports/export/visits.csv?month=2026-05",
+        "/manager/reports/export/scores.csv?month=2026-05",
     ]
+    if who == "area_manager":
+        urls += ["/manager/regions", "/manager/regions?month=2026-05"]
     secrets = [*SHOPPER_SECRETS, "31.2304", "121.4737", "42.5"]
     for url in urls:
         with client.get(url) as r:

@@ -19,6 +19,7 @@ from auditapp.scoring import fmt_score
 from auditapp.visits import new_access_token, score_and_store
 
 from .factories import answer_all, make_complaint, make_visit
+from .manager_helpers import make_area_manager
 
 SHOTS = os.environ.get("AUDITAPP_REPORT_SHOTS")  # e.g. /tmp/reports-shots: keep the PDFs
 
@@ -141,6 +142,23 @@ def test_manager_visit_pdf_has_no_shopper_identity(client, auth, chain, month_da
     assert status(client, f"/manager/reports/visits/{pending.id}.pdf") == 404
     assert status(client, f"/manager/reports/stores/{chain.stores[1].id}.pdf?month=2026-05") == 404
     assert status(client, f"/hq/reports/visits/{visit.id}.pdf") == 403
+
+
+def test_area_manager_pdfs_cover_their_region_without_shopper_identity(client, auth, chain,
+                                                                        month_data):
+    make_area_manager("area.east@example.com", chain.regions[0])
+    auth.login("area.east@example.com")
+    for url in (f"/manager/reports/visits/{month_data['visit'].id}.pdf",
+                f"/manager/reports/visits/{month_data['other'].id}.pdf",  # E002, same region
+                f"/manager/reports/stores/{chain.stores[1].id}.pdf?month=2026-05"):
+        text, _ = pdf_text(get_pdf(client, url))
+        for secret in ("MS-101", "MS-102", "Alice Shopper", "Alice", "Shopper (HQ only)"):
+            assert secret not in text, (url, secret)
+    # another region's store, a competitor visit and an unreleased visit are not found
+    assert status(client, f"/manager/reports/stores/{chain.stores[2].id}.pdf?month=2026-05") == 404
+    assert status(client, f"/manager/reports/visits/{month_data['competitor'].id}.pdf") == 404
+    pending = db.session.scalars(db.select(Visit).where(Visit.status == SUBMITTED)).first()
+    assert status(client, f"/manager/reports/visits/{pending.id}.pdf") == 404
 
 
 def test_store_month_pdf(client, auth, chain, month_data):

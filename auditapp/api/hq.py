@@ -21,7 +21,8 @@ from sqlalchemy import select
 
 from .. import analytics
 from ..extensions import csrf, db
-from ..models import HQ_ADMIN, Region, Store, User
+from ..models import Region, Store, User
+from ..permissions import Cap, has
 from ..scoring import DIMENSIONS
 from . import bp
 
@@ -77,7 +78,7 @@ def hq_api(view: Callable) -> Callable:
             user = current_user
         else:
             return _error(401, _("Log in as HQ or send 'Authorization: Bearer <token>'."))
-        if user.role != HQ_ADMIN:
+        if not has(user, Cap.FIGURES_API):
             return _error(403, _("Only HQ may read these figures."))
         return view(*args, **kwargs)
 

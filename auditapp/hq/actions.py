@@ -10,9 +10,9 @@ from flask_wtf import FlaskForm
 
 from .. import followup
 from ..extensions import db
-from ..models import HQ_ADMIN, CorrectiveAction
+from ..models import CorrectiveAction
 from ..models.followup import ACTION_DONE, ACTION_OPEN, ACTION_STATUSES
-from ..security import roles_required
+from ..permissions import Cap, requires
 from . import bp
 
 FILTERS = ("active", "overdue", *ACTION_STATUSES, "all")
@@ -23,7 +23,7 @@ class VerifyForm(FlaskForm):
 
 
 @bp.route("/actions")
-@roles_required(HQ_ADMIN)
+@requires(Cap.DECIDE_FOLLOW_UP)
 def actions():
     show = request.args.get("show", "active")
     if show not in FILTERS:
@@ -50,7 +50,7 @@ def actions():
 
 
 @bp.route("/actions/<int:action_id>/verify", methods=["POST"])
-@roles_required(HQ_ADMIN)
+@requires(Cap.DECIDE_FOLLOW_UP)
 def verify_action(action_id: int):
     row = db.get_or_404(CorrectiveAction, action_id)
     if not VerifyForm().validate_on_submit():

@@ -8,8 +8,7 @@ import json
 from flask import render_template, request
 
 from .. import audit
-from ..models import HQ_ADMIN
-from ..security import roles_required
+from ..permissions import Cap, requires
 from . import bp
 
 PER_PAGE = 50
@@ -22,7 +21,7 @@ def _compact(value: dict | None) -> str:
 
 
 @bp.route("/audit")
-@roles_required(HQ_ADMIN)
+@requires(Cap.VIEW_AUDIT_TRAIL)
 def audit_log():
     entity = (request.args.get("entity") or "").strip()[:40]
     entity_id = (request.args.get("entity_id") or "").strip()[:40]

@@ -18,9 +18,9 @@ from .. import complaints as complaints_service
 from ..complaints import is_overdue, to_local, to_utc
 from ..extensions import db
 from ..i18n import SEVERITY_LABELS
-from ..models import HQ_ADMIN, Complaint, Store
+from ..models import Complaint, Store
 from ..models.complaint import CATEGORIES, CHANNELS, HANDLING_STEPS, SEVERITIES
-from ..security import roles_required
+from ..permissions import Cap, requires
 from ..stores import active_stores
 from . import bp
 
@@ -106,7 +106,7 @@ def _complaint_or_404(complaint_id: int) -> Complaint:
 
 
 @bp.route("/complaints")
-@roles_required(HQ_ADMIN)
+@requires(Cap.MANAGE_COMPLAINTS)
 def complaints():
     limit = complaints_service.overdue_limit()
     store_id = request.args.get("store", type=int)
@@ -140,7 +140,7 @@ def complaints():
 
 
 @bp.route("/complaints/new", methods=["GET", "POST"])
-@roles_required(HQ_ADMIN)
+@requires(Cap.MANAGE_COMPLAINTS)
 def complaint_new():
     form = ComplaintForm()
     form.store_id.choices = [
@@ -186,13 +186,13 @@ def _render_detail(complaint: Complaint, handling: HandlingForm | None = None,
 
 
 @bp.route("/complaints/<int:complaint_id>")
-@roles_required(HQ_ADMIN)
+@requires(Cap.MANAGE_COMPLAINTS)
 def complaint_detail(complaint_id: int):
     return _render_detail(_complaint_or_404(complaint_id))
 
 
 @bp.post("/complaints/<int:complaint_id>/handling")
-@roles_required(HQ_ADMIN)
+@requires(Cap.MANAGE_COMPLAINTS)
 def complaint_handling(complaint_id: int):
     """Tick handling steps (each remembers when it was first ticked) and save notes."""
     complaint = _complaint_or_404(complaint_id)
@@ -207,7 +207,7 @@ def complaint_handling(complaint_id: int):
 
 
 @bp.post("/complaints/<int:complaint_id>/resolve")
-@roles_required(HQ_ADMIN)
+@requires(Cap.MANAGE_COMPLAINTS)
 def complaint_resolve(complaint_id: int):
     complaint = _complaint_or_404(complaint_id)
     form = ResolveForm()

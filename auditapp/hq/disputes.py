@@ -14,9 +14,9 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from .. import followup, scoring
 from ..extensions import db
-from ..models import HQ_ADMIN, Dispute
+from ..models import Dispute
 from ..models.followup import DISPUTE_OPEN
-from ..security import roles_required
+from ..permissions import Cap, requires
 from . import bp
 
 
@@ -58,13 +58,13 @@ def _render(forms: dict[int, DecisionForm] | None = None, status: int = 200):
 
 
 @bp.route("/disputes")
-@roles_required(HQ_ADMIN)
+@requires(Cap.DECIDE_FOLLOW_UP)
 def disputes():
     return _render()
 
 
 @bp.route("/disputes/<int:dispute_id>/decide", methods=["POST"])
-@roles_required(HQ_ADMIN)
+@requires(Cap.DECIDE_FOLLOW_UP)
 def decide_dispute(dispute_id: int):
     dispute = db.get_or_404(Dispute, dispute_id)
     if dispute.status != DISPUTE_OPEN:
@@ -91,7 +91,7 @@ def decide_dispute(dispute_id: int):
 
 
 @bp.route("/disputes/<int:dispute_id>/evidence/<int:n>")
-@roles_required(HQ_ADMIN)
+@requires(Cap.DECIDE_FOLLOW_UP)
 def dispute_evidence(dispute_id: int, n: int):
     dispute = db.get_or_404(Dispute, dispute_id)
     return followup.evidence_response(dispute, n)

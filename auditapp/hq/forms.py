@@ -30,6 +30,7 @@ from wtforms.validators import (
 
 from .. import scoring
 from ..i18n import ITEM_TYPE_LABELS, LOCALES, ROLE_LABELS, VISIT_TYPE_LABELS
+from ..models import AREA_MANAGER, MANAGER
 from ..stores import valid_timezone
 
 
@@ -140,11 +141,16 @@ class UserForm(FlaskForm):
     stores = SelectMultipleField(_l("Stores managed (managers)"), coerce=int)
     tied_stores = SelectMultipleField(_l("Tied stores, never to be visited (shoppers)"),
                                       coerce=int)
+    regions = SelectMultipleField(_l("Regions looked after (area managers)"), coerce=int)
     submit = SubmitField(_l("Save"))
 
     def validate_stores(self, field) -> None:
-        if self.role.data == "manager" and not field.data:
+        if self.role.data == MANAGER and not field.data:
             raise ValidationError(_l("A store manager runs at least one store."))
+
+    def validate_regions(self, field) -> None:
+        if self.role.data == AREA_MANAGER and not field.data:
+            raise ValidationError(_l("An area manager looks after at least one region."))
 
 
 class DimensionForm(FlaskForm):

@@ -18,8 +18,19 @@ from .. import analytics
 from ..audit import log_change, snapshot
 from ..auth.urls import safe_next
 from ..extensions import db
-from ..models import HQ_ADMIN, MANAGER, ROLES, SHOPPER, Brand, CompetitorStore, Region, Store, User
-from ..security import roles_required
+from ..models import (
+    AREA_MANAGER,
+    HQ_ADMIN,
+    MANAGER,
+    ROLES,
+    SHOPPER,
+    Brand,
+    CompetitorStore,
+    Region,
+    Store,
+    User,
+)
+from ..permissions import Cap, requires
 from ..stores import (
     CSV_COLUMNS,
     MAX_IMPORT_BYTES,
@@ -59,7 +70,7 @@ REGION_FIELDS = ("code", "name", "brand_id", "active")
 
 
 @bp.route("/regions")
-@roles_required(HQ_ADMIN)
+@requires(Cap.MANAGE_MASTERDATA)
 def regions():
     counts = analytics.active_stores_per_region()
     return render_template("hq/masterdata/regions.html", regions=_regions(), counts=counts)
@@ -67,7 +78,7 @@ def regions():
 
 @bp.route("/regions/new", methods=["GET", "POST"], endpoint="region_new")
 @bp.route("/regions/<int:region_id>/edit", methods=["GET", "POST"], endpoint="region_edit")
-@roles_required(HQ_ADMIN)
+@requires(Cap.MANAGE_MASTERDATA)
 def region_form(region_id: int | None = None):
     region = db.get_or_404(Region, region_id) if region_id else None
     form = RegionForm(obj=region)
@@ -98,7 +109,7 @@ def region_form(region_id: int | None = None):
 
 
 @bp.post("/regions/<int:region_id>/active")
-@roles_required(HQ_ADMIN)
+@requires(Cap.MANAGE_MASTERDATA)
 def region_active(region_id: int):
     region = db.get_or_404(Region, region_id)
     _toggle(region, "region", region.code)
@@ -123,7 +134,7 @@ def _toggle(obj, entity: str, label: str) -> None:
 
 
 @bp.route("/stores")
-@roles_required(HQ_ADMIN)
+@requires(Cap.MANAGE_MASTERDATA)
 def stores():
     q = select(Store).join(Region).order_by(Store.code)
     region_id = request.args.get("region", type=int)
@@ -145,7 +156,7 @@ def stores():
 
 @bp.route("/stores/new", methods=["GET", "POST"], endpoint="store_new")
 @bp.route("/stores/<int:store_id>/edit", methods=["GET", "POST"], endpoint="store_edit")
-@roles_required(HQ_ADMIN)
+@requires(Cap.MANAGE_MASTERDATA)
 def store_form(store_id: int | None = None):
     store = db.get_or_404(Store, store_id) if store_id else None
     form = StoreForm(obj=store)
@@ -179,7 +190,7 @@ def store_form(store_id: int | None = None):
 
 
 @bp.post("/stores/<int:store_id>/active")
-@roles_required(HQ_ADMIN)
+@requires(Cap.MANAGE_MASTERDATA)
 def store_active(store_id: int):
     store = db.get_or_404(Store, store_id)
     _toggle(store, "store", store.code)
@@ -189,7 +200,7 @@ def store_active(store_id: int):
 # --- store CSV import ---------------------------------------------------------------------
 
 @bp.route("/stores/import", methods=["GET", "POST"])
-@roles_required(HQ_ADMIN)
+@requires(Cap.MANAGE_MASTERDATA)
 def store_import():
     form = StoreImportForm()
     errors: list[RowError] = []
@@ -216,7 +227,7 @@ def store_import():
 
 
 @bp.route("/stores/import/template.csv")
-@roles_required(HQ_ADMIN)
+@requires(Cap.MANAGE_MASTERDATA)
 def store_import_template():
     out = io.StringIO()
     writer = csv.writer(out)
@@ -240,7 +251,7 @@ COMPETITOR_FIELDS = ("competitor", "name", "address", "region_id", "timezone", "
 
 
 @bp.route("/competitor-stores")
-@roles_required(HQ_ADMIN)
+@requires(Cap.MANAGE_MASTERDATA)
 def competitor_stores():
     q = select(CompetitorStore).order_by(CompetitorStore.competitor, CompetitorStore.name)
     if request.args.get("status", "active") == "active":
@@ -253,7 +264,7 @@ def competitor_stores():
 @bp.route("/competitor-stores/new", methods=["GET", "POST"], endpoint="competitor_new")
 @bp.route("/competitor-stores/<int:competitor_id>/edit", methods=["GET", "POST"],
           endpoint="competitor_edit")
-@roles_required(HQ_ADMIN)
+@requires(Cap.MANAGE_MASTERDATA)
 def competitor_form(competitor_id: int | None = None):
     comp = db.get_or_404(CompetitorStore, competitor_id) if competitor_id else None
     form = CompetitorForm(obj=comp)
@@ -284,7 +295,7 @@ def competitor_form(competitor_id: int | None = None):
 
 
 @bp.post("/competitor-stores/<int:competitor_id>/active")
-@roles_required(HQ_ADMIN)
+@requires(Cap.MANAGE_MASTERDATA)
 def competitor_active(competitor_id: int):
     comp = db.get_or_404(CompetitorStore, competitor_id)
     _toggle(comp, "competitor", f"{comp.competitor} · {comp.name}")
@@ -298,11 +309,12 @@ USER_FIELDS = ("username", "name", "email", "role", "locale", "active")
 
 def _user_snapshot(user: User) -> dict:
     return {**snapshot(user, USER_FIELDS), "stores": [s.code for s in user.stores],
-            "tied_stores": sorted(s.code for s in user.tied_stores)}
+            "tied_stores": sorted(s.code for s in user.tied_stores),
+            "regions": [r.code for r in user.regions]}
 
 
 @bp.route("/people")
-@roles_required(HQ_ADMIN)
+@requires(Cap.MANAGE_MASTERDATA)
 def users():
     q = select(User).order_by(User.role, User.username)
     role = request.args.get("role") or ""
@@ -325,7 +337,7 @@ def users():
 
 @bp.route("/people/new", methods=["GET", "POST"], endpoint="user_new")
 @bp.route("/people/<int:user_id>/edit", methods=["GET", "POST"], endpoint="user_edit")
-@roles_required(HQ_ADMIN)
+@requires(Cap.MANAGE_MASTERDATA)
 def user_form(user_id: int | None = None):
     user = db.get_or_404(User, user_id) if user_id else None
     form = UserForm(obj=user)
@@ -338,10 +350,16 @@ def user_form(user_id: int | None = None):
     if form.locale.data is None:
         form.locale.data = ""
     form.tied_stores.choices = store_choices
+    form.regions.choices = [
+        (r.id, f"{r.code} · {r.name}")
+        for r in db.session.scalars(select(Region).order_by(Region.code))
+        if r.active or (user and r in user.regions)
+    ]
     if request.method == "GET":
         if user is not None:
             form.stores.data = [s.id for s in user.stores]
             form.tied_stores.data = [s.id for s in user.tied_stores]
+            form.regions.data = [r.id for r in user.regions]
             form.locale.data = user.locale or ""
         else:
             form.role.data = request.args.get("role") if request.args.get("role") in ROLES \
@@ -371,6 +389,9 @@ def user_form(user_id: int | None = None):
             user.stores = [chosen[i] for i in form.stores.data] if user.role == MANAGER else []
             user.tied_stores = ([chosen[i] for i in form.tied_stores.data]
                                 if user.role == SHOPPER else [])
+            user.regions = (list(db.session.scalars(
+                select(Region).where(Region.id.in_(form.regions.data)).order_by(Region.code)))
+                if user.role == AREA_MANAGER else [])
             password_changed = bool(form.password.data)
             if password_changed:
                 user.set_password(form.password.data)
@@ -386,7 +407,7 @@ def user_form(user_id: int | None = None):
 
 
 @bp.post("/people/<int:user_id>/active")
-@roles_required(HQ_ADMIN)
+@requires(Cap.MANAGE_MASTERDATA)
 def user_active(user_id: int):
     user = db.get_or_404(User, user_id)
     if user.id == current_user.id:

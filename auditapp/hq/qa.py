@@ -9,17 +9,17 @@ from flask_login import current_user
 
 from .. import qa
 from ..extensions import db
-from ..models import HQ_ADMIN, QA_AUDITOR, Store, Visit
+from ..models import Store, Visit
 from ..models.visit import QA
+from ..permissions import Cap, requires
 from ..scoring import VISIT_TYPES
-from ..security import roles_required
 from ..shopper.form import handle_form
 from ..stores import active_stores
 from . import bp
 
 
 @bp.route("/qa", methods=["GET", "POST"])
-@roles_required(QA_AUDITOR, HQ_ADMIN)
+@requires(Cap.QA_AUDIT)
 def qa_index():
     errors: dict[str, str] = {}
     chosen = {"store_id": request.form.get("store_id", ""),
@@ -46,7 +46,7 @@ def qa_index():
 
 
 @bp.route("/qa/<int:visit_id>", methods=["GET", "POST"])
-@roles_required(QA_AUDITOR, HQ_ADMIN)
+@requires(Cap.QA_AUDIT)
 def qa_visit(visit_id: int):
     visit = db.session.get(Visit, visit_id)
     if visit is None or visit.kind != QA or visit.evaluator_id != current_user.id:

@@ -14,8 +14,9 @@ from flask_login import current_user
 from .. import analytics, scoring
 from ..audit import log_change
 from ..extensions import db
-from ..models import HQ_ADMIN, Dimension, Item, Questionnaire
+from ..models import Dimension, Item, Questionnaire
 from ..models.questionnaire import DRAFT
+from ..permissions import Cap, requires
 from ..questionnaires import (
     QuestionnaireError,
     discard_draft,
@@ -26,7 +27,6 @@ from ..questionnaires import (
     publish_problems,
     visit_count,
 )
-from ..security import roles_required
 from . import bp
 from .forms import DimensionForm, ItemForm
 
@@ -39,7 +39,7 @@ def _draft_or_404(questionnaire_id: int) -> Questionnaire:
 
 
 @bp.route("/questionnaires")
-@roles_required(HQ_ADMIN)
+@requires(Cap.MANAGE_QUESTIONNAIRES)
 def questionnaires():
     counts = analytics.visits_per_questionnaire()
     return render_template("hq/questionnaires/index.html", families=families(),
@@ -47,7 +47,7 @@ def questionnaires():
 
 
 @bp.route("/questionnaires/<int:questionnaire_id>")
-@roles_required(HQ_ADMIN)
+@requires(Cap.MANAGE_QUESTIONNAIRES)
 def questionnaire(questionnaire_id: int):
     q = db.get_or_404(Questionnaire, questionnaire_id)
     forms = {}
@@ -60,7 +60,7 @@ def questionnaire(questionnaire_id: int):
 
 
 @bp.post("/questionnaires/<int:questionnaire_id>/new-version")
-@roles_required(HQ_ADMIN)
+@requires(Cap.MANAGE_QUESTIONNAIRES)
 def questionnaire_new_version(questionnaire_id: int):
     base = db.get_or_404(Questionnaire, questionnaire_id)
     existing = family_draft(base.code)
@@ -76,7 +76,7 @@ def questionnaire_new_version(questionnaire_id: int):
 
 
 @bp.post("/questionnaires/<int:questionnaire_id>/name")
-@roles_required(HQ_ADMIN)
+@requires(Cap.MANAGE_QUESTIONNAIRES)
 def questionnaire_rename(questionnaire_id: int):
     q = _draft_or_404(questionnaire_id)
     name = (request.form.get("name") or "").strip()
@@ -92,7 +92,7 @@ def questionnaire_rename(questionnaire_id: int):
 
 
 @bp.post("/questionnaires/<int:questionnaire_id>/dimensions/<int:dimension_id>")
-@roles_required(HQ_ADMIN)
+@requires(Cap.MANAGE_QUESTIONNAIRES)
 def questionnaire_dimension(questionnaire_id: int, dimension_id: int):
     q = _draft_or_404(questionnaire_id)
     dim = db.get_or_404(Dimension, dimension_id)
@@ -148,7 +148,7 @@ def _item_form(q: Questionnaire, item: Item | None) -> ItemForm:
           endpoint="questionnaire_item_new")
 @bp.route("/questionnaires/<int:questionnaire_id>/items/<int:item_id>",
           methods=["GET", "POST"], endpoint="questionnaire_item_edit")
-@roles_required(HQ_ADMIN)
+@requires(Cap.MANAGE_QUESTIONNAIRES)
 def questionnaire_item(questionnaire_id: int, item_id: int | None = None):
     q = db.get_or_404(Questionnaire, questionnaire_id)
     item = db.get_or_404(Item, item_id) if item_id else None
@@ -197,7 +197,7 @@ def questionnaire_item(questionnaire_id: int, item_id: int | None = None):
 
 
 @bp.post("/questionnaires/<int:questionnaire_id>/items/<int:item_id>/move")
-@roles_required(HQ_ADMIN)
+@requires(Cap.MANAGE_QUESTIONNAIRES)
 def questionnaire_item_move(questionnaire_id: int, item_id: int):
     q = _draft_or_404(questionnaire_id)
     item = db.get_or_404(Item, item_id)
@@ -218,7 +218,7 @@ def questionnaire_item_move(questionnaire_id: int, item_id: int):
 
 
 @bp.post("/questionnaires/<int:questionnaire_id>/items/<int:item_id>/delete")
-@roles_required(HQ_ADMIN)
+@requires(Cap.MANAGE_QUESTIONNAIRES)
 def questionnaire_item_delete(questionnaire_id: int, item_id: int):
     q = _draft_or_404(questionnaire_id)
     item = db.get_or_404(Item, item_id)
@@ -235,7 +235,7 @@ def questionnaire_item_delete(questionnaire_id: int, item_id: int):
 
 
 @bp.post("/questionnaires/<int:questionnaire_id>/publish")
-@roles_required(HQ_ADMIN)
+@requires(Cap.MANAGE_QUESTIONNAIRES)
 def questionnaire_publish(questionnaire_id: int):
     q = _draft_or_404(questionnaire_id)
     try:
@@ -251,7 +251,7 @@ def questionnaire_publish(questionnaire_id: int):
 
 
 @bp.post("/questionnaires/<int:questionnaire_id>/discard")
-@roles_required(HQ_ADMIN)
+@requires(Cap.MANAGE_QUESTIONNAIRES)
 def questionnaire_discard(questionnaire_id: int):
     q = _draft_or_404(questionnaire_id)
     try:

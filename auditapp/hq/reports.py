@@ -19,10 +19,10 @@ from sqlalchemy import func, select
 
 from .. import exports, jobs, storage
 from ..extensions import db
-from ..models import HQ_ADMIN, Region, Store, Visit
+from ..models import Region, Store, Visit
+from ..permissions import Cap, requires
 from ..reports import views
 from ..reports.pdf import brand_summary_pdf
-from ..security import roles_required
 from . import bp
 
 #: Chains up to this many active stores get their brand summary rendered in the request.
@@ -30,7 +30,7 @@ SYNC_MAX_STORES = 200
 
 
 @bp.route("/reports")
-@roles_required(HQ_ADMIN)
+@requires(Cap.CHAIN_REPORTS)
 def reports():
     period, month_value, month_error = views.month_for_page()
     regions = db.session.scalars(
@@ -46,7 +46,7 @@ def reports():
 
 
 @bp.route("/reports/visit")
-@roles_required(HQ_ADMIN)
+@requires(Cap.CHAIN_REPORTS)
 def report_visit_pick():
     raw = request.args.get("visit", "").strip()
     if not raw.isdigit():
@@ -56,7 +56,7 @@ def report_visit_pick():
 
 
 @bp.route("/reports/store")
-@roles_required(HQ_ADMIN)
+@requires(Cap.CHAIN_REPORTS)
 def report_store_pick():
     raw = request.args.get("store", "").strip()
     if not raw.isdigit():
@@ -67,14 +67,14 @@ def report_store_pick():
 
 
 @bp.route("/reports/visits/<int:visit_id>.pdf")
-@roles_required(HQ_ADMIN)
+@requires(Cap.CHAIN_REPORTS)
 def report_visit_pdf(visit_id: int):
     visit = views.get_or_404(Visit, visit_id)
     return views.visit_pdf(visit, show_shopper=True)
 
 
 @bp.route("/reports/stores/<int:store_id>.pdf")
-@roles_required(HQ_ADMIN)
+@requires(Cap.CHAIN_REPORTS)
 def report_store_pdf(store_id: int):
     store = views.get_or_404(Store, store_id)
     return views.store_month_pdf(store, views.month_arg())
@@ -90,7 +90,7 @@ def _region_arg() -> Region | None:
 
 
 @bp.route("/reports/brand.pdf")
-@roles_required(HQ_ADMIN)
+@requires(Cap.CHAIN_REPORTS)
 def report_brand_pdf():
     """The brand (or one region's) summary: rendered now for a small chain, else as a
     background job with a status page."""
@@ -131,7 +131,7 @@ def _job_message(status: dict) -> str | None:
 
 
 @bp.route("/reports/jobs/<job_id>")
-@roles_required(HQ_ADMIN)
+@requires(Cap.CHAIN_REPORTS)
 def report_job(job_id: str):
     status = _job_or_404(job_id)
     return render_template("hq/reports_job.html", job_id=job_id, status=status,
@@ -139,7 +139,7 @@ def report_job(job_id: str):
 
 
 @bp.route("/reports/jobs/<job_id>.json")
-@roles_required(HQ_ADMIN)
+@requires(Cap.CHAIN_REPORTS)
 def report_job_json(job_id: str):
     status = _job_or_404(job_id)
     body = {"status": status["status"], "progress": status.get("progress", 0)}
@@ -151,7 +151,7 @@ def report_job_json(job_id: str):
 
 
 @bp.route("/reports/jobs/<job_id>/retry", methods=["POST"])
-@roles_required(HQ_ADMIN)
+@requires(Cap.CHAIN_REPORTS)
 def report_job_retry(job_id: str):
     """Start again a job that failed or has no worker (a job still fine is kept)."""
     new_id = jobs.retry_report(job_id)
@@ -161,7 +161,7 @@ def report_job_retry(job_id: str):
 
 
 @bp.route("/reports/jobs/<job_id>/download")
-@roles_required(HQ_ADMIN)
+@requires(Cap.CHAIN_REPORTS)
 def report_job_download(job_id: str):
     status = _job_or_404(job_id)
     if status["status"] != jobs.FINISHED:
@@ -173,7 +173,7 @@ def report_job_download(job_id: str):
 
 
 @bp.route("/reports/export/visits.<fmt>")
-@roles_required(HQ_ADMIN)
+@requires(Cap.CHAIN_REPORTS)
 def report_export_visits(fmt: str) -> Response:
     period = views.month_arg()
     region = _region_arg()
@@ -183,7 +183,7 @@ def report_export_visits(fmt: str) -> Response:
 
 
 @bp.route("/reports/export/scores.<fmt>")
-@roles_required(HQ_ADMIN)
+@requires(Cap.CHAIN_REPORTS)
 def report_export_scores(fmt: str) -> Response:
     period = views.month_arg()
     region = _region_arg()

@@ -14,9 +14,9 @@ from wtforms.validators import DataRequired, Length
 from .. import audit
 from .. import visits as visit_service
 from ..extensions import db
-from ..models import HQ_ADMIN, Answer, Visit
+from ..models import Answer, Visit
 from ..models.visit import VISIT_KINDS
-from ..security import roles_required
+from ..permissions import Cap, requires
 from . import bp
 
 
@@ -35,7 +35,7 @@ class ReturnForm(FlaskForm):
 
 
 @bp.route("/review")
-@roles_required(HQ_ADMIN)
+@requires(Cap.REVIEW_VISITS)
 def review_queue():
     kind = request.args.get("kind", "")
     if kind not in VISIT_KINDS:
@@ -86,13 +86,13 @@ def _render_detail(visit: Visit, return_form: ReturnForm | None = None, status: 
 
 
 @bp.route("/visits/<int:visit_id>")
-@roles_required(HQ_ADMIN)
+@requires(Cap.REVIEW_VISITS)
 def visit_detail(visit_id: int):
     return _render_detail(_visit_or_404(visit_id))
 
 
 @bp.post("/visits/<int:visit_id>/release")
-@roles_required(HQ_ADMIN)
+@requires(Cap.REVIEW_VISITS)
 def visit_release(visit_id: int):
     visit = _visit_or_404(visit_id)
     form = ReleaseForm()
@@ -112,7 +112,7 @@ def visit_release(visit_id: int):
 
 
 @bp.post("/visits/<int:visit_id>/return")
-@roles_required(HQ_ADMIN)
+@requires(Cap.REVIEW_VISITS)
 def visit_return(visit_id: int):
     visit = _visit_or_404(visit_id)
     form = ReturnForm()

@@ -17,9 +17,9 @@ from .. import visits as visit_service
 from ..audit import log_change
 from ..extensions import db
 from ..i18n import BAND_LABELS
-from ..models import HQ_ADMIN, Region, Store, Visit
+from ..models import Region, Store, Visit
+from ..permissions import Cap, requires
 from ..scoring import DIMENSIONS
-from ..security import roles_required
 from ..settings import scoring_config
 from . import bp
 
@@ -80,7 +80,7 @@ def _month_nav(period: analytics.Period) -> dict[str, str]:
 
 
 @bp.route("/")
-@roles_required(HQ_ADMIN)
+@requires(Cap.VIEW_CHAIN)
 def index():
     period, month_error = selected_period()
     config = scoring_config()
@@ -120,7 +120,7 @@ def index():
 
 
 @bp.route("/regions/<int:region_id>")
-@roles_required(HQ_ADMIN)
+@requires(Cap.VIEW_CHAIN)
 def region_detail(region_id: int):
     region = db.session.get(Region, region_id) or abort(404)
     period, month_error = selected_period()
@@ -147,7 +147,7 @@ def region_detail(region_id: int):
 
 
 @bp.route("/stores/<int:store_id>")
-@roles_required(HQ_ADMIN)
+@requires(Cap.VIEW_CHAIN)
 def store_detail(store_id: int):
     store = db.session.get(Store, store_id) or abort(404)
     period, month_error = selected_period()
@@ -181,7 +181,7 @@ def store_detail(store_id: int):
 
 
 @bp.route("/competitors")
-@roles_required(HQ_ADMIN)
+@requires(Cap.VIEW_CHAIN)
 def competitors():
     period, month_error = selected_period()
     config = scoring_config()
@@ -218,7 +218,7 @@ class TokenForm(FlaskForm):
 
 
 @bp.route("/api-token", methods=["GET", "POST"])
-@roles_required(HQ_ADMIN)
+@requires(Cap.FIGURES_API)
 def api_token():
     """Generate (or replace) and revoke the HQ user's personal API token for BI tools.
     The token is shown once; only its hash is stored."""

@@ -16,9 +16,9 @@ from sqlalchemy import select
 
 from .. import scheduling
 from ..extensions import db
-from ..models import HQ_ADMIN, SHOPPER, Store, User, Visit
+from ..models import SHOPPER, Store, User, Visit
 from ..models.visit import MYSTERY
-from ..security import roles_required
+from ..permissions import Cap, requires
 from ..visit_states import TransitionError
 from . import bp
 from .forms import MonthForm, ReassignForm
@@ -44,7 +44,7 @@ def _month_visits(month: str) -> list[Visit]:
 
 
 @bp.route("/scheduling", methods=["GET", "POST"], endpoint="scheduling")
-@roles_required(HQ_ADMIN)
+@requires(Cap.SCHEDULE_VISITS)
 def scheduling_page():
     form = MonthForm(request.values if request.values.get("month") else None)
     if not form.month.data:
@@ -73,7 +73,7 @@ def scheduling_page():
 
 
 @bp.route("/scheduling/visits/<int:visit_id>/reassign", methods=["GET", "POST"])
-@roles_required(HQ_ADMIN)
+@requires(Cap.SCHEDULE_VISITS)
 def scheduling_reassign(visit_id: int):
     visit = db.get_or_404(Visit, visit_id)
     if visit.kind != MYSTERY or visit.store is None:

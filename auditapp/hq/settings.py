@@ -12,9 +12,8 @@ from flask_login import current_user
 
 from .. import settings as app_settings
 from ..extensions import db
-from ..models import HQ_ADMIN
+from ..permissions import Cap, requires
 from ..scoring import ScoringConfig, ScoringError
-from ..security import roles_required
 from . import bp
 from .forms import SettingsForm
 
@@ -37,7 +36,7 @@ def _form_data(config: ScoringConfig) -> dict:
 
 
 @bp.route("/settings", methods=["GET", "POST"])
-@roles_required(HQ_ADMIN)
+@requires(Cap.MANAGE_SETTINGS)
 def settings():
     config = app_settings.scoring_config()
     data = {

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from .. import storage
 from ..extensions import db
 from ..models import Photo
-from ..security import can_view_visit
+from ..permissions import can_see_visit
 from . import bp
 
 
@@ -17,7 +17,7 @@ from . import bp
 def photo(photo_id: int):
     """A visit photo (``?thumb=1`` for its thumbnail). 404 for anyone not allowed to see it."""
     item = db.session.get(Photo, photo_id)
-    if item is None or not can_view_visit(current_user, item.visit):
+    if item is None or not can_see_visit(current_user, item.visit):
         abort(404)
     return photo_response(item)
 

@@ -1,7 +1,7 @@
-"""Store managers' portal."""
+"""Store and area managers' portal."""
 
 from flask import Blueprint
 
 bp = Blueprint("manager", __name__)
 
-from . import reports, routes  # noqa: E402,F401
+from . import regions, reports, routes  # noqa: E402,F401

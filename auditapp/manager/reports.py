@@ -4,30 +4,36 @@ from __future__ import annotations
 
 from flask import Response, abort, render_template
 from flask_login import current_user
-from sqlalchemy import select
 
 from .. import exports
 from ..extensions import db
-from ..models import MANAGER, Store, Visit
+from ..models import Store, Visit
 from ..models.visit import COUNTED_STATUSES, MYSTERY
+from ..permissions import (
+    Cap,
+    can_see_store,
+    can_see_visit,
+    requires,
+    visible_store_ids,
+    visible_stores,
+    visible_visits,
+)
 from ..reports import views
-from ..security import roles_required
 from . import bp
 
 
 def _own_store_ids() -> list[int]:
-    return [s.id for s in current_user.stores]
+    return list(db.session.scalars(visible_store_ids(current_user)))
 
 
 @bp.route("/reports")
-@roles_required(MANAGER)
+@requires(Cap.VIEW_STORE_RESULTS)
 def reports():
     period, month_value, month_error = views.month_for_page()
     visits: dict[int, list[Visit]] = {}
     rows = db.session.scalars(
-        select(Visit)
+        visible_visits(current_user)
         .where(
-            Visit.store_id.in_(_own_store_ids()),
             Visit.kind == MYSTERY,
             Visit.status.in_(COUNTED_STATUSES),
             Visit.visit_date >= period.start,
@@ -38,31 +44,32 @@ def reports():
     for visit in rows:
         visits.setdefault(visit.store_id, []).append(visit)
     return render_template(
-        "manager/reports.html", period=period, stores=current_user.stores, visits=visits,
+        "manager/reports.html", period=period,
+        stores=db.session.scalars(visible_stores(current_user)).all(), visits=visits,
         month_value=month_value, month_error=month_error,
     )
 
 
 @bp.route("/reports/visits/<int:visit_id>.pdf")
-@roles_required(MANAGER)
+@requires(Cap.VIEW_STORE_RESULTS)
 def report_visit_pdf(visit_id: int):
     visit = views.get_or_404(Visit, visit_id)
-    if visit.status not in COUNTED_STATUSES or not current_user.manages(visit.store_id):
+    if not can_see_visit(current_user, visit):
         abort(404)
     return views.visit_pdf(visit, show_shopper=False)
 
 
 @bp.route("/reports/stores/<int:store_id>.pdf")
-@roles_required(MANAGER)
+@requires(Cap.VIEW_STORE_RESULTS)
 def report_store_pdf(store_id: int):
     store = views.get_or_404(Store, store_id)
-    if not current_user.manages(store.id):
+    if not can_see_store(current_user, store.id):
         abort(404)
     return views.store_month_pdf(store, views.month_arg())
 
 
 @bp.route("/reports/export/visits.<fmt>")
-@roles_required(MANAGER)
+@requires(Cap.VIEW_STORE_RESULTS)
 def report_export_visits(fmt: str) -> Response:
     return exports.visits_response(
         views.month_arg(), fmt, store_ids=_own_store_ids(), include_shopper=False
@@ -70,6 +77,6 @@ def report_export_visits(fmt: str) -> Response:
 
 
 @bp.route("/reports/export/scores.<fmt>")
-@roles_required(MANAGER)
+@requires(Cap.VIEW_STORE_RESULTS)
 def report_export_scores(fmt: str) -> Response:
     return exports.scores_response(views.month_arg(), fmt, store_ids=_own_store_ids())

@@ -17,10 +17,10 @@ from sqlalchemy import select
 
 from .. import analytics, charts, followup, scoring
 from ..extensions import db
-from ..models import MANAGER, Answer, CorrectiveAction, Dispute, Store, Visit
+from ..models import Answer, CorrectiveAction, Dispute, Store, Visit
 from ..models.followup import ACTION_DONE, ACTION_OPEN, DISPUTE_OPEN
 from ..models.visit import COUNTED_STATUSES
-from ..security import roles_required
+from ..permissions import Cap, requires, visible_store_ids, visible_stores, visible_visits
 from . import bp
 from .forms import ActionForm, DisputeForm, SimpleForm
 
@@ -28,19 +28,15 @@ from .forms import ActionForm, DisputeForm, SimpleForm
 
 
 def _my_store(store_id: int) -> Store:
-    store = db.session.get(Store, store_id)
-    if store is None or not current_user.manages(store.id):
+    store = db.session.scalar(visible_stores(current_user).where(Store.id == store_id))
+    if store is None:
         abort(404)
     return store
 
 
 def _my_visit(visit_id: int) -> Visit:
-    visit = db.session.get(Visit, visit_id)
-    if (
-        visit is None
-        or visit.status not in COUNTED_STATUSES
-        or not current_user.manages(visit.store_id)
-    ):
+    visit = db.session.scalar(visible_visits(current_user).where(Visit.id == visit_id))
+    if visit is None:
         abort(404)
     return visit
 
@@ -121,10 +117,10 @@ def _store_cards(stores: list[Store], period: analytics.Period) -> list[StoreCar
 
 
 @bp.route("/")
-@roles_required(MANAGER)
+@requires(Cap.VIEW_STORE_RESULTS)
 def index():
     period, month_error = _period()
-    cards = _store_cards(list(current_user.stores), period)
+    cards = _store_cards(list(db.session.scalars(visible_stores(current_user))), period)
     return render_template(
         "manager/index.html", period=period, cards=cards, month_error=month_error,
         month_value=request.args.get("month", period.label),
@@ -132,13 +128,13 @@ def index():
 
 
 @bp.route("/stores/<int:store_id>")
-@roles_required(MANAGER)
+@requires(Cap.VIEW_STORE_RESULTS)
 def store(store_id: int):
     store = _my_store(store_id)
     period, month_error = _period()
     card = _store_cards([store], period)[0]
     visits = db.session.scalars(
-        select(Visit)
+        visible_visits(current_user)
         .where(Visit.store_id == store.id, Visit.status.in_(COUNTED_STATUSES))
         .order_by(Visit.visit_date.desc(), Visit.id.desc())
     ).all()
@@ -253,7 +249,7 @@ def _render_detail(
 
 
 @bp.route("/visits/<int:visit_id>")
-@roles_required(MANAGER)
+@requires(Cap.VIEW_STORE_RESULTS)
 def visit(visit_id: int):
     return _render_detail(_my_visit(visit_id))
 
@@ -268,7 +264,7 @@ def _prefixed(kind: str) -> str:
 
 
 @bp.route("/visits/<int:visit_id>/actions", methods=["POST"])
-@roles_required(MANAGER)
+@requires(Cap.FOLLOW_UP)
 def add_action(visit_id: int):
     visit = _my_visit(visit_id)
     form = ActionForm(prefix=_prefixed("a"))
@@ -291,7 +287,7 @@ def add_action(visit_id: int):
 
 
 @bp.route("/actions/<int:action_id>/done", methods=["POST"])
-@roles_required(MANAGER)
+@requires(Cap.FOLLOW_UP)
 def action_done(action_id: int):
     row = db.session.get(CorrectiveAction, action_id)
     if row is None:
@@ -313,9 +309,9 @@ def action_done(action_id: int):
 
 
 @bp.route("/actions")
-@roles_required(MANAGER)
+@requires(Cap.FOLLOW_UP)
 def actions():
-    ids = [s.id for s in current_user.stores]
+    ids = list(db.session.scalars(visible_store_ids(current_user)))
     rows = db.session.scalars(followup.actions_query(ids)).all()
     return render_template(
         "manager/actions.html",
@@ -328,7 +324,7 @@ def actions():
 
 
 @bp.route("/visits/<int:visit_id>/disputes", methods=["POST"])
-@roles_required(MANAGER)
+@requires(Cap.FOLLOW_UP)
 def file_dispute(visit_id: int):
     visit = _my_visit(visit_id)
     form = DisputeForm(prefix=_prefixed("d"))
@@ -355,7 +351,7 @@ def file_dispute(visit_id: int):
 
 
 @bp.route("/disputes/<int:dispute_id>/evidence/<int:n>")
-@roles_required(MANAGER)
+@requires(Cap.VIEW_STORE_RESULTS)
 def evidence(dispute_id: int, n: int):
     dispute = db.session.get(Dispute, dispute_id)
     if dispute is None:
@@ -365,7 +361,7 @@ def evidence(dispute_id: int, n: int):
 
 
 @bp.route("/visits/<int:visit_id>/acknowledge", methods=["POST"])
-@roles_required(MANAGER)
+@requires(Cap.ACKNOWLEDGE_VISITS)
 def acknowledge(visit_id: int):
     visit = _my_visit(visit_id)
     if not SimpleForm().validate_on_submit():

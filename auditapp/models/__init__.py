@@ -7,18 +7,21 @@ from .followup import CorrectiveAction, Dispute
 from .org import Brand, CompetitorStore, Region, Store
 from .questionnaire import Dimension, Item, Questionnaire
 from .user import (
+    AREA_MANAGER,
     HQ_ADMIN,
     MANAGER,
     QA_AUDITOR,
     ROLES,
     SHOPPER,
     User,
+    area_manager_regions,
     shopper_store_ties,
     store_managers,
 )
 from .visit import Answer, Photo, Visit, VisitDimensionScore
 
 __all__ = [
+    "AREA_MANAGER",
     "HQ_ADMIN",
     "MANAGER",
     "QA_AUDITOR",
@@ -41,6 +44,7 @@ __all__ = [
     "User",
     "Visit",
     "VisitDimensionScore",
+    "area_manager_regions",
     "shopper_store_ties",
     "store_managers",
     "utcnow",

@@ -7,13 +7,15 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
-from .org import Store
+from .org import Region, Store
 
+#: Role codes; what each role may do is in ``auditapp/permissions.py``.
 HQ_ADMIN = "hq_admin"
 QA_AUDITOR = "qa_auditor"
+AREA_MANAGER = "area_manager"
 MANAGER = "manager"
 SHOPPER = "shopper"
-ROLES: tuple[str, ...] = (HQ_ADMIN, QA_AUDITOR, MANAGER, SHOPPER)
+ROLES: tuple[str, ...] = (HQ_ADMIN, QA_AUDITOR, AREA_MANAGER, MANAGER, SHOPPER)
 
 #: Managers are bound to one or more stores.
 store_managers = Table(
@@ -21,6 +23,14 @@ store_managers = Table(
     db.metadata,
     Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
     Column("store_id", ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True),
+)
+
+#: Area managers are given one or more regions (every store of them).
+area_manager_regions = Table(
+    "area_manager_regions",
+    db.metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("region_id", ForeignKey("regions.id", ondelete="CASCADE"), primary_key=True),
 )
 
 #: Stores a shopper must never be sent to (they work there, know the staff, …).
@@ -49,6 +59,8 @@ class User(db.Model):
 
     stores: Mapped[list[Store]] = relationship(secondary=store_managers, order_by=Store.code)
     tied_stores: Mapped[list[Store]] = relationship(secondary=shopper_store_ties)
+    regions: Mapped[list[Region]] = relationship(secondary=area_manager_regions,
+                                                 order_by=Region.code)
 
     # --- Flask-Login -----------------------------------------------------------------
     @property
@@ -78,9 +90,6 @@ class User(db.Model):
     def pseudonym(self) -> str:
         """What a shopper is called in HQ's pages: their pseudonym code."""
         return self.username
-
-    def manages(self, store_id: int | None) -> bool:
-        return store_id is not None and any(s.id == store_id for s in self.stores)
 
     def __repr__(self) -> str:
         return f"<User {self.username} {self.role}>"

@@ -8,15 +8,15 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..main.files import photo_response
-from ..models import SHOPPER, Photo, Visit
-from ..security import roles_required
+from ..models import Photo, Visit
+from ..permissions import Cap, requires
 from . import bp
 from .access import visit_by_token
 from .form import handle_form
 
 
 @bp.route("/")
-@roles_required(SHOPPER)
+@requires(Cap.SHOP_VISITS)
 def index():
     visits = db.session.scalars(
         select(Visit)
@@ -27,7 +27,7 @@ def index():
 
 
 @bp.route("/visits/<int:visit_id>", methods=["GET", "POST"])
-@roles_required(SHOPPER)
+@requires(Cap.SHOP_VISITS)
 def visit_form(visit_id: int):
     visit = db.session.get(Visit, visit_id)
     if visit is None or visit.evaluator_id != current_user.id or visit.kind == "qa":
