@@ -41,16 +41,13 @@ def to_local(utc: datetime, tz: str) -> datetime:
     return utc.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(tz)).replace(tzinfo=None)
 
 
-def is_overdue(complaint: Complaint, now: datetime | None = None) -> bool:
-    now = now or utcnow()
-    return complaint.resolved_at is None and (
-        complaint.received_at < now - timedelta(hours=overdue_hours())
-    )
-
-
 def overdue_limit(now: datetime | None = None) -> datetime:
     """Complaints received before this (UTC) and still open are overdue."""
     return (now or utcnow()) - timedelta(hours=overdue_hours())
+
+
+def is_overdue(complaint: Complaint, now: datetime | None = None) -> bool:
+    return complaint.resolved_at is None and complaint.received_at < overdue_limit(now)
 
 
 def in_the_future(utc: datetime) -> bool:

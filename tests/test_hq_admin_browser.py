@@ -39,6 +39,7 @@ def test_hq_admin_pages(request, live_server, chain, tmp_path, device):
     db.session.add(draft)
     db.session.commit()
     scheduling.generate_month("2026-06")
+    db.session.commit()
     draft_id = draft.id
 
     browser_login(page, live_server, "hq@example.com")
