@@ -11,14 +11,13 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from .. import analytics, scoring, storage
+from .. import analytics, charts, scoring, storage
 from ..extensions import db
 from ..i18n import BAND_LABELS, DIMENSION_LABELS, csm_label, is_chinese, label
 from ..models import Answer, Complaint, CorrectiveAction, Item, Region, Store, Visit
 from ..models.followup import ACTION_OPEN
 from ..models.visit import COUNTED_STATUSES
 from ..settings import scoring_config
-from . import charts
 
 #: Rows per table chunk in long listings: short tables keep WeasyPrint's layout fast.
 CHUNK = 50
