@@ -26,10 +26,12 @@ from ..scoring import SCALE7_LEVELS
 from ..shopper.access import acting_user_id, is_evaluator, request_token, visit_by_token
 from ..shopper.form import photo_url
 from . import bp
+from .errors import OPENAPI_ERROR_SCHEMA, error_response
 
 
-def error(status: int, message: str, errors: dict | None = None):
-    return jsonify({"message": message, "errors": errors or {}}), status
+def _already_submitted():
+    return error_response(409, _("This visit was already submitted and can no longer be changed."),
+                          code="already_submitted")
 
 
 def with_visit(view: Callable | None = None, *, lock: bool = False) -> Callable:
@@ -47,22 +49,22 @@ def with_visit(view: Callable | None = None, *, lock: bool = False) -> Callable:
             if visit is None or visit.id != visit_id:
                 if lock:
                     db.session.rollback()
-                return error(404, _("No such visit."))
+                return error_response(404, _("No such visit."))
             return view(visit, token, **kwargs)
         visit = db.session.get(Visit, visit_id)
         if visit is None:
-            return error(404, _("No such visit."))
+            return error_response(404, _("No such visit."))
         if is_evaluator(visit):
             if request.method not in ("GET", "HEAD", "OPTIONS") and \
                     current_app.config.get("WTF_CSRF_ENABLED", True):
                 try:
                     csrf.protect()
                 except CSRFError:
-                    return error(400, _("The form expired. Please reload the page."))
+                    return error_response(400, _("The form expired. Please reload the page."))
         else:
             if not current_user.is_authenticated:
-                return error(401, _("Log in or use the link you were sent."))
-            return error(404, _("No such visit."))
+                return error_response(401, _("Log in or use the link you were sent."))
+            return error_response(404, _("No such visit."))
         return view(visit, token, **kwargs)
 
     return csrf.exempt(wrapped)
@@ -132,7 +134,7 @@ def shopper_assignments():
     if token:
         visit = visit_by_token(token)
         if visit is None:
-            return error(404, _("This link is not valid any more."))
+            return error_response(404, _("This link is not valid any more."))
         visits = [visit]
     elif current_user.is_authenticated:
         visits = list(db.session.scalars(
@@ -140,7 +142,7 @@ def shopper_assignments():
             .order_by(Visit.month.desc(), Visit.id)
         ))
     else:
-        return error(401, _("Log in or use the link you were sent."))
+        return error_response(401, _("Log in or use the link you were sent."))
     return jsonify({"assignments": [visit_json(v, token, full=False) for v in visits]})
 
 
@@ -154,7 +156,7 @@ def shopper_visit(visit: Visit, token: str | None):
 @with_visit
 def shopper_checkin(visit: Visit, token: str | None):
     if not submission.is_editable(visit):
-        return error(409, _("This visit was already submitted and can no longer be changed."))
+        return _already_submitted()
     data = request.get_json(silent=True)
     data = data if isinstance(data, dict) else {}
     lat = lon = None
@@ -169,10 +171,10 @@ def shopper_checkin(visit: Visit, token: str | None):
 @with_visit
 def shopper_draft(visit: Visit, token: str | None):
     if not submission.is_editable(visit):
-        return error(409, _("This visit was already submitted and can no longer be changed."))
+        return _already_submitted()
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
-        return error(400, _("Send the draft as a JSON object."))
+        return error_response(400, _("Send the draft as a JSON object."))
     saved = submission.save_draft(visit, data, acting_user_id(visit))
     return jsonify({"status": "saved", "saved_at": saved["saved_at"],
                     "visit_status": visit.status})
@@ -182,15 +184,16 @@ def shopper_draft(visit: Visit, token: str | None):
 @with_visit
 def shopper_photo(visit: Visit, token: str | None):
     if not submission.is_editable(visit):
-        return error(409, _("This visit was already submitted and can no longer be changed."))
+        return _already_submitted()
     upload = request.files.get("photo")
     if upload is None or not upload.filename:
-        return error(400, _("Choose a photo to upload."), {"photo": _("Choose a photo to upload.")})
+        return error_response(400, _("Choose a photo to upload."),
+                              fields={"photo": _("Choose a photo to upload.")})
     try:
         photo = photos.add_photo(visit, upload.read(), request.form.get("category", "other"))
     except photos.PhotoError as exc:
         db.session.rollback()
-        return error(400, str(exc), {"photo": str(exc)})
+        return error_response(400, str(exc), fields={"photo": str(exc)})
     db.session.commit()
     return jsonify(photo_json(photo, token)), 201
 
@@ -201,14 +204,14 @@ def shopper_submit(visit: Visit, token: str | None):
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         db.session.rollback()
-        return error(400, _("Send the answers as a JSON object."))
+        return error_response(400, _("Send the answers as a JSON object."))
     visit_id = visit.id  # read before the commit expires the visit
     # A token's visit came with its row locked; a logged-in evaluator's is locked now.
     result = submission.submit(visit, data, acting_user_id(visit), locked=token is not None)
     if not result.ok:
         status = 422 if result.errors else 409
-        return error(status, result.message or _("Please correct the answers shown."),
-                     result.errors)
+        return error_response(status, result.message or _("Please correct the answers shown."),
+                              fields=result.errors)
     return jsonify({
         "status": result.status,
         "visit_id": visit_id,
@@ -300,10 +303,7 @@ OPENAPI_PATHS: dict = {
 
 #: OpenAPI component schemas this module defines.
 OPENAPI_SCHEMAS: dict = {
-    "Error": {"type": "object", "properties": {
-        "message": {"type": "string"},
-        "errors": {"type": "object", "additionalProperties": {"type": "string"},
-                   "description": "Message per field: item-<id>, visit_date, photo, …"}}},
+    "Error": OPENAPI_ERROR_SCHEMA,
     "Assignment": {"type": "object", "properties": {
         "id": {"type": "integer"}, "kind": {"type": "string"}, "place": {"type": "string"},
         "address": {"type": "string"}, "month": {"type": "string"},

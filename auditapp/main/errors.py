@@ -1,12 +1,13 @@
-"""Friendly error pages (HTML) and JSON errors for the API."""
+"""Friendly error pages (HTML) and, for the API, its JSON errors (``api/errors.py``)."""
 
 from __future__ import annotations
 
-from flask import Flask, current_app, jsonify, render_template, request
+from flask import Flask, current_app, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from ..api.errors import error_response
 from ..extensions import db
 
 
@@ -22,7 +23,7 @@ def init_app(app: Flask) -> None:
         message = _("Your session has expired or the form was sent twice. "
                     "Reload the page and try again: what you typed is kept in the form.")
         if _wants_json():
-            return jsonify(error="csrf", message=message), 400
+            return error_response(400, message, code="csrf")
         return render_template("errors/error.html", code=400, message=message), 400
 
     @app.errorhandler(HTTPException)
@@ -40,7 +41,7 @@ def init_app(app: Flask) -> None:
         code = error.code or 500
         message = messages.get(code, error.description or _("Something went wrong."))
         if _wants_json():
-            return jsonify(error=error.name.lower().replace(" ", "_"), message=message), code
+            return error_response(code, message)
         return render_template("errors/error.html", code=code, message=message), code
 
     @app.errorhandler(500)
@@ -49,5 +50,5 @@ def init_app(app: Flask) -> None:
         message = _("Something went wrong on our side. Nothing you sent was lost; "
                     "please try again.")
         if _wants_json():
-            return jsonify(error="server_error", message=message), 500
+            return error_response(500, message, code="server_error")
         return render_template("errors/error.html", code=500, message=message), 500
