@@ -46,7 +46,7 @@ def reports():
 @bp.route("/reports/visits/<int:visit_id>.pdf")
 @roles_required(MANAGER)
 def report_visit_pdf(visit_id: int):
-    visit = views.get_or_404(Visit, visit_id)
+    visit = db.get_or_404(Visit, visit_id)
     if visit.status not in COUNTED_STATUSES or not current_user.manages(visit.store_id):
         abort(404)
     return views.visit_pdf(visit, show_shopper=False)
@@ -55,7 +55,7 @@ def report_visit_pdf(visit_id: int):
 @bp.route("/reports/stores/<int:store_id>.pdf")
 @roles_required(MANAGER)
 def report_store_pdf(store_id: int):
-    store = views.get_or_404(Store, store_id)
+    store = db.get_or_404(Store, store_id)
     if not current_user.manages(store.id):
         abort(404)
     return views.store_month_pdf(store, views.month_arg())
