@@ -22,7 +22,7 @@ from .. import photos, submission
 from ..extensions import csrf, db
 from ..i18n import csm_label, is_chinese
 from ..models import Visit
-from ..scoring import SCALE7_LEVELS
+from ..scoring import SCALE7, SCALE7_LEVELS
 from ..shopper.access import acting_user_id, is_evaluator, request_token, visit_by_token
 from ..shopper.form import photo_url
 from . import bp
@@ -108,7 +108,7 @@ def visit_json(visit: Visit, token: str | None, full: bool = True) -> dict:
                         "allow_na": i.allow_na,
                         "critical": i.critical,
                         "levels": [{"value": lv, "label": csm_label(lv)} for lv in SCALE7_LEVELS]
-                        if i.item_type == "scale7" else None,
+                        if i.item_type == SCALE7 else None,
                     }
                     for i in d.items
                 ],

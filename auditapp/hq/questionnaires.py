@@ -59,7 +59,7 @@ def publish_problems(q: Questionnaire) -> list[str]:
                 problems.append(_("Item %(c)s: the weight must be above 0.", c=it.code))
             if it.item_type not in scoring.ITEM_TYPES:
                 problems.append(_("Item %(c)s has an unknown type.", c=it.code))
-            if it.item_type == "timed":
+            if it.item_type == scoring.TIMED:
                 for vtype in scoring.VISIT_TYPES:
                     try:
                         t, lim = scoring.timed_target(vtype, it.timed_targets)
@@ -237,7 +237,7 @@ def questionnaire_item(questionnaire_id: int, item_id: int | None = None):
             item.guidance_zh = (form.guidance_zh.data or "").strip()
             item.timed_targets = (
                 {v: [form[f"t_{v}"].data, form[f"l_{v}"].data] for v in scoring.VISIT_TYPES}
-                if item.item_type == "timed" else None
+                if item.item_type == scoring.TIMED else None
             )
             db.session.flush()
             log_change("questionnaire", q.id, "edit_item" if before else "add_item",
