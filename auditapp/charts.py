@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from functools import cache
 from pathlib import Path
 
 from markupsafe import Markup, escape
@@ -26,7 +25,6 @@ from .scoring import fmt_score
 PALETTE_CSS = Path(__file__).resolve().parent.parent / "static" / "css" / "palette.css"
 
 
-@cache
 def _palette() -> dict[str, str]:
     text = PALETTE_CSS.read_text(encoding="utf-8")
     return dict(re.findall(r"--([\w-]+)\s*:\s*(#[0-9a-fA-F]{3,8})\s*;", text))
