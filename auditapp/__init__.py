@@ -117,9 +117,18 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from . import i18n
+    from . import i18n, scoring
+    from .models import followup, questionnaire, visit
 
     i18n.init_template_helpers(app)
+    # the codes templates compare with (``visit.status == DISPUTED``), never bare strings
+    app.jinja_env.globals.update(
+        SUBMITTED=visit.SUBMITTED, RETURNED=visit.RETURNED, DISPUTED=visit.DISPUTED,
+        ACTION_OPEN=followup.ACTION_OPEN, ACTION_DONE=followup.ACTION_DONE,
+        DISPUTE_UPHELD=followup.DISPUTE_UPHELD,
+        DRAFT=questionnaire.DRAFT, PUBLISHED=questionnaire.PUBLISHED,
+        YESNO=scoring.YESNO, SCALE7=scoring.SCALE7, TIMED=scoring.TIMED,
+    )
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -120,9 +120,9 @@ def _deduction(config: scoring.ScoringConfig) -> ColumnElement:
     """``scoring.complaint_deduction`` as SQL."""
     d = config.hotline_deductions
     points = case(
-        (Complaint.severity == "minor", _num(d["minor"])),
-        (Complaint.severity == "major", _num(d["major"])),
-        else_=_num(d["critical"]),
+        (Complaint.severity == scoring.MINOR, _num(d[scoring.MINOR])),
+        (Complaint.severity == scoring.MAJOR, _num(d[scoring.MAJOR])),
+        else_=_num(d[scoring.CRITICAL]),
     )
     quick = and_(
         Complaint.resolution_seconds.is_not(None),

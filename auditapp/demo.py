@@ -118,9 +118,9 @@ def previous_month(today: date) -> date:
 
 def _answer_value(item_type: str, store_quality: float, rng: random.Random, target, limit):
     """A plausible answer for a store of a given underlying quality (0–1)."""
-    if item_type == "yesno":
+    if item_type == scoring.YESNO:
         return 1.0 if rng.random() < 0.55 + 0.43 * store_quality else 0.0
-    if item_type == "scale7":
+    if item_type == scoring.SCALE7:
         centre = -20 + 100 * store_quality + rng.gauss(0, 30)
         return float(min(scoring.SCALE7_LEVELS, key=lambda level: abs(level - centre)))
     # timed: around the target for good stores, towards the limit for weak ones
@@ -134,7 +134,7 @@ def fill_answers(visit: Visit, questionnaire: Questionnaire, quality: float, rng
             visit.answers.append(Answer(item=item, na=True))
             continue
         target = limit = None
-        if item.item_type == "timed":
+        if item.item_type == scoring.TIMED:
             target, limit = item.target_limit(visit.visit_type)
         value = _answer_value(item.item_type, quality, rng, target, limit)
         visit.answers.append(

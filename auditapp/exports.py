@@ -45,7 +45,7 @@ def _answer_cell(item_type: str, value: float | None, na: bool, voided: bool):
         return "void"
     if na or value is None:
         return "N/A"
-    if item_type == "yesno":
+    if item_type == scoring.YESNO:
         return "yes" if value >= 1 else "no"
     return int(value) if float(value).is_integer() else value
 

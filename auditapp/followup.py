@@ -233,7 +233,7 @@ def decide_dispute(
         if corrected_value is not None:
             item = answer.item
             target = limit = None
-            if item.item_type == "timed":
+            if item.item_type == scoring.TIMED:
                 target, limit = item.target_limit(visit.visit_type)
             try:
                 scoring.item_score(item.item_type, corrected_value, target=target, limit=limit)

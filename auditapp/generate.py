@@ -154,9 +154,9 @@ def _poisson(rng: random.Random, lam: float) -> int:
 
 def _answer_value(item: FormItem, quality: float, visit_type: str, rng: random.Random):
     """A plausible answer for a store of underlying quality 0–1 (as the demo does)."""
-    if item.item_type == "yesno":
+    if item.item_type == scoring.YESNO:
         return 1.0 if rng.random() < 0.55 + 0.43 * quality else 0.0
-    if item.item_type == "scale7":
+    if item.item_type == scoring.SCALE7:
         centre = -20 + 100 * quality + rng.gauss(0, 30)
         return float(min(scoring.SCALE7_LEVELS, key=lambda level: abs(level - centre)))
     target, limit = scoring.timed_target(visit_type, item.timed_targets)

@@ -56,6 +56,22 @@ STATUS_LABELS = {
     "released": _l("Released"),
     "disputed": _l("Disputed"),
 }
+ACTION_STATUS_LABELS = {
+    "open": _l("Open"),
+    "done": _l("Done"),
+    "verified": _l("Verified"),
+}
+DISPUTE_STATUS_LABELS = {
+    "open": _l("Open"),
+    "upheld": _l("Upheld"),
+    "rejected": _l("Rejected"),
+}
+#: A dispute's status as its store manager reads it, on the visit it disputes.
+DISPUTE_OUTCOME_LABELS = {
+    "open": _l("waiting for HQ"),
+    "upheld": _l("upheld by HQ"),
+    "rejected": _l("rejected by HQ"),
+}
 BAND_LABELS = {
     "excellent": _l("Excellent"),
     "good": _l("Good"),
@@ -225,6 +241,9 @@ def init_template_helpers(app: Flask) -> None:
             "visit_type_label": lambda c: label(VISIT_TYPE_LABELS, c),
             "visit_kind_label": lambda c: label(VISIT_KIND_LABELS, c),
             "status_label": lambda c: label(STATUS_LABELS, c),
+            "action_status_label": lambda c: label(ACTION_STATUS_LABELS, c),
+            "dispute_status_label": lambda c: label(DISPUTE_STATUS_LABELS, c),
+            "dispute_outcome_label": lambda c: label(DISPUTE_OUTCOME_LABELS, c),
             "band_label": lambda c: label(BAND_LABELS, c),
             "role_label": lambda c: label(ROLE_LABELS, c),
             "severity_label": lambda c: label(SEVERITY_LABELS, c),

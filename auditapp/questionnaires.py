@@ -129,7 +129,7 @@ def build_questionnaire(
                     critical=critical, allow_na=allow_na, position=i,
                     timed_targets=(
                         {k: list(v) for k, v in scoring.DEFAULT_TIMED_TARGETS.items()}
-                        if itype == "timed" else None
+                        if itype == scoring.TIMED else None
                     ),
                 )
             )

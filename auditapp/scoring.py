@@ -17,9 +17,12 @@ from dataclasses import dataclass, field
 # --- vocabulary ---------------------------------------------------------------------------
 
 DIMENSIONS: tuple[str, ...] = ("speed", "courtesy", "accuracy", "quality", "cleanliness")
-ITEM_TYPES: tuple[str, ...] = ("yesno", "scale7", "timed")
+#: Item types: a yes/no check, a 7-level satisfaction scale, a timed item (seconds).
+YESNO, SCALE7, TIMED = "yesno", "scale7", "timed"
+ITEM_TYPES: tuple[str, ...] = (YESNO, SCALE7, TIMED)
 VISIT_TYPES: tuple[str, ...] = ("drive_thru", "walk_in", "dine_in")
-SEVERITIES: tuple[str, ...] = ("minor", "major", "critical")
+MINOR, MAJOR, CRITICAL = "minor", "major", "critical"
+SEVERITIES: tuple[str, ...] = (MINOR, MAJOR, CRITICAL)
 COMPONENTS: tuple[str, ...] = ("MS", "QA", "HL")
 
 #: The seven customer-satisfaction-measure (CSM) levels, lowest first.
@@ -146,20 +149,20 @@ def item_score(
     """Score s (0–100) of one answered, non-N/A item."""
     if value is None:
         raise ScoringError("An answered item needs a value; use N/A for no answer.")
-    if item_type == "yesno":
+    if item_type == YESNO:
         if value in (True, 1, 1.0):
             return 100.0
         if value in (False, 0, 0.0):
             return 0.0
         raise ScoringError(f"A yes/no answer must be yes (1) or no (0), not {value!r}.")
-    if item_type == "scale7":
+    if item_type == SCALE7:
         if value not in SCALE7_LEVELS:
             raise ScoringError(
                 f"A satisfaction answer must be one of {', '.join(map(str, SCALE7_LEVELS))}, "
                 f"not {value!r}."
             )
         return (float(value) + 90.0) / 180.0 * 100.0
-    if item_type == "timed":
+    if item_type == TIMED:
         if target is None or limit is None:
             raise ScoringError("A timed item needs a target and a limit.")
         if not _finite(value) or value < 0:
@@ -293,7 +296,7 @@ def score_visit(
             order.append(answer.dimension)
     dims = {d: dimension_score(by_dimension.get(d, [])) for d in order}
     visit = weighted_mean((weights.get(d, DEFAULT_DIMENSION_WEIGHT), s) for d, s in dims.items())
-    c = csm(a.value if not a.na else None for a in answers if a.item_type == "scale7")
+    c = csm(a.value if not a.na else None for a in answers if a.item_type == SCALE7)
     return VisitScore(
         score=visit,
         dimensions=dims,

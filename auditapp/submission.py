@@ -27,7 +27,7 @@ from . import scoring, visit_states
 from .audit import log_change
 from .extensions import db
 from .models import Visit, utcnow
-from .models.visit import SUBMITTED
+from .models.visit import QA, SUBMITTED
 from .visit_states import CHECK_IN, SAVE_DRAFT, SUBMIT, TransitionError
 from .visits import ScoringForm, load_form, save_scored_answers, score_fields
 
@@ -213,15 +213,15 @@ def validate(visit: Visit, payload: dict, form: ScoringForm) -> Checked:
             out.errors[key] = _("Please answer this question.")
             continue
         x = _number(value)
-        if item.item_type == "yesno":
+        if item.item_type == scoring.YESNO:
             if x not in (0.0, 1.0):
                 out.errors[key] = _("Please choose yes or no.")
                 continue
-        elif item.item_type == "scale7":
+        elif item.item_type == scoring.SCALE7:
             if x not in scoring.SCALE7_LEVELS:
                 out.errors[key] = _("Please choose one of the seven levels.")
                 continue
-        elif item.item_type == "timed":
+        elif item.item_type == scoring.TIMED:
             if x is None or not 0 <= x <= TIMED_MAX_SECONDS:
                 out.errors[key] = _("Enter a time between 0 and %(max)s seconds.",
                                     max=TIMED_MAX_SECONDS)
@@ -248,7 +248,7 @@ def validate(visit: Visit, payload: dict, form: ScoringForm) -> Checked:
         out.errors["arrival_time"] = _("Enter the time as HH:MM.")
     confirmed = facts.get("visit_type_confirmed")
     out.facts["visit_type_confirmed"] = confirmed if isinstance(confirmed, bool) else None
-    if visit.kind != "qa" and out.facts["visit_type_confirmed"] is None:
+    if visit.kind != QA and out.facts["visit_type_confirmed"] is None:
         out.errors["visit_type_confirmed"] = _("Tell us whether you made this type of visit.")
     raw_total = facts.get("receipt_total")
     if raw_total in (None, ""):

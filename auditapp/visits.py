@@ -59,7 +59,7 @@ class FormItem:
                        ) -> scoring.ItemAnswer:
         """The answer as the scoring engine sees it (timed items get their T and L)."""
         target = limit = None
-        if self.item_type == "timed":
+        if self.item_type == scoring.TIMED:
             target, limit = scoring.timed_target(visit_type, self.timed_targets)
         return scoring.ItemAnswer(
             dimension=self.dimension, item_type=self.item_type, value=value, na=na,

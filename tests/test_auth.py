@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 
@@ -82,3 +85,21 @@ def test_hq_dashboard_shows_chinese_store_names(client, auth, chain):
     page = client.get("/hq/?month=2026-05").get_data(as_text=True)
     assert "上海南京西路店" in page
     assert "100.0" in page
+
+
+def test_form_fields_are_drawn_by_the_one_field_macro():
+    """Label, widget, hint and errors of a form field come from templates/_form.html; only
+    widgets it does not draw (radio groups, the dispute's value chooser, the month picker)
+    write their own error lines (issue #14)."""
+    templates = Path(__file__).resolve().parent.parent / "templates"
+    own = {
+        str(page.relative_to(templates)): len(re.findall(
+            r"\{% for e in [\w.]+\.errors %\}", page.read_text(encoding="utf-8")))
+        for page in templates.rglob("*.html")
+    }
+    assert {name: n for name, n in own.items() if n} == {
+        "_form.html": 2, "hq/disputes.html": 2, "hq/scheduling/index.html": 1}
+    for name in ("auth/login.html", "auth/account.html", "hq/settings/index.html",
+                 "hq/complaints_form.html", "hq/complaints_detail.html",
+                 "hq/masterdata/user_form.html", "manager/visit.html"):
+        assert '{% from "_form.html" import field %}' in (templates / name).read_text(), name

@@ -71,18 +71,33 @@ def test_bad_input_gives_400_json(app, client, auth, chain):
         response = client.get(query)
         assert response.status_code == 400, query
         body = response.get_json()
-        assert body["parameter"] == parameter and words in body["error"], query
+        assert body["errors"] == {parameter: body["message"]}, query
+        assert words in body["message"] and body["code"] == "bad_request", query
     # in the caller's language (a fresh app context: Flask-Babel keeps the locale in ``g``)
     with app.app_context():
         zh = client.get("/api/hq/bdi?month=2026-13", headers={"Accept-Language": "zh-CN"})
-    assert zh.status_code == 400 and "月份请按 YYYY-MM" in zh.get_json()["error"]
+    assert zh.status_code == 400 and "月份请按 YYYY-MM" in zh.get_json()["message"]
+
+
+def test_every_api_error_has_the_same_shape(app, client, auth, chain):
+    """HQ figures, the shopper API and the app's 4xx handlers answer one JSON shape."""
+    answers = [client.get("/api/hq/bdi"), client.get("/api/shopper/visits/999999"),
+               client.get("/api/no-such-thing")]
+    auth.login("hq@example.com")
+    answers += [client.get("/api/hq/bdi?month=2026-13"), client.post("/api/health")]
+    for answer in answers:
+        body = answer.get_json()
+        assert set(body) == {"status", "code", "message", "errors"}, body
+        assert body["status"] == answer.status_code and body["message"], body
+    assert [a.get_json()["code"] for a in answers] == [
+        "unauthorized", "not_found", "not_found", "bad_request", "method_not_allowed"]
 
 
 def test_auth_session_or_bearer_token(client, auth, figures):
     assert client.get("/api/hq/bdi?month=2026-05").status_code == 401
     auth.login("m.e001@example.com")
     denied = client.get("/api/hq/bdi?month=2026-05")
-    assert denied.status_code == 403 and "Only HQ" in denied.get_json()["error"]
+    assert denied.status_code == 403 and "Only HQ" in denied.get_json()["message"]
     auth.logout()
 
     auth.login("hq@example.com")

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 from flask import Flask
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from auditapp.demo import DEMO_PASSWORD, seed_demo
@@ -309,3 +310,27 @@ def test_local_dt_shows_store_time(app):
     with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
         assert local_dt(datetime(2026, 10, 3, 12, 30), "Asia/Shanghai", "yyyy-MM-dd HH:mm") \
             == "2026-10-03 20:30"
+
+
+def test_every_status_code_has_its_label_in_i18n(app):
+    """Visit, action and dispute statuses are labelled in ``i18n.py``, in both languages,
+    not in the templates (issue #14)."""
+    from auditapp import i18n
+    from auditapp.models.followup import ACTION_STATUSES, DISPUTE_STATUSES
+    from auditapp.models.visit import VISIT_STATUSES
+
+    for mapping, codes in ((i18n.STATUS_LABELS, VISIT_STATUSES),
+                           (i18n.ACTION_STATUS_LABELS, ACTION_STATUSES),
+                           (i18n.DISPUTE_STATUS_LABELS, DISPUTE_STATUSES),
+                           (i18n.DISPUTE_OUTCOME_LABELS, DISPUTE_STATUSES)):
+        assert set(mapping) == set(codes)
+        with app.test_request_context(), force_locale("zh_CN"):
+            chinese = {i18n.label(mapping, code) for code in codes}
+        with app.test_request_context(), force_locale("en"):
+            english = {i18n.label(mapping, code) for code in codes}
+        assert not chinese & english, (chinese, english)
+    templates = Path(__file__).resolve().parent.parent / "templates"
+    for page in templates.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        for words in ("_('Upheld')", "_('Rejected')", "_('upheld by HQ')", "_('Done')"):
+            assert words not in text, (page.name, words)

@@ -257,3 +257,24 @@ def test_bdi_lies_between_its_components(ms, qa, hl):
     else:
         present = [x for x in (ms, qa, hl) if x is not None]
         assert min(present) - 1e-9 <= value <= max(present) + 1e-9
+
+
+def test_kinds_statuses_and_item_types_are_compared_with_constants():
+    """Item types, visit kinds and statuses, action, dispute and questionnaire statuses are
+    compared with their named constants (scoring.YESNO, QA, DISPUTED, ACTION_OPEN, …) in code
+    and templates, never with bare strings (issue #14)."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    codes = ("yesno|scale7|timed|mystery|qa|competitor|assigned|in_progress|submitted|returned"
+             "|released|disputed|done|verified|upheld|rejected|draft|published|retired")
+    compared = re.compile(
+        rf"""(?<!`)\b(item_type|kind|status)(\.data)?\s*(==|!=)\s*["']({codes})["']""")
+    found = [
+        f"{path.relative_to(root)}: {match.group(0)}"
+        for folder, pattern in (("auditapp", "*.py"), ("templates", "*.html"))
+        for path in (root / folder).rglob(pattern)
+        for match in compared.finditer(path.read_text(encoding="utf-8"))
+    ]
+    assert found == []

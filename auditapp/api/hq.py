@@ -25,6 +25,7 @@ from ..models import Region, Store, User
 from ..permissions import Cap, has
 from ..scoring import DIMENSIONS
 from . import bp
+from .errors import error_response
 
 TOKEN_PREFIX = "aud_"
 
@@ -47,11 +48,9 @@ def revoke_token(user: User) -> None:
     user.api_token_hash = None
 
 
-def _error(status: int, message: str, **extra: Any):
-    response = jsonify({"error": message, "status": status, **extra})
-    response.status_code = status
-    if status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="auditapp"'
+def _unauthorized(message: str):
+    response = error_response(401, message)
+    response.headers["WWW-Authenticate"] = 'Bearer realm="auditapp"'
     return response
 
 
@@ -73,13 +72,13 @@ def hq_api(view: Callable) -> Callable:
         if request.headers.get("Authorization"):
             user = _token_user()
             if user is None or not user.active:
-                return _error(401, _("The API token is missing, wrong or revoked."))
+                return _unauthorized(_("The API token is missing, wrong or revoked."))
         elif current_user.is_authenticated:
             user = current_user
         else:
-            return _error(401, _("Log in as HQ or send 'Authorization: Bearer <token>'."))
+            return _unauthorized(_("Log in as HQ or send 'Authorization: Bearer <token>'."))
         if not has(user, Cap.FIGURES_API):
-            return _error(403, _("Only HQ may read these figures."))
+            return error_response(403, _("Only HQ may read these figures."))
         return view(*args, **kwargs)
 
     return csrf.exempt(wrapped)
@@ -118,7 +117,7 @@ def _choice(name: str, allowed: tuple[str, ...], default: str) -> str:
 
 @bp.errorhandler(BadRequest)
 def _bad_request(error: BadRequest):
-    return _error(400, str(error), parameter=error.parameter)
+    return error_response(400, str(error), fields={error.parameter: str(error)})
 
 
 # --- figures ------------------------------------------------------------------------------
@@ -232,11 +231,11 @@ _MONTH = {"name": "month", "in": "query", "required": False,
                      "example": "2026-05"}}
 _ERRORS = {
     "400": {"description": "Bad parameter",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/HqError"}}}},
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
     "401": {"description": "Not logged in as HQ and no valid bearer token",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/HqError"}}}},
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
     "403": {"description": "Authenticated, but not HQ",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/HqError"}}}},
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
 }
 _NUM = {"type": ["number", "null"]}
 _AUTH = [{"session": []}, {"hqApiToken": []}]
@@ -295,9 +294,6 @@ _GROUP = {"type": "object", "properties": {
 _DIMS = {"type": "object", "properties": {d: _NUM for d in DIMENSIONS}}
 
 OPENAPI_SCHEMAS: dict = {
-    "HqError": {"type": "object", "required": ["error", "status"], "properties": {
-        "error": {"type": "string"}, "status": {"type": "integer"},
-        "parameter": {"type": "string"}}},
     "HqGroupScore": _GROUP,
     "HqStoreScore": {"type": "object", "properties": {
         "code": {"type": "string"}, "name": {"type": "string"}, "region": {"type": "string"},

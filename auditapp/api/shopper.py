@@ -22,15 +22,12 @@ from .. import photos, submission, visit_states
 from ..extensions import csrf, db
 from ..i18n import csm_label, is_chinese
 from ..models import Visit
-from ..scoring import SCALE7_LEVELS
+from ..scoring import SCALE7, SCALE7_LEVELS
 from ..shopper.access import acting_user_id, is_evaluator, request_token, visit_by_token
 from ..shopper.form import photo_url
 from ..visit_states import TransitionError
 from . import bp
-
-
-def error(status: int, message: str, errors: dict | None = None):
-    return jsonify({"message": message, "errors": errors or {}}), status
+from .errors import OPENAPI_ERROR_SCHEMA, error_response
 
 
 def with_visit(view: Callable | None = None, *, lock: bool = False) -> Callable:
@@ -48,22 +45,22 @@ def with_visit(view: Callable | None = None, *, lock: bool = False) -> Callable:
             if visit is None or visit.id != visit_id:
                 if lock:
                     db.session.rollback()
-                return error(404, _("No such visit."))
+                return error_response(404, _("No such visit."))
             return view(visit, token, **kwargs)
         visit = db.session.get(Visit, visit_id)
         if visit is None:
-            return error(404, _("No such visit."))
+            return error_response(404, _("No such visit."))
         if is_evaluator(visit):
             if request.method not in ("GET", "HEAD", "OPTIONS") and \
                     current_app.config.get("WTF_CSRF_ENABLED", True):
                 try:
                     csrf.protect()
                 except CSRFError:
-                    return error(400, _("The form expired. Please reload the page."))
+                    return error_response(400, _("The form expired. Please reload the page."))
         else:
             if not current_user.is_authenticated:
-                return error(401, _("Log in or use the link you were sent."))
-            return error(404, _("No such visit."))
+                return error_response(401, _("Log in or use the link you were sent."))
+            return error_response(404, _("No such visit."))
         return view(visit, token, **kwargs)
 
     return csrf.exempt(wrapped)
@@ -107,7 +104,7 @@ def visit_json(visit: Visit, token: str | None, full: bool = True) -> dict:
                         "allow_na": i.allow_na,
                         "critical": i.critical,
                         "levels": [{"value": lv, "label": csm_label(lv)} for lv in SCALE7_LEVELS]
-                        if i.item_type == "scale7" else None,
+                        if i.item_type == SCALE7 else None,
                     }
                     for i in d.items
                 ],
@@ -133,7 +130,7 @@ def shopper_assignments():
     if token:
         visit = visit_by_token(token)
         if visit is None:
-            return error(404, _("This link is not valid any more."))
+            return error_response(404, _("This link is not valid any more."))
         visits = [visit]
     elif current_user.is_authenticated:
         visits = list(db.session.scalars(
@@ -141,7 +138,7 @@ def shopper_assignments():
             .order_by(Visit.month.desc(), Visit.id)
         ))
     else:
-        return error(401, _("Log in or use the link you were sent."))
+        return error_response(401, _("Log in or use the link you were sent."))
     return jsonify({"assignments": [visit_json(v, token, full=False) for v in visits]})
 
 
@@ -162,7 +159,7 @@ def shopper_checkin(visit: Visit, token: str | None):
     try:
         submission.check_in(visit, acting_user_id(visit), lat, lon)
     except TransitionError as refusal:
-        return error(409, str(refusal))
+        return error_response(409, str(refusal), code="already_submitted")
     db.session.commit()
     return jsonify({"status": visit.status,
                     "started_at": visit.started_at.isoformat(timespec="seconds")})
@@ -173,11 +170,11 @@ def shopper_checkin(visit: Visit, token: str | None):
 def shopper_draft(visit: Visit, token: str | None):
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
-        return error(400, _("Send the draft as a JSON object."))
+        return error_response(400, _("Send the draft as a JSON object."))
     try:
         saved = submission.save_draft(visit, data, acting_user_id(visit))
     except TransitionError as refusal:  # e.g. a late autosave of a visit already sent
-        return error(409, str(refusal))
+        return error_response(409, str(refusal), code="already_submitted")
     db.session.commit()
     return jsonify({"status": "saved", "saved_at": saved["saved_at"],
                     "visit_status": visit.status})
@@ -187,18 +184,20 @@ def shopper_draft(visit: Visit, token: str | None):
 @with_visit
 def shopper_photo(visit: Visit, token: str | None):
     if not submission.is_editable(visit):  # early answer; add_photo checks under the lock
-        return error(409, visit_states.refusal(visit, visit_states.ADD_PHOTO))
+        return error_response(409, visit_states.refusal(visit, visit_states.ADD_PHOTO),
+                              code="already_submitted")
     upload = request.files.get("photo")
     if upload is None or not upload.filename:
-        return error(400, _("Choose a photo to upload."), {"photo": _("Choose a photo to upload.")})
+        return error_response(400, _("Choose a photo to upload."),
+                              fields={"photo": _("Choose a photo to upload.")})
     try:
         photo = photos.add_photo(visit, upload.read(), request.form.get("category", "other"))
     except photos.PhotoError as exc:
         db.session.rollback()
-        return error(400, str(exc), {"photo": str(exc)})
+        return error_response(400, str(exc), fields={"photo": str(exc)})
     except TransitionError as refusal:
         db.session.rollback()
-        return error(409, str(refusal))
+        return error_response(409, str(refusal), code="already_submitted")
     db.session.commit()
     return jsonify(photo_json(photo, token)), 201
 
@@ -209,15 +208,15 @@ def shopper_submit(visit: Visit, token: str | None):
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         db.session.rollback()
-        return error(400, _("Send the answers as a JSON object."))
+        return error_response(400, _("Send the answers as a JSON object."))
     visit_id = visit.id  # read before the commit expires the visit
     # A token's visit came with its row locked; a logged-in evaluator's is locked now.
     result = submission.submit(visit, data, acting_user_id(visit), locked=token is not None)
     if not result.ok:
         db.session.rollback()
         status = 422 if result.errors else 409
-        return error(status, result.message or _("Please correct the answers shown."),
-                     result.errors)
+        return error_response(status, result.message or _("Please correct the answers shown."),
+                              fields=result.errors)
     db.session.commit()
     return jsonify({
         "status": result.status,
@@ -314,10 +313,7 @@ OPENAPI_PATHS: dict = {
 
 #: OpenAPI component schemas this module defines.
 OPENAPI_SCHEMAS: dict = {
-    "Error": {"type": "object", "properties": {
-        "message": {"type": "string"},
-        "errors": {"type": "object", "additionalProperties": {"type": "string"},
-                   "description": "Message per field: item-<id>, visit_date, photo, …"}}},
+    "Error": OPENAPI_ERROR_SCHEMA,
     "Assignment": {"type": "object", "properties": {
         "id": {"type": "integer"}, "kind": {"type": "string"}, "place": {"type": "string"},
         "address": {"type": "string"}, "month": {"type": "string"},

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -98,11 +98,6 @@ def _store_choices() -> list[tuple[int, str]]:
     return [(s.id, f"{s.code} · {s.name}") for s in active_stores()]
 
 
-def _complaint_or_404(complaint_id: int) -> Complaint:
-    complaint = db.session.get(Complaint, complaint_id)
-    if complaint is None:
-        abort(404)
-    return complaint
 
 
 @bp.route("/complaints")
@@ -188,14 +183,14 @@ def _render_detail(complaint: Complaint, handling: HandlingForm | None = None,
 @bp.route("/complaints/<int:complaint_id>")
 @requires(Cap.MANAGE_COMPLAINTS)
 def complaint_detail(complaint_id: int):
-    return _render_detail(_complaint_or_404(complaint_id))
+    return _render_detail(db.get_or_404(Complaint, complaint_id))
 
 
 @bp.post("/complaints/<int:complaint_id>/handling")
 @requires(Cap.MANAGE_COMPLAINTS)
 def complaint_handling(complaint_id: int):
     """Tick handling steps (each remembers when it was first ticked) and save notes."""
-    complaint = _complaint_or_404(complaint_id)
+    complaint = db.get_or_404(Complaint, complaint_id)
     form = HandlingForm()
     if not form.validate_on_submit():
         return _render_detail(complaint, handling=form, status=400)
@@ -209,7 +204,7 @@ def complaint_handling(complaint_id: int):
 @bp.post("/complaints/<int:complaint_id>/resolve")
 @requires(Cap.MANAGE_COMPLAINTS)
 def complaint_resolve(complaint_id: int):
-    complaint = _complaint_or_404(complaint_id)
+    complaint = db.get_or_404(Complaint, complaint_id)
     form = ResolveForm()
     if complaint.resolved_at is not None:
         flash(_("This complaint is already resolved."), "error")

@@ -38,9 +38,9 @@ class DecisionForm(FlaskForm):
 def _choices(item) -> list[tuple[str, str]]:
     from ..i18n import csm_label
 
-    if item.item_type == "yesno":
+    if item.item_type == scoring.YESNO:
         return [("1", _("Yes")), ("0", _("No"))]
-    if item.item_type == "scale7":
+    if item.item_type == scoring.SCALE7:
         return [(str(level), csm_label(level)) for level in scoring.SCALE7_LEVELS]
     return []
 

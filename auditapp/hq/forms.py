@@ -184,7 +184,7 @@ class ItemForm(FlaskForm):
 
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)
-        if self.item_type.data != "timed":
+        if self.item_type.data != scoring.TIMED:
             return ok
         for vtype in scoring.VISIT_TYPES:
             t_field, l_field = self[f"t_{vtype}"], self[f"l_{vtype}"]

@@ -182,7 +182,7 @@ def questionnaire_item(questionnaire_id: int, item_id: int | None = None):
             item.guidance_zh = (form.guidance_zh.data or "").strip()
             item.timed_targets = (
                 {v: [form[f"t_{v}"].data, form[f"l_{v}"].data] for v in scoring.VISIT_TYPES}
-                if item.item_type == "timed" else None
+                if item.item_type == scoring.TIMED else None
             )
             db.session.flush()
             log_change("questionnaire", q.id, "edit_item" if before else "add_item",

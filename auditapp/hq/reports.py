@@ -69,14 +69,14 @@ def report_store_pick():
 @bp.route("/reports/visits/<int:visit_id>.pdf")
 @requires(Cap.CHAIN_REPORTS)
 def report_visit_pdf(visit_id: int):
-    visit = views.get_or_404(Visit, visit_id)
+    visit = db.get_or_404(Visit, visit_id)
     return views.visit_pdf(visit, show_shopper=True)
 
 
 @bp.route("/reports/stores/<int:store_id>.pdf")
 @requires(Cap.CHAIN_REPORTS)
 def report_store_pdf(store_id: int):
-    store = views.get_or_404(Store, store_id)
+    store = db.get_or_404(Store, store_id)
     return views.store_month_pdf(store, views.month_arg())
 
 
@@ -86,7 +86,7 @@ def _region_arg() -> Region | None:
         return None
     if not raw.isdigit():
         abort(404)
-    return views.get_or_404(Region, int(raw))
+    return db.get_or_404(Region, int(raw))
 
 
 @bp.route("/reports/brand.pdf")

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -44,12 +44,6 @@ def review_queue():
     return render_template("hq/review_queue.html", queue=queue, kind=kind, kinds=VISIT_KINDS)
 
 
-def _visit_or_404(visit_id: int) -> Visit:
-    visit = db.session.get(Visit, visit_id)
-    if visit is None:
-        abort(404)
-    return visit
-
 
 def _render_detail(visit: Visit, return_form: ReturnForm | None = None, status: int = 200):
     answers = {a.item_id: a for a in visit.answers}
@@ -88,13 +82,13 @@ def _render_detail(visit: Visit, return_form: ReturnForm | None = None, status: 
 @bp.route("/visits/<int:visit_id>")
 @requires(Cap.REVIEW_VISITS)
 def visit_detail(visit_id: int):
-    return _render_detail(_visit_or_404(visit_id))
+    return _render_detail(db.get_or_404(Visit, visit_id))
 
 
 @bp.post("/visits/<int:visit_id>/release")
 @requires(Cap.REVIEW_VISITS)
 def visit_release(visit_id: int):
-    visit = _visit_or_404(visit_id)
+    visit = db.get_or_404(Visit, visit_id)
     form = ReleaseForm()
     if not form.validate_on_submit():
         flash(_("The form expired; please try again."), "error")
@@ -114,7 +108,7 @@ def visit_release(visit_id: int):
 @bp.post("/visits/<int:visit_id>/return")
 @requires(Cap.REVIEW_VISITS)
 def visit_return(visit_id: int):
-    visit = _visit_or_404(visit_id)
+    visit = db.get_or_404(Visit, visit_id)
     form = ReturnForm()
     if not form.validate_on_submit():
         return _render_detail(visit, form, 400)

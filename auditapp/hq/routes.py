@@ -6,7 +6,7 @@ Every figure comes from ``analytics.py``; these views only pick, sort and lay th
 
 from __future__ import annotations
 
-from flask import abort, flash, render_template, request
+from flask import flash, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -122,7 +122,7 @@ def index():
 @bp.route("/regions/<int:region_id>")
 @requires(Cap.VIEW_CHAIN)
 def region_detail(region_id: int):
-    region = db.session.get(Region, region_id) or abort(404)
+    region = db.get_or_404(Region, region_id)
     period, month_error = selected_period()
     config = scoring_config()
     group = next((r for r in analytics.region_scores(period, config) if r.id == region_id), None)
@@ -149,7 +149,7 @@ def region_detail(region_id: int):
 @bp.route("/stores/<int:store_id>")
 @requires(Cap.VIEW_CHAIN)
 def store_detail(store_id: int):
-    store = db.session.get(Store, store_id) or abort(404)
+    store = db.get_or_404(Store, store_id)
     period, month_error = selected_period()
     config = scoring_config()
     score = analytics.store_score(store_id, period, config)  # ranked among active stores

@@ -1,12 +1,13 @@
-"""Friendly error pages (HTML) and JSON errors for the API."""
+"""Friendly error pages (HTML) and, for the API, its JSON errors (``api/errors.py``)."""
 
 from __future__ import annotations
 
-from flask import Flask, current_app, jsonify, render_template, request
+from flask import Flask, current_app, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from ..api.errors import error_response
 from ..extensions import db
 
 
@@ -29,7 +30,7 @@ def init_app(app: Flask) -> None:
         message = _("Your session has expired or the form was sent twice. "
                     "Reload the page and try again: what you typed is kept in the form.")
         if _wants_json():
-            return jsonify(error="csrf", message=message), 400
+            return error_response(400, message, code="csrf")
         return render_template("errors/error.html", code=400, message=message), 400
 
     @app.errorhandler(HTTPException)
@@ -48,8 +49,9 @@ def init_app(app: Flask) -> None:
         message = messages.get(code, error.description or _("Something went wrong."))
         headers = _error_headers(error)
         if _wants_json():
-            return (jsonify(error=error.name.lower().replace(" ", "_"), message=message),
-                    code, headers)
+            response = error_response(code, message)
+            response.headers.extend(headers)
+            return response
         return render_template("errors/error.html", code=code, message=message), code, headers
 
     @app.errorhandler(500)
@@ -58,5 +60,5 @@ def init_app(app: Flask) -> None:
         message = _("Something went wrong on our side. Nothing you sent was lost; "
                     "please try again.")
         if _wants_json():
-            return jsonify(error="server_error", message=message), 500
+            return error_response(500, message, code="server_error")
         return render_template("errors/error.html", code=500, message=message), 500

@@ -53,7 +53,7 @@ def reports():
 @bp.route("/reports/visits/<int:visit_id>.pdf")
 @requires(Cap.VIEW_STORE_RESULTS)
 def report_visit_pdf(visit_id: int):
-    visit = views.get_or_404(Visit, visit_id)
+    visit = db.get_or_404(Visit, visit_id)
     if not can_see_visit(current_user, visit):
         abort(404)
     return views.visit_pdf(visit, show_shopper=False)
@@ -62,7 +62,7 @@ def report_visit_pdf(visit_id: int):
 @bp.route("/reports/stores/<int:store_id>.pdf")
 @requires(Cap.VIEW_STORE_RESULTS)
 def report_store_pdf(store_id: int):
-    store = views.get_or_404(Store, store_id)
+    store = db.get_or_404(Store, store_id)
     if not can_see_store(current_user, store.id):
         abort(404)
     return views.store_month_pdf(store, views.month_arg())

@@ -194,7 +194,7 @@ def _item_rows(visit: Visit) -> list[tuple[str, float | None, list[ItemRow]]]:
                     actions=[a for a in actions if a.answer_id == answer.id],
                     photos=[p for p in visit.photos if p.item_id == item.id],
                     target=item.target_limit(visit.visit_type)
-                    if item.item_type == "timed" else None,
+                    if item.item_type == scoring.TIMED else None,
                 )
             )
         rows.sort(key=lambda r: (not r.critical_failure, not r.answer.failed))

@@ -8,11 +8,11 @@ from sqlalchemy import JSON, ForeignKey, Index, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
+from ..scoring import SEVERITIES  # noqa: F401  (minor, major, critical: one tuple, in scoring)
 from .base import utcnow
 from .org import Store
 
 CHANNELS = ("phone", "email", "app", "social", "in_store", "other")
-SEVERITIES = ("minor", "major", "critical")
 CATEGORIES = ("speed", "courtesy", "accuracy", "quality", "cleanliness", "other")
 #: The seven handling steps, in order.
 HANDLING_STEPS = (

@@ -2,8 +2,8 @@
 
 - ``pdf``: the WeasyPrint renderer (shared fonts and cache, a URL fetcher that only
   serves the app's static files and the report's own photos).
-- ``charts``: SVG charts as pure functions, embedded inline in the report HTML.
-- ``context``: builds each report's template context from ``analytics`` / ``scoring``.
+- ``context``: builds each report's template context from ``analytics`` / ``scoring``, with
+  the SVG charts of ``auditapp.charts`` (shared with the pages) embedded inline.
 """
 
 from .pdf import render_report

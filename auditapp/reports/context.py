@@ -10,14 +10,13 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from .. import analytics, scoring, storage
+from .. import analytics, charts, scoring, storage
 from ..extensions import db
 from ..i18n import BAND_LABELS, DIMENSION_LABELS, csm_label, is_chinese, label
 from ..models import Answer, CorrectiveAction, Item, Region, Store, Visit
 from ..models.followup import ACTION_OPEN
 from ..models.visit import COUNTED_STATUSES
 from ..settings import scoring_config
-from . import charts
 
 #: Rows per table chunk in long listings: short tables keep WeasyPrint's layout fast.
 CHUNK = 50
@@ -55,12 +54,12 @@ def answer_text(item: Item, answer: Answer | None, visit_type: str) -> str:
         return _("Voided after dispute")
     if answer.na or answer.value is None:
         return _("N/A")
-    if item.item_type == "yesno":
+    if item.item_type == scoring.YESNO:
         return _("Yes") if answer.value >= 1 else _("No")
-    if item.item_type == "scale7":
+    if item.item_type == scoring.SCALE7:
         level = int(answer.value)
         return f"{csm_label(level)} ({level:+d})" if level else f"{csm_label(level)} (0)"
-    if item.item_type == "timed":
+    if item.item_type == scoring.TIMED:
         target, limit = item.target_limit(visit_type)
         return _("%(s)s s (target %(t)s s, limit %(l)s s)", s=f"{answer.value:.0f}",
                  t=f"{target:.0f}", l=f"{limit:.0f}")

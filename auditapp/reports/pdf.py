@@ -92,10 +92,11 @@ def font_config() -> FontConfiguration:
 
 
 def print_stylesheet() -> CSS:
-    """``static/css/print.css``, parsed once (again only if the file changes)."""
+    """``static/css/print.css`` (it imports ``palette.css``), parsed once (again only if
+    either file changes)."""
     global _stylesheet
     path = static_root() / "css" / "print.css"
-    mtime = path.stat().st_mtime
+    mtime = max(path.stat().st_mtime, (path.parent / "palette.css").stat().st_mtime)
     with _lock:
         if _stylesheet is None or _stylesheet[0] != str(path) or _stylesheet[1] != mtime:
             fetcher = ReportURLFetcher([static_root()])

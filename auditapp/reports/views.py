@@ -7,7 +7,6 @@ from datetime import date
 from flask import Response, abort, request
 
 from .. import analytics
-from ..extensions import db
 from ..models import Store, Visit
 from . import context
 from .pdf import render_report
@@ -56,10 +55,3 @@ def store_month_pdf(store: Store, period: analytics.Period) -> Response:
     ctx = context.store_month_context(store, period)
     data = render_report("store_month.html", report_date=date.today(), **ctx)
     return pdf_response(data, f"store-{store.code}-{period.label}.pdf")
-
-
-def get_or_404(model, ident: int):
-    obj = db.session.get(model, ident)
-    if obj is None:
-        abort(404)
-    return obj

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..main.files import photo_response
 from ..models import Photo, Visit
+from ..models.visit import QA
 from ..permissions import Cap, requires
 from . import bp
 from .access import visit_by_token
@@ -30,7 +31,7 @@ def index():
 @requires(Cap.SHOP_VISITS)
 def visit_form(visit_id: int):
     visit = db.session.get(Visit, visit_id)
-    if visit is None or visit.evaluator_id != current_user.id or visit.kind == "qa":
+    if visit is None or visit.evaluator_id != current_user.id or visit.kind == QA:
         abort(404)
     return handle_form(visit, post_url=url_for("shopper.visit_form", visit_id=visit.id))
 
@@ -39,7 +40,7 @@ def visit_form(visit_id: int):
 def token_form(token: str):
     """The assignment opened from the link HQ sent: the token is the key."""
     visit = visit_by_token(token)
-    if visit is None or visit.kind == "qa":
+    if visit is None or visit.kind == QA:
         abort(404)
     return handle_form(visit, post_url=url_for("shopper.token_form", token=token), token=token)
 
