@@ -28,7 +28,7 @@ from .models.followup import (
     DISPUTE_REJECTED,
     DISPUTE_UPHELD,
 )
-from .models.visit import COUNTED_STATUSES, DISPUTED, MYSTERY, RELEASED
+from .models.visit import DISPUTED, MYSTERY, RELEASED
 from .settings import get_setting
 from .visits import log_change, score_and_store
 
@@ -69,7 +69,7 @@ def dispute_window_open(visit: Visit, now: datetime | None = None) -> bool:
     deadline = dispute_deadline(visit)
     return (
         deadline is not None
-        and visit.status in COUNTED_STATUSES
+        and visit.counted
         and (now or utcnow()) <= deadline
     )
 
@@ -170,7 +170,7 @@ def file_dispute(
 ) -> Dispute:
     """A manager disputes one item of a released visit of their store, within the window.
     The visit becomes ``disputed`` while any of its disputes is open."""
-    if not user.manages(visit.store_id) or visit.status not in COUNTED_STATUSES:
+    if not user.manages(visit.store_id) or not visit.counted:
         raise FollowupError(_("You cannot dispute this visit."))
     if answer.visit_id != visit.id:
         raise FollowupError(_("This item is not part of the visit."))
@@ -282,7 +282,7 @@ def add_action(
     visit: Visit, answer: Answer, action: str, owner: str, due_date: date | None, user: User
 ) -> CorrectiveAction:
     """A manager records what will be done about a failed item."""
-    if not user.manages(visit.store_id) or visit.status not in COUNTED_STATUSES:
+    if not user.manages(visit.store_id) or not visit.counted:
         raise FollowupError(_("You cannot add actions to this visit."))
     if answer.visit_id != visit.id:
         raise FollowupError(_("This item is not part of the visit."))
@@ -370,7 +370,7 @@ def overdue_count(store_ids: list[int] | None = None, today: date | None = None)
 
 def acknowledge(visit: Visit, user: User) -> bool:
     """The manager has read the visit's results. Returns False when it already was."""
-    if not user.manages(visit.store_id) or visit.status not in COUNTED_STATUSES:
+    if not user.manages(visit.store_id) or not visit.counted:
         raise FollowupError(_("You cannot acknowledge this visit."))
     if visit.acknowledged_at is not None:
         return False
@@ -400,7 +400,7 @@ def unread_by_store() -> list[UnreadStore]:
         .join(Region, Region.id == Store.region_id)
         .where(
             Visit.kind == MYSTERY,
-            Visit.status.in_(COUNTED_STATUSES),
+            Visit.counted,
             Visit.acknowledged_at.is_(None),
         )
         .group_by(Store.id, Store.code, Store.name, Region.name)

@@ -19,9 +19,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import analytics
+from .. import analytics, params
 from ..extensions import csrf, db
 from ..models import HQ_ADMIN, Region, Store, User
+from ..params import BadParameter as BadRequest
 from ..scoring import DIMENSIONS
 from . import bp
 
@@ -87,21 +88,8 @@ def hq_api(view: Callable) -> Callable:
 # --- parameters ---------------------------------------------------------------------------
 
 
-class BadRequest(ValueError):
-    def __init__(self, message: str, parameter: str) -> None:
-        super().__init__(message)
-        self.parameter = parameter
-
-
 def _period() -> analytics.Period:
-    month = request.args.get("month")
-    if month is None or not month.strip():
-        return analytics.Period.month(analytics.latest_month())
-    try:
-        return analytics.Period.month(month)
-    except analytics.PeriodError:
-        raise BadRequest(_("Month must be written YYYY-MM (e.g. 2026-05), not %(m)s.",
-                           m=repr(month)), "month") from None
+    return params.month()
 
 
 def _choice(name: str, allowed: tuple[str, ...], default: str) -> str:
@@ -171,7 +159,7 @@ def hq_series():
         raise BadRequest(_("'months' must be a whole number from 1 to 36."), "months") from None
     if not 1 <= months <= 36:
         raise BadRequest(_("'months' must be a whole number from 1 to 36."), "months")
-    store_code = request.args.get("store")
+    store_code = params.text("store")
     region_id = request.args.get("region")
     if store_code and region_id:
         raise BadRequest(_("Give either 'store' or 'region', not both."), "store")
@@ -184,12 +172,7 @@ def hq_series():
         kwargs["store_id"] = store.id
         scope = {"type": "store", "code": store.code, "name": store.name}
     elif region_id:
-        try:
-            number = int(region_id)
-        except ValueError:
-            number = 0
-        # (a bigger number than an INTEGER column holds is no region, not a database error)
-        region = db.session.get(Region, number) if 0 < number < 2**31 else None
+        region = db.session.get(Region, params.ident("region"))
         if region is None:
             raise BadRequest(_("Unknown region id %(id)r.", id=region_id), "region")
         kwargs["region_id"] = region.id
@@ -226,8 +209,9 @@ def hq_dimensions():
 # --- OpenAPI ------------------------------------------------------------------------------
 
 _MONTH = {"name": "month", "in": "query", "required": False,
-          "description": "Month as YYYY-MM (default: the latest month with released visits).",
-          "schema": {"type": "string", "pattern": r"^\d{4}-(0[1-9]|1[0-2])$",
+          "description": f"Month as YYYY-MM, {analytics.FIRST_MONTH} to {analytics.LAST_MONTH} "
+                         "(default: the latest month with released visits).",
+          "schema": {"type": "string", "pattern": r"^(19|[2-9]\d)\d{2}-(0[1-9]|1[0-2])$",
                      "example": "2026-05"}}
 _ERRORS = {
     "400": {"description": "Bad parameter",

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 
-from flask import render_template, request
+from flask import render_template
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
+from .. import params
 from ..extensions import db
 from ..models import HQ_ADMIN, AuditLog, User
 from ..security import roles_required
@@ -26,9 +27,9 @@ def _compact(value: dict | None) -> str:
 @bp.route("/audit")
 @roles_required(HQ_ADMIN)
 def audit_log():
-    entity = (request.args.get("entity") or "").strip()[:40]
-    entity_id = (request.args.get("entity_id") or "").strip()[:40]
-    action = (request.args.get("action") or "").strip()[:40]
+    entity = params.text("entity")[:40]
+    entity_id = params.text("entity_id")[:40]
+    action = params.text("action")[:40]
     author = aliased(User)
     q = (select(AuditLog, author.name, author.username)
          .outerjoin(author, author.id == AuditLog.user_id)
@@ -39,7 +40,7 @@ def audit_log():
         q = q.where(AuditLog.entity_id == entity_id)
     if action:
         q = q.where(AuditLog.action == action)
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = params.page()
     rows = db.session.execute(q.limit(PER_PAGE + 1).offset((page - 1) * PER_PAGE)).all()
     entities = db.session.scalars(
         select(AuditLog.entity).distinct().order_by(AuditLog.entity)).all()

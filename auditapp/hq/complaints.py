@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 from wtforms import DateTimeLocalField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from .. import analytics
+from .. import analytics, params
 from ..extensions import db
 from ..i18n import SEVERITY_LABELS
 from ..models import HQ_ADMIN, Complaint, Store, utcnow
@@ -150,19 +150,16 @@ def complaints():
         .options(selectinload(Complaint.store))
         .order_by(Complaint.received_at.desc(), Complaint.id.desc())
     )
-    store_id = request.args.get("store", type=int)
+    store_id = params.ident("store")
     if store_id:
         query = query.where(Complaint.store_id == store_id)
     month = request.args.get("month", "").strip()
     month_error = None
     if month:
         try:
-            period = analytics.Period.month(month)
-            query = query.where(
-                Complaint.received_at >= period.start_dt, Complaint.received_at < period.end_dt
-            )
-        except analytics.PeriodError:
-            month_error = _("Month must be written YYYY-MM (e.g. 2026-05).")
+            query = query.where(analytics.Period.month(month).includes(Complaint.received_at))
+        except analytics.PeriodError as error:
+            month_error = str(error)
     status = request.args.get("status", "")
     if status == "open":
         query = query.where(Complaint.resolved_at.is_(None))

@@ -8,6 +8,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from ..extensions import db
+from ..params import BadParameter
 
 
 def _wants_json() -> bool:
@@ -39,6 +40,8 @@ def init_app(app: Flask) -> None:
         }
         code = error.code or 500
         message = messages.get(code, error.description or _("Something went wrong."))
+        if isinstance(error, BadParameter):  # names the parameter and what it must be
+            message = error.description
         if _wants_json():
             return jsonify(error=error.name.lower().replace(" ", "_"), message=message), code
         return render_template("errors/error.html", code=code, message=message), code

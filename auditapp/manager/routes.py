@@ -15,11 +15,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import analytics, charts, followup, scoring
+from .. import analytics, charts, followup, params, scoring
 from ..extensions import db
 from ..models import MANAGER, Answer, CorrectiveAction, Dispute, Store, Visit
 from ..models.followup import ACTION_DONE, ACTION_OPEN, DISPUTE_OPEN
-from ..models.visit import COUNTED_STATUSES
 from ..security import roles_required
 from . import bp
 from .forms import ActionForm, DisputeForm, SimpleForm
@@ -38,7 +37,7 @@ def _my_visit(visit_id: int) -> Visit:
     visit = db.session.get(Visit, visit_id)
     if (
         visit is None
-        or visit.status not in COUNTED_STATUSES
+        or not visit.counted
         or not current_user.manages(visit.store_id)
     ):
         abort(404)
@@ -50,21 +49,6 @@ def _my_answer(visit: Visit, answer_id: int | None) -> Answer:
     if answer is None or answer.visit_id != visit.id:
         abort(404)
     return answer
-
-
-def _period() -> tuple[analytics.Period, str | None]:
-    """The month asked for (``?month=YYYY-MM``), else the latest with results; plus the
-    error message to show next to the month picker when the input was not understood."""
-    text = request.args.get("month", "").strip()
-    if text:
-        try:
-            return analytics.Period.month(text), None
-        except analytics.PeriodError:
-            return (
-                analytics.Period.month(analytics.latest_month()),
-                _("Choose a month written YYYY-MM (e.g. 2026-05)."),
-            )
-    return analytics.Period.month(analytics.latest_month()), None
 
 
 # --- my stores -----------------------------------------------------------------------------
@@ -95,9 +79,11 @@ def _store_cards(stores: list[Store], period: analytics.Period) -> list[StoreCar
     by_region = analytics.dimension_means(period, by="region")
     brand = analytics.dimension_means(period, by="brand").get(None, {})
     ranks = analytics.region_ranks(period, ids)
+    series_of = analytics.store_trend_series(period, 12, ids)
+    actions = analytics.action_counts(ids, followup.utcnow().date())
     cards = []
     for store in stores:
-        series = analytics.trend_series(period, 12, store_id=store.id)
+        series = series_of[store.id]
         mine, region = by_store.get(store.id, {}), by_region.get(store.region_id, {})
         cards.append(
             StoreCard(
@@ -113,8 +99,8 @@ def _store_cards(stores: list[Store], period: analytics.Period) -> list[StoreCar
                     (d, mine.get(d), region.get(d), brand.get(d)) for d in scoring.DIMENSIONS
                 ],
                 rank=ranks.get(store.id),
-                open_actions=followup.action_count([store.id], (ACTION_OPEN,)),
-                overdue=followup.overdue_count([store.id]),
+                open_actions=actions[store.id][0],
+                overdue=actions[store.id][1],
             )
         )
     return cards
@@ -123,11 +109,11 @@ def _store_cards(stores: list[Store], period: analytics.Period) -> list[StoreCar
 @bp.route("/")
 @roles_required(MANAGER)
 def index():
-    period, month_error = _period()
+    period, month_value, month_error = params.month_for_page()
     cards = _store_cards(list(current_user.stores), period)
     return render_template(
         "manager/index.html", period=period, cards=cards, month_error=month_error,
-        month_value=request.args.get("month", period.label),
+        month_value=month_value,
     )
 
 
@@ -135,16 +121,16 @@ def index():
 @roles_required(MANAGER)
 def store(store_id: int):
     store = _my_store(store_id)
-    period, month_error = _period()
+    period, month_value, month_error = params.month_for_page()
     card = _store_cards([store], period)[0]
     visits = db.session.scalars(
         select(Visit)
-        .where(Visit.store_id == store.id, Visit.status.in_(COUNTED_STATUSES))
+        .where(Visit.store_id == store.id, Visit.counted)
         .order_by(Visit.visit_date.desc(), Visit.id.desc())
     ).all()
     return render_template(
         "manager/store.html", store=store, period=period, card=card, visits=visits,
-        month_error=month_error, month_value=request.args.get("month", period.label),
+        month_error=month_error, month_value=month_value,
     )
 
 

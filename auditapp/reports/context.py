@@ -16,7 +16,6 @@ from ..extensions import db
 from ..i18n import BAND_LABELS, DIMENSION_LABELS, csm_label, is_chinese, label
 from ..models import Answer, Complaint, CorrectiveAction, Item, Region, Store, Visit
 from ..models.followup import ACTION_OPEN
-from ..models.visit import COUNTED_STATUSES
 from ..settings import scoring_config
 from . import charts
 
@@ -148,9 +147,8 @@ def store_month_context(store: Store, period: analytics.Period) -> dict:
         select(Visit)
         .where(
             Visit.store_id == store.id,
-            Visit.status.in_(COUNTED_STATUSES),
-            Visit.visit_date >= period.start,
-            Visit.visit_date < period.end,
+            Visit.counted,
+            period.includes(Visit.visit_date),
         )
         .options(selectinload(Visit.dimension_scores))
         .order_by(Visit.visit_date, Visit.id)
@@ -161,9 +159,8 @@ def store_month_context(store: Store, period: analytics.Period) -> dict:
         .join(Item, Item.id == Answer.item_id)
         .where(
             Visit.store_id == store.id,
-            Visit.status.in_(COUNTED_STATUSES),
-            Visit.visit_date >= period.start,
-            Visit.visit_date < period.end,
+            Visit.counted,
+            period.includes(Visit.visit_date),
             Answer.score < 100,
             Answer.na.is_(False),
         )
@@ -197,8 +194,7 @@ def store_month_context(store: Store, period: analytics.Period) -> dict:
         )
         .where(
             Complaint.store_id == store.id,
-            Complaint.received_at >= period.start_dt,
-            Complaint.received_at < period.end_dt,
+            period.includes(Complaint.received_at),
         )
         .group_by(Complaint.severity)
     ).all()
