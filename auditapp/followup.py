@@ -342,17 +342,6 @@ def actions_query(store_ids: list[int] | None = None, statuses: tuple[str, ...] 
     return query
 
 
-def action_count(store_ids: list[int] | None = None, statuses: tuple[str, ...] = ()) -> int:
-    query = select(func.count(CorrectiveAction.id)).join(
-        Visit, Visit.id == CorrectiveAction.visit_id
-    )
-    if store_ids is not None:
-        query = query.where(Visit.store_id.in_(store_ids))
-    if statuses:
-        query = query.where(CorrectiveAction.status.in_(statuses))
-    return int(db.session.scalar(query) or 0)
-
-
 def overdue_count(store_ids: list[int] | None = None, today: date | None = None) -> int:
     today = today or utcnow().date()
     query = (
