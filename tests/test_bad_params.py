@@ -240,3 +240,9 @@ def test_questionnaire_editor_refuses_absurd_numbers(personas, client, chain):
         assert response.status_code == 422, value
         assert "The weight must be above 0 and at most 1000." in response.get_data(as_text=True)
     assert client.post(f"{base}/items/new", data=item).status_code == 302
+
+
+def test_nul_in_a_link_token_is_no_visit(personas, client):
+    assert client.get("/shopper/t/ab%00cd").status_code == 404
+    for url in ("/api/shopper/assignments?token=ab%00cd", "/api/shopper/visits/1?token=ab%00cd"):
+        assert 400 <= client.get(url).status_code < 500, url

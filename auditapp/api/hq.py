@@ -88,10 +88,6 @@ def hq_api(view: Callable) -> Callable:
 # --- parameters ---------------------------------------------------------------------------
 
 
-def _period() -> analytics.Period:
-    return params.month()
-
-
 def _choice(name: str, allowed: tuple[str, ...], default: str) -> str:
     value = request.args.get(name, default)
     if value not in allowed:
@@ -126,7 +122,7 @@ def _group_json(group: analytics.GroupScore) -> dict:
 @bp.route("/hq/bdi")
 @hq_api
 def hq_bdi():
-    period = _period()
+    period = params.month()
     by = _choice("by", ("store", "region", "brand"), "store")
     brand = analytics.brand_score(period)
     body: dict[str, Any] = {"month": period.label, "by": by}
@@ -152,7 +148,7 @@ def hq_bdi():
 @bp.route("/hq/series")
 @hq_api
 def hq_series():
-    period = _period()
+    period = params.month()
     try:
         months = int(request.args.get("months", "12"))
     except ValueError:
@@ -172,7 +168,8 @@ def hq_series():
         kwargs["store_id"] = store.id
         scope = {"type": "store", "code": store.code, "name": store.name}
     elif region_id:
-        region = db.session.get(Region, params.ident("region"))
+        number = params.ident("region")
+        region = db.session.get(Region, number) if number is not None else None
         if region is None:
             raise BadRequest(_("Unknown region id %(id)r.", id=region_id), "region")
         kwargs["region_id"] = region.id
@@ -191,7 +188,7 @@ def hq_series():
 @bp.route("/hq/dimensions")
 @hq_api
 def hq_dimensions():
-    period = _period()
+    period = params.month()
     by = _choice("by", ("store", "region", "brand"), "brand")
     means = analytics.dimension_means(period, by=by)
     rows = [
