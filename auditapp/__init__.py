@@ -42,6 +42,9 @@ def create_app(config: type | dict[str, Any] | None = None) -> Flask:
         app.config.from_object(config_from_env())
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
+    from .params import IdConverter
+
+    app.url_map.converters["int"] = IdConverter  # ids in URLs fit the INTEGER columns
     register_extensions(app)
     register_blueprints(app)
     register_template_helpers(app)

@@ -15,19 +15,40 @@ from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 
-from sqlalchemy import Float, and_, case, func, literal, select
+from flask_babel import gettext as _
+from sqlalchemy import Float, and_, case, func, literal, select, union_all
 from sqlalchemy.sql import ColumnElement, Select
 
 from . import scoring
 from .extensions import db
-from .models import Brand, Complaint, Region, Store, Visit, VisitDimensionScore
-from .models.visit import COUNTED_STATUSES, MYSTERY, QA
+from .models import (
+    Brand,
+    Complaint,
+    CorrectiveAction,
+    Region,
+    Store,
+    Visit,
+    VisitDimensionScore,
+)
+from .models.followup import ACTION_OPEN
+from .models.visit import MYSTERY, QA
 
 _MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
+
+#: The months a period may be (``Period.month``): every page, the API and the CLI accept
+#: exactly these. The last one leaves room for "next month" and end dates (``date`` ends
+#: in the year 9999).
+FIRST_MONTH, LAST_MONTH = "1900-01", "9998-12"
 
 
 class PeriodError(ValueError):
     """A period that cannot be understood; the message says what was expected."""
+
+
+def month_error(text: object) -> str:
+    """The one message (translated) for a month that cannot be read."""
+    return _("Write the month as YYYY-MM from %(first)s to %(last)s (e.g. 2026-05), "
+             "not %(value)s.", first=FIRST_MONTH, last=LAST_MONTH, value=repr(text))
 
 
 @dataclass(frozen=True)
@@ -40,9 +61,15 @@ class Period:
 
     @classmethod
     def month(cls, text: str) -> Period:
+        """The month ``YYYY-MM`` (FIRST_MONTH … LAST_MONTH); PeriodError with the one
+        translated message otherwise."""
         match = _MONTH_RE.match(text.strip()) if isinstance(text, str) else None
-        if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1900:
-            raise PeriodError(f"Month must be written YYYY-MM (e.g. 2026-05), not {text!r}.")
+        if (
+            not match
+            or not 1 <= int(match.group(2)) <= 12
+            or not FIRST_MONTH <= match.group(0) <= LAST_MONTH
+        ):
+            raise PeriodError(month_error(text))
         year, month = int(match.group(1)), int(match.group(2))
         start = date(year, month, 1)
         end = date(year + (month == 12), month % 12 + 1, 1)
@@ -69,6 +96,11 @@ class Period:
     def end_dt(self) -> datetime:
         return datetime.combine(self.end, datetime.min.time())
 
+    def includes(self, column) -> ColumnElement:
+        """SQL: ``column`` (a date or date-time) falls in the period."""
+        start, end = (self.start, self.end) if _is_date(column) else (self.start_dt, self.end_dt)
+        return and_(column >= start, column < end)
+
     def previous(self) -> Period:
         """The period before: the previous month, or a range of the same length."""
         if self.is_month:
@@ -77,12 +109,24 @@ class Period:
         length = self.end - self.start
         return Period(self.start - length, self.start, False)
 
+    def next(self) -> Period | None:
+        """The following month (None after LAST_MONTH); for month periods."""
+        following = f"{self.end:%Y-%m}"
+        return Period.month(following) if following <= LAST_MONTH else None
+
     def months_back(self, count: int) -> list[Period]:
         """This month and the ``count - 1`` before it, oldest first."""
         periods = [self]
         while len(periods) < count:
             periods.append(periods[-1].previous())
         return list(reversed(periods))
+
+
+def _is_date(column) -> bool:
+    try:
+        return column.type.python_type is date
+    except (AttributeError, NotImplementedError):
+        return True
 
 
 # --- building blocks ---------------------------------------------------------------------
@@ -95,9 +139,8 @@ def _num(value: float) -> ColumnElement:
 def _counted_visits(kind: str, period: Period) -> list[ColumnElement]:
     return [
         Visit.kind == kind,
-        Visit.status.in_(COUNTED_STATUSES),
-        Visit.visit_date >= period.start,
-        Visit.visit_date < period.end,
+        Visit.counted,
+        period.includes(Visit.visit_date),
         Visit.score.is_not(None),
         Visit.store_id.is_not(None),
     ]
@@ -138,7 +181,7 @@ def _complaint_sums(period: Period, config: scoring.ScoringConfig):
             func.sum(_deduction(config)).label("deducted"),
             func.count(Complaint.id).label("n"),
         )
-        .where(Complaint.received_at >= period.start_dt, Complaint.received_at < period.end_dt)
+        .where(period.includes(Complaint.received_at))
         .group_by(Complaint.store_id)
         .subquery()
     )
@@ -510,6 +553,47 @@ def trend_series(
     return out
 
 
+def store_trend_series(
+    period: Period,
+    months: int,
+    store_ids: list[int],
+    config: scoring.ScoringConfig | None = None,
+) -> dict[int, list[tuple[str, float | None]]]:
+    """``trend_series`` of many stores at once (the manager's store cards): one query,
+    whatever the number of stores."""
+    if not store_ids:
+        return {}
+    config = _scoring_config(config)
+    periods = period.months_back(months)
+    parts = []
+    for p in periods:
+        sub = _cached_query(p, config).where(Store.id.in_(store_ids)).subquery()
+        parts.append(select(literal(p.label).label("month"), sub.c.store_id, sub.c.bdi))
+    found = {(row.month, row.store_id): row.bdi for row in db.session.execute(union_all(*parts))}
+    return {sid: [(p.label, found.get((p.label, sid))) for p in periods] for sid in store_ids}
+
+
+def action_counts(store_ids: list[int], today: date) -> dict[int, tuple[int, int]]:
+    """Per store: its open corrective actions and how many of them are overdue (due
+    before ``today``), ``{store_id: (open, overdue)}``; one query."""
+    if not store_ids:
+        return {}
+    is_open = CorrectiveAction.status == ACTION_OPEN
+    query = (
+        select(
+            Visit.store_id,
+            func.count(case((is_open, 1))),
+            func.count(case((and_(is_open, CorrectiveAction.due_date < today), 1))),
+        )
+        .join(Visit, Visit.id == CorrectiveAction.visit_id)
+        .where(Visit.store_id.in_(store_ids))
+        .group_by(Visit.store_id)
+    )
+    counts = {sid: (int(n_open), int(n_overdue))
+              for sid, n_open, n_overdue in db.session.execute(query)}
+    return {sid: counts.get(sid, (0, 0)) for sid in store_ids}
+
+
 def dimension_means(
     period: Period,
     *,
@@ -623,7 +707,7 @@ def complaints_by_severity(store_id: int, period: Period) -> dict[str, dict[str,
 def latest_month() -> str:
     """The most recent month with a released visit (``YYYY-MM``), else the current one."""
     last = db.session.scalar(
-        select(func.max(Visit.visit_date)).where(Visit.status.in_(COUNTED_STATUSES))
+        select(func.max(Visit.visit_date)).where(Visit.counted)
     )
     if isinstance(last, str):  # SQLite returns the raw text for an aggregate of a date
         last = date.fromisoformat(last)
@@ -674,9 +758,8 @@ def competitor_benchmark(
 
     where = [
         Visit.kind == COMPETITOR,
-        Visit.status.in_(COUNTED_STATUSES),
-        Visit.visit_date >= period.start,
-        Visit.visit_date < period.end,
+        Visit.counted,
+        period.includes(Visit.visit_date),
         Visit.score.is_not(None),
         Visit.competitor_id.is_not(None),
     ]

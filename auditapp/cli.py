@@ -24,19 +24,18 @@ def init_app(app: Flask) -> None:
         app.cli.add_command(command)
 
 
-def _month_error(text: str | None) -> str:
-    return _("Month must be written YYYY-MM (e.g. 2026-05), not %(m)s.", m=repr(text))
+def _month(text: str, option: str) -> analytics.Period:
+    """The month ``text`` (YYYY-MM) given to ``option``; a usage error in the terminal's
+    language (the one message of ``analytics.Period.month``) if it is not a month."""
+    try:
+        return analytics.Period.month(text)
+    except analytics.PeriodError as error:
+        raise click.BadParameter(str(error), param_hint=option) from None
 
 
 def _month_start(text: str | None, option: str):
-    """The first day of the month ``text`` (YYYY-MM) given to ``option``; None if not
-    given; a usage error in the terminal's language if it is not a month."""
-    if not text:
-        return None
-    try:
-        return analytics.Period.month(text).start
-    except analytics.PeriodError:
-        raise click.BadParameter(_month_error(text), param_hint=option) from None
+    """The first day of the month given to ``option``; None if not given."""
+    return _month(text, option).start if text else None
 
 
 @click.command("init-db")
@@ -143,10 +142,7 @@ def create_user(username: str, role: str, name: str, stores: tuple[str, ...],
 @cli_localised
 def bdi_command(month: str, fmt: str, store_codes: tuple[str, ...]) -> None:
     """Print each store's MS, QA, HL, BDI and band for a month."""
-    try:
-        period = analytics.Period.month(month)
-    except analytics.PeriodError:
-        raise click.BadParameter(_month_error(month), param_hint="--month") from None
+    period = _month(month, "--month")
     if store_codes:
         known = set(db.session.scalars(select(Store.code).where(Store.code.in_(store_codes))))
         missing = sorted(set(store_codes) - known)
@@ -208,10 +204,7 @@ def schedule_command(month: str, dry_run: bool) -> None:
     missing, e.g. new stores)."""
     from . import scheduling
 
-    try:
-        scheduling.parse_month(month)
-    except scheduling.SchedulingError as error:
-        raise click.BadParameter(str(error), param_hint="--month") from None
+    _month(month, "--month")
     plan = scheduling.plan_month(month) if dry_run else scheduling.generate_month(month)
     db.session.commit()
     new = plan.planned

@@ -26,7 +26,7 @@ from . import analytics, scoring
 from .extensions import db
 from .i18n import BAND_LABELS, STATUS_LABELS, VISIT_TYPE_LABELS, label
 from .models import Answer, Dimension, Item, Region, Store, User, Visit, VisitDimensionScore
-from .models.visit import COUNTED_STATUSES, MYSTERY
+from .models.visit import MYSTERY
 
 FORMATS = ("csv", "xlsx")
 MIMETYPES = {
@@ -63,9 +63,8 @@ def visits_table(
     """One row per released mystery visit of the period, one column per item code."""
     where = [
         Visit.kind == MYSTERY,
-        Visit.status.in_(COUNTED_STATUSES),
-        Visit.visit_date >= period.start,
-        Visit.visit_date < period.end,
+        Visit.counted,
+        period.includes(Visit.visit_date),
         Visit.store_id.is_not(None),
     ]
     if store_ids is not None:

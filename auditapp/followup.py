@@ -29,7 +29,7 @@ from .models.followup import (
     DISPUTE_REJECTED,
     DISPUTE_UPHELD,
 )
-from .models.visit import COUNTED_STATUSES, MYSTERY
+from .models.visit import MYSTERY
 from .permissions import can_acknowledge, can_follow_up
 from .settings import get_setting
 from .visits import score_and_store
@@ -71,7 +71,7 @@ def dispute_window_open(visit: Visit, now: datetime | None = None) -> bool:
     deadline = dispute_deadline(visit)
     return (
         deadline is not None
-        and visit.status in COUNTED_STATUSES
+        and visit.counted
         and (now or utcnow()) <= deadline
     )
 
@@ -356,17 +356,6 @@ def actions_query(store_ids: list[int] | None = None, statuses: tuple[str, ...] 
     return query
 
 
-def action_count(store_ids: list[int] | None = None, statuses: tuple[str, ...] = ()) -> int:
-    query = select(func.count(CorrectiveAction.id)).join(
-        Visit, Visit.id == CorrectiveAction.visit_id
-    )
-    if store_ids is not None:
-        query = query.where(Visit.store_id.in_(store_ids))
-    if statuses:
-        query = query.where(CorrectiveAction.status.in_(statuses))
-    return int(db.session.scalar(query) or 0)
-
-
 def overdue_count(store_ids: list[int] | None = None, today: date | None = None) -> int:
     today = today or utcnow().date()
     query = (
@@ -415,7 +404,7 @@ def unread_by_store() -> list[UnreadStore]:
         .join(Region, Region.id == Store.region_id)
         .where(
             Visit.kind == MYSTERY,
-            Visit.status.in_(COUNTED_STATUSES),
+            Visit.counted,
             Visit.acknowledged_at.is_(None),
         )
         .group_by(Store.id, Store.code, Store.name, Region.name)

@@ -83,10 +83,8 @@ def parse_month(text: str) -> analytics.Period:
     """The month ``YYYY-MM``; raises SchedulingError with a readable message."""
     try:
         return analytics.Period.month(text or "")
-    except analytics.PeriodError:
-        raise SchedulingError(
-            _("Month must be written YYYY-MM (e.g. 2026-05), not %(value)s.", value=repr(text))
-        ) from None
+    except analytics.PeriodError as error:
+        raise SchedulingError(str(error)) from None
 
 
 def shift_month(month: str, delta: int) -> str:

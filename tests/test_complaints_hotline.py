@@ -121,7 +121,7 @@ def test_list_filters_and_flags_overdue(client, auth, chain):
     html = client.get("/hq/complaints").get_data(as_text=True)
     assert 'class="overdue"' in html and "Overdue" in html
     assert "北京王府井店" in html
-    assert "Month must be written" in client.get("/hq/complaints?month=13-2026").get_data(
+    assert "Write the month as" in client.get("/hq/complaints?month=13-2026").get_data(
         as_text=True)
 
 

@@ -95,7 +95,7 @@ def test_bad_month_falls_back_with_a_message(client, auth, chain):
     _data(chain)
     auth.login("hq@example.com")
     html = client.get("/hq/?month=2026-13").get_data(as_text=True)
-    assert "Month must be written YYYY-MM" in html
+    assert "Write the month as YYYY-MM" in html
     assert "2026-05" in html  # the latest month with released visits
 
 

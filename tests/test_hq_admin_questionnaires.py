@@ -100,7 +100,7 @@ def test_edit_draft_items_and_dimensions(client, auth, chain):
     html = r.get_data(as_text=True)
     assert r.status_code == 422
     assert "The limit L must be greater than the target T" in html
-    assert "The target T must be 0 or more" in html
+    assert "The target T must be from 0 to" in html
     assert "得来速时间" in html and 'value="speed_drive"' in html
     r = client.post(f"{base}/items/new", data={**ITEM, "dimension_id": speed.id,
                                               "critical": "y", "allow_na": "y"})

@@ -40,7 +40,7 @@ def test_defaults_are_shown(client, auth, chain):
 
 
 @pytest.mark.parametrize(("changes", "message"), [
-    ({"w_ms": "-1"}, "Must be 0 or more."),
+    ({"w_ms": "-1"}, "Must be from 0 to"),
     ({"w_ms": "0", "w_qa": "0", "w_hl": "0"}, "At least one component weight must be above 0."),
     ({"quick_factor": "1.5"}, "The factor must be between 0 and 1."),
     ({"band_good": "95"}, "Must be below the Excellent bound."),

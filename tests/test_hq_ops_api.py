@@ -59,7 +59,8 @@ BAD_INPUT = [
     ("/api/hq/series?months=0", "months", "1 to 36"),
     ("/api/hq/series?months=abc", "months", "1 to 36"),
     ("/api/hq/series?store=NOPE", "store", "Unknown store"),
-    ("/api/hq/series?region=x", "region", "Unknown region"),
+    ("/api/hq/series?region=x", "region", "whole number"),
+    ("/api/hq/series?region=99", "region", "Unknown region"),
     ("/api/hq/series?store=E001&region=1", "store", "not both"),
     ("/api/hq/dimensions?by=planet", "by", "must be one of"),
 ]

@@ -236,7 +236,7 @@ def test_cli_speaks_the_terminals_language(runner, app, demo, monkeypatch):
     result = runner.invoke(args=["schedule", "--month", "2026-12", "--dry-run"])
     assert "已安排 0 次访店，将新建" in result.output
     result = runner.invoke(args=["schedule", "--month", "2026-1"])
-    assert "月份格式应为 YYYY-MM" in result.output
+    assert "月份请按 YYYY-MM" in result.output
     monkeypatch.setenv("LANG", "C.UTF-8")
     result = runner.invoke(args=["schedule", "--month", "2026-12", "--dry-run"])
     assert "0 visits already scheduled, would create" in result.output

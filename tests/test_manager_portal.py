@@ -40,7 +40,7 @@ def test_my_stores_shows_bdi_components_trend_dimensions_rank(client, auth, chai
         assert label in html
     # bad month input: a clear message next to the picker, page still shown
     status, html = get_text(client, "/manager/?month=May")
-    assert status == 200 and "Choose a month written YYYY-MM" in html
+    assert status == 200 and "Write the month as YYYY-MM" in html
 
 
 def test_store_page_lists_only_released_visits(client, auth, chain):

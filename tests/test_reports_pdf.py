@@ -180,7 +180,7 @@ def test_store_month_pdf(client, auth, chain, month_data):
     assert f"Page {pages} of {pages}" in text
     auth.logout()
     auth.login("hq@example.com")
-    assert status(client, f"/hq/reports/stores/{store.id}.pdf?month=2026-13") == 404
+    assert status(client, f"/hq/reports/stores/{store.id}.pdf?month=2026-13") == 400
 
 
 def test_brand_summary_pdf(client, auth, chain, month_data):

@@ -87,4 +87,5 @@ def test_the_trail_pages(client, auth, chain):
     assert "Older" in first and "system" in first
     second = client.get("/hq/audit?entity=visit&page=2").get_data(as_text=True)
     assert "Newer" in second and "Older" not in second
-    assert client.get("/hq/audit?page=-3").status_code == 200
+    bad = client.get("/hq/audit?page=-3")  # a clear 400, as for every page number
+    assert bad.status_code == 400 and "must be a whole number" in bad.get_data(as_text=True)

@@ -19,9 +19,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import analytics
+from .. import analytics, params
 from ..extensions import csrf, db
 from ..models import Region, Store, User
+from ..params import BadParameter as BadRequest
 from ..permissions import Cap, has
 from ..scoring import DIMENSIONS
 from . import bp
@@ -87,23 +88,6 @@ def hq_api(view: Callable) -> Callable:
 # --- parameters ---------------------------------------------------------------------------
 
 
-class BadRequest(ValueError):
-    def __init__(self, message: str, parameter: str) -> None:
-        super().__init__(message)
-        self.parameter = parameter
-
-
-def _period() -> analytics.Period:
-    month = request.args.get("month")
-    if month is None or not month.strip():
-        return analytics.Period.month(analytics.latest_month())
-    try:
-        return analytics.Period.month(month)
-    except analytics.PeriodError:
-        raise BadRequest(_("Month must be written YYYY-MM (e.g. 2026-05), not %(m)s.",
-                           m=repr(month)), "month") from None
-
-
 def _choice(name: str, allowed: tuple[str, ...], default: str) -> str:
     value = request.args.get(name, default)
     if value not in allowed:
@@ -138,7 +122,7 @@ def _group_json(group: analytics.GroupScore) -> dict:
 @bp.route("/hq/bdi")
 @hq_api
 def hq_bdi():
-    period = _period()
+    period = params.month()
     by = _choice("by", ("store", "region", "brand"), "store")
     brand = analytics.brand_score(period)
     body: dict[str, Any] = {"month": period.label, "by": by}
@@ -164,14 +148,14 @@ def hq_bdi():
 @bp.route("/hq/series")
 @hq_api
 def hq_series():
-    period = _period()
+    period = params.month()
     try:
         months = int(request.args.get("months", "12"))
     except ValueError:
         raise BadRequest(_("'months' must be a whole number from 1 to 36."), "months") from None
     if not 1 <= months <= 36:
         raise BadRequest(_("'months' must be a whole number from 1 to 36."), "months")
-    store_code = request.args.get("store")
+    store_code = params.text("store")
     region_id = request.args.get("region")
     if store_code and region_id:
         raise BadRequest(_("Give either 'store' or 'region', not both."), "store")
@@ -184,12 +168,8 @@ def hq_series():
         kwargs["store_id"] = store.id
         scope = {"type": "store", "code": store.code, "name": store.name}
     elif region_id:
-        try:
-            number = int(region_id)
-        except ValueError:
-            number = 0
-        # (a bigger number than an INTEGER column holds is no region, not a database error)
-        region = db.session.get(Region, number) if 0 < number < 2**31 else None
+        number = params.ident("region")
+        region = db.session.get(Region, number) if number is not None else None
         if region is None:
             raise BadRequest(_("Unknown region id %(id)r.", id=region_id), "region")
         kwargs["region_id"] = region.id
@@ -208,7 +188,7 @@ def hq_series():
 @bp.route("/hq/dimensions")
 @hq_api
 def hq_dimensions():
-    period = _period()
+    period = params.month()
     by = _choice("by", ("store", "region", "brand"), "brand")
     means = analytics.dimension_means(period, by=by)
     rows = [
@@ -226,8 +206,9 @@ def hq_dimensions():
 # --- OpenAPI ------------------------------------------------------------------------------
 
 _MONTH = {"name": "month", "in": "query", "required": False,
-          "description": "Month as YYYY-MM (default: the latest month with released visits).",
-          "schema": {"type": "string", "pattern": r"^\d{4}-(0[1-9]|1[0-2])$",
+          "description": f"Month as YYYY-MM, {analytics.FIRST_MONTH} to {analytics.LAST_MONTH} "
+                         "(default: the latest month with released visits).",
+          "schema": {"type": "string", "pattern": r"^(19|[2-9]\d)\d{2}-(0[1-9]|1[0-2])$",
                      "example": "2026-05"}}
 _ERRORS = {
     "400": {"description": "Bad parameter",

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 
-from flask import render_template, request
+from flask import render_template
 
-from .. import audit
+from .. import audit, params
 from ..permissions import Cap, requires
 from . import bp
 
@@ -23,10 +23,10 @@ def _compact(value: dict | None) -> str:
 @bp.route("/audit")
 @requires(Cap.VIEW_AUDIT_TRAIL)
 def audit_log():
-    entity = (request.args.get("entity") or "").strip()[:40]
-    entity_id = (request.args.get("entity_id") or "").strip()[:40]
-    action = (request.args.get("action") or "").strip()[:40]
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    entity = params.text("entity")[:40]
+    entity_id = params.text("entity_id")[:40]
+    action = params.text("action")[:40]
+    page = params.page()
     rows = audit.trail(entity=entity, entity_id=entity_id, action=action,
                        limit=PER_PAGE + 1, offset=(page - 1) * PER_PAGE)
     entities = audit.entities()

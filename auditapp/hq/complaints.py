@@ -13,7 +13,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from .. import analytics
+from .. import analytics, params
 from .. import complaints as complaints_service
 from ..complaints import is_overdue, to_local, to_utc
 from ..extensions import db
@@ -104,15 +104,15 @@ def _store_choices() -> list[tuple[int, str]]:
 @requires(Cap.MANAGE_COMPLAINTS)
 def complaints():
     limit = complaints_service.overdue_limit()
-    store_id = request.args.get("store", type=int)
+    store_id = params.ident("store")
     month = request.args.get("month", "").strip()
     month_error = None
     period = None
     if month:
         try:
             period = analytics.Period.month(month)
-        except analytics.PeriodError:
-            month_error = _("Month must be written YYYY-MM (e.g. 2026-05).")
+        except analytics.PeriodError as error:
+            month_error = str(error)
     status = request.args.get("status", "")
     if status not in STATUS_FILTERS:
         status = ""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
@@ -28,7 +31,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from .. import scoring
+from .. import analytics, scoring
 from ..i18n import ITEM_TYPE_LABELS, LOCALES, ROLE_LABELS, VISIT_TYPE_LABELS
 from ..models import AREA_MANAGER, MANAGER
 from ..stores import valid_timezone
@@ -46,6 +49,24 @@ def _text(value) -> str:
 def _choices(pairs) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
+
+#: Upper bounds of the numbers HQ types in (a weight of 1e308 or inf would break every
+#: figure computed from it): weights of dimensions, items and BDI components; a timed
+#: item's target and limit in seconds.
+MAX_WEIGHT, MAX_SECONDS = 1000, 24 * 3600
+
+
+def _between(low: float, high: float, message) -> Callable:
+    """A finite number from ``low`` to ``high``: refuses ``inf``, ``nan`` and absurd sizes
+    (``1e308``) that would break every figure computed from them."""
+
+    def check(form: FlaskForm, field: FloatField) -> None:
+        if field.data is not None and not (
+            math.isfinite(field.data) and low <= field.data <= high
+        ):
+            raise ValidationError(message)
+
+    return check
 
 CODE = [
     DataRequired(_l("Enter a code.")),
@@ -73,7 +94,7 @@ def _timezone_field() -> StringField:
 def _latitude_field() -> FloatField:
     return FloatField(
         _l("Latitude"),
-        validators=[Optional(), NumberRange(-90, 90, _l("Latitude must be between -90 and 90."))],
+        validators=[Optional(), _between(-90, 90, _l("Latitude must be between -90 and 90."))],
     )
 
 
@@ -81,7 +102,7 @@ def _longitude_field() -> FloatField:
     return FloatField(
         _l("Longitude"),
         validators=[Optional(),
-                    NumberRange(-180, 180, _l("Longitude must be between -180 and 180."))],
+                    _between(-180, 180, _l("Longitude must be between -180 and 180."))],
     )
 
 
@@ -159,8 +180,9 @@ class DimensionForm(FlaskForm):
     name_zh = StringField(_l("Name (Chinese)"), validators=[Optional(), Length(max=120)])
     weight = FloatField(
         _l("Weight"),
-        validators=[InputRequired(_l("Enter a weight.")),
-                    NumberRange(min=0.0001, message=_l("The weight must be above 0."))],
+        validators=[InputRequired(_l("Enter a weight.")), _between(
+            0.0001, MAX_WEIGHT, _l("The weight must be above 0 and at most %(most)s.",
+                                   most=MAX_WEIGHT))],
     )
     submit = SubmitField(_l("Save dimension"))
 
@@ -171,8 +193,9 @@ class ItemForm(FlaskForm):
     item_type = SelectField(_l("Type"), choices=_choices(ITEM_TYPE_LABELS.items()))
     weight = FloatField(
         _l("Weight"), default=1.0,
-        validators=[InputRequired(_l("Enter a weight.")),
-                    NumberRange(min=0.0001, message=_l("The weight must be above 0."))],
+        validators=[InputRequired(_l("Enter a weight.")), _between(
+            0.0001, MAX_WEIGHT, _l("The weight must be above 0 and at most %(most)s.",
+                                   most=MAX_WEIGHT))],
     )
     critical = BooleanField(_l("Critical (a failure zeroes the dimension)"))
     allow_na = BooleanField(_l("N/A allowed"))
@@ -192,11 +215,16 @@ class ItemForm(FlaskForm):
             if t is None:
                 t_field.errors.append(_l("Enter the target T in seconds."))
                 ok = False
-            elif t < 0:
-                t_field.errors.append(_l("The target T must be 0 or more."))
+            elif not (math.isfinite(t) and 0 <= t <= MAX_SECONDS):
+                t_field.errors.append(_l("The target T must be from 0 to %(most)s seconds.",
+                                         most=MAX_SECONDS))
                 ok = False
             if lim is None:
                 l_field.errors.append(_l("Enter the limit L in seconds."))
+                ok = False
+            elif not (math.isfinite(lim) and 0 <= lim <= MAX_SECONDS):
+                l_field.errors.append(_l("The limit L must be from 0 to %(most)s seconds.",
+                                         most=MAX_SECONDS))
                 ok = False
             elif t is not None and lim <= t:
                 l_field.errors.append(_l("The limit L must be greater than the target T."))
@@ -212,28 +240,35 @@ for _vtype in scoring.VISIT_TYPES:
                                                 validators=[Optional()]))
 
 
-def _nonneg(message):
-    return [InputRequired(message), NumberRange(min=0, message=_l("Must be 0 or more."))]
+def _nonneg(message, most: float) -> list:
+    return [InputRequired(message),
+            _between(0, most, _l("Must be from 0 to %(most)s.", most=f"{most:g}"))]
 
 
 class SettingsForm(FlaskForm):
-    w_ms = FloatField(_l("MS (mystery shop) weight"), validators=_nonneg(_l("Enter a weight.")))
-    w_qa = FloatField(_l("QA (quality audit) weight"), validators=_nonneg(_l("Enter a weight.")))
-    w_hl = FloatField(_l("HL (hotline) weight"), validators=_nonneg(_l("Enter a weight.")))
-    d_minor = FloatField(_l("Minor complaint deduction"), validators=_nonneg(_l("Enter points.")))
-    d_major = FloatField(_l("Major complaint deduction"), validators=_nonneg(_l("Enter points.")))
+    w_ms = FloatField(_l("MS (mystery shop) weight"),
+                      validators=_nonneg(_l("Enter a weight."), MAX_WEIGHT))
+    w_qa = FloatField(_l("QA (quality audit) weight"),
+                      validators=_nonneg(_l("Enter a weight."), MAX_WEIGHT))
+    w_hl = FloatField(_l("HL (hotline) weight"),
+                      validators=_nonneg(_l("Enter a weight."), MAX_WEIGHT))
+    d_minor = FloatField(_l("Minor complaint deduction"),
+                         validators=_nonneg(_l("Enter points."), 100))
+    d_major = FloatField(_l("Major complaint deduction"),
+                         validators=_nonneg(_l("Enter points."), 100))
     d_critical = FloatField(_l("Critical complaint deduction"),
-                            validators=_nonneg(_l("Enter points.")))
+                            validators=_nonneg(_l("Enter points."), 100))
     quick_hours = FloatField(_l("Quick resolution within (hours)"),
-                             validators=_nonneg(_l("Enter hours.")))
+                             validators=_nonneg(_l("Enter hours."), 24 * 365))
     quick_factor = FloatField(
         _l("Quick-resolution factor (share of the deduction kept)"),
         validators=[InputRequired(_l("Enter a factor.")),
-                    NumberRange(0, 1, _l("The factor must be between 0 and 1."))],
+                    _between(0, 1, _l("The factor must be between 0 and 1."))],
     )
-    band_excellent = FloatField(_l("Excellent from"), validators=_nonneg(_l("Enter a bound.")))
-    band_good = FloatField(_l("Good from"), validators=_nonneg(_l("Enter a bound.")))
-    band_fair = FloatField(_l("Fair from"), validators=_nonneg(_l("Enter a bound.")))
+    band_excellent = FloatField(_l("Excellent from"),
+                                validators=_nonneg(_l("Enter a bound."), 100))
+    band_good = FloatField(_l("Good from"), validators=_nonneg(_l("Enter a bound."), 100))
+    band_fair = FloatField(_l("Fair from"), validators=_nonneg(_l("Enter a bound."), 100))
     dispute_window_days = IntegerField(
         _l("Dispute window (days after release)"),
         validators=[InputRequired(_l("Enter a number of days.")),
@@ -267,14 +302,21 @@ class SettingsForm(FlaskForm):
         return ok
 
 
+def _a_month(form: FlaskForm, field: StringField) -> None:
+    """The month rule (and message) every page, the API and the CLI use."""
+    try:
+        analytics.Period.month(field.data or "")
+    except analytics.PeriodError as error:
+        raise ValidationError(str(error)) from None
+
+
 class MonthForm(FlaskForm):
     class Meta:
         csrf = False
 
     month = StringField(
         _l("Month"),
-        validators=[DataRequired(_l("Choose a month.")),
-                    Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", message=_l("Write the month as YYYY-MM."))],
+        validators=[DataRequired(_l("Choose a month.")), _a_month],
         render_kw={"type": "month"},
     )
 

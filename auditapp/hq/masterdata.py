@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 
-from .. import analytics
+from .. import analytics, params
 from ..audit import log_change, snapshot
 from ..auth.urls import safe_next
 from ..extensions import db
@@ -137,8 +137,8 @@ def _toggle(obj, entity: str, label: str) -> None:
 @requires(Cap.MANAGE_MASTERDATA)
 def stores():
     q = select(Store).join(Region).order_by(Store.code)
-    region_id = request.args.get("region", type=int)
-    search = (request.args.get("q") or "").strip()
+    region_id = params.ident("region")
+    search = params.text("q")
     status = request.args.get("status", "active")
     if region_id:
         q = q.where(Store.region_id == region_id)
@@ -149,7 +149,7 @@ def stores():
         q = q.where(Store.active.is_(True))
     elif status == "inactive":
         q = q.where(Store.active.is_(False))
-    page = db.paginate(q, per_page=PER_PAGE, error_out=False)
+    page = db.paginate(q, page=params.page(), per_page=PER_PAGE, error_out=False)
     return render_template("hq/masterdata/stores.html", page=page, regions=_regions(),
                            region_id=region_id, search=search, status=status)
 
@@ -318,7 +318,7 @@ def _user_snapshot(user: User) -> dict:
 def users():
     q = select(User).order_by(User.role, User.username)
     role = request.args.get("role") or ""
-    search = (request.args.get("q") or "").strip()
+    search = params.text("q")
     status = request.args.get("status", "active")
     if role in ROLES:
         q = q.where(User.role == role)
@@ -330,7 +330,7 @@ def users():
         q = q.where(User.active.is_(True))
     elif status == "inactive":
         q = q.where(User.active.is_(False))
-    page = db.paginate(q, per_page=PER_PAGE, error_out=False)
+    page = db.paginate(q, page=params.page(), per_page=PER_PAGE, error_out=False)
     return render_template("hq/masterdata/users.html", page=page, role=role, search=search,
                            status=status, roles=ROLES)
 

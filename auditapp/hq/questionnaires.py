@@ -11,7 +11,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import analytics, scoring
+from .. import analytics, params, scoring
 from ..audit import log_change
 from ..extensions import db
 from ..models import Dimension, Item, Questionnaire
@@ -133,7 +133,7 @@ def _item_form(q: Questionnaire, item: Item | None) -> ItemForm:
     form.dimension_id.choices = [(d.id, d.name) for d in q.dimensions]
     if request.method == "GET":
         if item is None:
-            wanted = request.args.get("dimension", type=int)
+            wanted = params.ident("dimension")
             form.dimension_id.data = wanted or (q.dimensions[0].id if q.dimensions else None)
             form.weight.data = 1.0
         targets = (item.timed_targets if item is not None and item.timed_targets else

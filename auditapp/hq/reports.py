@@ -17,7 +17,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from .. import exports, jobs, storage
+from .. import exports, jobs, params, storage
 from ..extensions import db
 from ..models import Region, Store, Visit
 from ..permissions import Cap, requires
@@ -32,7 +32,7 @@ SYNC_MAX_STORES = 200
 @bp.route("/reports")
 @requires(Cap.CHAIN_REPORTS)
 def reports():
-    period, month_value, month_error = views.month_for_page()
+    period, month_value, month_error = params.month_for_page()
     regions = db.session.scalars(
         select(Region).where(Region.active.is_(True)).order_by(Region.name)
     ).all()
@@ -48,21 +48,27 @@ def reports():
 @bp.route("/reports/visit")
 @requires(Cap.CHAIN_REPORTS)
 def report_visit_pick():
-    raw = request.args.get("visit", "").strip()
-    if not raw.isdigit():
+    try:
+        visit_id = params.ident("visit")
+    except params.BadParameter:
+        visit_id = None
+    if visit_id is None:
         flash(_("Enter the number of a visit (e.g. 1024)."), "error")
         return redirect(url_for("hq.reports", month=request.args.get("month") or None))
-    return redirect(url_for("hq.report_visit_pdf", visit_id=int(raw)))
+    return redirect(url_for("hq.report_visit_pdf", visit_id=visit_id))
 
 
 @bp.route("/reports/store")
 @requires(Cap.CHAIN_REPORTS)
 def report_store_pick():
-    raw = request.args.get("store", "").strip()
-    if not raw.isdigit():
+    try:
+        store_id = params.ident("store")
+    except params.BadParameter:
+        store_id = None
+    if store_id is None:
         flash(_("Choose a store."), "error")
         return redirect(url_for("hq.reports", month=request.args.get("month") or None))
-    return redirect(url_for("hq.report_store_pdf", store_id=int(raw),
+    return redirect(url_for("hq.report_store_pdf", store_id=store_id,
                             month=request.args.get("month") or None))
 
 
@@ -77,16 +83,12 @@ def report_visit_pdf(visit_id: int):
 @requires(Cap.CHAIN_REPORTS)
 def report_store_pdf(store_id: int):
     store = db.get_or_404(Store, store_id)
-    return views.store_month_pdf(store, views.month_arg())
+    return views.store_month_pdf(store, params.month())
 
 
 def _region_arg() -> Region | None:
-    raw = request.args.get("region", "")
-    if not raw:
-        return None
-    if not raw.isdigit():
-        abort(404)
-    return db.get_or_404(Region, int(raw))
+    region_id = params.ident("region")
+    return db.get_or_404(Region, region_id) if region_id is not None else None
 
 
 @bp.route("/reports/brand.pdf")
@@ -94,7 +96,7 @@ def _region_arg() -> Region | None:
 def report_brand_pdf():
     """The brand (or one region's) summary: rendered now for a small chain, else as a
     background job with a status page."""
-    period = views.month_arg()
+    period = params.month()
     region = _region_arg()
     count_query = select(func.count(Store.id)).where(Store.active.is_(True))
     if region is not None:
@@ -175,7 +177,7 @@ def report_job_download(job_id: str):
 @bp.route("/reports/export/visits.<fmt>")
 @requires(Cap.CHAIN_REPORTS)
 def report_export_visits(fmt: str) -> Response:
-    period = views.month_arg()
+    period = params.month()
     region = _region_arg()
     return exports.visits_response(
         period, fmt, region_id=region.id if region else None, include_shopper=True
@@ -185,7 +187,7 @@ def report_export_visits(fmt: str) -> Response:
 @bp.route("/reports/export/scores.<fmt>")
 @requires(Cap.CHAIN_REPORTS)
 def report_export_scores(fmt: str) -> Response:
-    period = views.month_arg()
+    period = params.month()
     region = _region_arg()
     return exports.scores_response(period, fmt, region_id=region.id if region else None)
 

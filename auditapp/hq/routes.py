@@ -12,7 +12,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
-from .. import analytics, charts
+from .. import analytics, charts, params
 from .. import visits as visit_service
 from ..audit import log_change
 from ..extensions import db
@@ -35,19 +35,6 @@ SORT_KEYS = {
     "bdi": lambda s: (s.bdi is None, s.bdi or 0.0),
     "trend": lambda s: (s.trend is None, s.trend or 0.0),
 }
-
-
-def selected_period() -> tuple[analytics.Period, str | None]:
-    """The month picked with ``?month=YYYY-MM`` (else the latest with released visits),
-    and an error message when the given month could not be read."""
-    month = request.args.get("month", "").strip()
-    if month:
-        try:
-            return analytics.Period.month(month), None
-        except analytics.PeriodError:
-            error = _("Month must be written YYYY-MM (e.g. 2026-05); showing the latest month.")
-            return analytics.Period.month(analytics.latest_month()), error
-    return analytics.Period.month(analytics.latest_month()), None
 
 
 def sort_stores(stores: list, key: str, descending: bool) -> list:
@@ -74,19 +61,14 @@ def _heat_rows(period: analytics.Period, stores: list) -> list[tuple]:
     return [(s, means.get(s.store_id, {})) for s in stores if s.store_id in means]
 
 
-def _month_nav(period: analytics.Period) -> dict[str, str]:
-    following = analytics.Period.month(f"{period.end:%Y-%m}")
-    return {"previous": period.previous().label, "next": following.label}
-
-
 @bp.route("/")
 @requires(Cap.VIEW_CHAIN)
 def index():
-    period, month_error = selected_period()
+    period, month_value, month_error = params.month_for_page()
     config = scoring_config()
     brand = analytics.brand_score(period, config)
     regions = analytics.region_scores(period, config)
-    region_id = request.args.get("region", type=int)
+    region_id = params.ident("region")
     stores = analytics.store_scores(period, config, region_id=region_id, with_trend=True)
     sort = request.args.get("sort", "rank")
     if sort not in SORT_KEYS:
@@ -100,7 +82,7 @@ def index():
         "hq/index.html",
         period=period,
         month_error=month_error,
-        nav=_month_nav(period),
+        month_value=month_value,
         brand=brand,
         regions=regions,
         region_id=region_id,
@@ -123,7 +105,7 @@ def index():
 @requires(Cap.VIEW_CHAIN)
 def region_detail(region_id: int):
     region = db.get_or_404(Region, region_id)
-    period, month_error = selected_period()
+    period, month_value, month_error = params.month_for_page()
     config = scoring_config()
     group = next((r for r in analytics.region_scores(period, config) if r.id == region_id), None)
     stores = analytics.store_scores(period, config, region_id=region_id, with_trend=True)
@@ -134,7 +116,7 @@ def region_detail(region_id: int):
         group=group,
         period=period,
         month_error=month_error,
-        nav=_month_nav(period),
+        month_value=month_value,
         stores=stores,
         heat=_heat_rows(period, stores),
         bands=config.bands,
@@ -150,7 +132,7 @@ def region_detail(region_id: int):
 @requires(Cap.VIEW_CHAIN)
 def store_detail(store_id: int):
     store = db.get_or_404(Store, store_id)
-    period, month_error = selected_period()
+    period, month_value, month_error = params.month_for_page()
     config = scoring_config()
     score = analytics.store_score(store_id, period, config)  # ranked among active stores
     series = analytics.trend_series(period, 12, store_id=store_id, config=config)
@@ -167,7 +149,7 @@ def store_detail(store_id: int):
         score=score,
         period=period,
         month_error=month_error,
-        nav=_month_nav(period),
+        month_value=month_value,
         dims=dims,
         bands=config.bands,
         band_of=charts.band_of,
@@ -183,7 +165,7 @@ def store_detail(store_id: int):
 @bp.route("/competitors")
 @requires(Cap.VIEW_CHAIN)
 def competitors():
-    period, month_error = selected_period()
+    period, month_value, month_error = params.month_for_page()
     config = scoring_config()
     ours = analytics.dimension_means(period, by="brand").get(None, {})
     bench = analytics.competitor_benchmark(period)
@@ -195,7 +177,7 @@ def competitors():
         "hq/competitors.html",
         period=period,
         month_error=month_error,
-        nav=_month_nav(period),
+        month_value=month_value,
         ours=ours,
         theirs=theirs,
         names=names,

@@ -9,6 +9,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..api.errors import error_response
 from ..extensions import db
+from ..params import BadParameter
 
 
 def _wants_json() -> bool:
@@ -48,6 +49,8 @@ def init_app(app: Flask) -> None:
         code = error.code or 500
         message = messages.get(code, error.description or _("Something went wrong."))
         headers = _error_headers(error)
+        if isinstance(error, BadParameter):  # names the parameter and what it must be
+            message = error.description
         if _wants_json():
             response = error_response(code, message)
             response.headers.extend(headers)

@@ -1,23 +1,21 @@
 """Area managers: one table of the month's figures for every store of their regions.
 
 The stores come from ``permissions.visible_stores``; every figure from ``analytics`` (and
-the open / overdue actions and unread audits from ``followup``). Nothing names a shopper.
+the unread audits from ``followup``). Nothing names a shopper.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import render_template, request
+from flask import render_template
 from flask_login import current_user
 
-from .. import analytics, followup
+from .. import analytics, followup, params
 from ..extensions import db
 from ..models import Region, Store
-from ..models.followup import ACTION_OPEN
 from ..permissions import Cap, requires, visible_stores
 from . import bp
-from .routes import _period
 
 
 @dataclass
@@ -40,7 +38,7 @@ class RegionBlock:
 @bp.route("/regions")
 @requires(Cap.VIEW_REGION_SUMMARY)
 def regions():
-    period, month_error = _period()
+    period, month_value, month_error = params.month_for_page()
     stores = db.session.scalars(visible_stores(current_user)).all()
     ids = [s.id for s in stores]
     scores = {s.store_id: s for s in analytics.store_scores(
@@ -48,6 +46,7 @@ def regions():
     ranks = analytics.region_ranks(period, ids)
     region_scores = {g.id: g for g in analytics.region_scores(period)}
     unread = {u.store_id: u.unread for u in followup.unread_by_store()}
+    actions = analytics.action_counts(ids, followup.utcnow().date())
     blocks: dict[int, RegionBlock] = {}
     for store in stores:
         block = blocks.setdefault(store.region_id, RegionBlock(
@@ -56,8 +55,8 @@ def regions():
             store=store,
             score=scores.get(store.id),
             rank=ranks.get(store.id),
-            open_actions=followup.action_count([store.id], (ACTION_OPEN,)),
-            overdue=followup.overdue_count([store.id]),
+            open_actions=actions[store.id][0],
+            overdue=actions[store.id][1],
             unread=unread.get(store.id, 0),
         ))
     for block in blocks.values():  # best BDI first, stores without one last
@@ -66,6 +65,6 @@ def regions():
                                        r.store.code))
     return render_template(
         "manager/regions.html", period=period, month_error=month_error,
-        month_value=request.args.get("month", period.label),
+        month_value=month_value,
         blocks=sorted(blocks.values(), key=lambda b: b.region.code),
     )

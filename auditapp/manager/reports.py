@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import Response, abort, render_template
 from flask_login import current_user
 
-from .. import exports
+from .. import exports, params
 from ..extensions import db
 from ..models import Store, Visit
-from ..models.visit import COUNTED_STATUSES, MYSTERY
+from ..models.visit import MYSTERY
 from ..permissions import (
     Cap,
     can_see_store,
@@ -29,15 +29,14 @@ def _own_store_ids() -> list[int]:
 @bp.route("/reports")
 @requires(Cap.VIEW_STORE_RESULTS)
 def reports():
-    period, month_value, month_error = views.month_for_page()
+    period, month_value, month_error = params.month_for_page()
     visits: dict[int, list[Visit]] = {}
     rows = db.session.scalars(
         visible_visits(current_user)
         .where(
             Visit.kind == MYSTERY,
-            Visit.status.in_(COUNTED_STATUSES),
-            Visit.visit_date >= period.start,
-            Visit.visit_date < period.end,
+            Visit.counted,
+            period.includes(Visit.visit_date),
         )
         .order_by(Visit.visit_date, Visit.id)
     )
@@ -65,18 +64,18 @@ def report_store_pdf(store_id: int):
     store = db.get_or_404(Store, store_id)
     if not can_see_store(current_user, store.id):
         abort(404)
-    return views.store_month_pdf(store, views.month_arg())
+    return views.store_month_pdf(store, params.month())
 
 
 @bp.route("/reports/export/visits.<fmt>")
 @requires(Cap.VIEW_STORE_RESULTS)
 def report_export_visits(fmt: str) -> Response:
     return exports.visits_response(
-        views.month_arg(), fmt, store_ids=_own_store_ids(), include_shopper=False
+        params.month(), fmt, store_ids=_own_store_ids(), include_shopper=False
     )
 
 
 @bp.route("/reports/export/scores.<fmt>")
 @requires(Cap.VIEW_STORE_RESULTS)
 def report_export_scores(fmt: str) -> Response:
-    return exports.scores_response(views.month_arg(), fmt, store_ids=_own_store_ids())
+    return exports.scores_response(params.month(), fmt, store_ids=_own_store_ids())

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -123,9 +124,17 @@ class Visit(db.Model):
             return f"{self.competitor.competitor} · {self.competitor.name}"
         return ""
 
-    @property
-    def counts(self) -> bool:
+    @hybrid_property
+    def counted(self) -> bool:
+        """Released (or disputed after release): the visit's results count in figures,
+        exports and reports and its store's manager may see it. On the class, the same
+        criterion as SQL (``select(Visit).where(Visit.counted)``)."""
         return self.status in COUNTED_STATUSES
+
+    @counted.inplace.expression
+    @classmethod
+    def _counted_expression(cls):
+        return cls.status.in_(COUNTED_STATUSES)
 
     def answer_for(self, item_id: int) -> Answer | None:
         return next((a for a in self.answers if a.item_id == item_id), None)

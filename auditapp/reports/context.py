@@ -15,7 +15,6 @@ from ..extensions import db
 from ..i18n import BAND_LABELS, DIMENSION_LABELS, csm_label, is_chinese, label
 from ..models import Answer, CorrectiveAction, Item, Region, Store, Visit
 from ..models.followup import ACTION_OPEN
-from ..models.visit import COUNTED_STATUSES
 from ..settings import scoring_config
 
 #: Rows per table chunk in long listings: short tables keep WeasyPrint's layout fast.
@@ -146,9 +145,8 @@ def store_month_context(store: Store, period: analytics.Period) -> dict:
         select(Visit)
         .where(
             Visit.store_id == store.id,
-            Visit.status.in_(COUNTED_STATUSES),
-            Visit.visit_date >= period.start,
-            Visit.visit_date < period.end,
+            Visit.counted,
+            period.includes(Visit.visit_date),
         )
         .options(selectinload(Visit.dimension_scores))
         .order_by(Visit.visit_date, Visit.id)
@@ -159,9 +157,8 @@ def store_month_context(store: Store, period: analytics.Period) -> dict:
         .join(Item, Item.id == Answer.item_id)
         .where(
             Visit.store_id == store.id,
-            Visit.status.in_(COUNTED_STATUSES),
-            Visit.visit_date >= period.start,
-            Visit.visit_date < period.end,
+            Visit.counted,
+            period.includes(Visit.visit_date),
             Answer.score < 100,
             Answer.na.is_(False),
         )

@@ -4,36 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Response, abort, request
+from flask import Response
 
 from .. import analytics
 from ..models import Store, Visit
 from . import context
 from .pdf import render_report
-
-
-def month_arg() -> analytics.Period:
-    """``?month=YYYY-MM`` (default: the latest month with a released visit); 404 if bad."""
-    text = request.args.get("month") or analytics.latest_month()
-    try:
-        return analytics.Period.month(text)
-    except analytics.PeriodError:
-        abort(404)
-
-
-def month_for_page() -> tuple[analytics.Period, str, str | None]:
-    """For a page with a month picker: (period, the text typed, an error message)."""
-    from flask_babel import gettext as _
-
-    text = request.args.get("month", "").strip()
-    if not text:
-        latest = analytics.latest_month()
-        return analytics.Period.month(latest), latest, None
-    try:
-        return analytics.Period.month(text), text, None
-    except analytics.PeriodError:
-        latest = analytics.Period.month(analytics.latest_month())
-        return latest, text, _("Write the month as YYYY-MM, e.g. 2026-05.")
 
 
 def pdf_response(data: bytes, filename: str, *, inline: bool = False) -> Response:

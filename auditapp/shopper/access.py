@@ -18,7 +18,7 @@ from ..visits import TOKEN_LIFETIME
 def visit_by_token(token: str | None, *, lock: bool = False) -> Visit | None:
     """The visit whose unexpired link token is ``token``, else None. ``lock``: read it as
     ``visit_states.lock`` does (row locked until the commit, fresh values)."""
-    if not token or len(token) > 64:
+    if not token or len(token) > 64 or "\x00" in token:  # (PostgreSQL refuses a NUL)
         return None
     query = select(Visit).where(Visit.access_token == token) \
         .options(joinedload(Visit.evaluator))
