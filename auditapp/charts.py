@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from pathlib import Path
 
 from markupsafe import Markup, escape
 
+from .config import resource_dir
 from .scoring import fmt_score
 
-PALETTE_CSS = Path(__file__).resolve().parent.parent / "static" / "css" / "palette.css"
+PALETTE_CSS = resource_dir("static") / "css" / "palette.css"
 
 
 def _palette() -> dict[str, str]:

@@ -2,7 +2,8 @@
 
 A value that cannot be used raises ``BadParameter``: a 400 whose translated message names
 the parameter. ``main/errors.py`` shows it on the error page; under ``/api`` the API
-answers its JSON error shape (``{"error": …, "status": 400, "parameter": …}``). Pages with
+answers its one JSON error shape (``api/errors.py``: the parameter is the key of
+``errors``). Pages with
 a month picker call ``month_for_page`` instead, which keeps what was typed in the picker,
 shows the message next to it and falls back to the latest month.
 

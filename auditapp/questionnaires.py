@@ -239,7 +239,7 @@ def publish_problems(q: Questionnaire) -> list[str]:
                 problems.append(_("Item %(c)s: the weight must be above 0.", c=it.code))
             if it.item_type not in scoring.ITEM_TYPES:
                 problems.append(_("Item %(c)s has an unknown type.", c=it.code))
-            if it.item_type == "timed":
+            if it.item_type == scoring.TIMED:
                 for vtype in scoring.VISIT_TYPES:
                     try:
                         t, lim = scoring.timed_target(vtype, it.timed_targets)

@@ -98,7 +98,7 @@ def test_form_fields_are_drawn_by_the_one_field_macro():
         for page in templates.rglob("*.html")
     }
     assert {name: n for name, n in own.items() if n} == {
-        "_form.html": 2, "hq/disputes.html": 2, "hq/scheduling/index.html": 1}
+        "_form.html": 2, "hq/disputes.html": 2}
     for name in ("auth/login.html", "auth/account.html", "hq/settings/index.html",
                  "hq/complaints_form.html", "hq/complaints_detail.html",
                  "hq/masterdata/user_form.html", "manager/visit.html"):

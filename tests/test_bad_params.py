@@ -121,7 +121,7 @@ def _check(response, url: str, message: str) -> None:
         message = "Write the month as YYYY-MM"
     assert message in text.replace("&#39;", "'"), url
     if response.status_code == 400 and url.startswith("/api/"):
-        assert response.get_json()["status"] == 400 and response.get_json()["parameter"]
+        assert response.get_json()["status"] == 400 and response.get_json()["errors"]
 
 
 @pytest.mark.parametrize(("who", "route"), MONTH_ROUTES)
