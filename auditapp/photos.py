@@ -10,6 +10,7 @@ from io import BytesIO
 from flask import current_app
 from flask_babel import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
+from sqlalchemy import func, select
 
 from . import storage
 from .extensions import db
@@ -17,8 +18,14 @@ from .models import Photo, Visit
 
 #: Formats a phone camera or gallery produces that Pillow can read.
 ACCEPTED_FORMATS = {"JPEG", "MPO", "PNG", "WEBP", "GIF"}
-#: Refuse anything with more pixels than this before decoding it (decompression bombs).
+#: JPEG (what phone cameras write) is decoded at a reduced scale (``draft``), so a 50 MP
+#: camera photo costs little memory. Pillow's own decompression-bomb check
+#: (``Image.MAX_IMAGE_PIXELS``) refuses anything larger while reading the header.
 MAX_PIXELS = 50_000_000
+#: PNG, WebP and GIF are always decoded at full size (4 bytes a pixel and a copy when
+#: converted): at most 24 MP (6000×4000), checked from the header before decoding.
+MAX_FULL_DECODE_PIXELS = 24_000_000
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 CATEGORIES = ("receipt", "food", "premises", "other")
 
 
@@ -34,10 +41,76 @@ class ProcessedPhoto:
     height: int
 
 
+def not_image_message() -> str:
+    return _("This file is not a photo we can read. Please upload a JPEG, PNG or WebP image.")
+
+
+def _too_many_pixels(width: int, height: int, limit: int) -> PhotoError:
+    return PhotoError(_(
+        "The image has too many pixels (%(width)s × %(height)s): a PNG, WebP or GIF may have "
+        "at most %(mp)s megapixels. Please send a normal camera photo or a smaller image.",
+        width=width, height=height, mp=limit // 1_000_000))
+
+
+def open_image(data: bytes, formats: set[str] | dict, max_side: int) -> tuple[Image.Image, str]:
+    """Decode an upload safely: its format and dimensions are read from the header and
+    refused (``PhotoError``) before any pixel is decoded; a JPEG larger than ``max_side``
+    is decoded at a reduced scale. Returns the upright image and its format; save it
+    through ``pixels_only`` (its ``info`` still holds the upload's metadata)."""
+    try:
+        with warnings.catch_warnings():
+            # Pillow warns (and past twice the limit raises) in ``Image.open``, from the
+            # header alone: a decompression bomb is refused before it is decoded.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(BytesIO(data)) as probe:
+                fmt = probe.format or ""
+                if fmt not in formats:
+                    raise PhotoError(not_image_message())
+                if fmt not in ("JPEG", "MPO") and \
+                        probe.width * probe.height > MAX_FULL_DECODE_PIXELS:
+                    raise _too_many_pixels(probe.width, probe.height, MAX_FULL_DECODE_PIXELS)
+                probe.verify()
+            with Image.open(BytesIO(data)) as opened:
+                opened.seek(0)
+                longest = max(opened.size)
+                if fmt in ("JPEG", "MPO") and longest > max_side:
+                    # the smallest scale (1/2, 1/4, 1/8) whose longest side is still
+                    # at least max_side
+                    opened.draft("RGB", (opened.width * max_side // longest,
+                                         opened.height * max_side // longest))
+                img = ImageOps.exif_transpose(opened)
+                img.load()
+    except PhotoError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise PhotoError(_(
+            "The image has too many pixels to be a photo: at most %(mp)s megapixels. "
+            "Please send a normal camera photo or a smaller image.",
+            mp=MAX_PIXELS // 1_000_000)) from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise PhotoError(not_image_message()) from exc
+    return img, fmt
+
+
+def pixels_only(img: Image.Image) -> Image.Image:
+    """A copy of ``img`` with its pixels and nothing else: Pillow carries ``info``
+    (``comment``, ``icc_profile``, ``xmp``, ``exif``, PNG text…) through transposing,
+    converting and resizing, and its writers save some of it (a JPEG's comment, an ICC
+    profile and its description, XMP, EXIF, PNG/WebP text)."""
+    clean = Image.new(img.mode, img.size)
+    if img.mode == "P":
+        clean.putpalette(img.getpalette() or [])
+    clean.paste(img)
+    if "transparency" in img.info:  # which palette entry is transparent: not metadata
+        clean.info["transparency"] = img.info["transparency"]
+    return clean
+
+
 def _jpeg(img: Image.Image, quality: int) -> bytes:
     out = BytesIO()
-    # No exif= argument: the stored copy carries no metadata (no GPS, no device).
-    img.save(out, "JPEG", quality=quality, optimize=True)
+    # Saved from a pixels-only image: the stored copy carries no metadata (no GPS, no
+    # device, no name in a comment or a profile).
+    pixels_only(img).save(out, "JPEG", quality=quality, optimize=True)
     return out.getvalue()
 
 
@@ -51,25 +124,8 @@ def process(data: bytes, max_bytes: int | None = None) -> ProcessedPhoto:
             _("The photo is too large (%(size)s MB); the limit is %(limit)s MB.",
               size=f"{len(data) / 1048576:.1f}", limit=f"{limit / 1048576:.0f}")
         )
-    not_image = _("This file is not a photo we can read. Please upload a JPEG, PNG or WebP image.")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(BytesIO(data)) as probe:
-                if probe.format not in ACCEPTED_FORMATS:
-                    raise PhotoError(not_image)
-                if probe.width * probe.height > MAX_PIXELS:
-                    raise PhotoError(_("The image has too many pixels to be a photo."))
-                probe.verify()
-            with Image.open(BytesIO(data)) as opened:
-                opened.seek(0)
-                img = ImageOps.exif_transpose(opened)
-                img.load()
-    except PhotoError:
-        raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning,
-            OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise PhotoError(not_image) from exc
+    side = current_app.config.get("PHOTO_MAX_SIDE", 1600)
+    img, _fmt = open_image(data, ACCEPTED_FORMATS, side)
     if img.mode not in ("RGB", "L"):
         background = Image.new("RGB", img.size, "white")
         rgba = img.convert("RGBA")
@@ -77,7 +133,6 @@ def process(data: bytes, max_bytes: int | None = None) -> ProcessedPhoto:
         img = background
     elif img.mode == "L":
         img = img.convert("RGB")
-    side = current_app.config.get("PHOTO_MAX_SIDE", 1600)
     img.thumbnail((side, side), Image.Resampling.LANCZOS)
     thumb = img.copy()
     tside = current_app.config.get("PHOTO_THUMB_SIDE", 320)
@@ -85,9 +140,28 @@ def process(data: bytes, max_bytes: int | None = None) -> ProcessedPhoto:
     return ProcessedPhoto(_jpeg(img, 82), _jpeg(thumb, 75), img.width, img.height)
 
 
+def photo_cap_error(count: int, limit: int) -> PhotoError:
+    return PhotoError(_("This visit already has %(count)s photos, the most a visit may "
+                        "have (%(n)s): no more can be added.", n=limit, count=count))
+
+
+def check_request_photo_count(count: int) -> None:
+    """Refuse a request carrying more photos than ``PHOTOS_PER_REQUEST``, before any is read."""
+    limit = current_app.config["PHOTOS_PER_REQUEST"]
+    if count > limit:
+        raise PhotoError(_("You sent %(count)s photos at once; at most %(n)s can be sent "
+                           "together. Please send them in smaller groups.",
+                           count=count, n=limit))
+
+
 def add_photo(visit: Visit, data: bytes, category: str = "other",
               item_id: int | None = None) -> Photo:
-    """Process and store an upload as a new photo of ``visit`` (added to the session)."""
+    """Process and store an upload as a new photo of ``visit`` (added to the session);
+    refused once the visit has ``PHOTOS_PER_VISIT`` photos."""
+    limit = current_app.config["PHOTOS_PER_VISIT"]
+    count = db.session.scalar(select(func.count(Photo.id)).where(Photo.visit_id == visit.id)) or 0
+    if count >= limit:
+        raise photo_cap_error(count, limit)
     done = process(data)
     key = storage.save(storage.new_key("photos", ".jpg"), done.image)
     thumb_key = storage.save(storage.new_key("photos/thumbs", ".jpg"), done.thumb)

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from .. import photos, submission
 from ..extensions import csrf, db
 from ..i18n import csm_label, is_chinese
+from ..inputs import JsonBodyError, json_body
 from ..models import Visit
 from ..scoring import SCALE7_LEVELS
 from ..shopper.access import acting_user_id, is_evaluator, request_token, visit_by_token
@@ -30,6 +31,18 @@ from . import bp
 
 def error(status: int, message: str, errors: dict | None = None):
     return jsonify({"message": message, "errors": errors or {}}), status
+
+
+def json_object(what: str) -> tuple[dict | None, Any]:
+    """The request's JSON object (checked by ``inputs.json_body``), or None and the error
+    response: ``what`` says what the body should be."""
+    try:
+        data = json_body()
+    except JsonBodyError as exc:
+        return None, error(exc.status, exc.message)
+    if not isinstance(data, dict):
+        return None, error(400, what)
+    return data, None
 
 
 def with_visit(view: Callable | None = None, *, lock: bool = False) -> Callable:
@@ -155,7 +168,10 @@ def shopper_visit(visit: Visit, token: str | None):
 def shopper_checkin(visit: Visit, token: str | None):
     if not submission.is_editable(visit):
         return error(409, _("This visit was already submitted and can no longer be changed."))
-    data = request.get_json(silent=True)
+    try:
+        data = json_body()
+    except JsonBodyError as exc:
+        return error(exc.status, exc.message)
     data = data if isinstance(data, dict) else {}
     lat = lon = None
     if data.get("consent"):
@@ -170,9 +186,12 @@ def shopper_checkin(visit: Visit, token: str | None):
 def shopper_draft(visit: Visit, token: str | None):
     if not submission.is_editable(visit):
         return error(409, _("This visit was already submitted and can no longer be changed."))
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        return error(400, _("Send the draft as a JSON object."))
+    data, refused = json_object(_("Send the draft as a JSON object."))
+    if data is None:
+        return refused
+    errors = submission.check_draft(visit, data)
+    if errors:  # the previous draft is kept
+        return error(400, _("The draft was not saved: some fields need a correction."), errors)
     saved = submission.save_draft(visit, data, acting_user_id(visit))
     return jsonify({"status": "saved", "saved_at": saved["saved_at"],
                     "visit_status": visit.status})
@@ -198,10 +217,10 @@ def shopper_photo(visit: Visit, token: str | None):
 @bp.route("/shopper/visits/<int:visit_id>/submit", methods=["POST"])
 @with_visit(lock=True)
 def shopper_submit(visit: Visit, token: str | None):
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
+    data, refused = json_object(_("Send the answers as a JSON object."))
+    if data is None:
         db.session.rollback()
-        return error(400, _("Send the answers as a JSON object."))
+        return refused
     visit_id = visit.id  # read before the commit expires the visit
     # A token's visit came with its row locked; a logged-in evaluator's is locked now.
     result = submission.submit(visit, data, acting_user_id(visit), locked=token is not None)
