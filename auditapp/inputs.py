@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import current_app, request
 from flask_babel import gettext as _
+from wtforms.validators import ValidationError
 
 #: Free text a user writes (a comment, the order, a complaint): at most this many characters.
 TEXT_LIMIT = 4000
@@ -29,6 +30,15 @@ def text_problem(value: str, limit: int | None = TEXT_LIMIT) -> str | None:
         return _("This text is %(n)s characters long; at most %(limit)s are allowed. "
                  "Please shorten it: what you wrote is kept below.", n=len(value), limit=limit)
     return None
+
+
+class StorableText:
+    """WTForms validator for free text: refuses what a database cannot store (a NUL
+    character, a lone surrogate) with the field's own message; ``Length`` bounds it."""
+
+    def __call__(self, form: Any, field: Any) -> None:
+        if isinstance(field.data, str) and (problem := text_problem(field.data, limit=None)):
+            raise ValidationError(problem)
 
 
 class JsonBodyError(ValueError):

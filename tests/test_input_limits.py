@@ -15,8 +15,10 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
 from auditapp.extensions import db
-from auditapp.models import Photo, Visit
+from auditapp.models import Complaint, Photo, Visit
+from auditapp.models.followup import Dispute
 
+from .manager_helpers import answer, file_dispute, released_visit
 from .shopper_helpers import full_payload, jpeg_bytes, make_assignment
 
 
@@ -274,3 +276,28 @@ def test_fractional_seconds_are_refused_not_rounded(client, visit):
     assert "whole seconds" in r.json["errors"][f"item-{timed.id}"]
     payload["answers"][str(timed.id)]["value"] = 250
     assert post_json(client, visit, "submit", json.dumps(payload)).status_code == 200
+
+
+def test_complaint_and_dispute_text_that_cannot_be_stored_is_refused_per_field(
+        client, auth, chain):
+    """Free text outside the audit form: refused with the field's message, kept in the
+    form, nothing stored (PostgreSQL cannot store a NUL; it used to answer 500)."""
+    store = chain.stores[0]
+    auth.login("hq@example.com")
+    r = client.post("/hq/complaints/new", data={
+        "store_id": store.id, "received_at": "2026-05-10T09:30", "channel": "phone",
+        "severity": "major", "category": "courtesy", "description": "Rude\x00crew typed"})
+    assert r.status_code in (200, 400)
+    page = r.get_data(as_text=True)
+    assert "NUL character" in page and "crew typed" in page
+    assert db.session.scalar(db.select(db.func.count(Complaint.id))) == 0
+    auth.logout()
+
+    visit = released_visit(chain)
+    auth.login("m.e001@example.com")
+    r = file_dispute(client, visit, answer(visit, "clean_restroom"),
+                     reason="The restroom\x00 was stocked at noon.")
+    assert r.status_code in (200, 400)
+    page = r.get_data(as_text=True)
+    assert "NUL character" in page and "was stocked at noon." in page
+    assert db.session.scalar(db.select(db.func.count(Dispute.id))) == 0

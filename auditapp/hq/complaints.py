@@ -19,6 +19,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from .. import analytics
 from ..extensions import db
 from ..i18n import SEVERITY_LABELS
+from ..inputs import StorableText
 from ..models import HQ_ADMIN, Complaint, Store, utcnow
 from ..models.complaint import CATEGORIES, CHANNELS, HANDLING_STEPS, SEVERITIES
 from ..security import roles_required
@@ -92,7 +93,8 @@ class ComplaintForm(FlaskForm):
     category = SelectField(_l("Category"), choices=_choices(CATEGORIES, CATEGORY_LABELS))
     description = TextAreaField(
         _l("What happened"),
-        validators=[DataRequired(_l("Describe the complaint.")), Length(max=5000)],
+        validators=[DataRequired(_l("Describe the complaint.")), Length(max=5000),
+                    StorableText()],
     )
 
     def validate_received_at(self, field) -> None:
@@ -106,7 +108,8 @@ class ComplaintForm(FlaskForm):
 
 
 class HandlingForm(FlaskForm):
-    handling_notes = TextAreaField(_l("Handling notes"), validators=[Length(max=10000)])
+    handling_notes = TextAreaField(_l("Handling notes"),
+                                   validators=[Length(max=10000), StorableText()])
 
 
 class ResolveForm(FlaskForm):

@@ -15,6 +15,7 @@ from wtforms.validators import DataRequired, Length
 
 from .. import visits as visit_service
 from ..extensions import db
+from ..inputs import StorableText
 from ..models import HQ_ADMIN, Answer, AuditLog, Visit
 from ..models.visit import SUBMITTED, VISIT_KINDS
 from ..security import roles_required
@@ -31,6 +32,7 @@ class ReturnForm(FlaskForm):
         validators=[
             DataRequired(message=_l("Say what the evaluator must correct.")),
             Length(max=2000),
+            StorableText(),
         ],
     )
 
