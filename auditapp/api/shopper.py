@@ -265,6 +265,9 @@ def _op(summary: str, ok: str, schema: str | None = None, body: str | None = Non
         op["responses"]["409"] = {"description": "Already submitted",
                                   "content": {"application/json": {"schema": _ERR}}}
     if body:
+        op["responses"]["413"] = {"description": "The body is larger than the limit",
+                                  "content": {"application/json": {"schema": _ERR}}}
+    if body:
         op["requestBody"] = {"required": True, "content": {"application/json": {
             "schema": {"$ref": f"#/components/schemas/{body}"}}}}
     if extra:
@@ -298,7 +301,8 @@ OPENAPI_PATHS: dict = {
         "Start the visit; with consent, record where the phone is", "Started",
         body="CheckIn")},
     "/api/shopper/visits/{visit_id}/draft": {"put": _op(
-        "Save the form as a server-side draft (no validation)", "Saved", body="Payload")},
+        "Save the form as a server-side draft (its shape and text limits checked; "
+        "unanswered questions are fine)", "Saved", body="Payload")},
     "/api/shopper/visits/{visit_id}/photos": {"post": {
         **_photo_op(),
         "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
@@ -336,9 +340,9 @@ OPENAPI_SCHEMAS: dict = {
             "photos": {"type": "array", "items": {"$ref": "#/components/schemas/Photo"}}}}]},
     "Answer": {"type": "object", "properties": {
         "value": {"type": ["number", "string", "null"],
-                  "description": "yes/no 1|0, CSM level −90…90, or seconds 0–3600 (a form's "
-                                 "draft may hold them as text)"},
-        "na": {"type": "boolean"}, "comment": {"type": "string"}}},
+                  "description": "yes/no 1|0, CSM level −90…90, or whole seconds 0–3600 "
+                                 "(a form's draft may hold them as text)"},
+        "na": {"type": "boolean"}, "comment": {"type": "string", "maxLength": 4000}}},
     "Payload": {"type": "object", "properties": {
         "client_submission_id": {"type": "string", "maxLength": 64},
         "answers": {"type": "object",
@@ -349,10 +353,10 @@ OPENAPI_SCHEMAS: dict = {
                            "description": "YYYY-MM-DD (empty in an unfilled form)"},
             "arrival_time": {"type": ["string", "null"], "example": "12:30"},
             "visit_type_confirmed": {"type": ["boolean", "null"]},
-            "order_description": {"type": "string"},
+            "order_description": {"type": "string", "maxLength": 4000},
             "receipt_total": {"type": ["number", "string", "null"],
                               "description": "e.g. 35.5 (a form's draft may hold text)"},
-            "overall_comment": {"type": "string"}}}}},
+            "overall_comment": {"type": "string", "maxLength": 4000}}}}},
     "CheckIn": {"type": "object", "properties": {
         "consent": {"type": "boolean"}, "latitude": {"type": "number"},
         "longitude": {"type": "number"}}},
