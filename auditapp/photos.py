@@ -185,3 +185,60 @@ def delete_photo(photo: Photo) -> None:
         if key:
             storage.delete(key)
     db.session.delete(photo)
+
+
+# --- files stored before metadata was stripped ----------------------------------------------
+
+#: ``Image.info`` keys of metadata containers (PNG text chunks are in ``Image.text``).
+METADATA_KEYS = frozenset({"comment", "exif", "xmp", "XML:com.adobe.xmp", "icc_profile",
+                           "photoshop"})
+
+
+def _strip_jpeg_segments(data: bytes) -> bytes:
+    """The JPEG without its APP1–APP15 (EXIF, XMP, ICC, IPTC…) and COM segments; the
+    compressed image data is copied unchanged (lossless)."""
+    out, i = bytearray(data[:2]), 2
+    while i + 4 <= len(data) and data[i] == 0xFF:
+        marker = data[i + 1]
+        if marker == 0xDA:  # start of scan: the rest is image data
+            return bytes(out + data[i:])
+        end = i + 2 + int.from_bytes(data[i + 2:i + 4], "big")
+        if not (0xE1 <= marker <= 0xEF or marker == 0xFE):
+            out += data[i:end]
+        i = end
+    raise ValueError("not a JPEG this function can read")
+
+
+def strip_stored(key: str) -> bool:
+    """Remove every metadata container from a stored image, in place; True if it had any."""
+    data = storage.load(key)
+    with Image.open(BytesIO(data)) as img:
+        if not (METADATA_KEYS & set(img.info) or getattr(img, "text", None)):
+            return False
+        if img.format == "JPEG":
+            clean = _strip_jpeg_segments(data)
+        else:
+            img.load()
+            out = BytesIO()
+            pixels_only(img).save(out, img.format,
+                                  **({"quality": 90} if img.format == "WEBP" else {}))
+            clean = out.getvalue()
+    storage.save(key, clean)
+    return True
+
+
+def strip_all_stored() -> tuple[int, int]:
+    """``strip_stored`` on every photo, thumbnail and dispute evidence file: (cleaned, seen)."""
+    from .models import Dispute
+
+    keys = [k for row in db.session.execute(select(Photo.storage_key, Photo.thumb_key))
+            for k in row if k]
+    keys += [k for ks in db.session.scalars(select(Dispute.evidence_keys)) for k in ks or []]
+    cleaned = 0
+    for key in keys:
+        if storage.exists(key):
+            try:
+                cleaned += strip_stored(key)
+            except (OSError, ValueError, SyntaxError):
+                current_app.logger.warning("Could not read stored image %s", key)
+    return cleaned, len(keys)

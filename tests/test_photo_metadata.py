@@ -11,7 +11,7 @@ from io import BytesIO
 import pytest
 from PIL import Image, PngImagePlugin
 
-from auditapp import photos
+from auditapp import photos, storage
 from auditapp.extensions import db
 from auditapp.models import Photo
 from auditapp.models.followup import Dispute
@@ -130,3 +130,30 @@ def test_the_visit_pdf_embeds_the_clean_photo(app, client, auth, chain):
         data = r.get_data()
     assert NAME.encode() not in data and MAIL.encode() not in data
     assert b"/DCTDecode" in data or b"/Image" in data  # the photo is in it
+
+
+def test_images_stored_before_the_fix_are_cleaned_by_the_cli(app, runner, chain):
+    """``flask strip-photo-metadata`` cleans files uploaded before metadata was stripped:
+    a JPEG losslessly (the same pixels), other formats from their pixels."""
+    visit = released_visit(chain)
+    old_jpeg, old_png = tagged("JPEG"), tagged("PNG")
+    photo = Photo(visit=visit, storage_key=storage.save(storage.new_key("photos", ".jpg"),
+                                                        old_jpeg),
+                  thumb_key=storage.save(storage.new_key("photos/thumbs", ".jpg"), old_jpeg),
+                  content_type="image/jpeg", category="food")
+    db.session.add(photo)
+    evidence_key = storage.save(storage.new_key("evidence", ".png"), old_png)
+    db.session.add(Dispute(visit_id=visit.id, answer_id=answer(visit, "clean_restroom").id,
+                           reason="Stocked at noon, see photo.", evidence_keys=[evidence_key]))
+    db.session.commit()
+
+    result = runner.invoke(args=["strip-photo-metadata"])
+    assert result.exit_code == 0, result.output
+    assert "Removed metadata from 3 of 3 stored images." in result.output
+    for key in (photo.storage_key, photo.thumb_key, evidence_key):
+        assert_clean(storage.load(key))
+    with Image.open(BytesIO(old_jpeg)) as before, \
+            Image.open(BytesIO(storage.load(photo.storage_key))) as after:
+        assert before.tobytes() == after.tobytes()
+    again = runner.invoke(args=["strip-photo-metadata"])
+    assert "Removed metadata from 0 of 3 stored images." in again.output
