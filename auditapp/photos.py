@@ -22,9 +22,10 @@ ACCEPTED_FORMATS = {"JPEG", "MPO", "PNG", "WEBP", "GIF"}
 #: camera photo costs little memory. Pillow's own decompression-bomb check
 #: (``Image.MAX_IMAGE_PIXELS``) refuses anything larger while reading the header.
 MAX_PIXELS = 50_000_000
-#: PNG, WebP and GIF are always decoded at full size (4 bytes a pixel and a copy when
-#: converted): at most 24 MP (6000×4000), checked from the header before decoding.
-MAX_FULL_DECODE_PIXELS = 24_000_000
+#: PNG, WebP and GIF are always decoded at full size (up to 4 bytes a pixel, and a copy
+#: while shrinking): at most 16 MP (a 12 MP phone photo saved as PNG fits), checked from
+#: the header before decoding. A worker then needs at most ~150 MB for one upload.
+MAX_FULL_DECODE_PIXELS = 16_000_000
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 CATEGORIES = ("receipt", "food", "premises", "other")
 
@@ -126,14 +127,16 @@ def process(data: bytes, max_bytes: int | None = None) -> ProcessedPhoto:
         )
     side = current_app.config.get("PHOTO_MAX_SIDE", 1600)
     img, _fmt = open_image(data, ACCEPTED_FORMATS, side)
-    if img.mode not in ("RGB", "L"):
+    if img.mode not in ("RGB", "L", "RGBA", "LA"):  # palette, 1-bit, CMYK, 16-bit
+        img = img.convert("RGBA")
+    img.thumbnail((side, side), Image.Resampling.LANCZOS)  # shrink first: small copies
+    if img.mode in ("RGBA", "LA"):
         background = Image.new("RGB", img.size, "white")
         rgba = img.convert("RGBA")
         background.paste(rgba, mask=rgba.getchannel("A"))
         img = background
     elif img.mode == "L":
         img = img.convert("RGB")
-    img.thumbnail((side, side), Image.Resampling.LANCZOS)
     thumb = img.copy()
     tside = current_app.config.get("PHOTO_THUMB_SIDE", 320)
     thumb.thumbnail((tside, tside), Image.Resampling.LANCZOS)
