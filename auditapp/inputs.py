@@ -5,6 +5,7 @@ message for the user naming the problem, never a 500."""
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from flask import current_app, request
@@ -95,7 +96,9 @@ def json_body() -> Any:
     except UnicodeDecodeError:
         raise JsonBodyError(400, _("The request is not UTF-8 text.")) from None
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_constant=_not_a_number, parse_float=_finite)
+    except JsonBodyError:
+        raise
     except RecursionError:  # the parser recurses once per level, up to Python's limit
         raise _too_deep(max_depth) from None
     except ValueError:
@@ -114,3 +117,16 @@ def _too_large(max_bytes: int) -> JsonBodyError:
 def _too_deep(max_depth: int) -> JsonBodyError:
     return JsonBodyError(400, _("The JSON is nested too deeply (more than %(n)s levels).",
                                 n=max_depth))
+
+
+def _not_a_number(name: str) -> float:
+    raise JsonBodyError(400, _("%(name)s is not a JSON number.", name=name))
+
+
+def _finite(text: str) -> float:
+    """A JSON number as a float; one too large for a float (1e999) is refused, not
+    turned into infinity."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise JsonBodyError(400, _("The number %(n)s is too large.", n=text[:40]))
+    return value

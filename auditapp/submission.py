@@ -182,9 +182,8 @@ def check_draft(visit: Visit, payload: dict) -> dict[str, str]:
             errors[f"item-{key}"] = _("This answer is not a valid value.")
         elif not isinstance(comment, (str, type(None))):
             errors[f"item-{key}"] = _("Comment: must be text.")
-        elif isinstance(value, str) and text_problem(value):
-            errors[f"item-{key}"] = text_problem(value) or ""
-        elif comment and (problem := _comment_problem(comment)):
+        elif problem := ((text_problem(value) if isinstance(value, str) else None)
+                         or (_comment_problem(comment) if comment else None)):
             errors[f"item-{key}"] = problem
     for name in FACT_FIELDS:
         value = facts.get(name)

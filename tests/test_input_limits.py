@@ -301,3 +301,16 @@ def test_complaint_and_dispute_text_that_cannot_be_stored_is_refused_per_field(
     page = r.get_data(as_text=True)
     assert "NUL character" in page and "was stocked at noon." in page
     assert db.session.scalar(db.select(db.func.count(Dispute.id))) == 0
+
+
+@pytest.mark.parametrize("number,problem", [("NaN", "NaN is not a JSON number"),
+                                            ("Infinity", "Infinity is not a JSON number"),
+                                            ("1e999", "The number 1e999 is too large")])
+def test_numbers_json_cannot_hold_are_refused(client, visit, number, problem):
+    item = visit.questionnaire.items[0]
+    body = f'{{"answers": {{"{item.id}": {{"value": {number}}}}}}}'
+    for what, method in (("draft", "PUT"), ("submit", "POST")):
+        r = post_json(client, visit, what, body, method)
+        assert r.status_code == 400 and problem in r.json["message"], (what, r.json)
+    db.session.expire_all()
+    assert db.session.get(Visit, visit.id).draft is None
