@@ -19,7 +19,8 @@ from .models import AREA_MANAGER, MANAGER, ROLES, SHOPPER, Region, Store, User
 
 def init_app(app: Flask) -> None:
     for command in (
-        init_db, seed_demo_command, create_user, bdi_command, schedule_command, generate_command
+        init_db, seed_demo_command, create_user, bdi_command, schedule_command, generate_command,
+        strip_photo_metadata_command,
     ):
         app.cli.add_command(command)
 
@@ -262,3 +263,15 @@ def generate_command(stores: int, months: int, last_month: str | None, seed: int
         message += " " + _("%(n)s open assignments in %(month)s.", n=summary["assigned"],
                            month=assign_month)
     click.echo(message)
+
+
+@click.command("strip-photo-metadata")
+@with_appcontext
+@cli_localised
+def strip_photo_metadata_command() -> None:
+    """Remove metadata (EXIF, XMP, IPTC, ICC, comments, text) from images stored earlier."""
+    from .photos import strip_all_stored
+
+    cleaned, seen = strip_all_stored()
+    click.echo(_("Removed metadata from %(n)s of %(total)s stored images.", n=cleaned,
+                 total=seen))

@@ -61,6 +61,13 @@ class Config:
     UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER", str(INSTANCE_DIR / "files"))
     MAX_CONTENT_LENGTH = 32 * 1024 * 1024  # a whole form with several photos
     MAX_PHOTO_BYTES = 10 * 1024 * 1024
+    #: Photos one request may carry (the no-JavaScript form sends them all at once) and
+    #: photos one visit may have; more are refused with a message before any is decoded.
+    PHOTOS_PER_REQUEST = 10
+    PHOTOS_PER_VISIT = 20
+    #: A JSON request body to /api may be at most this large and this deeply nested.
+    API_MAX_JSON_BYTES = 2 * 1024 * 1024
+    API_MAX_JSON_DEPTH = 20
     #: Photos are stored no larger than this (longest side, pixels); thumbnails at THUMB.
     PHOTO_MAX_SIDE = 1600
     PHOTO_THUMB_SIDE = 320

@@ -13,10 +13,10 @@ from datetime import date, datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 from sqlalchemy import func, select
 
-from . import scoring, storage, visit_states
+from . import photos, scoring, storage, visit_states
 from .audit import log_change
 from .extensions import db
 from .i18n import local_dt
@@ -38,7 +38,8 @@ from .visits import score_and_store
 EVIDENCE_FORMATS = {"JPEG": (".jpg", "image/jpeg"), "PNG": (".png", "image/png"),
                     "WEBP": (".webp", "image/webp")}
 DEFAULT_MAX_EVIDENCE_BYTES = 5 * 1024 * 1024
-MAX_EVIDENCE_PIXELS = 40_000_000
+#: Evidence is stored no larger than this (longest side, pixels).
+EVIDENCE_MAX_SIDE = 2400
 
 
 class FollowupError(ValueError):
@@ -99,41 +100,26 @@ def save_evidence(data: bytes) -> str:
     if not data:
         raise FollowupError(_("The file is empty."), "evidence")
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            fmt = image.format
-            width, height = image.size
-            if width * height > MAX_EVIDENCE_PIXELS:
-                raise FollowupError(_("The image has too many pixels."), "evidence")
-            image.verify()
-    except FollowupError:
-        raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError,
-            Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise FollowupError(
-            _("This file is not an image we can read (use JPEG, PNG or WebP)."), "evidence"
-        ) from None
-    if fmt not in EVIDENCE_FORMATS:
-        raise FollowupError(
-            _("This file is not an image we can read (use JPEG, PNG or WebP)."), "evidence"
-        )
+        # Dimensions checked from the header before decoding; pixels only (no metadata).
+        image, fmt = photos.open_image(data, EVIDENCE_FORMATS, EVIDENCE_MAX_SIDE)
+    except photos.PhotoError as exc:
+        message = str(exc)
+        if message == photos.not_image_message():
+            message = _("This file is not an image we can read (use JPEG, PNG or WebP).")
+        raise FollowupError(message, "evidence") from None
     return storage.save(storage.new_key("evidence", EVIDENCE_FORMATS[fmt][0]),
-                        _reencode(data, fmt))
+                        _reencode(image, fmt))
 
 
-def _reencode(data: bytes, fmt: str) -> bytes:
-    """The image's pixels only, saved afresh: no metadata (GPS, device), and nothing a
-    polyglot file hides after or around the image (HTML, scripts)."""
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.load()
-            if fmt == "JPEG" and image.mode not in ("RGB", "L"):
-                image = image.convert("RGB")
-            out = io.BytesIO()
-            image.save(out, fmt, **({"quality": 90} if fmt in ("JPEG", "WEBP") else {}))
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise FollowupError(
-            _("This file is not an image we can read (use JPEG, PNG or WebP)."), "evidence"
-        ) from exc
+def _reencode(image: Image.Image, fmt: str) -> bytes:
+    """The image's pixels only, saved afresh: no metadata (GPS, device, names), and nothing
+    a polyglot file hides after or around the image (HTML, scripts)."""
+    image.thumbnail((EVIDENCE_MAX_SIDE, EVIDENCE_MAX_SIDE), Image.Resampling.LANCZOS)
+    if fmt == "JPEG" and image.mode not in ("RGB", "L"):
+        image = image.convert("RGB")
+    out = io.BytesIO()
+    photos.pixels_only(image).save(
+        out, fmt, **({"quality": 90} if fmt in ("JPEG", "WEBP") else {}))
     return out.getvalue()
 
 

@@ -26,6 +26,7 @@ from werkzeug.datastructures import MultiDict
 from . import scoring, visit_states
 from .audit import log_change
 from .extensions import db
+from .inputs import text_problem
 from .models import Visit, utcnow
 from .models.visit import QA, SUBMITTED
 from .visit_states import CHECK_IN, SAVE_DRAFT, SUBMIT, TransitionError
@@ -34,7 +35,9 @@ from .visits import ScoringForm, load_form, save_scored_answers, score_fields
 TIMED_MAX_SECONDS = 3600
 FACT_FIELDS = ("visit_date", "arrival_time", "visit_type_confirmed", "order_description",
                "receipt_total", "overall_comment")
-TEXT_LIMIT = 4000
+TEXT_FACTS = ("order_description", "overall_comment")
+#: A draft's answer value is a short scalar (1, -30, "249" as the form holds it).
+DRAFT_VALUE_LIMIT = 64
 
 
 def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -110,7 +113,7 @@ def _clean_payload(payload: dict | None) -> dict:
         answers[str(key)] = {
             "value": raw.get("value"),
             "na": bool(raw.get("na")),
-            "comment": str(raw.get("comment") or "")[:TEXT_LIMIT],
+            "comment": str(raw.get("comment") or ""),
         }
     facts_in = payload.get("facts") if isinstance(payload.get("facts"), dict) else {}
     facts = {k: facts_in.get(k) for k in FACT_FIELDS if k in facts_in}
@@ -157,8 +160,55 @@ def form_state(visit: Visit) -> dict:
     return {"answers": answers, "facts": facts}
 
 
+def _comment_problem(comment: str) -> str | None:
+    problem = text_problem(comment)
+    return _("Comment: %(problem)s", problem=problem) if problem else None
+
+
+def check_draft(visit: Visit, payload: dict) -> dict[str, str]:
+    """Why ``payload`` cannot be kept as the visit's draft, per field (keys as in
+    ``validate``): answers only to this questionnaire's questions, short scalar values,
+    facts as text, and every text within ``TEXT_LIMIT`` (so a draft's size is bounded by
+    the questionnaire). Unanswered questions are fine: a draft is work in progress."""
+    errors: dict[str, str] = {}
+    answers = payload.get("answers", {})
+    facts = payload.get("facts", {})
+    if not isinstance(answers, dict):
+        errors["answers"] = _("The answers must be an object keyed by question id.")
+        answers = {}
+    if not isinstance(facts, dict):
+        errors["facts"] = _("The visit details must be an object keyed by field name.")
+        facts = {}
+    item_ids = {str(item.id) for item in load_form(visit.questionnaire_id).items}
+    scalar = (str, int, float, bool, type(None))
+    for key, raw in answers.items():
+        if key not in item_ids:
+            errors[f"answers.{str(key)[:40]}"] = _("There is no such question in this visit.")
+            continue
+        if not isinstance(raw, dict):
+            errors[f"item-{key}"] = _("An answer must be an object with value, na and "
+                                      "comment.")
+            continue
+        value, comment = raw.get("value"), raw.get("comment")
+        if not isinstance(value, scalar) or len(str(value)) > DRAFT_VALUE_LIMIT:
+            errors[f"item-{key}"] = _("This answer is not a valid value.")
+        elif not isinstance(comment, (str, type(None))):
+            errors[f"item-{key}"] = _("Comment: must be text.")
+        elif problem := ((text_problem(value) if isinstance(value, str) else None)
+                         or (_comment_problem(comment) if comment else None)):
+            errors[f"item-{key}"] = problem
+    for name in FACT_FIELDS:
+        value = facts.get(name)
+        if not isinstance(value, scalar):
+            errors[name] = _("This field must be text, a number or empty.")
+        elif isinstance(value, str) and (problem := text_problem(value)):
+            errors[name] = problem
+    return errors
+
+
 def save_draft(visit: Visit, payload: dict, user_id: int | None) -> dict:
-    """Keep what the form holds as the visit's server-side draft.
+    """Keep what the form holds as the visit's server-side draft (checked first with
+    ``check_draft``).
     TransitionError (nothing changed; the caller rolls back) when the visit can no longer
     be changed: a late autosave never touches what was submitted."""
     clean = _clean_payload(payload)
@@ -226,8 +276,17 @@ def validate(visit: Visit, payload: dict, form: ScoringForm) -> Checked:
                 out.errors[key] = _("Enter a time between 0 and %(max)s seconds.",
                                     max=TIMED_MAX_SECONDS)
                 continue
-            x = round(x)
+            if not x.is_integer():
+                out.errors[key] = _("Enter whole seconds (e.g. 250): a time is not rounded "
+                                    "for you.")
+                continue
+            x = int(x)
         out.answers[item.id] = (x, False, comment)
+    for item in form.items:
+        problem = _comment_problem(clean["answers"].get(str(item.id), {}).get("comment", ""))
+        if problem:
+            key = f"item-{item.id}"
+            out.errors[key] = f"{out.errors[key]} {problem}" if key in out.errors else problem
 
     facts = clean["facts"]
     raw_date = str(facts.get("visit_date") or "").strip()
@@ -259,8 +318,10 @@ def validate(visit: Visit, payload: dict, form: ScoringForm) -> Checked:
             out.errors["receipt_total"] = _("Enter the receipt total as a number, e.g. 35.50.")
         else:
             out.facts["receipt_total"] = total
-    out.facts["order_description"] = str(facts.get("order_description") or "")[:TEXT_LIMIT]
-    out.facts["overall_comment"] = str(facts.get("overall_comment") or "")[:TEXT_LIMIT]
+    for name in TEXT_FACTS:
+        out.facts[name] = str(facts.get(name) or "")
+        if problem := text_problem(out.facts[name]):
+            out.errors[name] = problem
     return out
 
 

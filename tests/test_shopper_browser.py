@@ -4,8 +4,10 @@ and a photo, and a submission made offline that arrives exactly once."""
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from auditapp.extensions import db
@@ -207,3 +209,18 @@ def test_service_worker_opens_the_form_offline(live_server, phone, chain):
     phone.fill("#order_description", "typed while offline")
     phone.wait_for_selector("#save-state.saved")
     assert "offline" in phone.inner_text("#save-state")
+
+
+def test_an_autosave_the_server_refuses_says_why(live_server, phone, chain):
+    """A draft with a comment over 4,000 characters is refused (the previous draft kept);
+    the form says why instead of pretending it was saved."""
+    visit = make_assignment(chain)
+    browser_login(phone, live_server, "MS-101")
+    phone.goto(f"{live_server}/shopper/visits/{visit.id}")
+    phone.fill("#order_description", "Burger meal")
+    state = phone.locator("#save-state")
+    expect(state).to_have_class(re.compile(r"\bsaved\b"))
+    phone.fill("#order_description", "x" * 4001)
+    expect(state).to_contain_text("4001 characters long; at most 4000")
+    db.session.expire_all()
+    assert db.session.get(Visit, visit.id).draft["facts"]["order_description"] == "Burger meal"

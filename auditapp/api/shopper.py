@@ -21,6 +21,7 @@ from sqlalchemy import select
 from .. import photos, submission, visit_states
 from ..extensions import csrf, db
 from ..i18n import csm_label, is_chinese
+from ..inputs import JsonBodyError, json_body
 from ..models import Visit
 from ..scoring import SCALE7, SCALE7_LEVELS
 from ..shopper.access import acting_user_id, is_evaluator, request_token, visit_by_token
@@ -28,6 +29,18 @@ from ..shopper.form import photo_url
 from ..visit_states import TransitionError
 from . import bp
 from .errors import OPENAPI_ERROR_SCHEMA, error_response
+
+
+def json_object(what: str) -> tuple[dict | None, Any]:
+    """The request's JSON object (checked by ``inputs.json_body``), or None and the error
+    response: ``what`` says what the body should be."""
+    try:
+        data = json_body()
+    except JsonBodyError as exc:
+        return None, error_response(exc.status, exc.message)
+    if not isinstance(data, dict):
+        return None, error_response(400, what)
+    return data, None
 
 
 def with_visit(view: Callable | None = None, *, lock: bool = False) -> Callable:
@@ -151,7 +164,10 @@ def shopper_visit(visit: Visit, token: str | None):
 @bp.route("/shopper/visits/<int:visit_id>/checkin", methods=["POST"])
 @with_visit
 def shopper_checkin(visit: Visit, token: str | None):
-    data = request.get_json(silent=True)
+    try:
+        data = json_body()
+    except JsonBodyError as exc:
+        return error_response(exc.status, exc.message)
     data = data if isinstance(data, dict) else {}
     lat = lon = None
     if data.get("consent"):
@@ -168,9 +184,13 @@ def shopper_checkin(visit: Visit, token: str | None):
 @bp.route("/shopper/visits/<int:visit_id>/draft", methods=["PUT", "POST"])
 @with_visit
 def shopper_draft(visit: Visit, token: str | None):
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        return error_response(400, _("Send the draft as a JSON object."))
+    data, refused = json_object(_("Send the draft as a JSON object."))
+    if data is None:
+        return refused
+    errors = submission.check_draft(visit, data)
+    if errors:  # the previous draft is kept
+        return error_response(400, _("The draft was not saved: some fields need a correction."),
+                              fields=errors)
     try:
         saved = submission.save_draft(visit, data, acting_user_id(visit))
     except TransitionError as refusal:  # e.g. a late autosave of a visit already sent
@@ -205,10 +225,10 @@ def shopper_photo(visit: Visit, token: str | None):
 @bp.route("/shopper/visits/<int:visit_id>/submit", methods=["POST"])
 @with_visit(lock=True)
 def shopper_submit(visit: Visit, token: str | None):
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
+    data, refused = json_object(_("Send the answers as a JSON object."))
+    if data is None:
         db.session.rollback()
-        return error_response(400, _("Send the answers as a JSON object."))
+        return refused
     visit_id = visit.id  # read before the commit expires the visit
     # A token's visit came with its row locked; a logged-in evaluator's is locked now.
     result = submission.submit(visit, data, acting_user_id(visit), locked=token is not None)
@@ -255,6 +275,9 @@ def _op(summary: str, ok: str, schema: str | None = None, body: str | None = Non
         op["responses"]["409"] = {"description": "Already submitted",
                                   "content": {"application/json": {"schema": _ERR}}}
     if body:
+        op["responses"]["413"] = {"description": "The body is larger than the limit",
+                                  "content": {"application/json": {"schema": _ERR}}}
+    if body:
         op["requestBody"] = {"required": True, "content": {"application/json": {
             "schema": {"$ref": f"#/components/schemas/{body}"}}}}
     if extra:
@@ -288,8 +311,8 @@ OPENAPI_PATHS: dict = {
         "Start the visit; with consent, record where the phone is", "Started",
         body="CheckIn")},
     "/api/shopper/visits/{visit_id}/draft": {
-        "put": _op("Save the form as a server-side draft (no validation)", "Saved",
-                   body="Payload"),
+        "put": _op("Save the form as a server-side draft (its shape and text limits checked; "
+                   "unanswered questions are fine)", "Saved", body="Payload"),
         "post": _op("The same as PUT, for clients that can only send POST (e.g. "
                     "`navigator.sendBeacon` as a page closes)", "Saved", body="Payload"),
     },
@@ -327,9 +350,9 @@ OPENAPI_SCHEMAS: dict = {
             "photos": {"type": "array", "items": {"$ref": "#/components/schemas/Photo"}}}}]},
     "Answer": {"type": "object", "properties": {
         "value": {"type": ["number", "string", "null"],
-                  "description": "yes/no 1|0, CSM level −90…90, or seconds 0–3600 (a form's "
-                                 "draft may hold them as text)"},
-        "na": {"type": "boolean"}, "comment": {"type": "string"}}},
+                  "description": "yes/no 1|0, CSM level −90…90, or whole seconds 0–3600 "
+                                 "(a form's draft may hold them as text)"},
+        "na": {"type": "boolean"}, "comment": {"type": "string", "maxLength": 4000}}},
     "Payload": {"type": "object", "properties": {
         "client_submission_id": {"type": "string", "maxLength": 64},
         "answers": {"type": "object",
@@ -340,10 +363,10 @@ OPENAPI_SCHEMAS: dict = {
                            "description": "YYYY-MM-DD (empty in an unfilled form)"},
             "arrival_time": {"type": ["string", "null"], "example": "12:30"},
             "visit_type_confirmed": {"type": ["boolean", "null"]},
-            "order_description": {"type": "string"},
+            "order_description": {"type": "string", "maxLength": 4000},
             "receipt_total": {"type": ["number", "string", "null"],
                               "description": "e.g. 35.5 (a form's draft may hold text)"},
-            "overall_comment": {"type": "string"}}}}},
+            "overall_comment": {"type": "string", "maxLength": 4000}}}}},
     "CheckIn": {"type": "object", "properties": {
         "consent": {"type": "boolean"}, "latitude": {"type": "number"},
         "longitude": {"type": "number"}}},

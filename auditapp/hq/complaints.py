@@ -18,6 +18,7 @@ from .. import complaints as complaints_service
 from ..complaints import is_overdue, to_local, to_utc
 from ..extensions import db
 from ..i18n import SEVERITY_LABELS
+from ..inputs import StorableText
 from ..models import Complaint, Store
 from ..models.complaint import CATEGORIES, CHANNELS, HANDLING_STEPS, SEVERITIES
 from ..permissions import Cap, requires
@@ -69,7 +70,8 @@ class ComplaintForm(FlaskForm):
     category = SelectField(_l("Category"), choices=_choices(CATEGORIES, CATEGORY_LABELS))
     description = TextAreaField(
         _l("What happened"),
-        validators=[DataRequired(_l("Describe the complaint.")), Length(max=5000)],
+        validators=[DataRequired(_l("Describe the complaint.")), Length(max=5000),
+                    StorableText()],
     )
 
     def validate_received_at(self, field) -> None:
@@ -83,7 +85,8 @@ class ComplaintForm(FlaskForm):
 
 
 class HandlingForm(FlaskForm):
-    handling_notes = TextAreaField(_l("Handling notes"), validators=[Length(max=10000)])
+    handling_notes = TextAreaField(_l("Handling notes"),
+                                   validators=[Length(max=10000), StorableText()])
 
 
 class ResolveForm(FlaskForm):

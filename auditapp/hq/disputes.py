@@ -14,6 +14,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from .. import followup, scoring
 from ..extensions import db
+from ..inputs import StorableText
 from ..models import Dispute
 from ..models.followup import DISPUTE_OPEN
 from ..permissions import Cap, requires
@@ -31,7 +32,8 @@ class DecisionForm(FlaskForm):
     )
     note = TextAreaField(
         _l("Note to the store"),
-        validators=[DataRequired(_l("Write a note explaining the decision.")), Length(max=4000)],
+        validators=[DataRequired(_l("Write a note explaining the decision.")), Length(max=4000),
+                    StorableText()],
     )
 
 

@@ -14,6 +14,7 @@ from wtforms.validators import DataRequired, Length
 from .. import audit
 from .. import visits as visit_service
 from ..extensions import db
+from ..inputs import StorableText
 from ..models import Answer, Visit
 from ..models.visit import VISIT_KINDS
 from ..permissions import Cap, requires
@@ -30,6 +31,7 @@ class ReturnForm(FlaskForm):
         validators=[
             DataRequired(message=_l("Say what the evaluator must correct.")),
             Length(max=2000),
+            StorableText(),
         ],
     )
 

@@ -8,16 +8,20 @@ from flask_wtf.file import FileField
 from wtforms import DateField, IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from ..inputs import StorableText
+
 
 class ActionForm(FlaskForm):
     answer_id = IntegerField(validators=[InputRequired()])
     action = TextAreaField(
         _l("What will be done"),
-        validators=[DataRequired(_l("Describe the corrective action.")), Length(max=2000)],
+        validators=[DataRequired(_l("Describe the corrective action.")), Length(max=2000),
+                    StorableText()],
     )
     owner = StringField(
         _l("Owner"),
-        validators=[DataRequired(_l("Name who is responsible.")), Length(max=120)],
+        validators=[DataRequired(_l("Name who is responsible.")), Length(max=120),
+                    StorableText()],
     )
     due_date = DateField(
         _l("Due date"),
@@ -32,6 +36,7 @@ class DisputeForm(FlaskForm):
         validators=[
             DataRequired(_l("Explain the reason for the dispute.")),
             Length(min=10, max=4000, message=_l("Write between 10 and 4000 characters.")),
+            StorableText(),
         ],
     )
     evidence = FileField(_l("Evidence photo (optional; JPEG, PNG or WebP)"),

@@ -79,11 +79,18 @@ def _handle_post(visit: Visit, *, post_url: str, token: str | None):
         flash(_("Visit started. Your answers are saved as you go."), "success")
         return redirect(post_url)
     payload = submission.payload_from_form(request.form)
-    errors: dict[str, str] = {}
+    errors = submission.check_draft(visit, payload)
+    if errors:  # nothing is stored (the previous draft is kept); the form shows what was typed
+        return render_form(visit, post_url=post_url, token=token, state=payload, errors=errors,
+                           status=400)
     category = request.form.get("photo_category", "other")
-    for upload in request.files.getlist("photos"):
-        if not upload or not upload.filename:
-            continue
+    uploads = [u for u in request.files.getlist("photos") if u and u.filename]
+    try:
+        photos.check_request_photo_count(len(uploads))
+    except photos.PhotoError as exc:
+        errors["photo"] = str(exc)
+        uploads = []
+    for upload in uploads:
         try:
             photos.add_photo(visit, upload.read(), category)
         except photos.PhotoError as exc:

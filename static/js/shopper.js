@@ -120,11 +120,17 @@
   function saveDraft() {
     say(T.saving);
     api("/draft", "PUT", collect()).then(function (r) {
+      if (r.status === 400 || r.status === 413) {  /* refused: say why (kept on this phone) */
+        return r.json().then(function (j) {
+          var why = Object.keys(j.errors || {}).map(function (k) { return j.errors[k]; });
+          say(why[0] || j.message, "queued");
+        });
+      }
       if (!r.ok) throw new Error(r.status);
-      return r.json();
-    }).then(function (j) {
-      var l = load(KEY); if (l) { l.at = j.saved_at; store(KEY, l); }
-      say(T.saved, "saved"); started();
+      return r.json().then(function (j) {
+        var l = load(KEY); if (l) { l.at = j.saved_at; store(KEY, l); }
+        say(T.saved, "saved"); started();
+      });
     }).catch(function () { say(T.savedLocal, "saved"); });
   }
   form.addEventListener("input", function (e) { if (e.target.type !== "file") changed(); });
