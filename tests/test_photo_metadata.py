@@ -15,6 +15,7 @@ from auditapp import photos, storage
 from auditapp.extensions import db
 from auditapp.models import Photo
 from auditapp.models.followup import Dispute
+from auditapp.models.visit import IN_PROGRESS, RELEASED
 
 from .manager_helpers import answer, file_dispute, released_visit
 from .shopper_helpers import make_assignment
@@ -119,9 +120,10 @@ def test_dispute_evidence_carries_no_metadata(client, auth, chain, fmt, name):
 
 
 def test_the_visit_pdf_embeds_the_clean_photo(app, client, auth, chain):
-    visit = released_visit(chain)
-    # the upload path of every form (HTML, API, QA)
+    visit = released_visit(chain, status=IN_PROGRESS)
+    # the upload path of every form (HTML, API, QA), while the visit is still open
     photo = photos.add_photo(visit, tagged("JPEG", (1200, 900)), "food")
+    visit.status = RELEASED
     db.session.commit()
     assert db.session.get(Photo, photo.id) is not None
     auth.login("m.e001@example.com")
