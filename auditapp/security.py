@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Flask, abort
+from flask import Flask, abort, request, session
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
+from flask_login import current_user, user_loaded_from_cookie
 from werkzeug.routing import IntegerConverter
 
 from .extensions import db, login_manager
@@ -29,15 +30,28 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to see this page.")
     login_manager.session_protection = "strong"
+    login_manager._session_identifier_generator = session_identifier  # see its docstring
 
     @login_manager.user_loader
     def load_user(user_id: str):
+        """``user_id`` is ``User.get_id()`` as stored in the session or the remember-me
+        cookie: "<id>:<session version>". An old version (after a logout, a new password
+        or a deactivation) or the bare id of older cookies loads no one."""
         from .models import User
 
-        if not user_id.isdigit():
+        number, _, version = user_id.partition(":")
+        if not (number.isdigit() and version.isdigit()):
             return None
-        user = db.session.get(User, int(user_id))
-        return user if user is not None and user.active else None
+        user = db.session.get(User, int(number))
+        if user is None or not user.active or user.session_version != int(version):
+            return None
+        return user
+
+    @user_loaded_from_cookie.connect_via(app)
+    def bind_remembered_session(_app, user) -> None:
+        # Flask-Login opens the session from a remember-me cookie without binding it, so
+        # "strong" protection would end it (and the cookie) on the very next request.
+        session["_id"] = session_identifier()
 
     @app.after_request
     def security_headers(response):
@@ -55,6 +69,16 @@ def init_app(app: Flask) -> None:
         if app.config.get("SESSION_COOKIE_SECURE"):
             headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response
+
+
+def session_identifier() -> str:
+    """What binds a session to its browser for Flask-Login's "strong" protection: the
+    client address and the user agent. Flask-Login's own version takes the first address
+    of ``X-Forwarded-For``, which the client writes itself (anyone holding a stolen cookie
+    could claim the victim's address); ``request.remote_addr`` is the peer, or the address
+    the declared proxies appended (``PROXY_FIX_X_FOR``, see ``register_proxy_fix``)."""
+    base = f"{request.remote_addr}|{request.headers.get('User-Agent', '')}"
+    return hashlib.sha512(base.encode("utf-8", "replace")).hexdigest()
 
 
 def roles_required(*roles: str) -> Callable:
