@@ -6,7 +6,9 @@ With ``REDIS_URL`` set, ``start_report`` enqueues ``run_report`` on the RQ queue
     rq worker --url $REDIS_URL auditapp
 
 Without Redis the job runs at once, in the request (plain synchronous fallback), and its
-status is kept in ``storage`` like the output. Either way the generated file goes
+status is kept in ``storage`` like the output. When Redis is configured but unreachable,
+a new job takes the same synchronous path (with a logged warning), and asking for a queued
+job's status answers 503 with a message instead of a 500. Either way the generated file goes
 through ``auditapp.storage`` and the status is read with ``job_status``.
 """
 
@@ -21,6 +23,8 @@ from typing import Any
 
 from flask import Flask, current_app, has_app_context
 from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import ServiceUnavailable
 
 from . import storage
 
@@ -30,6 +34,15 @@ QUEUED, STARTED, FINISHED, FAILED = "queued", "started", "finished", "failed"
 JOB_TIMEOUT = 30 * 60
 RESULT_TTL = 7 * 24 * 3600
 _JOB_ID_CHARS = set("abcdef0123456789")
+#: Seconds to wait for Redis before taking it as down (connecting; each command).
+REDIS_CONNECT_TIMEOUT, REDIS_TIMEOUT = 1, 5
+
+
+class QueueUnavailable(ServiceUnavailable):
+    """Redis, which holds the queued jobs, does not answer."""
+
+    description = _l("The report queue cannot be reached just now. "
+                     "Please try again in a few minutes.")
 
 
 def redis_connection():
@@ -38,7 +51,8 @@ def redis_connection():
         return None
     from redis import Redis
 
-    return Redis.from_url(url)
+    return Redis.from_url(url, socket_connect_timeout=REDIS_CONNECT_TIMEOUT,
+                          socket_timeout=REDIS_TIMEOUT)
 
 
 def queue_name() -> str:
@@ -129,19 +143,24 @@ def start_report(kind: str, params: dict) -> str:
     job_id = secrets.token_hex(16)
     connection = redis_connection()
     if connection is not None:
+        from redis.exceptions import RedisError
         from rq import Queue
 
-        Queue(queue_name(), connection=connection).enqueue(
-            "auditapp.jobs.run_report",
-            kind,
-            params,
-            job_id=job_id,
-            job_timeout=JOB_TIMEOUT,
-            result_ttl=RESULT_TTL,
-            failure_ttl=RESULT_TTL,
-            meta={"progress": 0, "kind": kind},
-        )
-        return job_id
+        try:
+            Queue(queue_name(), connection=connection).enqueue(
+                "auditapp.jobs.run_report",
+                kind,
+                params,
+                job_id=job_id,
+                job_timeout=JOB_TIMEOUT,
+                result_ttl=RESULT_TTL,
+                failure_ttl=RESULT_TTL,
+                meta={"progress": 0, "kind": kind},
+            )
+            return job_id
+        except RedisError as exc:
+            log.warning("Redis unreachable (%s): report job %s runs in the request", exc,
+                        job_id)
     _write_status(job_id, {"status": STARTED, "progress": 0})
     try:
         result = run_report(kind, params, job_id)
@@ -154,29 +173,40 @@ def start_report(kind: str, params: dict) -> str:
 
 
 def job_status(job_id: str) -> dict[str, Any] | None:
-    """``{"status", "progress", "key", "filename"}`` of a job, or None if unknown."""
+    """``{"status", "progress", "key", "filename"}`` of a job, or None if unknown.
+    Raises ``QueueUnavailable`` (503) when the job may be queued but Redis does not answer."""
     if not valid_job_id(job_id):
         return None
-    connection = redis_connection()
-    if connection is not None:
-        from rq.exceptions import NoSuchJobError
-        from rq.job import Job
-
-        try:
-            job = Job.fetch(job_id, connection=connection)
-        except NoSuchJobError:
-            return None
-        state = job.get_status(refresh=True)
-        state = getattr(state, "value", state)
-        out: dict[str, Any] = {"status": FAILED if state in ("failed", "stopped", "canceled")
-                               else FINISHED if state == "finished"
-                               else STARTED if state == "started" else QUEUED,
-                               "progress": int((job.meta or {}).get("progress", 0))}
-        if out["status"] == FINISHED:
-            result = job.return_value() or {}
-            out.update(progress=100, key=result.get("key"), filename=result.get("filename"))
-        return out
     key = _status_key(job_id)
-    if not storage.exists(key):
+    if storage.exists(key):  # it ran in a request (no Redis, or Redis was down)
+        return json.loads(storage.load(key))
+    connection = redis_connection()
+    if connection is None:
         return None
-    return json.loads(storage.load(key))
+    from redis.exceptions import RedisError
+
+    try:
+        return _rq_job_status(job_id, connection)
+    except RedisError as exc:
+        log.warning("Redis unreachable (%s): status of job %s unknown", exc, job_id)
+        raise QueueUnavailable() from exc
+
+
+def _rq_job_status(job_id: str, connection) -> dict[str, Any] | None:
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job
+
+    try:
+        job = Job.fetch(job_id, connection=connection)
+    except NoSuchJobError:
+        return None
+    state = job.get_status(refresh=True)
+    state = getattr(state, "value", state)
+    out: dict[str, Any] = {"status": FAILED if state in ("failed", "stopped", "canceled")
+                           else FINISHED if state == "finished"
+                           else STARTED if state == "started" else QUEUED,
+                           "progress": int((job.meta or {}).get("progress", 0))}
+    if out["status"] == FINISHED:
+        result = job.return_value() or {}
+        out.update(progress=100, key=result.get("key"), filename=result.get("filename"))
+    return out

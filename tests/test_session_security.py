@@ -16,6 +16,7 @@ from auditapp.models import User
 
 from .factories import PASSWORD
 
+
 def _forget_cached_user(app: Flask) -> None:
     """The ``app`` fixture keeps one app context (so one ``g``) open across requests, and
     Flask-Login caches the user in ``g``: forget it before each request, as a server does."""
