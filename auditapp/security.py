@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import logging
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -13,6 +15,33 @@ from flask_login import current_user, user_loaded_from_cookie
 from werkzeug.routing import IntegerConverter
 
 from .extensions import db, login_manager
+
+#: Where a secret can sit in a URL: an assignment link's token (``/shopper/t/<token>``,
+#: also before ``/photos/…``) and the API's ``?token=`` parameter.
+_SECRET_IN_URL = re.compile(r"(/shopper/t/)[^/?#\s\"']+|([?&]token=)[^&#\s\"']+")
+
+
+def mask_secrets(text: str) -> str:
+    """``text`` (a URL, a request line, a log message) with link tokens replaced by
+    ``***``: a link opens its visit to whoever holds it, so logs must not keep it."""
+    return _SECRET_IN_URL.sub(lambda m: (m.group(1) or m.group(2)) + "***", text)
+
+
+class MaskSecretsFilter(logging.Filter):
+    """A logging filter that passes every record on with ``mask_secrets`` applied."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = mask_secrets(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(mask_secrets(a) if isinstance(a, str) else a
+                                for a in record.args)
+        return True
+
+
+def _mask_secrets_in(logger: logging.Logger) -> None:
+    if not any(isinstance(f, MaskSecretsFilter) for f in logger.filters):
+        logger.addFilter(MaskSecretsFilter())
 
 
 class DatabaseIntConverter(IntegerConverter):
@@ -31,6 +60,10 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = _l("Please log in to see this page.")
     login_manager.session_protection = "strong"
     login_manager._session_identifier_generator = session_identifier  # see its docstring
+    # werkzeug's request log (development server) and Flask's "Exception on <path>";
+    # gunicorn's access log masks them with the logger class in gunicorn.conf.py
+    _mask_secrets_in(logging.getLogger("werkzeug"))
+    _mask_secrets_in(app.logger)
 
     @login_manager.user_loader
     def load_user(user_id: str):
@@ -66,6 +99,10 @@ def init_app(app: Flask) -> None:
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("Referrer-Policy", "same-origin")
         headers.setdefault("Permissions-Policy", "geolocation=(self), camera=(self)")
+        if request.endpoint != "static":
+            # every page is someone's (signed in, or opened with a link token), or carries a
+            # CSRF token: no shared or browser cache keeps it (views may say otherwise)
+            headers.setdefault("Cache-Control", "private, no-store")
         if app.config.get("SESSION_COOKIE_SECURE"):
             headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response
