@@ -57,7 +57,8 @@ def test_session_cookie_is_refused_after_logout(app, client, chain):
     _copy_cookie(client, stolen, "session")
     assert stolen.get("/hq/").status_code == 200
 
-    client.post("/auth/logout")
+    r = client.post("/auth/logout")
+    assert r.headers["Clear-Site-Data"] == '"cache"'
     assert _is_refused(client.get("/hq/"))
     # the copy taken before the logout (or the old cookie replayed) no longer works
     assert _is_refused(stolen.get("/hq/"))

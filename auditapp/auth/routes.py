@@ -68,7 +68,10 @@ def logout():
     logout_user()
     session.clear()
     flash(_("You have logged out."), "info")
-    return redirect(url_for("auth.login"))
+    response = redirect(url_for("auth.login"))
+    # the browser's HTTP cache (photos) goes too; the offline forms are the service worker's
+    response.headers["Clear-Site-Data"] = '"cache"'
+    return response
 
 
 @bp.route("/language/<code>", methods=["POST"])
