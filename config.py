@@ -9,6 +9,8 @@ Every setting can come from the environment; the class picked by ``AUDITAPP_ENV`
 - ``REDIS_URL``: enables Redis for rate limits and the background job queue.
   Without it the app uses in-process fallbacks (memory limiter, synchronous jobs).
 - ``REMEMBER_COOKIE_DAYS``: how long "keep me logged in" lasts (default 30).
+- ``LOGIN_LIMIT_PER_ACCOUNT`` / ``LOGIN_LIMIT_PER_IP``: failed logins allowed (defaults
+  "10 per 15 minutes" per account, "50 per 15 minutes" per client address).
 - ``UPLOAD_FOLDER``: where photos and generated files are stored (default ``instance/files``).
 """
 
