@@ -60,7 +60,14 @@ access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"
 
 class TokenMaskingLogger(Logger):
     """gunicorn's logger, with link tokens masked in every access-log field (request line,
-    path, query, referrer, headers): whoever reads the logs must not be able to open a visit."""
+    path, query, referrer, headers) and in the error log ("Error handling request <url>"):
+    whoever reads the logs must not be able to open a visit."""
+
+    def setup(self, cfg):
+        from auditapp.security import mask_secrets_in
+
+        super().setup(cfg)
+        mask_secrets_in(self.error_log)
 
     def atoms(self, resp, req, environ, request_time):
         from auditapp.security import mask_secrets

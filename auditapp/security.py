@@ -39,7 +39,8 @@ class MaskSecretsFilter(logging.Filter):
         return True
 
 
-def _mask_secrets_in(logger: logging.Logger) -> None:
+def mask_secrets_in(logger: logging.Logger) -> None:
+    """Mask link tokens in everything ``logger`` logs (once, however often it is called)."""
     if not any(isinstance(f, MaskSecretsFilter) for f in logger.filters):
         logger.addFilter(MaskSecretsFilter())
 
@@ -62,8 +63,8 @@ def init_app(app: Flask) -> None:
     login_manager._session_identifier_generator = session_identifier  # see its docstring
     # werkzeug's request log (development server) and Flask's "Exception on <path>";
     # gunicorn's access log masks them with the logger class in gunicorn.conf.py
-    _mask_secrets_in(logging.getLogger("werkzeug"))
-    _mask_secrets_in(app.logger)
+    mask_secrets_in(logging.getLogger("werkzeug"))
+    mask_secrets_in(app.logger)
 
     @login_manager.user_loader
     def load_user(user_id: str):
