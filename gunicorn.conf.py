@@ -15,6 +15,7 @@ small server behind a reverse proxy (nginx, Caddy, a cloud load balancer).
   report of a large region can take a while to render);
 - ``GUNICORN_ACCESS_LOG`` / ``GUNICORN_ERROR_LOG``: file paths, default ``-`` (stdout /
   stderr, for journald or a container's log collector); ``LOG_LEVEL`` (default info).
+  The access log masks assignment-link tokens (``/shopper/t/***``, ``token=***``).
 
 The app keeps no state in a worker (sessions are signed cookies, rate limits live in
 Redis when ``REDIS_URL`` is set, files go through ``auditapp.storage``), so workers and
@@ -25,6 +26,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+
+from gunicorn.glogging import Logger
 
 
 def _int(name: str, default: int) -> int:
@@ -53,4 +56,27 @@ accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
 errorlog = os.environ.get("GUNICORN_ERROR_LOG", "-")
 loglevel = os.environ.get("LOG_LEVEL", "info")
 access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
+
+
+class TokenMaskingLogger(Logger):
+    """gunicorn's logger, with link tokens masked in every access-log field (request line,
+    path, query, referrer, headers) and in the error log ("Error handling request <url>"):
+    whoever reads the logs must not be able to open a visit."""
+
+    def setup(self, cfg):
+        from auditapp.security import mask_secrets_in
+
+        super().setup(cfg)
+        mask_secrets_in(self.error_log)
+
+    def atoms(self, resp, req, environ, request_time):
+        from auditapp.security import mask_secrets
+
+        atoms = super().atoms(resp, req, environ, request_time)
+        atoms.pop("{authorization}i", None)
+        return {key: mask_secrets(value) if isinstance(value, str) else value
+                for key, value in atoms.items()}
+
+
+logger_class = TokenMaskingLogger
 proc_name = "auditapp"

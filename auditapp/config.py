@@ -8,6 +8,9 @@ Every setting can come from the environment; the class picked by ``AUDITAPP_ENV`
 - ``SECRET_KEY``: required in production; development makes up a fixed local one.
 - ``REDIS_URL``: enables Redis for rate limits and the background job queue.
   Without it the app uses in-process fallbacks (memory limiter, synchronous jobs).
+- ``REMEMBER_COOKIE_DAYS``: how long "keep me logged in" lasts (default 30).
+- ``LOGIN_LIMIT_PER_ACCOUNT`` / ``LOGIN_LIMIT_PER_IP``: failed logins allowed (defaults
+  "10 per 15 minutes" per account, "50 per 15 minutes" per client address).
 - ``UPLOAD_FOLDER``: where photos and generated files are stored (default ``instance/files``).
 - ``AUDITAPP_INSTANCE``: the instance folder (default ``instance/`` in a source checkout,
   ``<prefix>/var/auditapp-instance`` for an installed package).
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 #: The package, and the directory holding it (the repository in a source checkout).
@@ -79,6 +83,8 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
+    #: "Keep me logged in" lasts this long (Flask-Login's default is 365 days).
+    REMEMBER_COOKIE_DURATION = timedelta(days=int(os.environ.get("REMEMBER_COOKIE_DAYS") or 30))
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = "UTC"
     LANGUAGES = ("en", "zh_CN")
@@ -86,6 +92,15 @@ class Config:
         os.environ.get("REDIS_URL") or "memory://"
     )
     RATELIMIT_HEADERS_ENABLED = True
+    # Redis down: count in each worker's memory (with a logged warning) rather than answer
+    # every login with a 500; back to Redis when it answers again. Give up on an
+    # unreachable Redis within a second.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 1}
+    #: Failed logins allowed per account (against guessing from many addresses) and per
+    #: client address (against one machine trying many accounts; an office shares one).
+    LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "10 per 15 minutes")
+    LOGIN_LIMIT_PER_IP = os.environ.get("LOGIN_LIMIT_PER_IP", "50 per 15 minutes")
     BRAND_NAME = os.environ.get("BRAND_NAME", "auditapp")
     TESTING = False
 

@@ -10,7 +10,9 @@ Redis, or when no worker listens on the queue, the job runs at once, in the requ
 (synchronous fallback), and its status is kept in ``storage`` like the output. Either way
 the generated file goes through ``auditapp.storage`` and the status is read with
 ``job_status``, which also says when a queued job has no worker to take it and when the
-worker running a job died (``retry_report`` then starts it again).
+worker running a job died (``retry_report`` then starts it again). When Redis is
+configured but unreachable, a new job takes the synchronous path too (with a logged
+warning), and asking for a queued job's status answers 503 with a message instead of a 500.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from typing import Any
 
 from flask import Flask, current_app, has_app_context
 from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import ServiceUnavailable
 
 from . import storage
 
@@ -36,6 +40,15 @@ NO_WORKER, WORKER_LOST, ERROR = "no_worker", "worker_lost", "error"
 JOB_TIMEOUT = 30 * 60
 RESULT_TTL = 7 * 24 * 3600
 _JOB_ID_CHARS = set("abcdef0123456789")
+#: Seconds to wait for Redis before taking it as down (connecting; each command).
+REDIS_CONNECT_TIMEOUT, REDIS_TIMEOUT = 1, 5
+
+
+class QueueUnavailable(ServiceUnavailable):
+    """Redis, which holds the queued jobs, does not answer."""
+
+    description = _l("The report queue cannot be reached just now. "
+                     "Please try again in a few minutes.")
 
 
 def redis_connection():
@@ -44,7 +57,8 @@ def redis_connection():
         return None
     from redis import Redis
 
-    return Redis.from_url(url)
+    return Redis.from_url(url, socket_connect_timeout=REDIS_CONNECT_TIMEOUT,
+                          socket_timeout=REDIS_TIMEOUT)
 
 
 def queue_name() -> str:
@@ -148,11 +162,18 @@ def start_report(kind: str, params: dict) -> str:
         raise ValueError(f"Unknown report {kind!r}.")
     connection = redis_connection()
     if connection is not None:
-        queue = _queue(connection)
-        if live_workers(queue):
-            return _enqueue_once(queue, kind, params)
-        log.warning("No RQ worker listens on queue %r: the %s report is built in the request. "
-                    "Start one with `rq worker --url $REDIS_URL %s`.", queue.name, kind, queue.name)
+        from redis.exceptions import RedisError
+
+        try:
+            queue = _queue(connection)
+            if live_workers(queue):
+                return _enqueue_once(queue, kind, params)
+            log.warning("No RQ worker listens on queue %r: the %s report is built in the "
+                        "request. Start one with `rq worker --url $REDIS_URL %s`.",
+                        queue.name, kind, queue.name)
+        except RedisError as exc:
+            log.warning("Redis unreachable (%s): the %s report is built in the request",
+                        exc, kind)
     return _run_now(kind, params)
 
 
@@ -230,18 +251,23 @@ def job_status(job_id: str) -> dict[str, Any] | None:
     """A job's ``{"status", "progress", "kind", "params"}``, plus ``key`` and ``filename``
     once finished and ``reason`` when something is wrong: ``no_worker`` (queued, but no
     worker listens on the queue), ``worker_lost`` (failed: the worker running it died) or
-    ``error`` (failed: the build raised). None if the job is unknown."""
+    ``error`` (failed: the build raised). None if the job is unknown. Raises
+    ``QueueUnavailable`` (503) when the job may be queued but Redis does not answer."""
     if not valid_job_id(job_id):
         return None
-    connection = redis_connection()
-    if connection is not None:
-        status = _rq_status(connection, job_id)
-        if status is not None:
-            return status
     key = _status_key(job_id)
-    if not storage.exists(key):
+    if storage.exists(key):  # it ran in a request (no Redis, no worker, or Redis was down)
+        return json.loads(storage.load(key))
+    connection = redis_connection()
+    if connection is None:
         return None
-    return json.loads(storage.load(key))
+    from redis.exceptions import RedisError
+
+    try:
+        return _rq_status(connection, job_id)
+    except RedisError as exc:
+        log.warning("Redis unreachable (%s): status of job %s unknown", exc, job_id)
+        raise QueueUnavailable() from exc
 
 
 def _rq_state(job) -> str:

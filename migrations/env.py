@@ -11,7 +11,9 @@ config = context.config
 
 # Interpret the config file for Python logging.
 # This line sets up loggers basically.
-fileConfig(config.config_file_name)
+# (keep the loggers that exist already: run in-process, as tests and `flask db upgrade` do,
+# the default would silence the app's own warnings, e.g. "Redis unreachable")
+fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 
 

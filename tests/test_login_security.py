@@ -56,7 +56,7 @@ def test_session_is_renewed_on_login(client, chain):
     client.post("/auth/login", data={"username": "hq@example.com", "password": "secret-pass"})
     with client.session_transaction() as s:
         assert "planted" not in s
-        assert s.get("_user_id") == str(chain.hq.id)
+        assert s.get("_user_id") == chain.hq.get_id()
 
 
 def test_inactive_account_cannot_log_in(client, chain):

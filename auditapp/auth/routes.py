@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, select
@@ -19,12 +19,30 @@ _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
 
 def _login_failed(response) -> bool:
-    # Only failed attempts count towards the limit (a successful login redirects).
+    # Only failed attempts count towards the limits (a successful login redirects).
     return response.status_code != 302
 
 
+def _typed_account() -> str:
+    """The throttling key of the account a login attempt names (whether it exists or not)."""
+    return "account:" + (request.form.get("username") or "").strip().lower()[:120]
+
+
+def _password_matches(user: User | None, password: str) -> bool:
+    """Check ``password`` with one password hash whatever the account: unknown, deactivated,
+    without a password or real. Answering some faster would tell which accounts exist."""
+    matches = check_password_hash((user and user.password_hash) or _DUMMY_HASH, password)
+    return matches and user is not None and bool(user.password_hash) and user.active
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit("10 per 15 minutes", methods=["POST"], deduct_when=_login_failed)
+# Failed attempts are limited per address (one machine trying many accounts) and per account
+# (many machines guessing one password), so that one address (an office behind one NAT)
+# cannot lock out everybody else's accounts. See LOGIN_LIMIT_PER_* in config.py.
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"], methods=["POST"],
+               deduct_when=_login_failed)
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"],
+               key_func=_typed_account, deduct_when=_login_failed)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
@@ -32,10 +50,7 @@ def login():
     if form.validate_on_submit():
         name = form.username.data.strip()
         user = db.session.scalar(select(User).where(func.lower(User.username) == name.lower()))
-        if user is None:
-            # Spend the same time as a real check, so timing does not reveal accounts.
-            check_password_hash(_DUMMY_HASH, form.password.data)
-        if user is None or not user.active or not user.check_password(form.password.data):
+        if not _password_matches(user, form.password.data):
             flash(_("That e-mail/code and password do not match an active account."), "error")
             return render_template("auth/login.html", form=form), 200
         session.clear()  # a fresh session on login (no fixation)
@@ -46,10 +61,17 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    if current_user.is_authenticated:
+        # ends this session and any copy of its cookies (and the user's other sessions)
+        current_user.end_sessions()
+        db.session.commit()
     logout_user()
     session.clear()
     flash(_("You have logged out."), "info")
-    return redirect(url_for("auth.login"))
+    response = redirect(url_for("auth.login"))
+    # the browser's HTTP cache (photos) goes too; the offline forms are the service worker's
+    response.headers["Clear-Site-Data"] = '"cache"'
+    return response
 
 
 @bp.route("/language/<code>", methods=["POST"])

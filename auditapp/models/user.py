@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import Column, ForeignKey, String, Table
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
@@ -56,6 +56,9 @@ class User(db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     #: SHA-256 (hex) of the user's personal API token for BI tools (HQ only), or None.
     api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    #: Part of every session and remember-me cookie (see ``get_id``): raising it ends all
+    #: of the user's sessions (logout, a new password, deactivation).
+    session_version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     stores: Mapped[list[Store]] = relationship(secondary=store_managers, order_by=Store.code)
     tied_stores: Mapped[list[Store]] = relationship(secondary=shopper_store_ties)
@@ -76,11 +79,25 @@ class User(db.Model):
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        """What the session and the remember-me cookie hold: ``"<id>:<session version>"``,
+        so that a cookie stops working once the version moves on (``end_sessions``)."""
+        return f"{self.id}:{self.session_version}"
+
+    def end_sessions(self) -> None:
+        """Revoke every session and remember-me cookie of this user, on every device."""
+        self.session_version = (self.session_version or 1) + 1
+
+    @validates("active")
+    def _end_sessions_on_deactivation(self, _key: str, active: bool) -> bool:
+        if self.active and not active:
+            self.end_sessions()
+        return active
 
     # --- passwords -----------------------------------------------------------------------
     def set_password(self, password: str) -> None:
+        """Set a new password; sessions opened with the old one end."""
         self.password_hash = generate_password_hash(password)
+        self.end_sessions()
 
     def check_password(self, password: str) -> bool:
         return bool(self.password_hash) and check_password_hash(self.password_hash, password)
