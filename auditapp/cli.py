@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import click
 from flask import Flask
@@ -154,6 +155,9 @@ def bdi_command(month: str, fmt: str, store_codes: tuple[str, ...]) -> None:
     rows = analytics.store_scores(
         period, store_codes=list(store_codes) or None, include_inactive=bool(store_codes)
     )
+    if store_codes:  # the rank among the whole chain, as on the dashboard
+        chain = {r.code: r.rank for r in analytics.store_scores(period)}
+        rows = [replace(r, rank=chain.get(r.code)) for r in rows]
     brand = analytics.brand_score(period)
     if fmt == "json":  # for programs: codes, not labels
         click.echo(
