@@ -462,8 +462,8 @@ def _shared_group_query(period: Period, config_key: _ConfigKey, key: str) -> Sel
 def region_scores(
     period: Period, config: scoring.ScoringConfig | None = None
 ) -> list[GroupScore]:
-    """Each active region's BDI (mean of its active stores' BDIs) with the previous
-    period's, ordered by name."""
+    """Each active region's BDI (mean of the BDIs of its stores that count in the period)
+    with the previous period's, ordered by name."""
     config = _scoring_config(config)
     current = {
         r.group_id: r for r in db.session.execute(_group_query(period, config, "region_id"))
@@ -495,7 +495,8 @@ def region_scores(
 def brand_score(
     period: Period, config: scoring.ScoringConfig | None = None, brand_id: int | None = None
 ) -> GroupScore:
-    """The Brand Delivery Index: mean of the brand's active stores' BDIs."""
+    """The Brand Delivery Index: mean of the BDIs of the brand's stores that count in the
+    period (active, or deactivated in or after it)."""
     config = _scoring_config(config)
     if brand_id is None:
         brand_id = db.session.scalar(select(func.min(Brand.id)))
