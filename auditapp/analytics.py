@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 
 from flask_babel import gettext as _
-from sqlalchemy import Float, and_, case, func, literal, select, union_all
+from sqlalchemy import Float, Numeric, and_, case, cast, func, literal, or_, select, union_all
 from sqlalchemy.sql import ColumnElement, Select
 
 from . import scoring
@@ -136,6 +136,18 @@ def _num(value: float) -> ColumnElement:
     return literal(float(value), type_=Float)
 
 
+def _exact(column) -> ColumnElement:
+    """``scoring.exact`` as SQL: the value rounded to the decimals thresholds compare at
+    (PostgreSQL rounds only NUMERIC to a number of decimals)."""
+    return func.round(cast(column, Numeric), scoring.THRESHOLD_DECIMALS)
+
+
+def counts_in(period: Period) -> ColumnElement:
+    """SQL: the store counts in the period's figures: active, or deactivated on or after
+    the period's first day (it keeps its past months, SCORING.md §7a)."""
+    return or_(Store.active.is_(True), Store.deactivated_on >= period.start)
+
+
 def _counted_visits(kind: str, period: Period) -> list[ColumnElement]:
     return [
         Visit.kind == kind,
@@ -169,7 +181,8 @@ def _deduction(config: scoring.ScoringConfig) -> ColumnElement:
     )
     quick = and_(
         Complaint.resolution_seconds.is_not(None),
-        Complaint.resolution_seconds <= config.quick_resolution_hours * 3600,
+        # the full duration, exact to the microsecond (SCORING.md §7a)
+        Complaint.resolution_seconds <= scoring.hours_to_seconds(config.quick_resolution_hours),
     )
     return points * case((quick, _num(config.quick_resolution_factor)), else_=_num(1.0))
 
@@ -181,7 +194,7 @@ def _complaint_sums(period: Period, config: scoring.ScoringConfig):
             func.sum(_deduction(config)).label("deducted"),
             func.count(Complaint.id).label("n"),
         )
-        .where(period.includes(Complaint.received_at))
+        .where(period.includes(Complaint.received_on))  # the store's local month
         .group_by(Complaint.store_id)
         .subquery()
     )
@@ -268,13 +281,13 @@ def _config_from_key(key: _ConfigKey) -> scoring.ScoringConfig:
 @lru_cache(maxsize=256)
 def _shared_store_query(period: Period, key: _ConfigKey, active_only: bool) -> Select:
     query = store_scores_query(period, _config_from_key(key))
-    return query.where(Store.active.is_(True)) if active_only else query
+    return query.where(counts_in(period)) if active_only else query
 
 
 def _cached_query(
     period: Period, config: scoring.ScoringConfig, active_only: bool = False
 ) -> Select:
-    """``store_scores_query`` (with ``Store.active`` if asked), shared."""
+    """``store_scores_query`` (only the stores that count in the period if asked), shared."""
     return _shared_store_query(period, _config_key(config), active_only)
 
 
@@ -384,7 +397,8 @@ def store_scores(
         prev = filtered(period.previous()).subquery()
         previous = dict(connection.execute(select(prev.c.store_id, prev.c.bdi)).all())
 
-    rows.sort(key=lambda r: (r[_BDI] is None, -(r[_BDI] or 0.0), r[_CODE]))
+    exact = scoring.exact  # equal BDIs tie exactly, then go by code
+    rows.sort(key=lambda r: (r[_BDI] is None, -exact(r[_BDI] or 0.0), r[_CODE]))
     band, get_previous = scoring.band, previous.get
     out = []
     for position, row in enumerate(rows, start=1):
@@ -401,8 +415,9 @@ def store_scores(
 def store_score(
     store_id: int, period: Period, config: scoring.ScoringConfig | None = None
 ) -> StoreScore | None:
-    """One store's figures, ranked among all active stores (as in ``store_scores``: by BDI,
-    ties by store code); an inactive store or one without a BDI has no rank."""
+    """One store's figures, ranked among all stores that count in the period (as in
+    ``store_scores``: by BDI, ties by store code); a store that does not count in the
+    period or has no BDI has no rank."""
     config = _scoring_config(config)
     rows = store_scores(
         period, config, store_ids=[store_id], include_inactive=True, with_trend=True
@@ -411,11 +426,15 @@ def store_score(
         return None
     row = rows[0]
     rank = None
-    if row.bdi is not None and row.active:
-        others = _cached_query(period, config, active_only=True).subquery()
+    others = _cached_query(period, config, active_only=True).subquery()
+    counted = db.session.scalar(
+        select(func.count()).select_from(others).where(others.c.store_id == store_id)
+    )
+    if row.bdi is not None and counted:
+        bdi, other = scoring.exact(row.bdi), _exact(others.c.bdi)
         ahead = db.session.scalar(
             select(func.count()).select_from(others).where(
-                (others.c.bdi > row.bdi) | ((others.c.bdi == row.bdi) & (others.c.code < row.code))
+                (other > bdi) | ((other == bdi) & (others.c.code < row.code))
             )
         )
         rank = int(ahead) + 1
@@ -443,8 +462,8 @@ def _shared_group_query(period: Period, config_key: _ConfigKey, key: str) -> Sel
 def region_scores(
     period: Period, config: scoring.ScoringConfig | None = None
 ) -> list[GroupScore]:
-    """Each active region's BDI (mean of its active stores' BDIs) with the previous
-    period's, ordered by name."""
+    """Each active region's BDI (mean of the BDIs of its stores that count in the period)
+    with the previous period's, ordered by name."""
     config = _scoring_config(config)
     current = {
         r.group_id: r for r in db.session.execute(_group_query(period, config, "region_id"))
@@ -476,7 +495,8 @@ def region_scores(
 def brand_score(
     period: Period, config: scoring.ScoringConfig | None = None, brand_id: int | None = None
 ) -> GroupScore:
-    """The Brand Delivery Index: mean of the brand's active stores' BDIs."""
+    """The Brand Delivery Index: mean of the BDIs of the brand's stores that count in the
+    period (active, or deactivated in or after it)."""
     config = _scoring_config(config)
     if brand_id is None:
         brand_id = db.session.scalar(select(func.min(Brand.id)))
@@ -503,10 +523,12 @@ def brand_score(
 def band_distribution(
     period: Period, config: scoring.ScoringConfig | None = None
 ) -> dict[str, int]:
-    """How many active stores fall in each band (only stores with a BDI)."""
+    """How many of the period's stores fall in each band (only stores with a BDI); bounds
+    compared as exact decimals, as ``scoring.band`` does."""
     config = _scoring_config(config)
     stores = _cached_query(period, config, active_only=True).subquery()
-    whens = [(stores.c.bdi >= bound, literal(code)) for bound, code in config.bands]
+    bdi = _exact(stores.c.bdi)
+    whens = [(bdi >= scoring.exact(bound), literal(code)) for bound, code in config.bands]
     band_col = case(*whens, else_=literal("needs_improvement")).label("band")
     counts = {code: 0 for _, code in config.bands} | {"needs_improvement": 0}
     query = (
@@ -616,7 +638,7 @@ def dimension_means(
         )
         .join(Visit, Visit.id == VisitDimensionScore.visit_id)
         .join(Store, Store.id == Visit.store_id)
-        .where(*_counted_visits(kind, period), Store.active.is_(True))
+        .where(*_counted_visits(kind, period), counts_in(period))
         .group_by(group_col, VisitDimensionScore.dimension)
     )
     if store_ids is not None:
@@ -650,11 +672,12 @@ def satisfaction(
     query = (
         select(
             func.count(Visit.csm),
-            func.coalesce(func.sum(case((Visit.csm >= scoring.SATISFIED_CSM, 1), else_=0)), 0),
+            func.coalesce(func.sum(
+                case((_exact(Visit.csm) >= scoring.SATISFIED_CSM, 1), else_=0)), 0),
             func.avg(Visit.csm),
         )
         .join(Store, Store.id == Visit.store_id)
-        .where(*_counted_visits(MYSTERY, period), Store.active.is_(True))
+        .where(*_counted_visits(MYSTERY, period), counts_in(period))
     )
     if store_ids is not None:
         query = query.where(Visit.store_id.in_(store_ids))
@@ -693,8 +716,7 @@ def complaints_by_severity(store_id: int, period: Period) -> dict[str, dict[str,
         )
         .where(
             Complaint.store_id == store_id,
-            Complaint.received_at >= period.start_dt,
-            Complaint.received_at < period.end_dt,
+            period.includes(Complaint.received_on),  # the store's local month
         )
         .group_by(Complaint.severity)
     ).all()
@@ -727,13 +749,14 @@ def region_ranks(
     config = _scoring_config(config)
     stores = (
         store_scores_query(period, config)
-        .where(Store.active.is_(True) | Store.id.in_(store_ids))
+        .where(counts_in(period) | Store.id.in_(store_ids))
         .subquery()
     )
     ranked = (
         select(
             stores.c.store_id,
-            func.rank().over(partition_by=stores.c.region_id, order_by=stores.c.bdi.desc())
+            func.rank().over(partition_by=stores.c.region_id,
+                             order_by=_exact(stores.c.bdi).desc())
             .label("rank"),
             func.count().over(partition_by=stores.c.region_id).label("ranked"),
         )
@@ -799,7 +822,7 @@ def mystery_visit_mean(
     query = (
         select(func.count(Visit.id), func.avg(Visit.score))
         .join(Store, Store.id == Visit.store_id)
-        .where(*_counted_visits(MYSTERY, period), Store.active.is_(True))
+        .where(*_counted_visits(MYSTERY, period), counts_in(period))
     )
     if region_id is not None:
         query = query.where(Store.region_id == region_id)

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 from markupsafe import Markup, escape
 
+from . import scoring
 from .config import resource_dir
 from .scoring import fmt_score
 
@@ -157,7 +158,7 @@ def band_of(value: float | None, bands: Sequence[tuple[float, str]]) -> str:
     if value is None:
         return "none"
     for bound, code in bands:
-        if value >= bound:
+        if scoring.at_least(value, bound):  # exact decimals, as scoring.band
             return code
     return "needs_improvement"
 

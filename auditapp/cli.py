@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import click
 from flask import Flask
@@ -20,7 +21,7 @@ from .models import AREA_MANAGER, MANAGER, ROLES, SHOPPER, Region, Store, User
 def init_app(app: Flask) -> None:
     for command in (
         init_db, seed_demo_command, create_user, bdi_command, schedule_command, generate_command,
-        strip_photo_metadata_command,
+        strip_photo_metadata_command, verify_command,
     ):
         app.cli.add_command(command)
 
@@ -154,6 +155,9 @@ def bdi_command(month: str, fmt: str, store_codes: tuple[str, ...]) -> None:
     rows = analytics.store_scores(
         period, store_codes=list(store_codes) or None, include_inactive=bool(store_codes)
     )
+    if store_codes:  # the rank among the whole chain, as on the dashboard
+        chain = {r.code: r.rank for r in analytics.store_scores(period)}
+        rows = [replace(r, rank=chain.get(r.code)) for r in rows]
     brand = analytics.brand_score(period)
     if fmt == "json":  # for programs: codes, not labels
         click.echo(
@@ -193,6 +197,29 @@ def bdi_command(month: str, fmt: str, store_codes: tuple[str, ...]) -> None:
             f"{(r.rank or '-'):>4}  {r.code:<6} {f(r.ms):>6} {f(r.qa):>6} {f(r.hl):>6} "
             f"{f(r.bdi):>6}  {band_text:<18} {r.name}"
         )
+
+
+@click.command("verify")
+@click.option("--month", required=True, help="Month as YYYY-MM.")
+@with_appcontext
+@cli_localised
+def verify_command(month: str) -> None:
+    """Recompute a month's visit scores and store, region and brand figures from the raw
+    rows and print every difference (exit code 1 if there is any)."""
+    from .verify import verify_month
+
+    period = _month(month, "--month")
+    result = verify_month(period)
+    for difference in result.differences:
+        click.echo(_("%(what)s: found %(found)s, recomputed %(expected)s",
+                     what=difference.what, found=repr(difference.found),
+                     expected=repr(difference.expected)))
+    summary = _("%(month)s: checked %(v)s visits, %(s)s stores, %(r)s regions and the brand; "
+                "%(n)s differences.", month=period.label, v=result.visits, s=result.stores,
+                r=result.regions, n=len(result.differences))
+    click.echo(summary)
+    if not result.ok:
+        raise SystemExit(1)
 
 
 @click.command("schedule")

@@ -68,9 +68,7 @@ def search(*, store_id: int | None = None, period: Period | None = None, status:
     if store_id:
         query = query.where(Complaint.store_id == store_id)
     if period is not None:
-        query = query.where(
-            Complaint.received_at >= period.start_dt, Complaint.received_at < period.end_dt
-        )
+        query = query.where(period.includes(Complaint.received_on))  # store's local month
     if status == "open":
         query = query.where(Complaint.resolved_at.is_(None))
     elif status == "resolved":

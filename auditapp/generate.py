@@ -46,6 +46,7 @@ from .models import (
     store_managers,
     utcnow,
 )
+from .models.complaint import local_date, resolution_seconds
 from .models.questionnaire import KIND_MYSTERY, KIND_QA, PUBLISHED
 from .models.visit import ASSIGNED, MYSTERY, QA, RELEASED
 from .questionnaires import default_mystery, default_qa
@@ -401,14 +402,12 @@ def generate_chain(
                 complaint_rows.append(
                     {
                         "id": complaint_id, "store_id": store["id"], "received_at": received,
+                        "received_on": local_date(received, store["timezone"]),
                         "channel": ("phone", "app", "email", "social")[rng.randrange(4)],
                         "severity": rng.choices(scoring.SEVERITIES, (6, 3, 1))[0],
                         "category": category, "description": description,
                         "steps_done": None, "handling_notes": "", "resolved_at": resolved,
-                        "resolution_seconds": (
-                            max(0, int((resolved - received).total_seconds()))
-                            if resolved is not None else None
-                        ),
+                        "resolution_seconds": resolution_seconds(received, resolved),
                         "created_at": received, "created_by_id": None,
                     }
                 )

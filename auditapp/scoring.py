@@ -38,6 +38,10 @@ DEFAULT_TIMED_TARGETS: dict[str, tuple[float, float]] = {
 
 DEFAULT_DIMENSION_WEIGHT = 20.0
 
+#: Decimals kept when a value is compared with a threshold (SCORING.md §7a): floating-point
+#: error (89.99999999999999 for an exact 90) never moves a value across a threshold.
+THRESHOLD_DECIMALS = 6
+
 
 class ScoringError(ValueError):
     """An answer or a setting that the method cannot score; the message says why."""
@@ -125,6 +129,23 @@ def _finite(x: object) -> bool:
     return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
 
 
+def exact(value: float) -> float:
+    """``value`` as compared with a threshold: rounded to ``THRESHOLD_DECIMALS`` decimals
+    (SCORING.md §7a). ``analytics.py`` applies the same rounding in SQL."""
+    return round(value, THRESHOLD_DECIMALS)
+
+
+def at_least(value: float, bound: float) -> bool:
+    """``value ≥ bound`` as exact decimals (an exact 90 computed as 89.99999999999999 is 90)."""
+    return exact(value) >= exact(bound)
+
+
+def hours_to_seconds(hours: float) -> float:
+    """A duration in hours as seconds, exact to the microsecond (the resolution of a
+    recorded time), so that durations compare exactly (the 48 h rule)."""
+    return exact(hours * 3600.0)
+
+
 # --- 2. item score ------------------------------------------------------------------------
 
 
@@ -170,9 +191,9 @@ def item_score(
         if not limit > target:
             raise ScoringError("A timed item's limit must be above its target.")
         t = float(value)
-        if t <= target:
+        if at_least(target, t):
             return 100.0
-        if t >= limit:
+        if at_least(t, limit):
             return 0.0
         return 100.0 * (limit - t) / (limit - target)
     raise ScoringError(f"Unknown item type {item_type!r}.")
@@ -254,7 +275,7 @@ def is_satisfied(csm_value: float | None) -> bool | None:
     """A visit counts as satisfied when its CSM ≥ +30; None without scale7 answers."""
     if csm_value is None:
         return None
-    return csm_value >= SATISFIED_CSM
+    return at_least(csm_value, SATISFIED_CSM)
 
 
 def satisfaction_rate(csm_values: Iterable[float | None]) -> float | None:
@@ -264,7 +285,7 @@ def satisfaction_rate(csm_values: Iterable[float | None]) -> float | None:
         if value is None:
             continue
         counted += 1
-        satisfied += value >= SATISFIED_CSM
+        satisfied += at_least(value, SATISFIED_CSM)
     return satisfied / counted * 100.0 if counted else None
 
 
@@ -315,12 +336,15 @@ def complaint_deduction(
     resolution_hours: float | None,
     config: ScoringConfig = DEFAULT_CONFIG,
 ) -> float:
-    """Points one complaint deducts; half (configurable) when resolved within 48 h."""
+    """Points one complaint deducts; half (configurable) when resolved within 48 h. The
+    full duration counts (48 h and 0.6 s is not within 48 h), compared in seconds exactly."""
     try:
         points = float(config.hotline_deductions[severity])
     except KeyError:
         raise ScoringError(f"Unknown complaint severity {severity!r}.") from None
-    if resolution_hours is not None and resolution_hours <= config.quick_resolution_hours:
+    if resolution_hours is not None and hours_to_seconds(resolution_hours) <= hours_to_seconds(
+        config.quick_resolution_hours
+    ):
         points *= config.quick_resolution_factor
     return points
 
@@ -352,11 +376,12 @@ def bdi(
 
 
 def band(value: float | None, config: ScoringConfig = DEFAULT_CONFIG) -> str | None:
-    """Band code for a score: excellent / good / fair / needs_improvement."""
+    """Band code for a score: excellent / good / fair / needs_improvement; the bounds are
+    compared as exact decimals (an exact 90 is excellent)."""
     if value is None:
         return None
     for bound, code in config.bands:
-        if value >= bound:
+        if at_least(value, bound):
             return code
     return "needs_improvement"
 

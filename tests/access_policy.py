@@ -88,6 +88,8 @@ POLICY: dict[str, frozenset[str]] = {
     "hq.qa_visit": frozenset({"qa"}),
     # HQ console and the BI API
     "api.hq_bdi": HQ,
+    "api.hq_visit_receipt": HQ,
+    "api.hq_store_receipt": HQ,
     "api.hq_dimensions": HQ,
     "api.hq_series": HQ,
     "hq.index": HQ,
@@ -133,6 +135,8 @@ POLICY: dict[str, frozenset[str]] = {
     "hq.scheduling_reassign": HQ,
     "hq.settings": HQ,
     "hq.stores": HQ,
+    "hq.visit_receipt": HQ,
+    "hq.store_receipt": HQ,
     "hq.store_detail": HQ,
     "hq.store_active": HQ,
     "hq.store_edit": HQ,

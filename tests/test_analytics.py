@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -23,7 +24,9 @@ MAY = analytics.Period.month("2026-05")
 def python_store_bdis(period: analytics.Period, config: ScoringConfig) -> dict[str, dict]:
     """The reference computation, straight from scoring.py over raw rows."""
     out = {}
-    for store in db.session.scalars(select(Store).where(Store.active.is_(True))):
+    for store in db.session.scalars(select(Store)):
+        if not (store.active or store.deactivated_on >= period.start):
+            continue  # a deactivated store counts up to its month of deactivation
         visits = db.session.scalars(select(Visit).where(Visit.store_id == store.id)).all()
 
         def in_period(v, kind):
@@ -38,10 +41,12 @@ def python_store_bdis(period: analytics.Period, config: ScoringConfig) -> dict[s
 
         ms = scoring.mean([v_score(v) for v in visits if in_period(v, MYSTERY)])
         qa = scoring.mean([v_score(v) for v in visits if in_period(v, QA)])
-        complaints = db.session.scalars(select(Complaint).where(
-            Complaint.store_id == store.id,
-            Complaint.received_at >= period.start_dt, Complaint.received_at < period.end_dt,
-        )).all()
+        zone = ZoneInfo(store.timezone)
+        complaints = [  # in the month of receipt in the store's own time zone
+            c for c in db.session.scalars(select(Complaint).where(Complaint.store_id == store.id))
+            if period.start <= c.received_at.replace(tzinfo=UTC).astimezone(zone).date()
+            < period.end
+        ]
         hl = scoring.hotline_score(
             [(c.severity, (c.resolved_at - c.received_at).total_seconds() / 3600
               if c.resolved_at else None) for c in complaints], config)
@@ -161,6 +166,7 @@ def test_unreleased_visits_and_inactive_stores_do_not_count(chain):
     make_visit(chain, store, status=SUBMITTED, default=None)
     make_visit(chain, other, values={"clean_restroom": 0})
     other.active = False
+    other.deactivated_on = date(2026, 4, 30)  # before May: it no longer counts in May
     db.session.commit()
     rows = {r.code: r for r in analytics.store_scores(MAY)}
     assert rows[store.code].bdi is None and rows[store.code].rank is None

@@ -3,7 +3,8 @@ what the scoring engine computes, and that the analytics work on."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -56,7 +57,10 @@ def test_generate_command_makes_a_scored_chain(runner):
         if c.resolved_at is None:
             assert c.resolution_seconds is None
         else:
-            assert c.resolution_seconds == int((c.resolved_at - c.received_at).total_seconds())
+            # the full duration, never truncated (SCORING.md §7a)
+            assert c.resolution_seconds == (c.resolved_at - c.received_at).total_seconds()
+        assert c.received_on == c.received_at.replace(tzinfo=UTC).astimezone(
+            ZoneInfo(c.store.timezone)).date()
 
     # the analytics work on it: every store has a BDI in May, ranked 1…5
     rows = analytics.store_scores(analytics.Period.month("2026-05"), with_trend=True)

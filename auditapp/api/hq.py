@@ -19,12 +19,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import analytics, params
+from .. import analytics, params, receipts
 from ..extensions import csrf, db
-from ..models import Region, Store, User
+from ..models import Region, Store, User, Visit
 from ..params import BadParameter as BadRequest
 from ..permissions import Cap, has
 from ..scoring import DIMENSIONS
+from ..settings import scoring_config
 from . import bp
 from .errors import error_response
 
@@ -203,6 +204,27 @@ def hq_dimensions():
                     "competitors": competitors})
 
 
+@bp.route("/hq/receipts/visits/<int:visit_id>")
+@hq_api
+def hq_visit_receipt(visit_id: int):
+    """How a visit's score was made (``receipts.visit_receipt``)."""
+    visit = db.session.get(Visit, visit_id)
+    if visit is None:
+        return error_response(404, _("There is no visit %(id)s.", id=visit_id))
+    return jsonify(receipts.visit_receipt(visit, scoring_config()).to_dict())
+
+
+@bp.route("/hq/receipts/stores/<int:store_id>")
+@hq_api
+def hq_store_receipt(store_id: int):
+    """How a store's BDI for a month was made (``receipts.store_receipt``)."""
+    period = params.month()
+    store = db.session.get(Store, store_id)
+    if store is None:
+        return error_response(404, _("There is no store %(id)s.", id=store_id))
+    return jsonify(receipts.store_receipt(store, period, scoring_config()).to_dict())
+
+
 # --- OpenAPI ------------------------------------------------------------------------------
 
 _MONTH = {"name": "month", "in": "query", "required": False,
@@ -266,6 +288,34 @@ OPENAPI_PATHS: dict = {
                               "content": {"application/json": {"schema": {
                                   "$ref": "#/components/schemas/HqDimensions"}}}}, **_ERRORS},
     }},
+    "/api/hq/receipts/visits/{visit_id}": {"get": {
+        "summary": "Score receipt of a visit: items → dimensions → visit score, recomputed",
+        "parameters": [{"name": "visit_id", "in": "path", "required": True,
+                        "schema": {"type": "integer"}}],
+        "security": _AUTH,
+        "responses": {"200": {"description": "Each item's answer, weight, T/L and score s; "
+                                             "each dimension's W_d and S_d; V, CSM; the "
+                                             "stored values beside the recomputed ones",
+                              "content": {"application/json": {"schema": {
+                                  "$ref": "#/components/schemas/HqVisitReceipt"}}}},
+                      "404": {"description": "No such visit", "content": {
+                          "application/json": {"schema": {
+                              "$ref": "#/components/schemas/Error"}}}}, **_ERRORS},
+    }},
+    "/api/hq/receipts/stores/{store_id}": {"get": {
+        "summary": "Score receipt of a store-month: visits and complaints → MS, QA, HL → BDI",
+        "parameters": [{"name": "store_id", "in": "path", "required": True,
+                        "schema": {"type": "integer"}}, _MONTH],
+        "security": _AUTH,
+        "responses": {"200": {"description": "The month's visits (with their receipts), "
+                                             "complaints and deductions, the components, "
+                                             "BDI, band and the settings used",
+                              "content": {"application/json": {"schema": {
+                                  "$ref": "#/components/schemas/HqStoreReceipt"}}}},
+                      "404": {"description": "No such store", "content": {
+                          "application/json": {"schema": {
+                              "$ref": "#/components/schemas/Error"}}}}, **_ERRORS},
+    }},
 }
 
 _GROUP = {"type": "object", "properties": {
@@ -290,6 +340,14 @@ OPENAPI_SCHEMAS: dict = {
         "month": {"type": "string"}, "months": {"type": "integer"}, "scope": {"type": "object"},
         "series": {"type": "array", "items": {"type": "object", "properties": {
             "month": {"type": "string"}, "bdi": _NUM}}}}},
+    "HqVisitReceipt": {"type": "object", "properties": {
+        "visit_id": {"type": "integer"}, "items": {"type": "array"},
+        "dimensions": {"type": "array"}, "score": _NUM, "stored_score": _NUM, "csm": _NUM}},
+    "HqStoreReceipt": {"type": "object", "properties": {
+        "store_code": {"type": "string"}, "month": {"type": "string"},
+        "mystery": {"type": "array"}, "qa": {"type": "array"}, "complaints": {"type": "array"},
+        "components": {"type": "object"}, "bdi": _NUM, "band": {"type": ["string", "null"]},
+        "settings": {"type": "object"}}},
     "HqDimensions": {"type": "object", "properties": {
         "month": {"type": "string"}, "by": {"type": "string"},
         "groups": {"type": "array", "items": {"type": "object", "properties": {

@@ -12,6 +12,7 @@ from . import (  # noqa: E402,F401
     masterdata,
     qa,
     questionnaires,
+    receipt,
     reports,
     review,
     routes,

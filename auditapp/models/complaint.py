@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, event
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, event, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -38,6 +39,9 @@ class Complaint(db.Model):
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
     #: UTC.
     received_at: Mapped[datetime]
+    #: The day of receipt in the store's local time zone: the complaint counts in this
+    #: day's month (SCORING.md §7a). Kept in step with ``received_at``.
+    received_on: Mapped[date] = mapped_column(index=True)
     channel: Mapped[str] = mapped_column(String(20), default="phone")
     severity: Mapped[str] = mapped_column(String(20), default="minor")
     category: Mapped[str] = mapped_column(String(20), default="other")
@@ -46,9 +50,9 @@ class Complaint(db.Model):
     steps_done: Mapped[dict | None] = mapped_column(JSON)
     handling_notes: Mapped[str] = mapped_column(Text, default="")
     resolved_at: Mapped[datetime | None]
-    #: Seconds from receipt to resolution, kept in step with ``resolved_at`` so SQL can
-    #: apply the quick-resolution rule on any database.
-    resolution_seconds: Mapped[int | None]
+    #: Seconds from receipt to resolution (to the microsecond, never truncated), kept in
+    #: step with ``resolved_at`` so SQL can apply the quick-resolution rule on any database.
+    resolution_seconds: Mapped[float | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
@@ -59,11 +63,28 @@ class Complaint(db.Model):
         return None if self.resolution_seconds is None else self.resolution_seconds / 3600
 
 
+def local_date(utc: datetime, timezone: str) -> date:
+    """The day a naive UTC time falls on in the time zone ``timezone``."""
+    return utc.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(timezone)).date()
+
+
+def resolution_seconds(received_at: datetime, resolved_at: datetime | None) -> float | None:
+    """The full duration from receipt to resolution in seconds (microseconds included)."""
+    if resolved_at is None:
+        return None
+    return max(0.0, (resolved_at - received_at).total_seconds())
+
+
 @event.listens_for(Complaint, "before_insert")
 @event.listens_for(Complaint, "before_update")
-def _sync_resolution_seconds(mapper, connection, complaint: Complaint) -> None:
-    if complaint.resolved_at is None or complaint.received_at is None:
+def _sync_derived_columns(mapper, connection, complaint: Complaint) -> None:
+    if complaint.received_at is None:
         complaint.resolution_seconds = None
-    else:
-        delta = complaint.resolved_at - complaint.received_at
-        complaint.resolution_seconds = max(0, int(delta.total_seconds()))
+        return
+    complaint.resolution_seconds = resolution_seconds(complaint.received_at,
+                                                      complaint.resolved_at)
+    store = complaint.__dict__.get("store")  # loaded with the complaint, else ask
+    timezone = store.timezone if store is not None else connection.scalar(
+        select(Store.timezone).where(Store.id == complaint.store_id)
+    )
+    complaint.received_on = local_date(complaint.received_at, timezone or "Asia/Shanghai")

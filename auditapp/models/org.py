@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, String
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ForeignKey, String, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -51,11 +54,24 @@ class Store(db.Model):
     latitude: Mapped[float | None]
     longitude: Mapped[float | None]
     active: Mapped[bool] = mapped_column(default=True)
+    #: The day (store local time) it was deactivated; None while active. A deactivated
+    #: store still counts in the months up to this day's month (SCORING.md §7a).
+    deactivated_on: Mapped[date | None]
 
     region: Mapped[Region] = relationship(back_populates="stores")
 
     def __repr__(self) -> str:
         return f"<Store {self.code}>"
+
+
+@event.listens_for(Store.active, "set")
+def _remember_deactivation(store: Store, value: bool, old, initiator) -> None:
+    """Deactivating a store remembers the day (its local time); reactivating forgets it."""
+    if value:
+        store.deactivated_on = None
+    elif old is not False:
+        now = datetime.now(ZoneInfo(store.timezone or "Asia/Shanghai"))
+        store.deactivated_on = now.date()
 
 
 class CompetitorStore(db.Model):
