@@ -10,6 +10,7 @@ everything here is an aggregate of stored numbers.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, timedelta
@@ -187,8 +188,42 @@ def _complaint_sums(period: Period, config: scoring.ScoringConfig):
     )
 
 
+def spread_window(period: Period) -> Period:
+    """The 12 months ending with the period (SCORING.md §10: σ's window)."""
+    last_month = Period.month(f"{period.end - timedelta(days=1):%Y-%m}")
+    return Period(last_month.months_back(12)[0].start, period.end, False)
+
+
+def pooled_variance_query(period: Period) -> Select:
+    """σ² (SCORING.md §10) as one SELECT: per active store with ≥ 2 released mystery-shop
+    visits in the 12-month window, n, ΣV and ΣV² (GROUP BY); then
+    Σ (ΣV² − (ΣV)²/n) / (N − S), or DEFAULT_SIGMA² when N − S < MIN_SPREAD_DF."""
+    per_store = (
+        select(
+            func.count(Visit.id).label("n"),
+            func.sum(Visit.score).label("s"),
+            func.sum(Visit.score * Visit.score).label("ss"),
+        )
+        .join(Store, Store.id == Visit.store_id)
+        .where(*_counted_visits(MYSTERY, spread_window(period)), Store.active.is_(True))
+        .group_by(Visit.store_id)
+        .having(func.count(Visit.id) >= 2)
+        .subquery()
+    )
+    df = func.coalesce(func.sum(per_store.c.n), 0) - func.count()
+    squares = func.sum(per_store.c.ss - per_store.c.s * per_store.c.s / per_store.c.n)
+    default = _num(scoring.DEFAULT_SIGMA**2)
+    variance = case(
+        (df < scoring.MIN_SPREAD_DF, default),
+        (squares < 0, _num(0.0)),  # rounding when every visit of the window is equal
+        else_=squares / (df * _num(1.0)),
+    )
+    return select(variance.label("variance"))
+
+
 def store_scores_query(period: Period, config: scoring.ScoringConfig) -> Select:
-    """One row per store: MS, QA, HL, BDI and counts for the period (SCORING.md §6)."""
+    """One row per store: MS, QA, HL, BDI and counts for the period (SCORING.md §6), with
+    the squared errors of MS and BDI (SCORING.md §10: σ²/n and e²)."""
     ms = _visit_means(MYSTERY, period)
     qa = _visit_means(QA, period)
     hl = _complaint_sums(period, config)
@@ -214,6 +249,10 @@ def store_scores_query(period: Period, config: scoring.ScoringConfig) -> Select:
         + case((has_hl, _num(c["HL"])), else_=_num(0.0))
     )
     bdi = case((has_hl, numerator / func.nullif(denominator, 0.0)), else_=None)
+    sigma2 = pooled_variance_query(period).scalar_subquery()
+    ms_e2 = case((has_ms, sigma2 / ms.c.n), else_=None)
+    ms_share = _num(c["MS"]) / func.nullif(denominator, 0.0)
+    bdi_e2 = case((has_ms, ms_e2 * ms_share * ms_share), (has_qa, _num(0.0)), else_=None)
 
     return (
         select(
@@ -231,6 +270,8 @@ def store_scores_query(period: Period, config: scoring.ScoringConfig) -> Select:
             hl_value.label("hl"),
             func.coalesce(hl.c.n, 0).label("complaints"),
             bdi.label("bdi"),
+            ms_e2.label("ms_e2"),
+            bdi_e2.label("bdi_e2"),
         )
         .join(Region, Region.id == Store.region_id)
         .outerjoin(ms, ms.c.store_id == Store.id)
@@ -297,18 +338,48 @@ class StoreScore:
     hl: float | None
     complaints: int
     bdi: float | None
+    #: SCORING.md §10: σ²/n (None without MS) and e² (0 when the BDI rests on QA and HL)
+    ms_e2: float | None = None
+    bdi_e2: float | None = None
     band: str | None = None
     rank: int | None = None
     previous_bdi: float | None = None
+    previous_e2: float | None = None
+    #: the bands the BDI interval touches, lowest first; one band: confirmed
+    bands: tuple[str, ...] = ()
 
     @property
     def trend(self) -> float | None:
         return scoring.trend(self.bdi, self.previous_bdi)
 
+    @property
+    def error(self) -> float:
+        """e of SCORING.md §10 (the BDI's half-width is Z90 times this)."""
+        return math.sqrt(self.bdi_e2 or 0.0)
+
+    @property
+    def interval(self) -> scoring.Interval | None:
+        return scoring.interval(self.bdi, self.error)
+
+    @property
+    def ms_interval(self) -> scoring.Interval | None:
+        return scoring.interval(self.ms, math.sqrt(self.ms_e2) if self.ms_e2 else 0.0)
+
+    @property
+    def band_confirmed(self) -> bool:
+        return len(self.bands) == 1
+
+    @property
+    def change_significant(self) -> bool | None:
+        return scoring.change_is_significant(
+            self.bdi, self.previous_bdi, self.error, math.sqrt(self.previous_e2 or 0.0)
+        )
+
 
 #: The columns of ``store_scores_query``, in StoreScore's field order.
-_ROW_FIELDS = tuple(f.name for f in fields(StoreScore))[:-3]
+_ROW_FIELDS = tuple(f.name for f in fields(StoreScore))[:-5]
 _BDI, _CODE = _ROW_FIELDS.index("bdi"), _ROW_FIELDS.index("code")
+_E2 = _ROW_FIELDS.index("bdi_e2")
 _ALL_FIELDS = tuple(f.name for f in fields(StoreScore))
 
 
@@ -330,10 +401,35 @@ class GroupScore:
     stores_scored: int
     band: str | None = None
     previous_bdi: float | None = None
+    #: SCORING.md §10: e = √(Σ e_store²)/k, this period's and the previous one's
+    error: float = 0.0
+    previous_error: float = 0.0
+    bands: tuple[str, ...] = ()
 
     @property
     def trend(self) -> float | None:
         return scoring.trend(self.bdi, self.previous_bdi)
+
+    @property
+    def interval(self) -> scoring.Interval | None:
+        return scoring.interval(self.bdi, self.error)
+
+    @property
+    def band_confirmed(self) -> bool:
+        return len(self.bands) == 1
+
+    @property
+    def change_significant(self) -> bool | None:
+        return scoring.change_is_significant(
+            self.bdi, self.previous_bdi, self.error, self.previous_error
+        )
+
+
+def _group_error(row) -> float:
+    """e of a region or the brand from its row of ``_shared_group_query``."""
+    if row is None or not row.stores_scored:
+        return 0.0
+    return math.sqrt(row.e2_sum or 0.0) / row.stores_scored
 
 
 def _scoring_config(config: scoring.ScoringConfig | None) -> scoring.ScoringConfig:
@@ -378,21 +474,28 @@ def store_scores(
         raise RuntimeError("store_scores_query columns no longer match StoreScore")
     rows = result.all()
 
-    previous: dict[int, float | None] = {}
+    previous: dict[int, tuple[float | None, float | None]] = {}
     if with_trend and rows:
         # the same stores (the filters only look at the store), one period earlier
         prev = filtered(period.previous()).subquery()
-        previous = dict(connection.execute(select(prev.c.store_id, prev.c.bdi)).all())
+        previous = {
+            store_id: (bdi, e2)
+            for store_id, bdi, e2 in connection.execute(
+                select(prev.c.store_id, prev.c.bdi, prev.c.bdi_e2)
+            )
+        }
 
     rows.sort(key=lambda r: (r[_BDI] is None, -(r[_BDI] or 0.0), r[_CODE]))
-    band, get_previous = scoring.band, previous.get
+    band, get_previous, no_previous = scoring.band, previous.get, (None, None)
+    interval, touched, sqrt = scoring.interval, scoring.bands_touched, math.sqrt
     out = []
     for position, row in enumerate(rows, start=1):
         bdi = row[_BDI]
+        bands = touched(interval(bdi, sqrt(row[_E2] or 0.0)), config) if bdi is not None else ()
         out.append(
             _store_score(
                 (*row, band(bdi, config), position if bdi is not None else None,
-                 get_previous(row[0]))
+                 *get_previous(row[0], no_previous), bands)
             )
         )
     return out
@@ -435,6 +538,7 @@ def _shared_group_query(period: Period, config_key: _ConfigKey, key: str) -> Sel
             column.label("group_id"),
             func.avg(stores.c.bdi).label("bdi"),
             func.count(stores.c.bdi).label("stores_scored"),
+            func.sum(stores.c.bdi_e2).label("e2_sum"),
         )
         .group_by(column)
     )
@@ -450,7 +554,7 @@ def region_scores(
         r.group_id: r for r in db.session.execute(_group_query(period, config, "region_id"))
     }
     previous = {
-        r.group_id: r.bdi
+        r.group_id: r
         for r in db.session.execute(_group_query(period.previous(), config, "region_id"))
     }
     regions = db.session.scalars(
@@ -458,8 +562,9 @@ def region_scores(
     ).all()
     out = []
     for region in regions:
-        row = current.get(region.id)
+        row, prev = current.get(region.id), previous.get(region.id)
         bdi = row.bdi if row else None
+        error = _group_error(row)
         out.append(
             GroupScore(
                 id=region.id,
@@ -467,7 +572,10 @@ def region_scores(
                 bdi=bdi,
                 stores_scored=row.stores_scored if row else 0,
                 band=scoring.band(bdi, config),
-                previous_bdi=previous.get(region.id),
+                previous_bdi=prev.bdi if prev else None,
+                error=error,
+                previous_error=_group_error(prev),
+                bands=scoring.bands_touched(scoring.interval(bdi, error), config),
             )
         )
     return out
@@ -490,6 +598,7 @@ def brand_score(
 
     row, prev = fetch(period), fetch(period.previous())
     bdi = row.bdi if row else None
+    error = _group_error(row)
     return GroupScore(
         id=brand_id,
         name=brand.name if brand else "",
@@ -497,6 +606,9 @@ def brand_score(
         stores_scored=row.stores_scored if row else 0,
         band=scoring.band(bdi, config),
         previous_bdi=prev.bdi if prev else None,
+        error=error,
+        previous_error=_group_error(prev),
+        bands=scoring.bands_touched(scoring.interval(bdi, error), config),
     )
 
 
