@@ -221,6 +221,11 @@ def pooled_variance_query(period: Period) -> Select:
     return select(variance.label("variance"))
 
 
+def pooled_sigma(period: Period) -> float:
+    """σ of SCORING.md §10 for the period (its own 12-month window)."""
+    return math.sqrt(db.session.scalar(pooled_variance_query(period)))
+
+
 def store_scores_query(period: Period, config: scoring.ScoringConfig) -> Select:
     """One row per store: MS, QA, HL, BDI and counts for the period (SCORING.md §6), with
     the squared errors of MS and BDI (SCORING.md §10: σ²/n and e²)."""
@@ -353,6 +358,11 @@ class StoreScore:
         return scoring.trend(self.bdi, self.previous_bdi)
 
     @property
+    def visits(self) -> int:
+        """n of SCORING.md §10: the released mystery-shop visits behind the figure."""
+        return self.ms_visits
+
+    @property
     def error(self) -> float:
         """e of SCORING.md §10 (the BDI's half-width is Z90 times this)."""
         return math.sqrt(self.bdi_e2 or 0.0)
@@ -405,6 +415,8 @@ class GroupScore:
     error: float = 0.0
     previous_error: float = 0.0
     bands: tuple[str, ...] = ()
+    #: the released mystery-shop visits behind it (its stores with a BDI)
+    visits: int = 0
 
     @property
     def trend(self) -> float | None:
@@ -430,6 +442,21 @@ def _group_error(row) -> float:
     if row is None or not row.stores_scored:
         return 0.0
     return math.sqrt(row.e2_sum or 0.0) / row.stores_scored
+
+
+def reliability_json(figure: StoreScore | GroupScore) -> dict:
+    """How sure a figure is (SCORING.md §10), for the API and ``flask bdi --format json``:
+    n visits, the 90 % interval [low, high] (None without a BDI), the bands it touches
+    (one: the band is confirmed) and whether the change from the previous period is
+    significant (None when unknown)."""
+    span = figure.interval
+    return {
+        "visits": figure.visits,
+        "interval": [span.low, span.high] if span else None,
+        "bands": list(figure.bands),
+        "band_confirmed": figure.band_confirmed if figure.bands else None,
+        "change_significant": figure.change_significant,
+    }
 
 
 def _scoring_config(config: scoring.ScoringConfig | None) -> scoring.ScoringConfig:
@@ -539,6 +566,8 @@ def _shared_group_query(period: Period, config_key: _ConfigKey, key: str) -> Sel
             func.avg(stores.c.bdi).label("bdi"),
             func.count(stores.c.bdi).label("stores_scored"),
             func.sum(stores.c.bdi_e2).label("e2_sum"),
+            func.sum(case((stores.c.bdi.is_not(None), stores.c.ms_visits), else_=0)).label(
+                "visits"),
         )
         .group_by(column)
     )
@@ -576,6 +605,7 @@ def region_scores(
                 error=error,
                 previous_error=_group_error(prev),
                 bands=scoring.bands_touched(scoring.interval(bdi, error), config),
+                visits=int(row.visits or 0) if row else 0,
             )
         )
     return out
@@ -609,6 +639,7 @@ def brand_score(
         error=error,
         previous_error=_group_error(prev),
         bands=scoring.bands_touched(scoring.interval(bdi, error), config),
+        visits=int(row.visits or 0) if row else 0,
     )
 
 
@@ -862,7 +893,8 @@ def competitor_benchmark(
     period: Period, *, region_id: int | None = None
 ) -> dict[str, dict]:
     """Competitor benchmark visits of the period, per competitor chain: the number of
-    visits, their mean visit score and mean S_d per dimension (HQ page, API, reports).
+    visits, their mean visit score with its 90 % interval (±Z90·σ/√n, σ pooled over our own
+    stores as in SCORING.md §10) and mean S_d per dimension (HQ page, API, reports).
 
     Competitor visits have ``kind == "competitor"``, a ``competitor_id`` and no store."""
     from .models import CompetitorStore
@@ -878,15 +910,18 @@ def competitor_benchmark(
     if region_id is not None:
         where.append(CompetitorStore.region_id == region_id)
     out: dict[str, dict] = {}
+    sigma2 = pooled_variance_query(period).scalar_subquery()
     totals = (
-        select(CompetitorStore.competitor, func.count(Visit.id), func.avg(Visit.score))
+        select(CompetitorStore.competitor, func.count(Visit.id), func.avg(Visit.score),
+               sigma2 / func.count(Visit.id))
         .join(CompetitorStore, CompetitorStore.id == Visit.competitor_id)
         .where(*where)
         .group_by(CompetitorStore.competitor)
         .order_by(CompetitorStore.competitor)
     )
-    for name, visits, mean_score in db.session.execute(totals):
-        out[name] = {"visits": visits, "score": mean_score, "dimensions": {}}
+    for name, visits, mean_score, e2 in db.session.execute(totals):
+        out[name] = {"visits": visits, "score": mean_score, "dimensions": {},
+                     "interval": scoring.interval(mean_score, math.sqrt(e2))}
     dims = (
         select(
             CompetitorStore.competitor,

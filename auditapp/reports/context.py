@@ -294,6 +294,8 @@ def brand_summary_context(
         "competitors": competitors,
         "own_visits": own_visits,
         "own_mean": own_mean,
+        "own_interval": scoring.interval(own_mean, scoring.ms_standard_error(
+            analytics.pooled_sigma(period), own_visits)),
         "own_dims": own_dims,
         "satisfaction": sat,
         "title": _("Brand summary"),
