@@ -672,6 +672,21 @@ def trend_series(
 ) -> list[tuple[str, float | None]]:
     """BDI over the last ``months`` months up to ``period``: one store, one region, or
     the brand."""
+    points = trend_points(period, months, store_id=store_id, region_id=region_id,
+                          config=config)
+    return [(label, bdi) for label, bdi, _span in points]
+
+
+def trend_points(
+    period: Period,
+    months: int = 12,
+    *,
+    store_id: int | None = None,
+    region_id: int | None = None,
+    config: scoring.ScoringConfig | None = None,
+) -> list[tuple[str, float | None, scoring.Interval | None]]:
+    """``trend_series`` with each month's 90 % interval (SCORING.md §10, each month with
+    its own σ), for the charts."""
     config = _scoring_config(config)
     # the brand of brand_score(), looked up once; one group query per month (brand_score
     # would also fetch each month's previous month)
@@ -683,16 +698,20 @@ def trend_series(
     for p in period.months_back(months):
         if store_id is not None:
             sub = _cached_query(p, config).where(Store.id == store_id).subquery()
-            row = db.session.execute(select(sub.c.bdi)).first()
-            out.append((p.label, row.bdi if row else None))
-        elif region_id is not None:
-            sub = _group_query(p, config, "region_id").subquery()
-            row = db.session.execute(select(sub.c.bdi).where(sub.c.group_id == region_id)).first()
-            out.append((p.label, row.bdi if row else None))
+            row = db.session.execute(select(sub.c.bdi, sub.c.bdi_e2)).first()
+            bdi = row.bdi if row else None
+            error = math.sqrt(row.bdi_e2 or 0.0) if row else 0.0
         else:
-            sub = _group_query(p, config, "brand_id").subquery()
-            row = db.session.execute(select(sub.c.bdi).where(sub.c.group_id == brand_id)).first()
-            out.append((p.label, row.bdi if row else None))
+            key, group = ("region_id", region_id) if region_id is not None else (
+                "brand_id", brand_id)
+            sub = _group_query(p, config, key).subquery()
+            row = db.session.execute(
+                select(sub.c.bdi, sub.c.e2_sum, sub.c.stores_scored)
+                .where(sub.c.group_id == group)
+            ).first()
+            bdi = row.bdi if row else None
+            error = _group_error(row)
+        out.append((p.label, bdi, scoring.interval(bdi, error)))
     return out
 
 
@@ -701,8 +720,8 @@ def store_trend_series(
     months: int,
     store_ids: list[int],
     config: scoring.ScoringConfig | None = None,
-) -> dict[int, list[tuple[str, float | None]]]:
-    """``trend_series`` of many stores at once (the manager's store cards): one query,
+) -> dict[int, list[tuple[str, float | None, scoring.Interval | None]]]:
+    """``trend_points`` of many stores at once (the manager's store cards): one query,
     whatever the number of stores."""
     if not store_ids:
         return {}
@@ -711,9 +730,14 @@ def store_trend_series(
     parts = []
     for p in periods:
         sub = _cached_query(p, config).where(Store.id.in_(store_ids)).subquery()
-        parts.append(select(literal(p.label).label("month"), sub.c.store_id, sub.c.bdi))
-    found = {(row.month, row.store_id): row.bdi for row in db.session.execute(union_all(*parts))}
-    return {sid: [(p.label, found.get((p.label, sid))) for p in periods] for sid in store_ids}
+        parts.append(select(literal(p.label).label("month"), sub.c.store_id, sub.c.bdi,
+                            sub.c.bdi_e2))
+    found = {
+        (row.month, row.store_id): (row.bdi, scoring.interval(row.bdi, math.sqrt(row.bdi_e2 or 0)))
+        for row in db.session.execute(union_all(*parts))
+    }
+    return {sid: [(p.label, *found.get((p.label, sid), (None, None))) for p in periods]
+            for sid in store_ids}
 
 
 def action_counts(store_ids: list[int], today: date) -> dict[int, tuple[int, int]]:
