@@ -14,6 +14,10 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
+from auditapp.demo import DEMO_PASSWORD, seed_demo
+from auditapp.extensions import db
+
+from .conftest import browser_login, fits_viewport, screenshot
 from .factories import make_visit
 
 SHOTS = os.environ.get("AUDITAPP_REPORT_SHOTS")  # keep the PDFs to look at them
@@ -132,3 +136,18 @@ def test_store_pdf_shows_interval_and_band_status(client, auth, chain, months, l
     else:
         assert "(64–100, n=1)" in text and "provisional" in text
         assert "no clear change" in text
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("locale", ["en", "zh_CN"])
+def test_dashboard_with_intervals_fits_a_phone(app, live_server, phone, tmp_path, locale):
+    seed_demo(last_month=date(2026, 10, 1), months=3)
+    db.session.commit()
+    browser_login(phone, live_server, "hq@example.com", DEMO_PASSWORD)
+    phone.request.post(f"{live_server}/auth/language/{locale}")
+    phone.goto(f"{live_server}/hq/?month=2026-10")
+    assert phone.locator("#brand-bdi .interval").is_visible()
+    assert phone.locator("table.ranking .interval").count() > 0
+    assert phone.locator("svg.line-chart g.interval").count() > 0
+    assert fits_viewport(phone), "dashboard wider than the phone screen"
+    screenshot(phone, tmp_path=tmp_path, name=f"hq-dashboard-intervals-{locale}")
