@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 
 from flask_babel import gettext as _
-from sqlalchemy import Float, and_, case, func, literal, select, union_all
+from sqlalchemy import Float, and_, case, func, literal, select, true, union_all
 from sqlalchemy.sql import ColumnElement, Select
 
 from . import scoring
@@ -254,8 +254,8 @@ def store_scores_query(period: Period, config: scoring.ScoringConfig) -> Select:
         + case((has_hl, _num(c["HL"])), else_=_num(0.0))
     )
     bdi = case((has_hl, numerator / func.nullif(denominator, 0.0)), else_=None)
-    sigma2 = pooled_variance_query(period).scalar_subquery()
-    ms_e2 = case((has_ms, sigma2 / ms.c.n), else_=None)
+    spread = pooled_variance_query(period).subquery("spread")  # one row, joined once
+    ms_e2 = case((has_ms, spread.c.variance / ms.c.n), else_=None)
     ms_share = _num(c["MS"]) / func.nullif(denominator, 0.0)
     bdi_e2 = case((has_ms, ms_e2 * ms_share * ms_share), (has_qa, _num(0.0)), else_=None)
 
@@ -279,6 +279,7 @@ def store_scores_query(period: Period, config: scoring.ScoringConfig) -> Select:
             bdi_e2.label("bdi_e2"),
         )
         .join(Region, Region.id == Store.region_id)
+        .join(spread, true())
         .outerjoin(ms, ms.c.store_id == Store.id)
         .outerjoin(qa, qa.c.store_id == Store.id)
         .outerjoin(hl, hl.c.store_id == Store.id)
