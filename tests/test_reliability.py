@@ -16,6 +16,7 @@ from pypdf import PdfReader
 
 from auditapp.demo import DEMO_PASSWORD, seed_demo
 from auditapp.extensions import db
+from auditapp.models import CompetitorStore
 
 from .conftest import browser_login, fits_viewport, screenshot
 from .factories import make_visit
@@ -151,3 +152,21 @@ def test_dashboard_with_intervals_fits_a_phone(app, live_server, phone, tmp_path
     assert phone.locator("svg.line-chart g.interval").count() > 0
     assert fits_viewport(phone), "dashboard wider than the phone screen"
     screenshot(phone, tmp_path=tmp_path, name=f"hq-dashboard-intervals-{locale}")
+
+
+def test_competitor_figure_carries_its_interval(client, auth, chain, months):
+    """A competitor mean from one visit: ± 1.645·σ/√1 with σ = 15 (too few visits to pool)."""
+    comp = CompetitorStore(competitor="Rival Burger", name="Rival Nanjing Rd",
+                           region=chain.regions[0])
+    db.session.add(comp)
+    rival = make_visit(chain, chain.stores[0], kind="competitor", visit_date=date(2026, 5, 9),
+                       values={"clean_restroom": 0})
+    rival.store_id, rival.competitor = None, comp
+    db.session.commit()
+    auth.login("hq@example.com")
+    api = client.get("/api/hq/dimensions?month=2026-05").get_json()
+    (rival_json,) = api["competitors"]
+    assert rival_json["visits"] == 1 and rival_json["score"] == pytest.approx(80.0)
+    assert rival_json["interval"] == [pytest.approx(80 - 1.645 * 15), 100.0]
+    html = client.get("/hq/competitors?month=2026-05").get_data(as_text=True)
+    assert "Rival Burger: 80.0" in html and "(55–100, n=1)" in html

@@ -199,7 +199,9 @@ def hq_dimensions():
         for key, values in sorted(means.items(), key=lambda kv: (kv[0] is None, kv[0] or 0))
     ]
     competitors = [
-        {"competitor": name, "dimensions": {d: b["dimensions"].get(d) for d in DIMENSIONS}}
+        {"competitor": name, "dimensions": {d: b["dimensions"].get(d) for d in DIMENSIONS},
+         "visits": b["visits"], "score": b["score"],
+         "interval": [b["interval"].low, b["interval"].high] if b["interval"] else None}
         for name, b in sorted(analytics.competitor_benchmark(period).items())
     ]
     return jsonify({"month": period.label, "by": by, "groups": rows,
@@ -309,5 +311,7 @@ OPENAPI_SCHEMAS: dict = {
         "groups": {"type": "array", "items": {"type": "object", "properties": {
             "id": {"type": ["integer", "null"]}, "dimensions": _DIMS}}},
         "competitors": {"type": "array", "items": {"type": "object", "properties": {
-            "competitor": {"type": "string"}, "dimensions": _DIMS}}}}},
+            "competitor": {"type": "string"}, "dimensions": _DIMS,
+            "visits": {"type": "integer"}, "score": _NUM,
+            "interval": _RELIABILITY["interval"]}}}}},
 }

@@ -170,7 +170,7 @@ def competitors():
     ours = analytics.dimension_means(period, by="brand").get(None, {})
     bench = analytics.competitor_benchmark(period)
     theirs = {name: b["dimensions"] for name, b in bench.items()}
-    overall = {name: (b["score"], b["visits"]) for name, b in bench.items()}
+    overall = {name: (b["score"], b["visits"], b["interval"]) for name, b in bench.items()}
     own_n, own_mean = analytics.mystery_visit_mean(period)
     names = sorted(theirs)
     return render_template(
