@@ -10,13 +10,14 @@ everything here is an aggregate of stored numbers.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 
 from flask_babel import gettext as _
-from sqlalchemy import Float, Numeric, and_, case, cast, func, literal, or_, select, union_all
+from sqlalchemy import Float, Numeric, and_, case, cast, func, literal, or_, select, true, union_all
 from sqlalchemy.sql import ColumnElement, Select
 
 from . import scoring
@@ -200,8 +201,47 @@ def _complaint_sums(period: Period, config: scoring.ScoringConfig):
     )
 
 
+def spread_window(period: Period) -> Period:
+    """The 12 months ending with the period (SCORING.md §10: σ's window)."""
+    last_month = Period.month(f"{period.end - timedelta(days=1):%Y-%m}")
+    return Period(last_month.months_back(12)[0].start, period.end, False)
+
+
+def pooled_variance_query(period: Period) -> Select:
+    """σ² (SCORING.md §10) as one SELECT: per active store with ≥ 2 released mystery-shop
+    visits in the 12-month window, n, ΣV and ΣV² (GROUP BY); then
+    Σ (ΣV² − (ΣV)²/n) / (N − S), or DEFAULT_SIGMA² when N − S < MIN_SPREAD_DF."""
+    per_store = (
+        select(
+            func.count(Visit.id).label("n"),
+            func.sum(Visit.score).label("s"),
+            func.sum(Visit.score * Visit.score).label("ss"),
+        )
+        .join(Store, Store.id == Visit.store_id)
+        .where(*_counted_visits(MYSTERY, spread_window(period)), Store.active.is_(True))
+        .group_by(Visit.store_id)
+        .having(func.count(Visit.id) >= 2)
+        .subquery()
+    )
+    df = func.coalesce(func.sum(per_store.c.n), 0) - func.count()
+    squares = func.sum(per_store.c.ss - per_store.c.s * per_store.c.s / per_store.c.n)
+    default = _num(scoring.DEFAULT_SIGMA**2)
+    variance = case(
+        (df < scoring.MIN_SPREAD_DF, default),
+        (squares < 0, _num(0.0)),  # rounding when every visit of the window is equal
+        else_=squares / (df * _num(1.0)),
+    )
+    return select(variance.label("variance"))
+
+
+def pooled_sigma(period: Period) -> float:
+    """σ of SCORING.md §10 for the period (its own 12-month window)."""
+    return math.sqrt(db.session.scalar(pooled_variance_query(period)))
+
+
 def store_scores_query(period: Period, config: scoring.ScoringConfig) -> Select:
-    """One row per store: MS, QA, HL, BDI and counts for the period (SCORING.md §6)."""
+    """One row per store: MS, QA, HL, BDI and counts for the period (SCORING.md §6), with
+    the squared errors of MS and BDI (SCORING.md §10: σ²/n and e²)."""
     ms = _visit_means(MYSTERY, period)
     qa = _visit_means(QA, period)
     hl = _complaint_sums(period, config)
@@ -227,6 +267,10 @@ def store_scores_query(period: Period, config: scoring.ScoringConfig) -> Select:
         + case((has_hl, _num(c["HL"])), else_=_num(0.0))
     )
     bdi = case((has_hl, numerator / func.nullif(denominator, 0.0)), else_=None)
+    spread = pooled_variance_query(period).subquery("spread")  # one row, joined once
+    ms_e2 = case((has_ms, spread.c.variance / ms.c.n), else_=None)
+    ms_share = _num(c["MS"]) / func.nullif(denominator, 0.0)
+    bdi_e2 = case((has_ms, ms_e2 * ms_share * ms_share), (has_qa, _num(0.0)), else_=None)
 
     return (
         select(
@@ -244,8 +288,11 @@ def store_scores_query(period: Period, config: scoring.ScoringConfig) -> Select:
             hl_value.label("hl"),
             func.coalesce(hl.c.n, 0).label("complaints"),
             bdi.label("bdi"),
+            ms_e2.label("ms_e2"),
+            bdi_e2.label("bdi_e2"),
         )
         .join(Region, Region.id == Store.region_id)
+        .join(spread, true())
         .outerjoin(ms, ms.c.store_id == Store.id)
         .outerjoin(qa, qa.c.store_id == Store.id)
         .outerjoin(hl, hl.c.store_id == Store.id)
@@ -310,18 +357,53 @@ class StoreScore:
     hl: float | None
     complaints: int
     bdi: float | None
+    #: SCORING.md §10: σ²/n (None without MS) and e² (0 when the BDI rests on QA and HL)
+    ms_e2: float | None = None
+    bdi_e2: float | None = None
     band: str | None = None
     rank: int | None = None
     previous_bdi: float | None = None
+    previous_e2: float | None = None
+    #: the bands the BDI interval touches, lowest first; one band: confirmed
+    bands: tuple[str, ...] = ()
 
     @property
     def trend(self) -> float | None:
         return scoring.trend(self.bdi, self.previous_bdi)
 
+    @property
+    def visits(self) -> int:
+        """n of SCORING.md §10: the released mystery-shop visits behind the figure."""
+        return self.ms_visits
+
+    @property
+    def error(self) -> float:
+        """e of SCORING.md §10 (the BDI's half-width is Z90 times this)."""
+        return math.sqrt(self.bdi_e2 or 0.0)
+
+    @property
+    def interval(self) -> scoring.Interval | None:
+        return scoring.interval(self.bdi, self.error)
+
+    @property
+    def ms_interval(self) -> scoring.Interval | None:
+        return scoring.interval(self.ms, math.sqrt(self.ms_e2) if self.ms_e2 else 0.0)
+
+    @property
+    def band_confirmed(self) -> bool:
+        return len(self.bands) == 1
+
+    @property
+    def change_significant(self) -> bool | None:
+        return scoring.change_is_significant(
+            self.bdi, self.previous_bdi, self.error, math.sqrt(self.previous_e2 or 0.0)
+        )
+
 
 #: The columns of ``store_scores_query``, in StoreScore's field order.
-_ROW_FIELDS = tuple(f.name for f in fields(StoreScore))[:-3]
+_ROW_FIELDS = tuple(f.name for f in fields(StoreScore))[:-5]
 _BDI, _CODE = _ROW_FIELDS.index("bdi"), _ROW_FIELDS.index("code")
+_E2 = _ROW_FIELDS.index("bdi_e2")
 _ALL_FIELDS = tuple(f.name for f in fields(StoreScore))
 
 
@@ -343,10 +425,52 @@ class GroupScore:
     stores_scored: int
     band: str | None = None
     previous_bdi: float | None = None
+    #: SCORING.md §10: e = √(Σ e_store²)/k, this period's and the previous one's
+    error: float = 0.0
+    previous_error: float = 0.0
+    bands: tuple[str, ...] = ()
+    #: the released mystery-shop visits behind it (its stores with a BDI)
+    visits: int = 0
 
     @property
     def trend(self) -> float | None:
         return scoring.trend(self.bdi, self.previous_bdi)
+
+    @property
+    def interval(self) -> scoring.Interval | None:
+        return scoring.interval(self.bdi, self.error)
+
+    @property
+    def band_confirmed(self) -> bool:
+        return len(self.bands) == 1
+
+    @property
+    def change_significant(self) -> bool | None:
+        return scoring.change_is_significant(
+            self.bdi, self.previous_bdi, self.error, self.previous_error
+        )
+
+
+def _group_error(row) -> float:
+    """e of a region or the brand from its row of ``_shared_group_query``."""
+    if row is None or not row.stores_scored:
+        return 0.0
+    return math.sqrt(row.e2_sum or 0.0) / row.stores_scored
+
+
+def reliability_json(figure: StoreScore | GroupScore) -> dict:
+    """How sure a figure is (SCORING.md §10), for the API and ``flask bdi --format json``:
+    n visits, the 90 % interval [low, high] (None without a BDI), the bands it touches
+    (one: the band is confirmed) and whether the change from the previous period is
+    significant (None when unknown)."""
+    span = figure.interval
+    return {
+        "visits": figure.visits,
+        "interval": [span.low, span.high] if span else None,
+        "bands": list(figure.bands),
+        "band_confirmed": figure.band_confirmed if figure.bands else None,
+        "change_significant": figure.change_significant,
+    }
 
 
 def _scoring_config(config: scoring.ScoringConfig | None) -> scoring.ScoringConfig:
@@ -391,22 +515,29 @@ def store_scores(
         raise RuntimeError("store_scores_query columns no longer match StoreScore")
     rows = result.all()
 
-    previous: dict[int, float | None] = {}
+    previous: dict[int, tuple[float | None, float | None]] = {}
     if with_trend and rows:
         # the same stores (the filters only look at the store), one period earlier
         prev = filtered(period.previous()).subquery()
-        previous = dict(connection.execute(select(prev.c.store_id, prev.c.bdi)).all())
+        previous = {
+            store_id: (bdi, e2)
+            for store_id, bdi, e2 in connection.execute(
+                select(prev.c.store_id, prev.c.bdi, prev.c.bdi_e2)
+            )
+        }
 
     exact = scoring.exact  # equal BDIs tie exactly, then go by code
     rows.sort(key=lambda r: (r[_BDI] is None, -exact(r[_BDI] or 0.0), r[_CODE]))
-    band, get_previous = scoring.band, previous.get
+    band, get_previous, no_previous = scoring.band, previous.get, (None, None)
+    interval, touched, sqrt = scoring.interval, scoring.bands_touched, math.sqrt
     out = []
     for position, row in enumerate(rows, start=1):
         bdi = row[_BDI]
+        bands = touched(interval(bdi, sqrt(row[_E2] or 0.0)), config) if bdi is not None else ()
         out.append(
             _store_score(
                 (*row, band(bdi, config), position if bdi is not None else None,
-                 get_previous(row[0]))
+                 *get_previous(row[0], no_previous), bands)
             )
         )
     return out
@@ -454,6 +585,9 @@ def _shared_group_query(period: Period, config_key: _ConfigKey, key: str) -> Sel
             column.label("group_id"),
             func.avg(stores.c.bdi).label("bdi"),
             func.count(stores.c.bdi).label("stores_scored"),
+            func.sum(stores.c.bdi_e2).label("e2_sum"),
+            func.sum(case((stores.c.bdi.is_not(None), stores.c.ms_visits), else_=0)).label(
+                "visits"),
         )
         .group_by(column)
     )
@@ -469,7 +603,7 @@ def region_scores(
         r.group_id: r for r in db.session.execute(_group_query(period, config, "region_id"))
     }
     previous = {
-        r.group_id: r.bdi
+        r.group_id: r
         for r in db.session.execute(_group_query(period.previous(), config, "region_id"))
     }
     regions = db.session.scalars(
@@ -477,8 +611,9 @@ def region_scores(
     ).all()
     out = []
     for region in regions:
-        row = current.get(region.id)
+        row, prev = current.get(region.id), previous.get(region.id)
         bdi = row.bdi if row else None
+        error = _group_error(row)
         out.append(
             GroupScore(
                 id=region.id,
@@ -486,7 +621,11 @@ def region_scores(
                 bdi=bdi,
                 stores_scored=row.stores_scored if row else 0,
                 band=scoring.band(bdi, config),
-                previous_bdi=previous.get(region.id),
+                previous_bdi=prev.bdi if prev else None,
+                error=error,
+                previous_error=_group_error(prev),
+                bands=scoring.bands_touched(scoring.interval(bdi, error), config),
+                visits=int(row.visits or 0) if row else 0,
             )
         )
     return out
@@ -510,6 +649,7 @@ def brand_score(
 
     row, prev = fetch(period), fetch(period.previous())
     bdi = row.bdi if row else None
+    error = _group_error(row)
     return GroupScore(
         id=brand_id,
         name=brand.name if brand else "",
@@ -517,6 +657,10 @@ def brand_score(
         stores_scored=row.stores_scored if row else 0,
         band=scoring.band(bdi, config),
         previous_bdi=prev.bdi if prev else None,
+        error=error,
+        previous_error=_group_error(prev),
+        bands=scoring.bands_touched(scoring.interval(bdi, error), config),
+        visits=int(row.visits or 0) if row else 0,
     )
 
 
@@ -551,6 +695,21 @@ def trend_series(
 ) -> list[tuple[str, float | None]]:
     """BDI over the last ``months`` months up to ``period``: one store, one region, or
     the brand."""
+    points = trend_points(period, months, store_id=store_id, region_id=region_id,
+                          config=config)
+    return [(label, bdi) for label, bdi, _span in points]
+
+
+def trend_points(
+    period: Period,
+    months: int = 12,
+    *,
+    store_id: int | None = None,
+    region_id: int | None = None,
+    config: scoring.ScoringConfig | None = None,
+) -> list[tuple[str, float | None, scoring.Interval | None]]:
+    """``trend_series`` with each month's 90 % interval (SCORING.md §10, each month with
+    its own σ), for the charts."""
     config = _scoring_config(config)
     # the brand of brand_score(), looked up once; one group query per month (brand_score
     # would also fetch each month's previous month)
@@ -562,16 +721,20 @@ def trend_series(
     for p in period.months_back(months):
         if store_id is not None:
             sub = _cached_query(p, config).where(Store.id == store_id).subquery()
-            row = db.session.execute(select(sub.c.bdi)).first()
-            out.append((p.label, row.bdi if row else None))
-        elif region_id is not None:
-            sub = _group_query(p, config, "region_id").subquery()
-            row = db.session.execute(select(sub.c.bdi).where(sub.c.group_id == region_id)).first()
-            out.append((p.label, row.bdi if row else None))
+            row = db.session.execute(select(sub.c.bdi, sub.c.bdi_e2)).first()
+            bdi = row.bdi if row else None
+            error = math.sqrt(row.bdi_e2 or 0.0) if row else 0.0
         else:
-            sub = _group_query(p, config, "brand_id").subquery()
-            row = db.session.execute(select(sub.c.bdi).where(sub.c.group_id == brand_id)).first()
-            out.append((p.label, row.bdi if row else None))
+            key, group = ("region_id", region_id) if region_id is not None else (
+                "brand_id", brand_id)
+            sub = _group_query(p, config, key).subquery()
+            row = db.session.execute(
+                select(sub.c.bdi, sub.c.e2_sum, sub.c.stores_scored)
+                .where(sub.c.group_id == group)
+            ).first()
+            bdi = row.bdi if row else None
+            error = _group_error(row)
+        out.append((p.label, bdi, scoring.interval(bdi, error)))
     return out
 
 
@@ -580,8 +743,8 @@ def store_trend_series(
     months: int,
     store_ids: list[int],
     config: scoring.ScoringConfig | None = None,
-) -> dict[int, list[tuple[str, float | None]]]:
-    """``trend_series`` of many stores at once (the manager's store cards): one query,
+) -> dict[int, list[tuple[str, float | None, scoring.Interval | None]]]:
+    """``trend_points`` of many stores at once (the manager's store cards): one query,
     whatever the number of stores."""
     if not store_ids:
         return {}
@@ -590,9 +753,14 @@ def store_trend_series(
     parts = []
     for p in periods:
         sub = _cached_query(p, config).where(Store.id.in_(store_ids)).subquery()
-        parts.append(select(literal(p.label).label("month"), sub.c.store_id, sub.c.bdi))
-    found = {(row.month, row.store_id): row.bdi for row in db.session.execute(union_all(*parts))}
-    return {sid: [(p.label, found.get((p.label, sid))) for p in periods] for sid in store_ids}
+        parts.append(select(literal(p.label).label("month"), sub.c.store_id, sub.c.bdi,
+                            sub.c.bdi_e2))
+    found = {
+        (row.month, row.store_id): (row.bdi, scoring.interval(row.bdi, math.sqrt(row.bdi_e2 or 0)))
+        for row in db.session.execute(union_all(*parts))
+    }
+    return {sid: [(p.label, *found.get((p.label, sid), (None, None))) for p in periods]
+            for sid in store_ids}
 
 
 def action_counts(store_ids: list[int], today: date) -> dict[int, tuple[int, int]]:
@@ -773,7 +941,8 @@ def competitor_benchmark(
     period: Period, *, region_id: int | None = None
 ) -> dict[str, dict]:
     """Competitor benchmark visits of the period, per competitor chain: the number of
-    visits, their mean visit score and mean S_d per dimension (HQ page, API, reports).
+    visits, their mean visit score with its 90 % interval (±Z90·σ/√n, σ pooled over our own
+    stores as in SCORING.md §10) and mean S_d per dimension (HQ page, API, reports).
 
     Competitor visits have ``kind == "competitor"``, a ``competitor_id`` and no store."""
     from .models import CompetitorStore
@@ -789,15 +958,18 @@ def competitor_benchmark(
     if region_id is not None:
         where.append(CompetitorStore.region_id == region_id)
     out: dict[str, dict] = {}
+    sigma2 = pooled_variance_query(period).scalar_subquery()
     totals = (
-        select(CompetitorStore.competitor, func.count(Visit.id), func.avg(Visit.score))
+        select(CompetitorStore.competitor, func.count(Visit.id), func.avg(Visit.score),
+               sigma2 / func.count(Visit.id))
         .join(CompetitorStore, CompetitorStore.id == Visit.competitor_id)
         .where(*where)
         .group_by(CompetitorStore.competitor)
         .order_by(CompetitorStore.competitor)
     )
-    for name, visits, mean_score in db.session.execute(totals):
-        out[name] = {"visits": visits, "score": mean_score, "dimensions": {}}
+    for name, visits, mean_score, e2 in db.session.execute(totals):
+        out[name] = {"visits": visits, "score": mean_score, "dimensions": {},
+                     "interval": scoring.interval(mean_score, math.sqrt(e2))}
     dims = (
         select(
             CompetitorStore.competitor,

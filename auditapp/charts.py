@@ -38,6 +38,24 @@ BAND_COLOURS = {
     code: PALETTE[code] for code in ("excellent", "good", "fair", "needs_improvement")
 }
 INK, MUTED, LINE, ACCENT = PALETTE["ink"], PALETTE["muted"], PALETTE["line"], PALETTE["brand-2"]
+#: the 90 % interval of a point (SCORING.md §10), drawn as a whisker behind it
+WHISKER = PALETTE["series-2"]
+
+
+def _interval_of(point: Sequence) -> object | None:
+    """A chart point is (label, value) or (label, value, interval with .low/.high)."""
+    return point[2] if len(point) > 2 and point[1] is not None else None
+
+
+def _whisker(x: float, y_low: float, y_high: float, cap: float, width: float) -> str:
+    """A vertical line from y_low to y_high with caps, in the interval colour."""
+    x1, x2 = _num(x - cap), _num(x + cap)
+    return (
+        f'<g class="interval" stroke="{WHISKER}" stroke-width="{_num(width)}">'
+        f'<line x1="{_num(x)}" x2="{_num(x)}" y1="{_num(y_low)}" y2="{_num(y_high)}"/>'
+        f'<line x1="{x1}" x2="{x2}" y1="{_num(y_low)}" y2="{_num(y_low)}"/>'
+        f'<line x1="{x1}" x2="{x2}" y1="{_num(y_high)}" y2="{_num(y_high)}"/></g>'
+    )
 
 
 def _num(value: float) -> str:
@@ -84,7 +102,7 @@ def bar_chart(
 
 
 def line_chart(
-    points: Sequence[tuple[str, float | None]],
+    points: Sequence[tuple],
     *,
     title: str,
     width: int = 600,
@@ -93,9 +111,11 @@ def line_chart(
     high: float = 100.0,
     guides: Sequence[float] = (70.0, 80.0, 90.0),
 ) -> Markup:
-    """A line over labelled points (e.g. months → BDI); None leaves a gap."""
+    """A line over labelled points (e.g. months → BDI); None leaves a gap. A point may
+    carry its 90 % interval as a third element: drawn as a whisker."""
     left, right, top, bottom = 36, 28, 12, 28
-    values = [v for _, v in points if v is not None]
+    values = [p[1] for p in points if p[1] is not None]
+    values += [i.low for i in map(_interval_of, points) if i is not None]
     if low is None:
         low = min([*values, *guides], default=0.0)
         low = max(0.0, (int(low) // 10) * 10 - 10)
@@ -118,9 +138,14 @@ def line_chart(
             f'stroke="{LINE}"/><text x="{left - 4}" y="{_num(y + 4)}" text-anchor="end" '
             f'font-size="12" fill="{MUTED}">{_num(guide)}</text>'
         )
+    for index, point in enumerate(points):
+        interval = _interval_of(point)
+        if interval is not None:
+            x, y_low = xy(index, interval.low)
+            parts.append(_whisker(x, y_low, xy(index, interval.high)[1], 4, 1.5))
     segment: list[str] = []
     segments: list[list[str]] = []
-    for index, (label, value) in enumerate(points):
+    for index, (label, value, *_span) in enumerate(points):
         x = left + index * step
         # label the first point, the last, and every stride-th back from the last
         if index == 0 or ((len(points) - 1 - index) % stride == 0 and index >= stride):
@@ -142,7 +167,7 @@ def line_chart(
             f'<polyline points="{" ".join(seg)}" fill="none" stroke="{ACCENT}" '
             f'stroke-width="2.5" stroke-linejoin="round"/>'
         )
-    for index, (label, value) in enumerate(points):
+    for index, (label, value, *_span) in enumerate(points):
         if value is not None:
             px, py = xy(index, value)
             parts.append(
@@ -216,12 +241,15 @@ def _range(values: Sequence[float]) -> tuple[float, float]:
 
 
 def trend_chart(
-    series: Sequence[tuple[str, float | None]], title: str,
+    series: Sequence[tuple], title: str,
     *, width: float = 480, height: float = 170, bands: Sequence[tuple[float, str]] = (),
 ) -> Markup:
-    """A line of BDI per month; gaps where a month has no value; values labelled."""
+    """A line of BDI per month; gaps where a month has no value; values labelled. A month
+    may carry its 90 % interval as a third element: drawn as a whisker."""
     left, right, top, bottom = 34.0, width - 12, 14.0, height - 26
-    values = [v for _, v in series if v is not None]
+    spans = [_interval_of(point) for point in series]
+    values = [point[1] for point in series if point[1] is not None]
+    values += [v for span in spans if span is not None for v in (span.low, span.high)]
     lo, hi = _range(values)
     y = _scale(lo, hi, top, bottom)
     n = max(len(series), 1)
@@ -238,8 +266,11 @@ def trend_chart(
                 f'stroke="{BAND_COLOURS.get(code, MUTED)}" stroke-width="0.8" '
                 f'stroke-dasharray="3 3"/>'
             )
+    for i, span in enumerate(spans):
+        if span is not None:
+            body.append(_whisker(left + i * step, y(span.low), y(span.high), 2.5, 1.0))
     points: list[list[tuple[float, float, float]]] = [[]]
-    for i, (label, value) in enumerate(series):
+    for i, (label, value, *_span) in enumerate(series):
         x = left + i * step
         short = label[2:] if len(label) == 7 else label  # 2026-05 → 26-05
         body.append(_t(x, height - 10, short, size=7.5))

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from . import analytics, scoring
 from .extensions import db
-from .i18n import BAND_LABELS, cli_localised, label
+from .i18n import band_text, cli_localised, figure_text, fmt_interval
 from .models import AREA_MANAGER, MANAGER, ROLES, SHOPPER, Region, Store, User
 
 
@@ -165,13 +165,15 @@ def bdi_command(month: str, fmt: str, store_codes: tuple[str, ...]) -> None:
                 {
                     "month": period.label,
                     "brand": {"bdi": brand.bdi, "band": brand.band,
-                              "stores_scored": brand.stores_scored},
+                              "stores_scored": brand.stores_scored,
+                              **analytics.reliability_json(brand)},
                     "stores": [
                         {
                             "code": r.code, "name": r.name, "region": r.region_name,
                             "ms": r.ms, "qa": r.qa, "hl": r.hl, "bdi": r.bdi, "band": r.band,
                             "rank": r.rank, "ms_visits": r.ms_visits,
                             "qa_visits": r.qa_visits, "complaints": r.complaints,
+                            **analytics.reliability_json(r),
                         }
                         for r in rows
                     ],
@@ -183,19 +185,21 @@ def bdi_command(month: str, fmt: str, store_codes: tuple[str, ...]) -> None:
         return
     f = scoring.fmt_score
     click.echo(_("Brand Delivery Index %(month)s: %(bdi)s (%(band)s, %(n)s stores)",
-                 month=period.label, bdi=f(brand.bdi),
-                 band=label(BAND_LABELS, brand.band) if brand.band else _("no BDI"),
+                 month=period.label, bdi=figure_text(brand),
+                 band=band_text(brand) if brand.band else _("no BDI"),
                  n=brand.stores_scored))
     rank, code, band, store = _("Rank"), _("Code"), _("Band"), _("Store")
-    header = (f"{rank:>4}  {code:<6} {'MS':>6} {'QA':>6} {'HL':>6} {'BDI':>6}  "
-              f"{band:<18} {store}")
+    span, n = _("Interval (90 %)"), "n"
+    header = (f"{rank:>4}  {code:<6} {'MS':>6} {'QA':>6} {'HL':>6} {'BDI':>6} {span:>13} "
+              f"{n:>3}  {band:<28} {store}")
     click.echo(header)
     click.echo("-" * len(header))
     for r in rows:
-        band_text = label(BAND_LABELS, r.band) if r.band else "-"
+        bands = band_text(r) if r.band else "-"
         click.echo(
             f"{(r.rank or '-'):>4}  {r.code:<6} {f(r.ms):>6} {f(r.qa):>6} {f(r.hl):>6} "
-            f"{f(r.bdi):>6}  {band_text:<18} {r.name}"
+            f"{f(r.bdi):>6} {fmt_interval(r.interval):>13} {r.ms_visits:>3}  {bands:<28} "
+            f"{r.name}"
         )
 
 

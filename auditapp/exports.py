@@ -24,7 +24,14 @@ from sqlalchemy import func, select
 
 from . import analytics, scoring
 from .extensions import db
-from .i18n import BAND_LABELS, STATUS_LABELS, VISIT_TYPE_LABELS, label
+from .i18n import (
+    BAND_LABELS,
+    STATUS_LABELS,
+    VISIT_TYPE_LABELS,
+    band_range_label,
+    band_status,
+    label,
+)
 from .models import Answer, Dimension, Item, Region, Store, User, Visit, VisitDimensionScore
 from .models.visit import MYSTERY
 
@@ -149,11 +156,17 @@ def scores_table(
         include_inactive=store_ids is not None, with_trend=True,
     )
     header = ["rank", "store_code", "store_name", "region", "ms", "ms_visits", "qa",
-              "qa_visits", "hl", "complaints", "bdi", "band", "previous_bdi", "change"]
+              "qa_visits", "hl", "complaints", "bdi", "band", "previous_bdi", "change",
+              # SCORING.md §10: the BDI's 90 % interval, its bands, a significant change
+              "bdi_low", "bdi_high", "band_range", "band_status", "change_significant"]
     rows = [
         [s.rank, s.code, s.name, s.region_name, _num(s.ms), s.ms_visits, _num(s.qa),
          s.qa_visits, _num(s.hl), s.complaints, _num(s.bdi), label(BAND_LABELS, s.band),
-         _num(s.previous_bdi), _num(s.trend)]
+         _num(s.previous_bdi), _num(s.trend),
+         _num(s.interval.low if s.interval else None),
+         _num(s.interval.high if s.interval else None),
+         band_range_label(s.bands), band_status(s.bands),
+         None if s.change_significant is None else ("yes" if s.change_significant else "no")]
         for s in scores
     ]
     return header, rows

@@ -8,6 +8,7 @@ exports say the same thing.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from datetime import date, datetime
@@ -22,6 +23,7 @@ from flask_babel import (
     format_date,
     format_datetime,
     get_locale,
+    gettext,
     lazy_pgettext,
 )
 from flask_babel import lazy_gettext as _l
@@ -149,7 +151,70 @@ def csm_label(level: int | None) -> str:
     return str(CSM_LABELS[level])
 
 
-def local_dt(value: datetime | None, tz: str | None = None, fmt: str = "medium") -> str:
+# --- reliability (SCORING.md §10): one wording for every page, PDF, export and the CLI ----
+
+
+def fmt_interval(span: scoring.Interval | None) -> str:
+    """"74–90": the 90 % interval in whole points, rounded outwards (never narrower)."""
+    if span is None:
+        return "–"
+    return f"{math.floor(span.low + 1e-9):.0f}–{math.ceil(span.high - 1e-9):.0f}"
+
+
+def interval_text(figure: object) -> str:
+    """"(74–90, n=1)" for a store, region or brand figure (``interval``, ``visits``), or
+    "" without a BDI."""
+    span = getattr(figure, "interval", None) if figure is not None else None
+    if span is None:
+        return ""
+    return gettext("(%(interval)s, n=%(n)s)", interval=fmt_interval(span), n=figure.visits)
+
+
+def figure_text(figure: object) -> str:
+    """"82.4 (74–90, n=1)": the BDI with its interval and visit count."""
+    value = getattr(figure, "bdi", None) if figure is not None else None
+    if value is None:
+        return scoring.fmt_score(None)
+    return f"{scoring.fmt_score(value)} {interval_text(figure)}"
+
+
+def band_range_label(bands: tuple[str, ...]) -> str:
+    """"Good", or "Fair–Good" when the interval touches several bands (lowest–highest)."""
+    if not bands:
+        return ""
+    if len(bands) == 1:
+        return label(BAND_LABELS, bands[0])
+    return gettext("%(low)s–%(high)s", low=label(BAND_LABELS, bands[0]),
+                   high=label(BAND_LABELS, bands[-1]))
+
+
+def band_status(bands: tuple[str, ...]) -> str:
+    """"confirmed" when the whole interval lies in one band, else "provisional"."""
+    if not bands:
+        return ""
+    return gettext("confirmed") if len(bands) == 1 else gettext("provisional")
+
+
+def band_text(figure: object) -> str:
+    """"Good, confirmed" / "Fair–Good, provisional" (plain text: PDFs, exports, CLI)."""
+    bands = getattr(figure, "bands", ()) if figure is not None else ()
+    if not bands:
+        return ""
+    return gettext("%(band)s, %(status)s", band=band_range_label(bands),
+                   status=band_status(bands))
+
+
+def change_text(figure: object) -> str:
+    """"+3.2" for a significant change, "no clear change" otherwise, "–" without one."""
+    delta = getattr(figure, "trend", None) if figure is not None else None
+    if delta is None:
+        return "–"
+    if not figure.change_significant:
+        return gettext("no clear change")
+    return ("+" if delta > 0 else "") + scoring.fmt_score(delta)
+
+
+def local_dt(value: datetime | None | None, tz: str | None = None, fmt: str = "medium") -> str:
     """A naive-UTC datetime shown in the given zone (a store's) for the current locale."""
     if value is None:
         return "–"
@@ -249,6 +314,13 @@ def init_template_helpers(app: Flask) -> None:
             "severity_label": lambda c: label(SEVERITY_LABELS, c),
             "item_type_label": lambda c: label(ITEM_TYPE_LABELS, c),
             "csm_label": csm_label,
+            "fmt_interval": fmt_interval,
+            "interval_text": interval_text,
+            "figure_text": figure_text,
+            "band_range_label": band_range_label,
+            "band_status": band_status,
+            "band_text": band_text,
+            "change_text": change_text,
             "local_dt": local_dt,
             "local_date": local_date,
             "loc": loc,

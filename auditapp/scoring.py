@@ -405,3 +405,101 @@ def fmt_score(value: float | None, empty: str = "–") -> str:
         return empty
     rounded = math.floor(abs(value) * 10 + 0.5 + 1e-9) / 10
     return f"{math.copysign(rounded, value) if rounded else 0.0:.1f}"
+
+
+# --- reliability (SCORING.md §10) ---------------------------------------------------------
+
+#: z for a two-sided 90 % interval.
+Z90 = 1.645
+#: σ when fewer than this many degrees of freedom (N − S) pool the visit-to-visit spread.
+MIN_SPREAD_DF = 30
+DEFAULT_SIGMA = 15.0
+
+
+def pooled_variance(visit_count: int, store_count: int, squared_deviations: float) -> float:
+    """σ² = Σ_s Σ_v (V_sv − V̄_s)² / (N − S) over stores with ≥ 2 visits (N visits,
+    S stores); DEFAULT_SIGMA² when N − S < MIN_SPREAD_DF."""
+    df = visit_count - store_count
+    if df < MIN_SPREAD_DF:
+        return DEFAULT_SIGMA**2
+    return max(0.0, squared_deviations) / df
+
+
+def pooled_sigma(visit_scores_by_store: Iterable[Sequence[float]]) -> float:
+    """σ from each store's visit scores in the 12-month window (the reference for the SQL
+    in ``analytics``, which sums n, ΣV and ΣV² per store)."""
+    visits = stores = 0
+    squares = 0.0
+    for scores in visit_scores_by_store:
+        if len(scores) < 2:
+            continue
+        store_mean = sum(scores) / len(scores)
+        squares += sum((v - store_mean) ** 2 for v in scores)
+        visits, stores = visits + len(scores), stores + 1
+    return math.sqrt(pooled_variance(visits, stores, squares))
+
+
+def ms_standard_error(sigma: float, n: int) -> float | None:
+    """SE(MS) = σ / √n; None without a mystery-shop visit."""
+    return sigma / math.sqrt(n) if n > 0 else None
+
+
+def bdi_error(
+    sigma: float,
+    n: int,
+    has_qa: bool,
+    config: ScoringConfig = DEFAULT_CONFIG,
+) -> float:
+    """e = SE(MS)·c_MS/Σc (Σc over the store's components present; HL is present whenever
+    MS or QA is); 0 without a mystery-shop visit (QA and HL count as exact)."""
+    if n <= 0:
+        return 0.0
+    c = config.component_weights
+    total = c["MS"] + c["HL"] + (c["QA"] if has_qa else 0.0)
+    return sigma / math.sqrt(n) * c["MS"] / total
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A 90 % interval, clipped to [0, 100]."""
+
+    low: float
+    high: float
+
+
+def interval(value: float | None, error: float | None) -> Interval | None:
+    """value ± Z90·error, clipped to [0, 100]; None without a value."""
+    if value is None:
+        return None
+    half = Z90 * (error or 0.0)
+    return Interval(max(0.0, value - half), min(100.0, value + half))
+
+
+def bands_touched(
+    span: Interval | None, config: ScoringConfig = DEFAULT_CONFIG
+) -> tuple[str, ...]:
+    """The bands an interval touches, lowest first (one band: the band is confirmed)."""
+    if span is None:
+        return ()
+    order = ["needs_improvement", *(code for _, code in reversed(config.bands))]
+    low, high = order.index(band(span.low, config)), order.index(band(span.high, config))
+    return tuple(order[low : high + 1])
+
+
+def group_error(store_errors: Iterable[float]) -> float:
+    """A region's or the brand's e: √(Σ e_store²) / k over its k stores with a BDI (its
+    interval is ± Z90 times this)."""
+    errors = list(store_errors)
+    if not errors:
+        return 0.0
+    return math.sqrt(sum(e * e for e in errors)) / len(errors)
+
+
+def change_is_significant(
+    current: float | None, previous: float | None, e_now: float, e_prev: float
+) -> bool | None:
+    """|ΔBDI| > Z90·√(e_now² + e_prev²); None when either period has no BDI."""
+    delta = trend(current, previous)
+    if delta is None:
+        return None
+    return abs(delta) > Z90 * math.sqrt(e_now**2 + e_prev**2)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -234,3 +235,71 @@ def test_store_score_ranks_the_store_among_all_active_stores(chain):
         assert analytics.store_score(store.id, MAY).rank == ranking[store.code]
     assert ranking[s2.code] == 1 and {ranking[s1.code], ranking[s3.code]} == {2, 3}
     assert analytics.store_score(chain.stores[3].id, MAY).rank is None
+
+
+def python_reliability(period: analytics.Period, config: ScoringConfig) -> tuple[float, dict]:
+    """SCORING.md §10 from raw rows with scoring.py: σ over the 12-month window and each
+    store's (n, e)."""
+    window = analytics.spread_window(period)
+    by_store: dict[int, list[float]] = {}
+    for v in db.session.scalars(select(Visit).join(Store).where(Store.active.is_(True))):
+        if (v.kind == MYSTERY and v.status in COUNTED_STATUSES
+                and window.start <= v.visit_date < window.end):
+            by_store.setdefault(v.store_id, []).append(v.score)
+    sigma = scoring.pooled_sigma(by_store.values())
+    out = {}
+    for code, exp in python_store_bdis(period, config).items():
+        store = db.session.scalar(select(Store).where(Store.code == code))
+        visits = db.session.scalars(select(Visit).where(Visit.store_id == store.id))
+        n = sum(1 for v in visits if v.kind == MYSTERY and v.status in COUNTED_STATUSES
+                and period.start <= v.visit_date < period.end)
+        out[code] = (n, scoring.bdi_error(sigma, n, exp["qa"] is not None, config), exp)
+    return sigma, out
+
+
+def test_intervals_from_sql_equal_scoring(chain):
+    """σ (pooled over 12 months), n, e and the intervals of stores, regions and the brand
+    from SQL equal SCORING.md §10 computed in Python; both the default σ = 15 (too few
+    visits) and a pooled σ."""
+    rng = random.Random(16)
+    config = ScoringConfig.from_dict({"component_weights": {"MS": 0.5, "QA": 0.3, "HL": 0.2}})
+    make_visit(chain, chain.stores[0], kind=QA, visit_date=date(2026, 5, 12))
+    for n_months in (1, 12):
+        months = MAY.months_back(n_months)
+        for period in months[-n_months:]:
+            for store in chain.stores[:3]:
+                for day in (3, 17)[: 1 + (store.code != "E002")]:
+                    make_visit(chain, store, visit_date=period.start + timedelta(days=day),
+                               values={"courtesy_satisfaction": rng.choice(scoring.SCALE7_LEVELS),
+                                       "clean_restroom": rng.choice((0, 1, 1))})
+        sigma, expected = python_reliability(MAY, config)
+        assert (sigma == 15.0) is (n_months == 1)
+        rows = {r.code: r for r in analytics.store_scores(MAY, config, with_trend=True)}
+        for code, (n, e, exp) in expected.items():
+            row = rows[code]
+            assert row.ms_visits == n
+            assert row.error == pytest.approx(e, abs=1e-9), code
+            if n:
+                assert math.sqrt(row.ms_e2) == pytest.approx(sigma / math.sqrt(n), abs=1e-9)
+                assert row.bdi_e2 > 0
+            span = scoring.interval(exp["bdi"], e)
+            if span is None:
+                assert row.interval is None and row.bands == ()
+            else:
+                assert (row.interval.low, row.interval.high) == (
+                    pytest.approx(span.low), pytest.approx(span.high))
+                assert row.bands == scoring.bands_touched(span, config)
+        assert rows["E001"].qa is not None and rows["N002"].bdi is None
+        brand = analytics.brand_score(MAY, config)
+        errors = [e for _, e, exp in expected.values() if exp["bdi"] is not None]
+        assert brand.error == pytest.approx(scoring.group_error(errors), abs=1e-9)
+        regions = {g.id: g for g in analytics.region_scores(MAY, config)}
+        east = [e for _, e, exp in expected.values()
+                if exp["bdi"] is not None and exp["region_id"] == chain.regions[0].id]
+        assert regions[chain.regions[0].id].error == pytest.approx(
+            scoring.group_error(east), abs=1e-9)
+    # a change is judged against both periods' errors (April has its own σ window)
+    row = rows["E001"]
+    _, april = python_reliability(MAY.previous(), config)
+    assert row.change_significant == scoring.change_is_significant(
+        row.bdi, april["E001"][2]["bdi"], row.error, april["E001"][1])

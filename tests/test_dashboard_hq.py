@@ -4,6 +4,7 @@ brand → region → store → visit, and the competitor benchmark."""
 from __future__ import annotations
 
 import json
+import math
 import re
 from datetime import date, datetime
 
@@ -60,9 +61,17 @@ def test_dashboard_figures_equal_flask_bdi(client, auth, chain, runner):
     for s in cli["stores"]:
         rank, _name, region, ms, qa, hl, bdi, _trend, _band = rows[s["code"]]
         f = scoring.fmt_score
-        assert [ms, qa, hl, bdi] == [f(s["ms"]), f(s["qa"]), f(s["hl"]), f(s["bdi"])]
+        assert [ms, qa, hl] == [f(s["ms"]), f(s["qa"]), f(s["hl"])]
         assert rank == (str(s["rank"]) if s["rank"] else "–")
         assert region == s["region"]
+        # the BDI with its 90 % interval (whole points, rounded outwards) and n visits
+        if s["bdi"] is None:
+            assert bdi == "–" and s["interval"] is None
+            continue
+        low, high = s["interval"]
+        assert bdi == (f"{f(s['bdi'])} ({math.floor(low)}–{math.ceil(high)}, "
+                       f"n={s['ms_visits']})")
+        assert _band.endswith("confirmed" if s["band_confirmed"] else "provisional")
     # the JSON API gives exactly the CLI's numbers
     api = client.get("/api/hq/bdi?month=2026-05&by=store").get_json()
     assert api["stores"] == cli["stores"] and api["brand"] == cli["brand"]

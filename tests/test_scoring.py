@@ -278,3 +278,66 @@ def test_kinds_statuses_and_item_types_are_compared_with_constants():
         for match in compared.finditer(path.read_text(encoding="utf-8"))
     ]
     assert found == []
+
+
+# --- reliability (SCORING.md §10) ---------------------------------------------------------
+
+
+def test_reliability_worked_example():
+    """§10's example: the store of §7 with σ = 12, to the digits SCORING.md prints."""
+    sigma, n = 12.0, 2
+    se = scoring.ms_standard_error(sigma, n)
+    assert f"{se:.3f}" == "8.485"
+    ms = scoring.interval(71.25, se)
+    assert (f"{ms.low:.2f}", f"{ms.high:.2f}") == ("57.29", "85.21")
+
+    bdi = scoring.bdi(71.25, 90, 95.5)
+    e = scoring.bdi_error(sigma, n, has_qa=True)
+    assert f"{scoring.Z90 * e:.3f}" == "8.375"
+    span = scoring.interval(bdi, e)
+    assert (f"{span.low:.2f}", f"{span.high:.2f}") == ("71.20", "87.95")
+    assert scoring.band(bdi) == "fair"
+    assert scoring.bands_touched(span) == ("fair", "good")  # provisional "Fair–Good"
+
+
+def test_reliability_confirmed_band_and_clipping():
+    e = scoring.bdi_error(12.0, 9, has_qa=True)  # SE 4, e 2.4, half-width 3.948
+    assert scoring.bands_touched(scoring.interval(85.0, e)) == ("good",)
+    assert scoring.bands_touched(scoring.interval(80.0, 7.0)) == (  # 68.485–91.515
+        "needs_improvement", "fair", "good", "excellent")
+    top = scoring.interval(97.0, e)
+    assert (top.low, top.high) == (pytest.approx(93.052), 100.0)
+    assert scoring.interval(3.0, e).low == 0.0
+    # no mystery-shop visit: the BDI rests on QA and HL, counted as exact
+    assert scoring.bdi_error(12.0, 0, has_qa=True) == 0.0
+    exact = scoring.interval(80.0, 0.0)
+    assert (exact.low, exact.high) == (80.0, 80.0)
+    assert scoring.bands_touched(exact) == ("good",)
+
+
+def test_reliability_renormalised_ms_weight():
+    """Without QA the MS weight is 0.60 / (0.60 + 0.15) = 0.8 of the BDI."""
+    assert scoring.bdi_error(12.0, 1, has_qa=False) == pytest.approx(12.0 * 0.8)
+    assert scoring.bdi_error(12.0, 1, has_qa=True) == pytest.approx(12.0 * 0.6)
+
+
+def test_pooled_sigma():
+    # fewer than 30 degrees of freedom: σ = 15
+    assert scoring.pooled_sigma([[60.0, 80.0], [70.0]]) == 15.0
+    # 30 stores of two visits 10 apart: each store adds 2·5² = 50 over 1 degree of freedom
+    stores = [[70.0, 80.0]] * 30 + [[55.0]]  # a one-visit store is left out
+    assert scoring.pooled_sigma(stores) == pytest.approx(math.sqrt(50.0))
+    assert scoring.pooled_variance(60, 30, 1500.0) == pytest.approx(50.0)
+    assert scoring.pooled_variance(59, 30, 1500.0) == 225.0
+
+
+def test_group_interval_and_significance():
+    # a region of k = 2 stores, e = 3 and 4: ± 1.645·√(9 + 16)/2 = ± 4.1125
+    assert scoring.Z90 * scoring.group_error([3.0, 4.0]) == pytest.approx(4.1125)
+    assert scoring.group_error([]) == 0.0
+    # |Δ| must exceed 1.645·√(e_now² + e_prev²) = 1.645·5 = 8.225
+    assert scoring.change_is_significant(80.0, 71.7, 3.0, 4.0) is True
+    assert scoring.change_is_significant(80.0, 71.8, 3.0, 4.0) is False
+    assert scoring.change_is_significant(80.0, None, 3.0, 0.0) is None
+    # both periods exact (QA and HL only): any change is significant
+    assert scoring.change_is_significant(80.0, 79.9, 0.0, 0.0) is True

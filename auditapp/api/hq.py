@@ -117,6 +117,7 @@ def _group_json(group: analytics.GroupScore) -> dict:
         "stores_scored": group.stores_scored,
         "previous_bdi": group.previous_bdi,
         "trend": group.trend,
+        **analytics.reliability_json(group),
     }
 
 
@@ -129,13 +130,15 @@ def hq_bdi():
     body: dict[str, Any] = {"month": period.label, "by": by}
     if by == "store":
         body["brand"] = {"bdi": brand.bdi, "band": brand.band,
-                         "stores_scored": brand.stores_scored}
+                         "stores_scored": brand.stores_scored,
+                         **analytics.reliability_json(brand)}
         body["stores"] = [
             {
                 "code": r.code, "name": r.name, "region": r.region_name,
                 "ms": r.ms, "qa": r.qa, "hl": r.hl, "bdi": r.bdi, "band": r.band,
                 "rank": r.rank, "ms_visits": r.ms_visits,
                 "qa_visits": r.qa_visits, "complaints": r.complaints,
+                **analytics.reliability_json(r),
             }
             for r in analytics.store_scores(period)
         ]
@@ -197,7 +200,9 @@ def hq_dimensions():
         for key, values in sorted(means.items(), key=lambda kv: (kv[0] is None, kv[0] or 0))
     ]
     competitors = [
-        {"competitor": name, "dimensions": {d: b["dimensions"].get(d) for d in DIMENSIONS}}
+        {"competitor": name, "dimensions": {d: b["dimensions"].get(d) for d in DIMENSIONS},
+         "visits": b["visits"], "score": b["score"],
+         "interval": [b["interval"].low, b["interval"].high] if b["interval"] else None}
         for name, b in sorted(analytics.competitor_benchmark(period).items())
     ]
     return jsonify({"month": period.label, "by": by, "groups": rows,
@@ -318,10 +323,20 @@ OPENAPI_PATHS: dict = {
     }},
 }
 
+#: SCORING.md §10 on every figure (``analytics.reliability_json``)
+_RELIABILITY = {
+    "visits": {"type": "integer", "description": "released mystery-shop visits behind it"},
+    "interval": {"type": ["array", "null"], "items": {"type": "number"},
+                 "description": "90 % interval [low, high] of the BDI"},
+    "bands": {"type": "array", "items": {"type": "string"},
+              "description": "bands the interval touches; one band: confirmed"},
+    "band_confirmed": {"type": ["boolean", "null"]},
+    "change_significant": {"type": ["boolean", "null"]},
+}
 _GROUP = {"type": "object", "properties": {
     "id": {"type": ["integer", "null"]}, "name": {"type": "string"}, "bdi": _NUM,
     "band": {"type": ["string", "null"]}, "stores_scored": {"type": "integer"},
-    "previous_bdi": _NUM, "trend": _NUM}}
+    "previous_bdi": _NUM, "trend": _NUM, **_RELIABILITY}}
 _DIMS = {"type": "object", "properties": {d: _NUM for d in DIMENSIONS}}
 
 OPENAPI_SCHEMAS: dict = {
@@ -330,7 +345,8 @@ OPENAPI_SCHEMAS: dict = {
         "code": {"type": "string"}, "name": {"type": "string"}, "region": {"type": "string"},
         "ms": _NUM, "qa": _NUM, "hl": _NUM, "bdi": _NUM, "band": {"type": ["string", "null"]},
         "rank": {"type": ["integer", "null"]}, "ms_visits": {"type": "integer"},
-        "qa_visits": {"type": "integer"}, "complaints": {"type": "integer"}}},
+        "qa_visits": {"type": "integer"}, "complaints": {"type": "integer"},
+        **_RELIABILITY}},
     "HqBdi": {"type": "object", "required": ["month", "by"], "properties": {
         "month": {"type": "string"}, "by": {"type": "string"},
         "brand": {"type": "object"},
@@ -353,5 +369,7 @@ OPENAPI_SCHEMAS: dict = {
         "groups": {"type": "array", "items": {"type": "object", "properties": {
             "id": {"type": ["integer", "null"]}, "dimensions": _DIMS}}},
         "competitors": {"type": "array", "items": {"type": "object", "properties": {
-            "competitor": {"type": "string"}, "dimensions": _DIMS}}}}},
+            "competitor": {"type": "string"}, "dimensions": _DIMS,
+            "visits": {"type": "integer"}, "score": _NUM,
+            "interval": _RELIABILITY["interval"]}}}}},
 }

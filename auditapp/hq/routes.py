@@ -77,7 +77,7 @@ def index():
                                   else "asc") == "desc"
     stores = sort_stores(stores, sort, descending)
     distribution = analytics.band_distribution(period, config)
-    series = analytics.trend_series(period, 12, config=config)
+    series = analytics.trend_points(period, 12, config=config)
     return render_template(
         "hq/index.html",
         period=period,
@@ -109,7 +109,7 @@ def region_detail(region_id: int):
     config = scoring_config()
     group = next((r for r in analytics.region_scores(period, config) if r.id == region_id), None)
     stores = analytics.store_scores(period, config, region_id=region_id, with_trend=True)
-    series = analytics.trend_series(period, 12, region_id=region_id, config=config)
+    series = analytics.trend_points(period, 12, region_id=region_id, config=config)
     return render_template(
         "hq/region_detail.html",
         region=region,
@@ -135,7 +135,7 @@ def store_detail(store_id: int):
     period, month_value, month_error = params.month_for_page()
     config = scoring_config()
     score = analytics.store_score(store_id, period, config)  # ranked among active stores
-    series = analytics.trend_series(period, 12, store_id=store_id, config=config)
+    series = analytics.trend_points(period, 12, store_id=store_id, config=config)
     dims = analytics.dimension_means(period, by="store", store_ids=[store_id]).get(store_id, {})
     visits = db.session.scalars(
         select(Visit)
@@ -170,7 +170,7 @@ def competitors():
     ours = analytics.dimension_means(period, by="brand").get(None, {})
     bench = analytics.competitor_benchmark(period)
     theirs = {name: b["dimensions"] for name, b in bench.items()}
-    overall = {name: (b["score"], b["visits"]) for name, b in bench.items()}
+    overall = {name: (b["score"], b["visits"], b["interval"]) for name, b in bench.items()}
     own_n, own_mean = analytics.mystery_visit_mean(period)
     names = sorted(theirs)
     return render_template(

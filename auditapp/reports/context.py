@@ -136,7 +136,7 @@ def visit_context(visit: Visit, *, show_shopper: bool) -> tuple[dict, list[Path]
 def store_month_context(store: Store, period: analytics.Period) -> dict:
     config = scoring_config()
     score = analytics.store_score(store.id, period, config)
-    trend = analytics.trend_series(period, 12, store_id=store.id, config=config)
+    trend = analytics.trend_points(period, 12, store_id=store.id, config=config)
     store_dims = analytics.dimension_means(period, store_ids=[store.id]).get(store.id, {})
     region_dims = analytics.dimension_means(period, by="region").get(store.region_id, {})
     brand_dims = analytics.dimension_means(period, by="brand").get(None, {})
@@ -234,10 +234,10 @@ def brand_summary_context(
     regions = analytics.region_scores(period, config)
     if region is not None:
         headline = next((r for r in regions if r.id == region.id), None)
-        trend = analytics.trend_series(period, 12, region_id=region.id, config=config)
+        trend = analytics.trend_points(period, 12, region_id=region.id, config=config)
     else:
         headline = brand
-        trend = analytics.trend_series(period, 12, config=config)
+        trend = analytics.trend_points(period, 12, config=config)
     step(20)
     stores = analytics.store_scores(period, config, region_id=region_id, with_trend=True)
     step(40)
@@ -294,6 +294,8 @@ def brand_summary_context(
         "competitors": competitors,
         "own_visits": own_visits,
         "own_mean": own_mean,
+        "own_interval": scoring.interval(own_mean, scoring.ms_standard_error(
+            analytics.pooled_sigma(period), own_visits)),
         "own_dims": own_dims,
         "satisfaction": sat,
         "title": _("Brand summary"),
