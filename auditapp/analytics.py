@@ -336,12 +336,22 @@ class GroupScore:
         return scoring.trend(self.bdi, self.previous_bdi)
 
 
-def _scoring_config(config: scoring.ScoringConfig | None) -> scoring.ScoringConfig:
+def _scoring_config(
+    config: scoring.ScoringConfig | None, period: Period | None = None
+) -> scoring.ScoringConfig:
+    """``config`` if given (for the period asked for: a what-if passes a draft), else the
+    settings version in force for ``period`` (SCORING.md §11)."""
     if config is not None:
         return config
     from .settings import scoring_config
 
-    return scoring_config()
+    return scoring_config(period)
+
+
+def _config_for(p: Period, period: Period, config: scoring.ScoringConfig) -> scoring.ScoringConfig:
+    """The settings for ``p``: ``config`` for the period asked for, the version in force
+    for any other (a previous month, a trend's months)."""
+    return config if p == period else _scoring_config(None, p)
 
 
 def store_scores(
@@ -356,10 +366,11 @@ def store_scores(
 ) -> list[StoreScore]:
     """Every store's figures for the period, best BDI first (stores without one last),
     ranked 1…n among the stores that have a BDI."""
-    config = _scoring_config(config)
+    config = _scoring_config(config, period)
 
     def filtered(p: Period) -> Select:
-        query = _cached_query(p, config, active_only=not include_inactive)
+        query = _cached_query(p, _config_for(p, period, config),
+                              active_only=not include_inactive)
         if region_id is not None:
             query = query.where(Store.region_id == region_id)
         if store_ids is not None:
@@ -403,7 +414,7 @@ def store_score(
 ) -> StoreScore | None:
     """One store's figures, ranked among all active stores (as in ``store_scores``: by BDI,
     ties by store code); an inactive store or one without a BDI has no rank."""
-    config = _scoring_config(config)
+    config = _scoring_config(config, period)
     rows = store_scores(
         period, config, store_ids=[store_id], include_inactive=True, with_trend=True
     )
@@ -445,13 +456,15 @@ def region_scores(
 ) -> list[GroupScore]:
     """Each active region's BDI (mean of its active stores' BDIs) with the previous
     period's, ordered by name."""
-    config = _scoring_config(config)
+    config = _scoring_config(config, period)
     current = {
         r.group_id: r for r in db.session.execute(_group_query(period, config, "region_id"))
     }
+    previous_config = _scoring_config(None, period.previous())
     previous = {
         r.group_id: r.bdi
-        for r in db.session.execute(_group_query(period.previous(), config, "region_id"))
+        for r in db.session.execute(_group_query(period.previous(), previous_config,
+                                                 "region_id"))
     }
     regions = db.session.scalars(
         select(Region).where(Region.active.is_(True)).order_by(Region.name)
@@ -477,14 +490,16 @@ def brand_score(
     period: Period, config: scoring.ScoringConfig | None = None, brand_id: int | None = None
 ) -> GroupScore:
     """The Brand Delivery Index: mean of the brand's active stores' BDIs."""
-    config = _scoring_config(config)
+    config = _scoring_config(config, period)
     if brand_id is None:
         brand_id = db.session.scalar(select(func.min(Brand.id)))
     brand = db.session.get(Brand, brand_id) if brand_id is not None else None
 
     def fetch(p: Period):
         rows = {
-            r.group_id: r for r in db.session.execute(_group_query(p, config, "brand_id"))
+            r.group_id: r
+            for r in db.session.execute(
+                _group_query(p, _config_for(p, period, config), "brand_id"))
         }
         return rows.get(brand_id)
 
@@ -504,7 +519,7 @@ def band_distribution(
     period: Period, config: scoring.ScoringConfig | None = None
 ) -> dict[str, int]:
     """How many active stores fall in each band (only stores with a BDI)."""
-    config = _scoring_config(config)
+    config = _scoring_config(config, period)
     stores = _cached_query(period, config, active_only=True).subquery()
     whens = [(stores.c.bdi >= bound, literal(code)) for bound, code in config.bands]
     band_col = case(*whens, else_=literal("needs_improvement")).label("band")
@@ -528,8 +543,8 @@ def trend_series(
     config: scoring.ScoringConfig | None = None,
 ) -> list[tuple[str, float | None]]:
     """BDI over the last ``months`` months up to ``period``: one store, one region, or
-    the brand."""
-    config = _scoring_config(config)
+    the brand; each month with its own settings version."""
+    config = _scoring_config(config, period)
     # the brand of brand_score(), looked up once; one group query per month (brand_score
     # would also fetch each month's previous month)
     brand_id = (
@@ -538,16 +553,17 @@ def trend_series(
     )
     out = []
     for p in period.months_back(months):
+        p_config = _config_for(p, period, config)
         if store_id is not None:
-            sub = _cached_query(p, config).where(Store.id == store_id).subquery()
+            sub = _cached_query(p, p_config).where(Store.id == store_id).subquery()
             row = db.session.execute(select(sub.c.bdi)).first()
             out.append((p.label, row.bdi if row else None))
         elif region_id is not None:
-            sub = _group_query(p, config, "region_id").subquery()
+            sub = _group_query(p, p_config, "region_id").subquery()
             row = db.session.execute(select(sub.c.bdi).where(sub.c.group_id == region_id)).first()
             out.append((p.label, row.bdi if row else None))
         else:
-            sub = _group_query(p, config, "brand_id").subquery()
+            sub = _group_query(p, p_config, "brand_id").subquery()
             row = db.session.execute(select(sub.c.bdi).where(sub.c.group_id == brand_id)).first()
             out.append((p.label, row.bdi if row else None))
     return out
@@ -563,11 +579,12 @@ def store_trend_series(
     whatever the number of stores."""
     if not store_ids:
         return {}
-    config = _scoring_config(config)
+    config = _scoring_config(config, period)
     periods = period.months_back(months)
     parts = []
     for p in periods:
-        sub = _cached_query(p, config).where(Store.id.in_(store_ids)).subquery()
+        p_config = _config_for(p, period, config)
+        sub = _cached_query(p, p_config).where(Store.id.in_(store_ids)).subquery()
         parts.append(select(literal(p.label).label("month"), sub.c.store_id, sub.c.bdi))
     found = {(row.month, row.store_id): row.bdi for row in db.session.execute(union_all(*parts))}
     return {sid: [(p.label, found.get((p.label, sid))) for p in periods] for sid in store_ids}
@@ -705,6 +722,14 @@ def complaints_by_severity(store_id: int, period: Period) -> dict[str, dict[str,
 
 
 def latest_month() -> str:
+    """The month pages and reports open on: the latest closed month (SCORING.md §11),
+    else the most recent month with a released visit (``YYYY-MM``), else the current one."""
+    from .settings import latest_closed_month
+
+    return latest_closed_month() or latest_data_month()
+
+
+def latest_data_month() -> str:
     """The most recent month with a released visit (``YYYY-MM``), else the current one."""
     last = db.session.scalar(
         select(func.max(Visit.visit_date)).where(Visit.counted)
@@ -724,7 +749,7 @@ def region_ranks(
     Ties share a rank (SQL ``RANK()``)."""
     if not store_ids:
         return {}
-    config = _scoring_config(config)
+    config = _scoring_config(config, period)
     stores = (
         store_scores_query(period, config)
         .where(Store.active.is_(True) | Store.id.in_(store_ids))

@@ -13,8 +13,9 @@ from sqlalchemy import select
 
 from . import analytics, scoring
 from .extensions import db
-from .i18n import BAND_LABELS, cli_localised, label
+from .i18n import BAND_LABELS, PROVISIONAL_LABEL, PROVISIONAL_NOTE, cli_localised, label
 from .models import AREA_MANAGER, MANAGER, ROLES, SHOPPER, Region, Store, User
+from .months import is_provisional
 
 
 def init_app(app: Flask) -> None:
@@ -160,6 +161,7 @@ def bdi_command(month: str, fmt: str, store_codes: tuple[str, ...]) -> None:
             json.dumps(
                 {
                     "month": period.label,
+                    "provisional": is_provisional(period),
                     "brand": {"bdi": brand.bdi, "band": brand.band,
                               "stores_scored": brand.stores_scored},
                     "stores": [
@@ -182,6 +184,8 @@ def bdi_command(month: str, fmt: str, store_codes: tuple[str, ...]) -> None:
                  month=period.label, bdi=f(brand.bdi),
                  band=label(BAND_LABELS, brand.band) if brand.band else _("no BDI"),
                  n=brand.stores_scored))
+    if is_provisional(period):
+        click.echo(f"{PROVISIONAL_LABEL}: {PROVISIONAL_NOTE}")
     rank, code, band, store = _("Rank"), _("Code"), _("Band"), _("Store")
     header = (f"{rank:>4}  {code:<6} {'MS':>6} {'QA':>6} {'HL':>6} {'BDI':>6}  "
               f"{band:<18} {store}")

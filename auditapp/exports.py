@@ -24,9 +24,17 @@ from sqlalchemy import func, select
 
 from . import analytics, scoring
 from .extensions import db
-from .i18n import BAND_LABELS, STATUS_LABELS, VISIT_TYPE_LABELS, label
+from .i18n import (
+    BAND_LABELS,
+    FINAL_LABEL,
+    PROVISIONAL_LABEL,
+    STATUS_LABELS,
+    VISIT_TYPE_LABELS,
+    label,
+)
 from .models import Answer, Dimension, Item, Region, Store, User, Visit, VisitDimensionScore
 from .models.visit import MYSTERY
+from .months import is_provisional
 
 FORMATS = ("csv", "xlsx")
 MIMETYPES = {
@@ -149,11 +157,14 @@ def scores_table(
         include_inactive=store_ids is not None, with_trend=True,
     )
     header = ["rank", "store_code", "store_name", "region", "ms", "ms_visits", "qa",
-              "qa_visits", "hl", "complaints", "bdi", "band", "previous_bdi", "change"]
+              "qa_visits", "hl", "complaints", "bdi", "band", "previous_bdi", "change",
+              "month_status"]
+    # SCORING.md §11: an open month's figures are provisional, in the file too
+    status = str(PROVISIONAL_LABEL) if is_provisional(period) else str(FINAL_LABEL)
     rows = [
         [s.rank, s.code, s.name, s.region_name, _num(s.ms), s.ms_visits, _num(s.qa),
          s.qa_visits, _num(s.hl), s.complaints, _num(s.bdi), label(BAND_LABELS, s.band),
-         _num(s.previous_bdi), _num(s.trend)]
+         _num(s.previous_bdi), _num(s.trend), status]
         for s in scores
     ]
     return header, rows

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from .. import analytics, params
 from ..extensions import csrf, db
 from ..models import Region, Store, User
+from ..months import is_provisional
 from ..params import BadParameter as BadRequest
 from ..permissions import Cap, has
 from ..scoring import DIMENSIONS
@@ -125,7 +126,8 @@ def hq_bdi():
     period = params.month()
     by = _choice("by", ("store", "region", "brand"), "store")
     brand = analytics.brand_score(period)
-    body: dict[str, Any] = {"month": period.label, "by": by}
+    body: dict[str, Any] = {"month": period.label, "by": by,
+                            "provisional": is_provisional(period)}
     if by == "store":
         body["brand"] = {"bdi": brand.bdi, "band": brand.band,
                          "stores_scored": brand.stores_scored}
@@ -180,7 +182,8 @@ def hq_series():
             "month": period.label,
             "months": months,
             "scope": scope,
-            "series": [{"month": label, "bdi": value} for label, value in series],
+            "series": [{"month": label, "bdi": value, "provisional": is_provisional(label)}
+                       for label, value in series],
         }
     )
 
@@ -199,15 +202,17 @@ def hq_dimensions():
         {"competitor": name, "dimensions": {d: b["dimensions"].get(d) for d in DIMENSIONS}}
         for name, b in sorted(analytics.competitor_benchmark(period).items())
     ]
-    return jsonify({"month": period.label, "by": by, "groups": rows,
-                    "competitors": competitors})
+    return jsonify({"month": period.label, "by": by, "provisional": is_provisional(period),
+                    "groups": rows, "competitors": competitors})
 
 
 # --- OpenAPI ------------------------------------------------------------------------------
 
 _MONTH = {"name": "month", "in": "query", "required": False,
           "description": f"Month as YYYY-MM, {analytics.FIRST_MONTH} to {analytics.LAST_MONTH} "
-                         "(default: the latest month with released visits).",
+                         "(default: the latest closed month, else the latest month with "
+                         "released visits). An open month's figures are provisional "
+                         "(`provisional: true`).",
           "schema": {"type": "string", "pattern": r"^(19|[2-9]\d)\d{2}-(0[1-9]|1[0-2])$",
                      "example": "2026-05"}}
 _ERRORS = {
@@ -283,15 +288,18 @@ OPENAPI_SCHEMAS: dict = {
         "qa_visits": {"type": "integer"}, "complaints": {"type": "integer"}}},
     "HqBdi": {"type": "object", "required": ["month", "by"], "properties": {
         "month": {"type": "string"}, "by": {"type": "string"},
+        "provisional": {"type": "boolean"},
         "brand": {"type": "object"},
         "stores": {"type": "array", "items": {"$ref": "#/components/schemas/HqStoreScore"}},
         "regions": {"type": "array", "items": {"$ref": "#/components/schemas/HqGroupScore"}}}},
     "HqSeries": {"type": "object", "properties": {
         "month": {"type": "string"}, "months": {"type": "integer"}, "scope": {"type": "object"},
         "series": {"type": "array", "items": {"type": "object", "properties": {
-            "month": {"type": "string"}, "bdi": _NUM}}}}},
+            "month": {"type": "string"}, "bdi": _NUM,
+            "provisional": {"type": "boolean"}}}}}},
     "HqDimensions": {"type": "object", "properties": {
         "month": {"type": "string"}, "by": {"type": "string"},
+        "provisional": {"type": "boolean"},
         "groups": {"type": "array", "items": {"type": "object", "properties": {
             "id": {"type": ["integer", "null"]}, "dimensions": _DIMS}}},
         "competitors": {"type": "array", "items": {"type": "object", "properties": {
