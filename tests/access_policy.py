@@ -132,6 +132,8 @@ POLICY: dict[str, frozenset[str]] = {
     "hq.scheduling": HQ,
     "hq.scheduling_reassign": HQ,
     "hq.settings": HQ,
+    "hq.months": HQ,  # open and closed months (SCORING.md §11)
+    "hq.close_month": HQ,
     "hq.stores": HQ,
     "hq.store_detail": HQ,
     "hq.store_active": HQ,
