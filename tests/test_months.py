@@ -7,20 +7,23 @@ effect from a month and a what-if preview shows their effect before saving."""
 from __future__ import annotations
 
 import json
+import threading
 from datetime import date, datetime
 
 import pytest
+from flask import g
 from flask_babel import refresh
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from werkzeug.security import generate_password_hash
 
 from auditapp import analytics
 from auditapp.extensions import db
-from auditapp.models import AuditLog, Dispute, MonthClosure, MonthFigure, SettingVersion
+from auditapp.models import AuditLog, Dispute, MonthClosure, MonthFigure, SettingVersion, Visit
+from auditapp.models.followup import DISPUTE_OPEN, DISPUTE_REJECTED
 from auditapp.models.months import SCOPE_BRAND, SCOPE_STORE
 from auditapp.models.visit import RELEASED, SUBMITTED
 
-from .factories import make_complaint, make_visit
+from .factories import PASSWORD, make_complaint, make_visit
 from .manager_helpers import answer, file_dispute, released_visit
 
 MAY, JUNE = analytics.Period.month("2026-05"), analytics.Period.month("2026-06")
@@ -284,3 +287,65 @@ def test_open_months_are_provisional_and_pages_open_on_the_latest_closed_month(
     assert "Provisional" not in runner.invoke(args=["bdi", "--month", "2026-05"]).output
     assert json.loads(runner.invoke(
         args=["bdi", "--month", "2026-05", "--format", "json"]).output)["provisional"] is False
+
+
+
+def _race(close_client, dispute_client, visit_id: int, answer_id: int) -> dict[str, int]:
+    """HQ closes May while the manager files a dispute, at the same moment."""
+    barrier = threading.Barrier(2)
+    results: dict[str, int] = {}
+
+    def close() -> None:
+        barrier.wait()
+        results["close"] = close_client.post("/hq/months/close",
+                                             data={"month": "2026-05"}).status_code
+
+    def dispute() -> None:
+        barrier.wait()
+        results["dispute"] = dispute_client.post(
+            f"/manager/visits/{visit_id}/disputes",
+            data={f"d{answer_id}-answer_id": str(answer_id),
+                  f"d{answer_id}-reason": "The restroom was checked at 12:05."},
+            content_type="multipart/form-data").status_code
+
+    threads = [threading.Thread(target=close), threading.Thread(target=dispute)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return results
+
+
+def test_a_dispute_filed_while_the_month_closes_never_stays_open_in_a_closed_month(
+        app, chain, database_url):
+    """PostgreSQL, real concurrent requests: the manager files a dispute on a May visit
+    while HQ closes May. Either the dispute comes first (and closing is refused) or the
+    month closes first (and the dispute is refused); never both."""
+    if database_url is None:
+        pytest.skip("PostgreSQL only (set AUDITAPP_TEST_DATABASE_URL)")
+    visit = released_visit(chain, chain.stores[0])
+    restroom_id = answer(visit, "clean_restroom").id
+
+    def logged_in(username: str):
+        client = app.test_client()
+        g.pop("_login_user", None)
+        assert client.post("/auth/login", data={"username": username,
+                                                "password": PASSWORD}).status_code == 302
+        g.pop("_login_user", None)
+        return client
+
+    for _round in range(3):
+        results = _race(logged_in("hq@example.com"), logged_in("m.e001@example.com"),
+                        visit.id, restroom_id)
+        db.session.expire_all()
+        closed = db.session.get(MonthClosure, "2026-05") is not None
+        open_disputes = db.session.scalar(select(func.count()).select_from(Dispute).where(
+            Dispute.status == DISPUTE_OPEN))
+        assert not (closed and open_disputes), results
+        assert results.get("close") in (303, 409), results
+        if closed:
+            return
+        # the dispute came first: decide it, so the next round races again
+        db.session.execute(update(Dispute).values(status=DISPUTE_REJECTED))
+        db.session.execute(update(Visit).where(Visit.id == visit.id).values(status=RELEASED))
+        db.session.commit()

@@ -9,6 +9,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from sqlalchemy.exc import IntegrityError
 
 from .. import months as month_service
 from ..analytics import Period, PeriodError
@@ -53,11 +54,16 @@ def close_month():
         return _render(400)
     try:
         month_service.close_month(period, current_user.id)
+        db.session.commit()
     except month_service.MonthClosedError as error:
         db.session.rollback()
         flash(str(error), "error")
         return _render(409)
-    db.session.commit()
+    except IntegrityError:  # closed at the same moment by another request
+        db.session.rollback()
+        flash(_("%(month)s is already closed. A closed month is never reopened.",
+                month=period.label), "error")
+        return _render(409)
     flash(_("%(month)s is closed: its figures are stored and final.", month=period.label),
           "success")
     return redirect(url_for("hq.months"), code=303)
