@@ -120,7 +120,7 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from . import i18n, scoring
+    from . import i18n, months, scoring
     from .models import followup, questionnaire, visit
 
     i18n.init_template_helpers(app)
@@ -131,6 +131,7 @@ def register_template_helpers(app: Flask) -> None:
         DISPUTE_UPHELD=followup.DISPUTE_UPHELD,
         DRAFT=questionnaire.DRAFT, PUBLISHED=questionnaire.PUBLISHED,
         YESNO=scoring.YESNO, SCALE7=scoring.SCALE7, TIMED=scoring.TIMED,
+        is_provisional=months.is_provisional,
     )
 
 

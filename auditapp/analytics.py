@@ -473,12 +473,22 @@ def reliability_json(figure: StoreScore | GroupScore) -> dict:
     }
 
 
-def _scoring_config(config: scoring.ScoringConfig | None) -> scoring.ScoringConfig:
+def _scoring_config(
+    config: scoring.ScoringConfig | None, period: Period | None = None
+) -> scoring.ScoringConfig:
+    """``config`` if given (for the period asked for: a what-if passes a draft), else the
+    settings version in force for ``period`` (SCORING.md §11)."""
     if config is not None:
         return config
     from .settings import scoring_config
 
-    return scoring_config()
+    return scoring_config(period)
+
+
+def _config_for(p: Period, period: Period, config: scoring.ScoringConfig) -> scoring.ScoringConfig:
+    """The settings for ``p``: ``config`` for the period asked for, the version in force
+    for any other (a previous month, a trend's months)."""
+    return config if p == period else _scoring_config(None, p)
 
 
 def store_scores(
@@ -493,10 +503,11 @@ def store_scores(
 ) -> list[StoreScore]:
     """Every store's figures for the period, best BDI first (stores without one last),
     ranked 1…n among the stores that have a BDI."""
-    config = _scoring_config(config)
+    config = _scoring_config(config, period)
 
     def filtered(p: Period) -> Select:
-        query = _cached_query(p, config, active_only=not include_inactive)
+        query = _cached_query(p, _config_for(p, period, config),
+                              active_only=not include_inactive)
         if region_id is not None:
             query = query.where(Store.region_id == region_id)
         if store_ids is not None:
@@ -549,7 +560,7 @@ def store_score(
     """One store's figures, ranked among all stores that count in the period (as in
     ``store_scores``: by BDI, ties by store code); a store that does not count in the
     period or has no BDI has no rank."""
-    config = _scoring_config(config)
+    config = _scoring_config(config, period)
     rows = store_scores(
         period, config, store_ids=[store_id], include_inactive=True, with_trend=True
     )
@@ -598,13 +609,15 @@ def region_scores(
 ) -> list[GroupScore]:
     """Each active region's BDI (mean of the BDIs of its stores that count in the period)
     with the previous period's, ordered by name."""
-    config = _scoring_config(config)
+    config = _scoring_config(config, period)
     current = {
         r.group_id: r for r in db.session.execute(_group_query(period, config, "region_id"))
     }
+    previous_config = _scoring_config(None, period.previous())
     previous = {
         r.group_id: r
-        for r in db.session.execute(_group_query(period.previous(), config, "region_id"))
+        for r in db.session.execute(_group_query(period.previous(), previous_config,
+                                                 "region_id"))
     }
     regions = db.session.scalars(
         select(Region).where(Region.active.is_(True)).order_by(Region.name)
@@ -636,14 +649,16 @@ def brand_score(
 ) -> GroupScore:
     """The Brand Delivery Index: mean of the BDIs of the brand's stores that count in the
     period (active, or deactivated in or after it)."""
-    config = _scoring_config(config)
+    config = _scoring_config(config, period)
     if brand_id is None:
         brand_id = db.session.scalar(select(func.min(Brand.id)))
     brand = db.session.get(Brand, brand_id) if brand_id is not None else None
 
     def fetch(p: Period):
         rows = {
-            r.group_id: r for r in db.session.execute(_group_query(p, config, "brand_id"))
+            r.group_id: r
+            for r in db.session.execute(
+                _group_query(p, _config_for(p, period, config), "brand_id"))
         }
         return rows.get(brand_id)
 
@@ -669,7 +684,7 @@ def band_distribution(
 ) -> dict[str, int]:
     """How many of the period's stores fall in each band (only stores with a BDI); bounds
     compared as exact decimals, as ``scoring.band`` does."""
-    config = _scoring_config(config)
+    config = _scoring_config(config, period)
     stores = _cached_query(period, config, active_only=True).subquery()
     bdi = _exact(stores.c.bdi)
     whens = [(bdi >= scoring.exact(bound), literal(code)) for bound, code in config.bands]
@@ -694,7 +709,7 @@ def trend_series(
     config: scoring.ScoringConfig | None = None,
 ) -> list[tuple[str, float | None]]:
     """BDI over the last ``months`` months up to ``period``: one store, one region, or
-    the brand."""
+    the brand; each month with its own settings version."""
     points = trend_points(period, months, store_id=store_id, region_id=region_id,
                           config=config)
     return [(label, bdi) for label, bdi, _span in points]
@@ -710,7 +725,7 @@ def trend_points(
 ) -> list[tuple[str, float | None, scoring.Interval | None]]:
     """``trend_series`` with each month's 90 % interval (SCORING.md §10, each month with
     its own σ), for the charts."""
-    config = _scoring_config(config)
+    config = _scoring_config(config, period)
     # the brand of brand_score(), looked up once; one group query per month (brand_score
     # would also fetch each month's previous month)
     brand_id = (
@@ -719,15 +734,16 @@ def trend_points(
     )
     out = []
     for p in period.months_back(months):
+        p_config = _config_for(p, period, config)
         if store_id is not None:
-            sub = _cached_query(p, config).where(Store.id == store_id).subquery()
+            sub = _cached_query(p, p_config).where(Store.id == store_id).subquery()
             row = db.session.execute(select(sub.c.bdi, sub.c.bdi_e2)).first()
             bdi = row.bdi if row else None
             error = math.sqrt(row.bdi_e2 or 0.0) if row else 0.0
         else:
             key, group = ("region_id", region_id) if region_id is not None else (
                 "brand_id", brand_id)
-            sub = _group_query(p, config, key).subquery()
+            sub = _group_query(p, p_config, key).subquery()
             row = db.session.execute(
                 select(sub.c.bdi, sub.c.e2_sum, sub.c.stores_scored)
                 .where(sub.c.group_id == group)
@@ -748,11 +764,11 @@ def store_trend_series(
     whatever the number of stores."""
     if not store_ids:
         return {}
-    config = _scoring_config(config)
+    config = _scoring_config(config, period)
     periods = period.months_back(months)
     parts = []
     for p in periods:
-        sub = _cached_query(p, config).where(Store.id.in_(store_ids)).subquery()
+        sub = _cached_query(p, p_config).where(Store.id.in_(store_ids)).subquery()
         parts.append(select(literal(p.label).label("month"), sub.c.store_id, sub.c.bdi,
                             sub.c.bdi_e2))
     found = {
@@ -895,6 +911,14 @@ def complaints_by_severity(store_id: int, period: Period) -> dict[str, dict[str,
 
 
 def latest_month() -> str:
+    """The month pages and reports open on: the latest closed month (SCORING.md §11),
+    else the most recent month with a released visit (``YYYY-MM``), else the current one."""
+    from .settings import latest_closed_month
+
+    return latest_closed_month() or latest_data_month()
+
+
+def latest_data_month() -> str:
     """The most recent month with a released visit (``YYYY-MM``), else the current one."""
     last = db.session.scalar(
         select(func.max(Visit.visit_date)).where(Visit.counted)
@@ -914,7 +938,7 @@ def region_ranks(
     Ties share a rank (SQL ``RANK()``)."""
     if not store_ids:
         return {}
-    config = _scoring_config(config)
+    config = _scoring_config(config, period)
     stores = (
         store_scores_query(period, config)
         .where(counts_in(period) | Store.id.in_(store_ids))

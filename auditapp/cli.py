@@ -14,8 +14,16 @@ from sqlalchemy import select
 
 from . import analytics, scoring
 from .extensions import db
-from .i18n import band_text, cli_localised, figure_text, fmt_interval
+from .i18n import (
+    PROVISIONAL_LABEL,
+    PROVISIONAL_NOTE,
+    band_text,
+    cli_localised,
+    figure_text,
+    fmt_interval,
+)
 from .models import AREA_MANAGER, MANAGER, ROLES, SHOPPER, Region, Store, User
+from .months import is_provisional
 
 
 def init_app(app: Flask) -> None:
@@ -164,6 +172,7 @@ def bdi_command(month: str, fmt: str, store_codes: tuple[str, ...]) -> None:
             json.dumps(
                 {
                     "month": period.label,
+                    "provisional": is_provisional(period),
                     "brand": {"bdi": brand.bdi, "band": brand.band,
                               "stores_scored": brand.stores_scored,
                               **analytics.reliability_json(brand)},
@@ -188,6 +197,8 @@ def bdi_command(month: str, fmt: str, store_codes: tuple[str, ...]) -> None:
                  month=period.label, bdi=figure_text(brand),
                  band=band_text(brand) if brand.band else _("no BDI"),
                  n=brand.stores_scored))
+    if is_provisional(period):
+        click.echo(f"{PROVISIONAL_LABEL}: {PROVISIONAL_NOTE}")
     rank, code, band, store = _("Rank"), _("Code"), _("Band"), _("Store")
     span, n = _("Interval (90 %)"), "n"
     header = (f"{rank:>4}  {code:<6} {'MS':>6} {'QA':>6} {'HL':>6} {'BDI':>6} {span:>13} "

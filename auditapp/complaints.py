@@ -17,7 +17,8 @@ from .audit import log_change
 from .extensions import db
 from .models import Complaint, Store, utcnow
 from .models.complaint import HANDLING_STEPS
-from .settings import get_setting
+from .months import MonthClosedError, ensure_open
+from .settings import get_setting, scoring_config
 
 #: A time of receipt or resolution may be this far ahead of the server's clock.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -25,6 +26,13 @@ CLOCK_SKEW = timedelta(minutes=5)
 
 class ComplaintError(ValueError):
     """A change the complaint does not allow; the message is for the user."""
+
+
+def _ensure_open(local: datetime, message: str) -> None:
+    try:
+        ensure_open(local)
+    except MonthClosedError:
+        raise ComplaintError(message) from None
 
 
 def overdue_hours() -> float:
@@ -90,7 +98,12 @@ def _state(c: Complaint) -> dict:
 
 def record(store: Store, received_at: datetime, *, channel: str, severity: str,
            category: str, description: str, user_id: int | None) -> Complaint:
-    """Log a new complaint about ``store`` received at ``received_at`` (naive UTC)."""
+    """Log a new complaint about ``store`` received at ``received_at`` (naive UTC).
+    Refused (``ComplaintError``) when its month (store time) is closed."""
+    local = to_local(received_at, store.timezone)
+    _ensure_open(local, _("Complaints received in %(month)s can no longer be recorded: the "
+                          "month is closed and its figures are final.",
+                          month=f"{local:%Y-%m}"))
     complaint = Complaint(
         store_id=store.id,
         received_at=received_at,
@@ -130,6 +143,14 @@ def resolve(complaint: Complaint, resolved_at: datetime | None, user_id: int | N
         raise ComplaintError(_("A complaint cannot be resolved before it was received."))
     if resolved > now + CLOCK_SKEW:
         raise ComplaintError(_("The time of resolution cannot be in the future."))
+    month = to_local(complaint.received_at, complaint.store.timezone)
+    quick_hours = scoring_config(month).quick_resolution_hours
+    if resolved - complaint.received_at <= timedelta(hours=quick_hours):
+        # a quick resolution halves the deduction: not in a closed month
+        _ensure_open(month, _("This complaint's month (%(month)s) is closed: it can only be "
+                              "resolved more than %(hours)s hours after its receipt, which "
+                              "leaves the month's figures unchanged.",
+                              month=f"{month:%Y-%m}", hours=f"{quick_hours:g}"))
     before = _state(complaint)
     complaint.resolved_at = resolved
     log_change("complaint", complaint.id, "resolve", user_id, before, _state(complaint))

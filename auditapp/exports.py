@@ -26,6 +26,8 @@ from . import analytics, scoring
 from .extensions import db
 from .i18n import (
     BAND_LABELS,
+    FINAL_LABEL,
+    PROVISIONAL_LABEL,
     STATUS_LABELS,
     VISIT_TYPE_LABELS,
     band_range_label,
@@ -34,6 +36,7 @@ from .i18n import (
 )
 from .models import Answer, Dimension, Item, Region, Store, User, Visit, VisitDimensionScore
 from .models.visit import MYSTERY
+from .months import is_provisional
 
 FORMATS = ("csv", "xlsx")
 MIMETYPES = {
@@ -158,7 +161,10 @@ def scores_table(
     header = ["rank", "store_code", "store_name", "region", "ms", "ms_visits", "qa",
               "qa_visits", "hl", "complaints", "bdi", "band", "previous_bdi", "change",
               # SCORING.md §10: the BDI's 90 % interval, its bands, a significant change
-              "bdi_low", "bdi_high", "band_range", "band_status", "change_significant"]
+              "bdi_low", "bdi_high", "band_range", "band_status", "change_significant",
+              "month_status"]
+    # SCORING.md §11: an open month's figures are provisional, in the file too
+    status = str(PROVISIONAL_LABEL) if is_provisional(period) else str(FINAL_LABEL)
     rows = [
         [s.rank, s.code, s.name, s.region_name, _num(s.ms), s.ms_visits, _num(s.qa),
          s.qa_visits, _num(s.hl), s.complaints, _num(s.bdi), label(BAND_LABELS, s.band),
@@ -166,7 +172,8 @@ def scores_table(
          _num(s.interval.low if s.interval else None),
          _num(s.interval.high if s.interval else None),
          band_range_label(s.bands), band_status(s.bands),
-         None if s.change_significant is None else ("yes" if s.change_significant else "no")]
+         None if s.change_significant is None else ("yes" if s.change_significant else "no"),
+         status]
         for s in scores
     ]
     return header, rows

@@ -161,6 +161,10 @@ def file_dispute(
     visit = visit_states.lock(visit.id)  # the same object, refreshed
     if not can_follow_up(user, visit) or not visit_states.allows(visit, visit_states.DISPUTE):
         raise FollowupError(_("You cannot dispute this visit."))
+    try:
+        visit_states.move(visit, visit_states.DISPUTE)  # refused once the month is closed
+    except visit_states.TransitionError as error:
+        raise FollowupError(str(error)) from None
     if answer.visit_id != visit.id:
         raise FollowupError(_("This item is not part of the visit."))
     if not dispute_window_open(visit, now):
@@ -214,6 +218,10 @@ def decide_dispute(
     if not note:
         raise FollowupError(_("Write a note explaining the decision."), "note")
     visit, answer = dispute.visit, dispute.answer
+    try:
+        visit_states.move(visit, visit_states.DECIDE_DISPUTE)  # refused once closed
+    except visit_states.TransitionError as error:
+        raise FollowupError(str(error)) from None
     visit_before, answer_before = _visit_state(visit), _answer_state(answer)
     if upheld:
         if corrected_value is not None:

@@ -74,6 +74,11 @@ DISPUTE_OUTCOME_LABELS = {
     "upheld": _l("upheld by HQ"),
     "rejected": _l("rejected by HQ"),
 }
+#: SCORING.md §11: an open month's figures, on every page, PDF, export, API answer and CLI.
+PROVISIONAL_LABEL = _l("Provisional")
+FINAL_LABEL = _l("Final (month closed)")
+PROVISIONAL_NOTE = _l("This month is open: its figures are provisional until HQ closes it.")
+
 BAND_LABELS = {
     "excellent": _l("Excellent"),
     "good": _l("Good"),

@@ -66,6 +66,7 @@ class Cap(StrEnum):
     MANAGE_QUESTIONNAIRES = "manage_questionnaires"
     SCHEDULE_VISITS = "schedule_visits"
     MANAGE_SETTINGS = "manage_settings"
+    CLOSE_MONTHS = "close_months"  # close a month: its figures become final (SCORING.md §11)
     VIEW_AUDIT_TRAIL = "view_audit_trail"
     FIGURES_API = "figures_api"  # the BI API and one's personal API token
 
@@ -92,7 +93,7 @@ _HQ = frozenset({
     Cap.SEE_ALL_STORES, Cap.QA_AUDIT, Cap.VIEW_CHAIN, Cap.REVIEW_VISITS,
     Cap.DECIDE_FOLLOW_UP, Cap.MANAGE_COMPLAINTS, Cap.CHAIN_REPORTS, Cap.MANAGE_MASTERDATA,
     Cap.MANAGE_QUESTIONNAIRES, Cap.SCHEDULE_VISITS, Cap.MANAGE_SETTINGS,
-    Cap.VIEW_AUDIT_TRAIL, Cap.FIGURES_API,
+    Cap.VIEW_AUDIT_TRAIL, Cap.FIGURES_API, Cap.CLOSE_MONTHS,
 })
 
 _STORE_NAV = (
@@ -115,6 +116,7 @@ ROLES_BY_CODE: dict[str, Role] = {
         NavLink("hq.questionnaires", _l("Questionnaires"), Cap.MANAGE_QUESTIONNAIRES),
         NavLink("hq.scheduling", _l("Scheduling"), Cap.SCHEDULE_VISITS),
         NavLink("hq.settings", _l("Settings"), Cap.MANAGE_SETTINGS),
+        NavLink("hq.months", _l("Months"), Cap.CLOSE_MONTHS),
         NavLink("hq.audit_log", _l("Audit trail"), Cap.VIEW_AUDIT_TRAIL),
     )),
     QA_AUDITOR: Role(

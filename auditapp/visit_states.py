@@ -107,12 +107,25 @@ def allows(visit: Visit, action: Action) -> bool:
     return visit.status in TRANSITIONS[action]
 
 
+#: Actions that change the figures of the visit's month: refused once it is closed.
+CHANGES_FIGURES = frozenset({RELEASE, DISPUTE, DECIDE_DISPUTE})
+
+
 def move(visit: Visit, action: Action) -> str:
     """The status ``action`` leaves ``visit`` in; raises TransitionError when its current
-    status does not allow it. The caller sets the status (and logs the change)."""
+    status does not allow it, or when it would change a closed month's figures
+    (SCORING.md §11). The caller sets the status (and logs the change)."""
     target = TRANSITIONS[action].get(visit.status)
     if target is None:
         raise TransitionError(refusal(visit, action))
+    if action in CHANGES_FIGURES:
+        from .months import is_closed
+
+        for month in {visit.month, f"{visit.visit_date:%Y-%m}" if visit.visit_date else None}:
+            if month and is_closed(month):
+                raise TransitionError(_(
+                    "%(month)s is closed: its figures are final, so this visit can no "
+                    "longer be released or disputed.", month=month))
     return target
 
 

@@ -134,6 +134,8 @@ POLICY: dict[str, frozenset[str]] = {
     "hq.scheduling": HQ,
     "hq.scheduling_reassign": HQ,
     "hq.settings": HQ,
+    "hq.months": HQ,  # open and closed months (SCORING.md §11)
+    "hq.close_month": HQ,
     "hq.stores": HQ,
     "hq.visit_receipt": HQ,
     "hq.store_receipt": HQ,

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from .. import analytics, params, receipts
 from ..extensions import csrf, db
 from ..models import Region, Store, User, Visit
+from ..months import is_provisional
 from ..params import BadParameter as BadRequest
 from ..permissions import Cap, has
 from ..scoring import DIMENSIONS
@@ -127,7 +128,8 @@ def hq_bdi():
     period = params.month()
     by = _choice("by", ("store", "region", "brand"), "store")
     brand = analytics.brand_score(period)
-    body: dict[str, Any] = {"month": period.label, "by": by}
+    body: dict[str, Any] = {"month": period.label, "by": by,
+                            "provisional": is_provisional(period)}
     if by == "store":
         body["brand"] = {"bdi": brand.bdi, "band": brand.band,
                          "stores_scored": brand.stores_scored,
@@ -184,7 +186,8 @@ def hq_series():
             "month": period.label,
             "months": months,
             "scope": scope,
-            "series": [{"month": label, "bdi": value} for label, value in series],
+            "series": [{"month": label, "bdi": value, "provisional": is_provisional(label)}
+                       for label, value in series],
         }
     )
 
@@ -205,8 +208,8 @@ def hq_dimensions():
          "interval": [b["interval"].low, b["interval"].high] if b["interval"] else None}
         for name, b in sorted(analytics.competitor_benchmark(period).items())
     ]
-    return jsonify({"month": period.label, "by": by, "groups": rows,
-                    "competitors": competitors})
+    return jsonify({"month": period.label, "by": by, "provisional": is_provisional(period),
+                    "groups": rows, "competitors": competitors})
 
 
 @bp.route("/hq/receipts/visits/<int:visit_id>")
@@ -234,7 +237,9 @@ def hq_store_receipt(store_id: int):
 
 _MONTH = {"name": "month", "in": "query", "required": False,
           "description": f"Month as YYYY-MM, {analytics.FIRST_MONTH} to {analytics.LAST_MONTH} "
-                         "(default: the latest month with released visits).",
+                         "(default: the latest closed month, else the latest month with "
+                         "released visits). An open month's figures are provisional "
+                         "(`provisional: true`).",
           "schema": {"type": "string", "pattern": r"^(19|[2-9]\d)\d{2}-(0[1-9]|1[0-2])$",
                      "example": "2026-05"}}
 _ERRORS = {
@@ -349,13 +354,15 @@ OPENAPI_SCHEMAS: dict = {
         **_RELIABILITY}},
     "HqBdi": {"type": "object", "required": ["month", "by"], "properties": {
         "month": {"type": "string"}, "by": {"type": "string"},
+        "provisional": {"type": "boolean"},
         "brand": {"type": "object"},
         "stores": {"type": "array", "items": {"$ref": "#/components/schemas/HqStoreScore"}},
         "regions": {"type": "array", "items": {"$ref": "#/components/schemas/HqGroupScore"}}}},
     "HqSeries": {"type": "object", "properties": {
         "month": {"type": "string"}, "months": {"type": "integer"}, "scope": {"type": "object"},
         "series": {"type": "array", "items": {"type": "object", "properties": {
-            "month": {"type": "string"}, "bdi": _NUM}}}}},
+            "month": {"type": "string"}, "bdi": _NUM,
+            "provisional": {"type": "boolean"}}}}}},
     "HqVisitReceipt": {"type": "object", "properties": {
         "visit_id": {"type": "integer"}, "items": {"type": "array"},
         "dimensions": {"type": "array"}, "score": _NUM, "stored_score": _NUM, "csm": _NUM}},
@@ -366,6 +373,7 @@ OPENAPI_SCHEMAS: dict = {
         "settings": {"type": "object"}}},
     "HqDimensions": {"type": "object", "properties": {
         "month": {"type": "string"}, "by": {"type": "string"},
+        "provisional": {"type": "boolean"},
         "groups": {"type": "array", "items": {"type": "object", "properties": {
             "id": {"type": ["integer", "null"]}, "dimensions": _DIMS}}},
         "competitors": {"type": "array", "items": {"type": "object", "properties": {

@@ -10,6 +10,7 @@ from . import (  # noqa: E402,F401
     complaints,
     disputes,
     masterdata,
+    months,
     qa,
     questionnaires,
     receipt,

@@ -150,14 +150,19 @@ def complaint_new():
         if store is None:
             form.store_id.errors = [*form.store_id.errors, _("Pick a store.")]
         else:
-            complaint = complaints_service.record(
-                store, to_utc(form.received_at.data, store.timezone),
-                channel=form.channel.data, severity=form.severity.data,
-                category=form.category.data, description=form.description.data,
-                user_id=current_user.id)
-            db.session.commit()
-            flash(_("Complaint recorded."), "success")
-            return redirect(url_for("hq.complaint_detail", complaint_id=complaint.id), code=303)
+            try:
+                complaint = complaints_service.record(
+                    store, to_utc(form.received_at.data, store.timezone),
+                    channel=form.channel.data, severity=form.severity.data,
+                    category=form.category.data, description=form.description.data,
+                    user_id=current_user.id)
+            except complaints_service.ComplaintError as error:
+                form.received_at.errors = [*form.received_at.errors, str(error)]
+            else:
+                db.session.commit()
+                flash(_("Complaint recorded."), "success")
+                return redirect(url_for("hq.complaint_detail", complaint_id=complaint.id),
+                                code=303)
     status = 400 if form.is_submitted() else 200
     return render_template("hq/complaints_form.html", form=form), status
 

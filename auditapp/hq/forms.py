@@ -279,6 +279,9 @@ class SettingsForm(FlaskForm):
         validators=[InputRequired(_l("Enter a number of hours.")),
                     NumberRange(1, 24 * 60, _l("Between 1 and 1440 hours."))],
     )
+    effective_from = StringField(_l("In force from (month, YYYY-MM)"),
+                                 validators=[Length(max=40)])
+    preview = SubmitField(_l("Preview the effect"))
     submit = SubmitField(_l("Save settings"))
 
     def validate(self, extra_validators=None) -> bool:

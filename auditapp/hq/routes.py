@@ -65,7 +65,7 @@ def _heat_rows(period: analytics.Period, stores: list) -> list[tuple]:
 @requires(Cap.VIEW_CHAIN)
 def index():
     period, month_value, month_error = params.month_for_page()
-    config = scoring_config()
+    config = scoring_config(period)
     brand = analytics.brand_score(period, config)
     regions = analytics.region_scores(period, config)
     region_id = params.ident("region")
@@ -106,7 +106,7 @@ def index():
 def region_detail(region_id: int):
     region = db.get_or_404(Region, region_id)
     period, month_value, month_error = params.month_for_page()
-    config = scoring_config()
+    config = scoring_config(period)
     group = next((r for r in analytics.region_scores(period, config) if r.id == region_id), None)
     stores = analytics.store_scores(period, config, region_id=region_id, with_trend=True)
     series = analytics.trend_points(period, 12, region_id=region_id, config=config)
@@ -133,7 +133,7 @@ def region_detail(region_id: int):
 def store_detail(store_id: int):
     store = db.get_or_404(Store, store_id)
     period, month_value, month_error = params.month_for_page()
-    config = scoring_config()
+    config = scoring_config(period)
     score = analytics.store_score(store_id, period, config)  # ranked among active stores
     series = analytics.trend_points(period, 12, store_id=store_id, config=config)
     dims = analytics.dimension_means(period, by="store", store_ids=[store_id]).get(store_id, {})
@@ -166,7 +166,7 @@ def store_detail(store_id: int):
 @requires(Cap.VIEW_CHAIN)
 def competitors():
     period, month_value, month_error = params.month_for_page()
-    config = scoring_config()
+    config = scoring_config(period)
     ours = analytics.dimension_means(period, by="brand").get(None, {})
     bench = analytics.competitor_benchmark(period)
     theirs = {name: b["dimensions"] for name, b in bench.items()}

@@ -2,6 +2,9 @@
 
 Scoring settings go through ``settings.save_scoring_config`` (validated by
 ``ScoringConfig.validate``; audit-trail row); the others through ``settings.save_setting``.
+Each change is a version in force from a month (the first open month at the earliest);
+"Preview the effect" shows the latest open month under the draft (``whatif.preview``)
+without saving.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import settings as app_settings
+from .. import whatif
+from ..analytics import Period, PeriodError
 from ..extensions import db
 from ..permissions import Cap, requires
 from ..scoring import ScoringConfig, ScoringError
@@ -45,7 +50,15 @@ def settings():
         "complaint_overdue_hours": app_settings.get_setting("complaints")["overdue_hours"],
     }
     form = SettingsForm(data=data)
+    first_open = app_settings.first_open_month()
+    preview = None
     if form.validate_on_submit():
+        effective_from = (form.effective_from.data or "").strip() or None
+        if effective_from is not None:
+            try:
+                effective_from = Period.month(effective_from).label
+            except PeriodError as error:
+                form.effective_from.errors = [*form.effective_from.errors, str(error)]
         new = ScoringConfig(
             component_weights={"MS": form.w_ms.data, "QA": form.w_qa.data,
                                "HL": form.w_hl.data},
@@ -57,27 +70,48 @@ def settings():
                    (form.band_fair.data, "fair")),
         )
         try:
-            if new != config:
-                app_settings.save_scoring_config(new, current_user.id)
-            if form.dispute_window_days.data != data["dispute_window_days"]:
-                app_settings.save_setting(
-                    "disputes", {"window_days": form.dispute_window_days.data}, current_user.id
-                )
-            if form.complaint_overdue_hours.data != data["complaint_overdue_hours"]:
-                app_settings.save_setting(
-                    "complaints", {"overdue_hours": form.complaint_overdue_hours.data},
-                    current_user.id,
-                )
+            if form.effective_from.errors:
+                pass
+            elif form.preview.data:  # nothing is saved
+                new.validate()
+                preview = whatif.preview(new)
+            else:
+                _save(form, new, config, data, effective_from)
         except ScoringError as error:
             db.session.rollback()
             form.w_ms.errors.append(str(error))
+        except app_settings.SettingsError as error:
+            db.session.rollback()
+            form.effective_from.errors = [*form.effective_from.errors, str(error)]
         else:
-            db.session.commit()
-            flash(_("Settings saved. Scores are recomputed with them from now on."), "success")
-            return redirect(url_for("hq.settings"))
+            if preview is None and not form.effective_from.errors:
+                db.session.commit()
+                flash(_("Settings saved, in force from %(month)s. Closed months keep the "
+                        "settings they were closed with.",
+                        month=effective_from or first_open or _("the first month")), "success")
+                return redirect(url_for("hq.settings"))
     return render_template(
         "hq/settings/index.html", form=form, defaults=_form_data(DEFAULTS),
+        preview=preview, first_open=first_open,
+        versions=app_settings.versions(app_settings.SCORING_KEY),
         default_other={"dispute_window_days": app_settings.DEFAULTS["disputes"]["window_days"],
                        "complaint_overdue_hours":
                            app_settings.DEFAULTS["complaints"]["overdue_hours"]},
     ), (422 if form.errors else 200)
+
+
+def _save(form: SettingsForm, new: ScoringConfig, config: ScoringConfig, data: dict,
+          effective_from: str | None) -> None:
+    """Store each changed setting as a version in force from ``effective_from``."""
+    if new != config:
+        app_settings.save_scoring_config(new, current_user.id, effective_from)
+    if form.dispute_window_days.data != data["dispute_window_days"]:
+        app_settings.save_setting(
+            "disputes", {"window_days": form.dispute_window_days.data}, current_user.id,
+            effective_from,
+        )
+    if form.complaint_overdue_hours.data != data["complaint_overdue_hours"]:
+        app_settings.save_setting(
+            "complaints", {"overdue_hours": form.complaint_overdue_hours.data},
+            current_user.id, effective_from,
+        )

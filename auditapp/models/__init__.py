@@ -4,6 +4,7 @@ from .audit import AuditLog, Setting
 from .base import utcnow
 from .complaint import Complaint
 from .followup import CorrectiveAction, Dispute
+from .months import MonthClosure, MonthFigure, SettingVersion
 from .org import Brand, CompetitorStore, Region, Store
 from .questionnaire import Dimension, Item, Questionnaire
 from .user import (
@@ -36,10 +37,13 @@ __all__ = [
     "Dimension",
     "Dispute",
     "Item",
+    "MonthClosure",
+    "MonthFigure",
     "Photo",
     "Questionnaire",
     "Region",
     "Setting",
+    "SettingVersion",
     "Store",
     "User",
     "Visit",

@@ -104,7 +104,7 @@ def visit_context(visit: Visit, *, show_shopper: bool) -> tuple[dict, list[Path]
             path = storage.local_path(photo.storage_key)
             files.append(path)
             photos.append({"uri": path.as_uri(), "category": photo.category})
-    config = scoring_config()
+    config = scoring_config(visit.visit_date)
     failed = [r for s in sections for r in s["rows"] if r.failed]
     context = {
         "visit": visit,
@@ -134,7 +134,7 @@ def visit_context(visit: Visit, *, show_shopper: bool) -> tuple[dict, list[Path]
 
 
 def store_month_context(store: Store, period: analytics.Period) -> dict:
-    config = scoring_config()
+    config = scoring_config(period)
     score = analytics.store_score(store.id, period, config)
     trend = analytics.trend_points(period, 12, store_id=store.id, config=config)
     store_dims = analytics.dimension_means(period, store_ids=[store.id]).get(store.id, {})
@@ -227,7 +227,7 @@ def brand_summary_context(
 ) -> dict:
     """HQ's summary for a month, for the whole brand or one region. ``progress(pct)`` is
     called as the parts are computed (for background jobs)."""
-    config = scoring_config()
+    config = scoring_config(period)
     step = progress or (lambda pct: None)
     region_id = region.id if region else None
     brand = analytics.brand_score(period, config)
