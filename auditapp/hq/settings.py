@@ -43,6 +43,7 @@ def settings():
         **_form_data(config),
         "dispute_window_days": app_settings.get_setting("disputes")["window_days"],
         "complaint_overdue_hours": app_settings.get_setting("complaints")["overdue_hours"],
+        **app_settings.get_setting("privacy"),
     }
     form = SettingsForm(data=data)
     if form.validate_on_submit():
@@ -68,6 +69,12 @@ def settings():
                     "complaints", {"overdue_hours": form.complaint_overdue_hours.data},
                     current_user.id,
                 )
+            privacy = {"exact_times": bool(form.exact_times.data),
+                       "release_delay_hours": data["release_delay_hours"]
+                       if form.release_delay_hours.data is None
+                       else form.release_delay_hours.data}
+            if privacy != app_settings.get_setting("privacy"):
+                app_settings.save_setting("privacy", privacy, current_user.id)
         except ScoringError as error:
             db.session.rollback()
             form.w_ms.errors.append(str(error))
@@ -79,5 +86,6 @@ def settings():
         "hq/settings/index.html", form=form, defaults=_form_data(DEFAULTS),
         default_other={"dispute_window_days": app_settings.DEFAULTS["disputes"]["window_days"],
                        "complaint_overdue_hours":
-                           app_settings.DEFAULTS["complaints"]["overdue_hours"]},
+                           app_settings.DEFAULTS["complaints"]["overdue_hours"],
+                       **app_settings.DEFAULTS["privacy"]},
     ), (422 if form.errors else 200)
