@@ -22,6 +22,7 @@ from flask_babel import (
     format_date,
     format_datetime,
     get_locale,
+    gettext,
     lazy_pgettext,
 )
 from flask_babel import lazy_gettext as _l
@@ -176,7 +177,9 @@ def daypart(value: time) -> str:
     """The daypart of a time of day, with its span: "lunch, 10:30–14:00"."""
     minute = value.hour * 60 + value.minute
     start, end, name = next(p for p in DAYPARTS if p[0] <= minute < p[1])
-    return f"{name}, {start // 60:02d}:{start % 60:02d}–{end // 60:02d}:{end % 60:02d}"
+    return gettext("%(daypart)s, %(start)s–%(end)s", daypart=name,
+                   start=f"{start // 60:02d}:{start % 60:02d}",
+                   end=f"{end // 60:02d}:{end % 60:02d}")
 
 
 def store_visit_time(visit) -> str:
