@@ -67,12 +67,11 @@ def test_a_visit_date_outside_the_assignment_month_is_refused(client, chain):
 
 def test_a_visit_date_in_the_future_at_the_store_is_refused(client, chain):
     visit = make_assignment(chain)
-    today = datetime.now(ZoneInfo(chain.stores[0].timezone)).date()
-    following = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
-    visit.month = f"{following:%Y-%m}"  # next month's assignment, sent today
+    tomorrow = datetime.now(ZoneInfo(chain.stores[0].timezone)).date() + timedelta(days=1)
+    visit.month = f"{tomorrow:%Y-%m}"  # tomorrow's date lies in the assignment's month
     db.session.commit()
     payload = full_payload(visit)
-    payload["facts"]["visit_date"] = following.isoformat()
+    payload["facts"]["visit_date"] = tomorrow.isoformat()
     _refused_and_draft_kept(client, visit, payload, "visit_date", says="in the future")
 
 
