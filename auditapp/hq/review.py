@@ -28,6 +28,7 @@ class ReleaseForm(FlaskForm):
 class RejectForm(FlaskForm):
     reason = TextAreaField(
         _l("Reason for rejecting"),
+        id="reject-reason",  # the return form's reason is on the same page
         validators=[
             DataRequired(message=_l("Say why the visit is rejected: the evaluator is told.")),
             Length(max=2000),
