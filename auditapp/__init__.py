@@ -127,6 +127,7 @@ def register_template_helpers(app: Flask) -> None:
     # the codes templates compare with (``visit.status == DISPUTED``), never bare strings
     app.jinja_env.globals.update(
         SUBMITTED=visit.SUBMITTED, RETURNED=visit.RETURNED, DISPUTED=visit.DISPUTED,
+        REJECTED=visit.REJECTED,
         ACTION_OPEN=followup.ACTION_OPEN, ACTION_DONE=followup.ACTION_DONE,
         DISPUTE_UPHELD=followup.DISPUTE_UPHELD,
         DRAFT=questionnaire.DRAFT, PUBLISHED=questionnaire.PUBLISHED,

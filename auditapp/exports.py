@@ -125,13 +125,19 @@ def visits_table(
                VisitDimensionScore.score).where(VisitDimensionScore.visit_id.in_(visit_ids))
     ):
         dims.setdefault(visit_id, {})[dimension] = value
+    failed: dict[int, int] = {
+        visit_id: n for visit_id, n in db.session.execute(
+            select(Answer.visit_id, func.count())
+            .where(Answer.visit_id.in_(visit_ids), Answer.failed)
+            .group_by(Answer.visit_id))
+    }
 
     config = analytics._scoring_config(None)
     header = ["visit_id", "visit_date", "store_code", "store_name", "region", "visit_type",
               "status"]
     if include_shopper:
         header.append("shopper")
-    header += ["score", "band", "csm", "csm_grade", "satisfied"]
+    header += ["score", "band", "csm", "csm_grade", "satisfied", "failed_items"]
     header += [f"dim_{d}" for d in scoring.DIMENSIONS]
     header += codes
     rows = []
@@ -141,7 +147,8 @@ def visits_table(
         if include_shopper:
             row.append(v.shopper)
         row += [_num(v.score), label(BAND_LABELS, scoring.band(v.score, config)), _num(v.csm),
-                v.csm_grade, None if v.satisfied is None else ("yes" if v.satisfied else "no")]
+                v.csm_grade, None if v.satisfied is None else ("yes" if v.satisfied else "no"),
+                failed.get(v.id, 0)]
         d = dims.get(v.id, {})
         row += [_num(d.get(code)) for code in scoring.DIMENSIONS]
         a = answers.get(v.id, {})

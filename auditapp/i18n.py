@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, time
 from functools import wraps
 from zoneinfo import ZoneInfo
 
@@ -57,6 +57,7 @@ STATUS_LABELS = {
     "returned": _l("Returned for correction"),
     "released": _l("Released"),
     "disputed": _l("Disputed"),
+    "rejected": _l("Rejected"),
 }
 ACTION_STATUS_LABELS = {
     "open": _l("Open"),
@@ -117,6 +118,17 @@ SEVERITY_LABELS = {
     "major": lazy_pgettext("complaint severity", "Major"),
     "critical": lazy_pgettext("complaint severity", "Critical"),
 }
+#: Dayparts (store time, minutes from midnight, each ending where the next begins): a
+#: store sees the visit's daypart, not the exact minute, unless HQ allows exact times
+#: (setting ``privacy.exact_times``).
+DAYPARTS: tuple[tuple[int, int, object], ...] = (
+    (0, 6 * 60, _l("night")),
+    (6 * 60, 10 * 60 + 30, _l("breakfast")),
+    (10 * 60 + 30, 14 * 60, _l("lunch")),
+    (14 * 60, 17 * 60, _l("afternoon")),
+    (17 * 60, 21 * 60, _l("dinner")),
+    (21 * 60, 24 * 60, _l("evening")),
+)
 ITEM_TYPE_LABELS = {
     "yesno": _l("Yes / no"),
     "scale7": _l("Satisfaction (7 levels)"),
@@ -230,6 +242,27 @@ def local_dt(value: datetime | None | None, tz: str | None = None, fmt: str = "m
     return format_datetime(aware.replace(tzinfo=None), fmt)
 
 
+def daypart(value: time) -> str:
+    """The daypart of a time of day, with its span: "lunch, 10:30–14:00"."""
+    minute = value.hour * 60 + value.minute
+    start, end, name = next(p for p in DAYPARTS if p[0] <= minute < p[1])
+    return gettext("%(daypart)s, %(start)s–%(end)s", daypart=name,
+                   start=f"{start // 60:02d}:{start % 60:02d}",
+                   end=f"{end // 60:02d}:{end % 60:02d}")
+
+
+def store_visit_time(visit) -> str:
+    """When the visit took place, as its store's managers may see it: the daypart of the
+    arrival (the exact minute only when HQ allows exact times), "" without a time."""
+    from .settings import get_setting
+
+    if visit.arrival_time is None:
+        return ""
+    if get_setting("privacy")["exact_times"]:
+        return visit.arrival_time.strftime("%H:%M")
+    return daypart(visit.arrival_time)
+
+
 def local_date(value: date | None, fmt: str = "medium") -> str:
     return "–" if value is None else format_date(value, fmt)
 
@@ -328,6 +361,7 @@ def init_template_helpers(app: Flask) -> None:
             "change_text": change_text,
             "local_dt": local_dt,
             "local_date": local_date,
+            "store_visit_time": store_visit_time,
             "loc": loc,
             "brand_name": app.config.get("BRAND_NAME", "auditapp"),
         }

@@ -199,6 +199,25 @@ def item_score(
     raise ScoringError(f"Unknown item type {item_type!r}.")
 
 
+def is_failed(item_type: str, value: float | int | bool | None, *,
+              limit: float | None = None) -> bool:
+    """Whether an answered, non-N/A item is **failed** (SCORING.md §8): yes/no "no", a
+    satisfaction level below neutral (x < 0), a time at or past its limit (t ≥ L). A time
+    between target and limit is below target, not failed; "not fully met" (s < 100) is
+    never called failed. The SQL twin is ``Answer.failed`` (models/visit.py)."""
+    if value is None:
+        return False
+    if item_type == YESNO:
+        return value in (False, 0, 0.0)
+    if item_type == SCALE7:
+        return value < 0
+    if item_type == TIMED:
+        if limit is None:
+            raise ScoringError("A timed item needs a limit.")
+        return float(value) >= limit
+    raise ScoringError(f"Unknown item type {item_type!r}.")
+
+
 # --- 3–5. dimension and visit score, CSM --------------------------------------------------
 
 
@@ -221,6 +240,11 @@ class ItemAnswer:
         if self.na:
             return None
         return item_score(self.item_type, self.value, target=self.target, limit=self.limit)
+
+    @property
+    def failed(self) -> bool:
+        """Failed in the sense of SCORING.md §8 (never when N/A)."""
+        return not self.na and is_failed(self.item_type, self.value, limit=self.limit)
 
 
 def dimension_score(answers: Iterable[ItemAnswer]) -> float | None:

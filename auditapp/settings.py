@@ -24,6 +24,9 @@ DEFAULTS: dict[str, dict] = {
     "disputes": {"window_days": 7},
     # Hours after receipt when an unresolved complaint is overdue.
     "complaints": {"overdue_hours": 48},
+    # What a store may learn about when it was visited: the exact arrival minute (else
+    # its daypart, ``i18n.DAYPARTS``), and hours from the visit before its release.
+    "privacy": {"exact_times": False, "release_delay_hours": 0},
 }
 
 

@@ -12,6 +12,7 @@ A payload, whatever it comes from, looks like::
 
 from __future__ import annotations
 
+import calendar
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -30,7 +31,7 @@ from .inputs import text_problem
 from .models import Visit, utcnow
 from .models.visit import QA, SUBMITTED
 from .visit_states import CHECK_IN, SAVE_DRAFT, SUBMIT, TransitionError
-from .visits import ScoringForm, load_form, save_scored_answers, score_fields
+from .visits import ScoringForm, load_form, local_now, save_scored_answers, score_fields
 
 TIMED_MAX_SECONDS = 3600
 FACT_FIELDS = ("visit_date", "arrival_time", "visit_type_confirmed", "order_description",
@@ -243,9 +244,21 @@ class Checked:
     errors: dict[str, str] = field(default_factory=dict)
 
 
+def assignment_window(visit: Visit) -> tuple[date, date]:
+    """The first and last day on which the visit may take place: its assignment month."""
+    year, month = int(visit.month[:4]), int(visit.month[5:7])
+    return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
+
+
 def validate(visit: Visit, payload: dict, form: ScoringForm) -> Checked:
     """Check a payload against the visit's questionnaire (``form``); errors are keyed
-    ``item-<id>`` or by fact name, each with a message for the user."""
+    ``item-<id>`` or by fact name, each with a message for the user.
+
+    The hard rules (a submission breaking one is refused, its draft kept): every answer
+    in its type's range; the visit date within the assignment's window
+    (``assignment_window``) and not after today at the store; on today's date, the
+    arrival time not after the store's current time; the receipt total a number in
+    range. The API, the plain HTML form and shopper.js all submit through here."""
     clean = _clean_payload(payload)
     out = Checked()
     for item in form.items:
@@ -289,20 +302,32 @@ def validate(visit: Visit, payload: dict, form: ScoringForm) -> Checked:
             out.errors[key] = f"{out.errors[key]} {problem}" if key in out.errors else problem
 
     facts = clean["facts"]
+    now = local_now(visit)
     raw_date = str(facts.get("visit_date") or "").strip()
     try:
         visit_date = date.fromisoformat(raw_date)
-        if visit_date > utcnow().date() + (date(2000, 1, 2) - date(2000, 1, 1)):
-            out.errors["visit_date"] = _("The visit date cannot be in the future.")
-        else:
-            out.facts["visit_date"] = visit_date
     except ValueError:
+        visit_date = None
         out.errors["visit_date"] = _("Enter the date of the visit.")
+    first, last = assignment_window(visit)
+    if visit_date is not None and not first <= visit_date <= last:
+        out.errors["visit_date"] = _(
+            "The visit date must lie within the assignment's period, %(first)s to %(last)s.",
+            first=first.isoformat(), last=last.isoformat())
+    elif visit_date is not None and visit_date > now.date():
+        out.errors["visit_date"] = _("The visit date cannot be in the future (today is "
+                                     "%(today)s at the store).", today=now.date().isoformat())
+    elif visit_date is not None:
+        out.facts["visit_date"] = visit_date
     raw_time = str(facts.get("arrival_time") or "").strip()
     try:
         out.facts["arrival_time"] = time.fromisoformat(raw_time[:5]) if raw_time else None
         if out.facts["arrival_time"] is None:
             out.errors["arrival_time"] = _("Enter the time you arrived.")
+        elif visit_date == now.date() and out.facts["arrival_time"] > now.time():
+            out.errors["arrival_time"] = _(
+                "The arrival time cannot be later than now (%(now)s at the store).",
+                now=now.strftime("%H:%M"))
     except ValueError:
         out.errors["arrival_time"] = _("Enter the time as HH:MM.")
     confirmed = facts.get("visit_type_confirmed")

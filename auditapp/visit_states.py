@@ -31,6 +31,7 @@ from .models.visit import (
     ASSIGNED,
     DISPUTED,
     IN_PROGRESS,
+    REJECTED,
     RELEASED,
     RETURNED,
     SUBMITTED,
@@ -45,6 +46,10 @@ class Action(StrEnum):
     REASSIGN = "reassign"
     RELEASE = "release"
     RETURN = "return"
+    #: HQ refuses the visit for good: kept for the record, never counted.
+    REJECT = "reject"
+    #: HQ corrects a text (a typo, a redaction) or voids an item before release.
+    CORRECT = "correct"
     DISPUTE = "dispute"
     DECIDE_DISPUTE = "decide_dispute"
     #: The last open dispute was decided: the visit is released again.
@@ -55,6 +60,7 @@ CHECK_IN, SAVE_DRAFT, ADD_PHOTO, SUBMIT, REASSIGN = (
     Action.CHECK_IN, Action.SAVE_DRAFT, Action.ADD_PHOTO, Action.SUBMIT, Action.REASSIGN)
 RELEASE, RETURN, DISPUTE, DECIDE_DISPUTE, SETTLE = (
     Action.RELEASE, Action.RETURN, Action.DISPUTE, Action.DECIDE_DISPUTE, Action.SETTLE)
+REJECT, CORRECT = Action.REJECT, Action.CORRECT
 
 #: action → {status it is allowed from: status it leaves the visit in}.
 TRANSITIONS: dict[Action, dict[str, str]] = {
@@ -68,6 +74,8 @@ TRANSITIONS: dict[Action, dict[str, str]] = {
     # HQ reviews what was sent
     RELEASE: {SUBMITTED: RELEASED},
     RETURN: {SUBMITTED: RETURNED},
+    REJECT: {SUBMITTED: REJECTED},
+    CORRECT: {SUBMITTED: SUBMITTED},
     # the store's manager disputes released results; HQ decides
     DISPUTE: {RELEASED: DISPUTED, DISPUTED: DISPUTED},
     DECIDE_DISPUTE: {DISPUTED: DISPUTED},
@@ -96,6 +104,12 @@ def refusal(visit: Visit, action: Action) -> str:
                  status=status)
     if action == RETURN:
         return _("Only a submitted visit can be returned (status: %(status)s).",
+                 status=status)
+    if action == REJECT:
+        return _("Only a submitted visit can be rejected (status: %(status)s).",
+                 status=status)
+    if action == CORRECT:
+        return _("Only a visit awaiting review can be corrected (status: %(status)s).",
                  status=status)
     if action == DISPUTE:
         return _("Only released results can be disputed (status: %(status)s).", status=status)

@@ -13,14 +13,15 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app
 from flask_babel import gettext
 from sqlalchemy import Table, func, select, update
 from sqlalchemy.orm import selectinload
 
-from . import audit, scoring, visit_states
+from . import audit, scoring, settings, visit_states
 from .extensions import db
 from .models import (
     Answer,
@@ -281,12 +282,41 @@ def _review_state(visit: Visit) -> dict:
     }
 
 
+def local_now(visit: Visit) -> datetime:
+    """Now on the wall clock of the visit's store (or competitor), naive."""
+    place = visit.store if visit.store is not None else visit.competitor
+    try:
+        zone = ZoneInfo(place.timezone if place is not None and place.timezone
+                        else current_app.config.get("BABEL_DEFAULT_TIMEZONE", "UTC"))
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    return utcnow().replace(tzinfo=UTC).astimezone(zone).replace(tzinfo=None)
+
+
+def earliest_release(visit: Visit) -> datetime | None:
+    """The first moment (store time) the visit may reach its store: its visit date and
+    arrival time plus HQ's minimum delay (``privacy.release_delay_hours``), so the store
+    cannot tie the report to the customer it just served. None without a delay."""
+    hours = settings.get_setting("privacy")["release_delay_hours"]
+    if not hours or visit.visit_date is None:
+        return None
+    return datetime.combine(visit.visit_date, visit.arrival_time or time()) \
+        + timedelta(hours=hours)
+
+
 def release(visit: Visit, user) -> None:
-    """Release a submitted visit: from now on it counts and its store's managers see it."""
+    """Release a submitted visit: from now on it counts and its store's managers see it.
+    Refused (TransitionError) before ``earliest_release``."""
     visit = visit_states.lock(visit.id)  # the same object, refreshed
     status = visit_states.move(visit, visit_states.RELEASE)
     if visit.score is None:
         raise TransitionError(gettext("This visit has no score yet and cannot be released."))
+    not_before = earliest_release(visit)
+    if not_before is not None and local_now(visit) < not_before:
+        raise TransitionError(gettext(
+            "This visit can be released from %(when)s (store time): a minimum delay after "
+            "the visit keeps the shopper anonymous.",
+            when=not_before.strftime("%Y-%m-%d %H:%M")))
     before = _review_state(visit)
     visit.status = status
     visit.released_at = utcnow()
@@ -307,3 +337,63 @@ def return_to_evaluator(visit: Visit, user, reason: str) -> None:
     visit.return_reason = reason
     visit.reviewed_by_id = user.id
     audit.log_change("visit", visit.id, "return", user.id, before, _review_state(visit))
+
+
+def reject(visit: Visit, user, reason: str) -> None:
+    """Reject a submitted visit: it never counts and never reaches the store, but is kept
+    for the record; its evaluator sees the reason on their assignment page."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise TransitionError(gettext("Say why the visit is rejected: the reason is required."))
+    visit = visit_states.lock(visit.id)  # the same object, refreshed
+    status = visit_states.move(visit, visit_states.REJECT)
+    before = _review_state(visit)
+    visit.status = status
+    visit.return_reason = reason
+    visit.reviewed_by_id = user.id
+    audit.log_change("visit", visit.id, "reject", user.id, before, _review_state(visit))
+
+
+#: The visit's texts HQ may correct before release (besides the item comments).
+CORRECTABLE_FACTS = ("order_description", "overall_comment")
+
+
+def correct_text(visit: Visit, user, field: str, text: str) -> None:
+    """Before release, HQ corrects a typo in (or redacts words from) a text of the visit:
+    ``field`` is a fact of ``CORRECTABLE_FACTS`` or ``comment-<answer id>``. The audit
+    trail keeps the text before and after."""
+    visit = visit_states.lock(visit.id)
+    visit_states.move(visit, visit_states.CORRECT)
+    if field in CORRECTABLE_FACTS:
+        before = getattr(visit, field) or ""
+        setattr(visit, field, text)
+        audit.log_change("visit", visit.id, "correct", user.id, {field: before}, {field: text})
+        return
+    answer = _answer_of(visit, field.removeprefix("comment-"))
+    before = answer.comment or ""
+    answer.comment = text
+    audit.log_change("answer", answer.id, "correct", user.id, {"comment": before},
+                     {"comment": text, "visit_id": visit.id})
+
+
+def void_item(visit: Visit, user, answer_id: str) -> None:
+    """Before release, HQ voids an item (e.g. the shopper could not judge it): it is then
+    scored as N/A and the visit re-scored."""
+    visit = visit_states.lock(visit.id)
+    visit_states.move(visit, visit_states.CORRECT)
+    answer = _answer_of(visit, answer_id)
+    if answer.voided:
+        return
+    before = {"voided": False, "score": answer.score, "visit_score": visit.score}
+    answer.voided = True
+    score_and_store(visit)
+    audit.log_change("answer", answer.id, "void", user.id, before,
+                     {"voided": True, "score": answer.score, "visit_score": visit.score,
+                      "visit_id": visit.id})
+
+
+def _answer_of(visit: Visit, answer_id: str) -> Answer:
+    answer = next((a for a in visit.answers if str(a.id) == str(answer_id)), None)
+    if answer is None:
+        raise TransitionError(gettext("This item is not part of the visit."))
+    return answer

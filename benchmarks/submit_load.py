@@ -112,7 +112,10 @@ def build_payload(items: Iterable[FormItem], client_id: str, rng: random.Random,
         "answers": answers,
         "facts": {
             "visit_date": visit_date.isoformat(),
-            "arrival_time": f"{rng.randrange(10, 21):02d}:{rng.randrange(60):02d}",
+            # a visit of an earlier day: any opening hour; of today: never after now at the
+            # store (a hard rule), so just after midnight
+            "arrival_time": f"{rng.randrange(10, 21):02d}:{rng.randrange(60):02d}"
+            if visit_date < datetime.now(UTC).date() else f"00:{rng.randrange(60):02d}",
             "visit_type_confirmed": True,
             "order_description": "巨无霸套餐 Combo meal + drink",
             "receipt_total": round(rng.uniform(25, 80), 2),

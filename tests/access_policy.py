@@ -148,6 +148,9 @@ POLICY: dict[str, frozenset[str]] = {
     "hq.visit_detail": HQ,
     "hq.visit_release": HQ,
     "hq.visit_return": HQ,
+    "hq.visit_reject": HQ,
+    "hq.visit_correct": HQ,
+    "hq.visit_void": HQ,
 }
 
 METHOD_POLICY: dict[tuple[str, str], frozenset[str]] = {}

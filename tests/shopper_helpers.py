@@ -12,6 +12,8 @@ from auditapp.extensions import db
 from auditapp.models import Visit, utcnow
 from auditapp.visits import new_access_token
 
+#: The arrival time a test gives: never later than now at the store.
+ARRIVAL = "00:00"
 #: The answers a test gives, by item code (others: yes / +60 / 95 s).
 DEFAULTS = {"yesno": 1, "scale7": 60, "timed": 95}
 
@@ -53,7 +55,9 @@ def full_payload(visit: Visit, values: dict | None = None, client_id: str | None
     return {
         "client_submission_id": client_id,
         "answers": answers,
-        "facts": {"visit_date": date.today().isoformat(), "arrival_time": "12:30",
+        # today (UTC: never after today at a store east of UTC), arrived at midnight: never
+        # later than the submission, whatever the time the tests run
+        "facts": {"visit_date": utcnow().date().isoformat(), "arrival_time": ARRIVAL,
                   "visit_type_confirmed": True, "order_description": "Burger meal",
                   "receipt_total": "35.5", "overall_comment": "Fine"},
     }

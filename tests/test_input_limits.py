@@ -229,7 +229,7 @@ def test_a_5000_character_comment_is_refused_and_kept_in_the_form(client, visit)
     long_comment = "The fries were cold. " * 238 + "END"  # 5001 characters
     p = full_payload(visit)
     data = {"action": "submit", "client_submission_id": "long-1",
-            "visit_date": p["facts"]["visit_date"], "arrival_time": "12:30",
+            "visit_date": p["facts"]["visit_date"], "arrival_time": "00:00",
             "visit_type_confirmed": "1", "receipt_total": "20",
             "overall_comment": "o" * 4001}
     for key, a in p["answers"].items():

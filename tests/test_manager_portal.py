@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, time
 
 import pytest
 
@@ -85,6 +85,7 @@ def test_shopper_identity_never_reaches_the_manager(client, auth, chain, who):
     visit = released_visit(chain)
     visit.checkin_latitude, visit.checkin_longitude = 31.2304, 121.4737
     visit.checkin_distance_m = 42.5
+    visit.arrival_time = time(12, 37)  # shown as its daypart only (issue #15)
     db.session.commit()
     restroom, thanks = answer(visit, "clean_restroom"), answer(visit, "courtesy_thanks")
     photo = add_photo(visit, restroom.item)
@@ -117,11 +118,14 @@ def test_shopper_identity_never_reaches_the_manager(client, auth, chain, who):
     ]
     if who == "area_manager":
         urls += ["/manager/regions", "/manager/regions?month=2026-05"]
-    secrets = [*SHOPPER_SECRETS, "31.2304", "121.4737", "42.5"]
+    # no exact arrival minute: "· 12:37" as the visit page writes a time, "12:37:00"
+    secrets = [*SHOPPER_SECRETS, "31.2304", "121.4737", "42.5", "· 12:37", "12:37:00"]
     for url in urls:
         with client.get(url) as r:
             assert r.status_code == 200, url
             body = r.get_data()
+        if url == f"/manager/visits/{visit.id}":
+            assert "lunch, 10:30–14:00".encode() in body
         for secret in secrets:
             assert secret.encode() not in body, (url, secret)
     # JSON error answers too

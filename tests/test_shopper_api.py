@@ -199,7 +199,7 @@ def test_html_form_submit_without_javascript(client, auth, chain):
     auth.login("MS-101")
     p = full_payload(visit)
     data = {"action": "submit", "client_submission_id": "html-1",
-            "visit_date": p["facts"]["visit_date"], "arrival_time": "12:30",
+            "visit_date": p["facts"]["visit_date"], "arrival_time": "00:00",
             "visit_type_confirmed": "1", "receipt_total": "20"}
     for key, a in p["answers"].items():
         data[f"v_{key}"] = str(a["value"])
@@ -214,15 +214,15 @@ def test_html_form_submit_without_javascript(client, auth, chain):
     db.session.expire_all()
     assert db.session.get(Visit, visit.id).status == "submitted"
     # a resent form (same client id) lands on the same confirmation, and nothing changes
-    again = client.post(f"/shopper/visits/{visit.id}", data={**data, "arrival_time": "13:00"})
+    again = client.post(f"/shopper/visits/{visit.id}", data={**data, "arrival_time": "00:01"})
     assert again.status_code == 302 and "sent=1" in again.location
     assert submit_count(visit.id) == 1
     # read-only now
     r = client.post(f"/shopper/visits/{visit.id}", data={**data, "client_submission_id": "x",
-                                                        "arrival_time": "13:00"})
+                                                        "arrival_time": "00:01"})
     assert "sent=1" not in (r.location or "")
     db.session.expire_all()
-    assert db.session.get(Visit, visit.id).arrival_time.strftime("%H:%M") == "12:30"
+    assert db.session.get(Visit, visit.id).arrival_time.strftime("%H:%M") == "00:00"
 
 
 def test_returned_visit_shows_reason_and_can_be_resubmitted(client, auth, chain):

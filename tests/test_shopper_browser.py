@@ -11,10 +11,10 @@ from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from auditapp.extensions import db
-from auditapp.models import AuditLog, Visit
+from auditapp.models import AuditLog, Visit, utcnow
 
 from .conftest import browser_login
-from .shopper_helpers import expected_score, jpeg_bytes, make_assignment
+from .shopper_helpers import ARRIVAL, expected_score, jpeg_bytes, make_assignment
 
 pytestmark = pytest.mark.browser
 SHOTS = os.environ.get("AUDITAPP_SCREENSHOTS")
@@ -48,9 +48,14 @@ VALUES = {"speed_greeted": 1, "speed_satisfaction": 60, "courtesy_smile": 1,
           "clean_restroom": 1, "clean_atmosphere": 90}
 
 
+def full_payload_date() -> str:
+    """A visit date inside the assignment's month and never in the future at the store."""
+    return f"{utcnow():%Y-%m-%d}"
+
+
 def fill_facts(page):
-    page.fill("#visit_date", "2026-05-10")
-    page.fill("#arrival_time", "12:30")
+    page.fill("#visit_date", full_payload_date())
+    page.fill("#arrival_time", ARRIVAL)
     page.locator("input[name=visit_type_confirmed][value='1'] + span").click()
     page.fill("#order_description", "Double burger meal, large cola")
     page.fill("#receipt_total", "42.50")
@@ -155,7 +160,7 @@ def test_qa_auditor_uses_the_same_form(live_server, phone, chain, tmp_path):
     phone.click("#qa-start [type=submit]")
     phone.wait_for_selector("#audit-form")
     visit = db.session.scalars(select(Visit).where(Visit.kind == "qa")).one()
-    phone.fill("#arrival_time", "09:15")
+    phone.fill("#arrival_time", ARRIVAL)
     phone.click("#next-btn")
     timed = next(i for i in visit.questionnaire.items if i.item_type == "timed")
     phone.fill(f"#v_{timed.id}", "310")

@@ -172,7 +172,7 @@ def test_no_js_double_click_on_a_returned_visit_submits_once(app, chain):
     r = hq.post(f"/hq/visits/{visit.id}/return", data={"reason": "Fix the receipt total"})
     assert r.status_code == 303
     form = {"action": "submit", "client_submission_id": "second-send",
-            "visit_date": full_payload(visit)["facts"]["visit_date"], "arrival_time": "12:30",
+            "visit_date": full_payload(visit)["facts"]["visit_date"], "arrival_time": "00:00",
             "visit_type_confirmed": "1", "receipt_total": "36.5"}
     for item in chain.ms_q.items:
         form[f"v_{item.id}"] = {"yesno": "1", "scale7": "60", "timed": "95"}[item.item_type]

@@ -279,6 +279,12 @@ class SettingsForm(FlaskForm):
         validators=[InputRequired(_l("Enter a number of hours.")),
                     NumberRange(1, 24 * 60, _l("Between 1 and 1440 hours."))],
     )
+    exact_times = BooleanField(_l("Store managers see the exact arrival time (else its "
+                                  "daypart)"))
+    release_delay_hours = IntegerField(
+        _l("Minimum delay from the visit to its release to the store (hours)"),
+        validators=[Optional(), NumberRange(0, 24 * 60, _l("Between 0 and 1440 hours."))],
+    )
     effective_from = StringField(_l("In force from (month, YYYY-MM)"),
                                  validators=[Length(max=40)])
     preview = SubmitField(_l("Preview the effect"))

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import TextAreaField
+from wtforms import HiddenField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from .. import audit
@@ -23,6 +23,29 @@ from . import bp
 
 class ReleaseForm(FlaskForm):
     """Only the CSRF token: releasing needs no input."""
+
+
+class RejectForm(FlaskForm):
+    reason = TextAreaField(
+        _l("Reason for rejecting"),
+        id="reject-reason",  # the return form's reason is on the same page
+        validators=[
+            DataRequired(message=_l("Say why the visit is rejected: the evaluator is told.")),
+            Length(max=2000),
+            StorableText(),
+        ],
+    )
+
+
+class CorrectForm(FlaskForm):
+    """A corrected text (a typo fixed, words redacted): ``field`` names the text."""
+
+    field = HiddenField(validators=[DataRequired()])
+    text = TextAreaField(_l("Corrected text"), validators=[Length(max=4000), StorableText()])
+
+
+class VoidForm(FlaskForm):
+    answer_id = HiddenField(validators=[DataRequired()])
 
 
 class ReturnForm(FlaskForm):
@@ -47,7 +70,8 @@ def review_queue():
 
 
 
-def _render_detail(visit: Visit, return_form: ReturnForm | None = None, status: int = 200):
+def _render_detail(visit: Visit, return_form: ReturnForm | None = None, status: int = 200,
+                   reject_form: RejectForm | None = None):
     answers = {a.item_id: a for a in visit.answers}
     sections = []
     for dimension in visit.questionnaire.dimensions:
@@ -59,7 +83,7 @@ def _render_detail(visit: Visit, return_form: ReturnForm | None = None, status: 
         photos_by_item.setdefault(photo.item_id, []).append(photo)
     failed = sum(1 for a in visit.answers if isinstance(a, Answer) and a.failed)
     critical_failed = sum(
-        1 for a in visit.answers if a.item.critical and a.score is not None and a.score == 0
+        1 for a in visit.answers if isinstance(a, Answer) and a.item.critical and a.failed
     )
     history = audit.history("visit", visit.id)
     return (
@@ -74,6 +98,9 @@ def _render_detail(visit: Visit, return_form: ReturnForm | None = None, status: 
             history=history,
             release_form=ReleaseForm(),
             return_form=return_form or ReturnForm(formdata=None),
+            reject_form=reject_form or RejectForm(formdata=None),
+            correct_form=CorrectForm(formdata=None),
+            void_form=VoidForm(formdata=None),
             tz=visit.store.timezone if visit.store else (
                 visit.competitor.timezone if visit.competitor else None),
         ),
@@ -123,3 +150,63 @@ def visit_return(visit_id: int):
     db.session.commit()
     flash(_("Visit %(id)s returned to the evaluator.", id=visit.id), "success")
     return redirect(url_for("hq.review_queue"), code=303)
+
+
+@bp.post("/visits/<int:visit_id>/reject")
+@requires(Cap.REVIEW_VISITS)
+def visit_reject(visit_id: int):
+    visit = db.get_or_404(Visit, visit_id)
+    form = RejectForm()
+    if not form.validate_on_submit():
+        return _render_detail(visit, status=400, reject_form=form)
+    try:
+        visit_service.reject(visit, current_user, form.reason.data)
+    except visit_service.TransitionError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return _render_detail(visit, status=409, reject_form=form)
+    db.session.commit()
+    flash(_("Visit %(id)s rejected: it will not count; the evaluator sees why.", id=visit.id),
+          "success")
+    return redirect(url_for("hq.review_queue"), code=303)
+
+
+@bp.post("/visits/<int:visit_id>/correct")
+@requires(Cap.REVIEW_VISITS)
+def visit_correct(visit_id: int):
+    """Correct a typo in a fact or comment, or redact words from it, before release."""
+    visit = db.get_or_404(Visit, visit_id)
+    form = CorrectForm()
+    if not form.validate_on_submit():
+        flash(_("The corrected text was not saved: %(why)s",
+                why=" ".join(e for errs in form.errors.values() for e in errs)), "error")
+        return redirect(url_for("hq.visit_detail", visit_id=visit.id), code=303)
+    try:
+        visit_service.correct_text(visit, current_user, form.field.data, form.text.data or "")
+    except visit_service.TransitionError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(url_for("hq.visit_detail", visit_id=visit.id), code=303)
+    db.session.commit()
+    flash(_("Text corrected; the change is in the audit trail."), "success")
+    return redirect(url_for("hq.visit_detail", visit_id=visit.id), code=303)
+
+
+@bp.post("/visits/<int:visit_id>/void")
+@requires(Cap.REVIEW_VISITS)
+def visit_void(visit_id: int):
+    """Void an item before release: it is scored as N/A and the visit re-scored."""
+    visit = db.get_or_404(Visit, visit_id)
+    form = VoidForm()
+    if not form.validate_on_submit():
+        flash(_("The form expired; please try again."), "error")
+        return redirect(url_for("hq.visit_detail", visit_id=visit.id), code=303)
+    try:
+        visit_service.void_item(visit, current_user, form.answer_id.data)
+    except visit_service.TransitionError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(url_for("hq.visit_detail", visit_id=visit.id), code=303)
+    db.session.commit()
+    flash(_("Item voided: it is scored as N/A and the visit was re-scored."), "success")
+    return redirect(url_for("hq.visit_detail", visit_id=visit.id), code=303)

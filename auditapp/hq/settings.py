@@ -48,6 +48,7 @@ def settings():
         **_form_data(config),
         "dispute_window_days": app_settings.get_setting("disputes")["window_days"],
         "complaint_overdue_hours": app_settings.get_setting("complaints")["overdue_hours"],
+        **app_settings.get_setting("privacy"),
     }
     form = SettingsForm(data=data)
     first_open = app_settings.first_open_month()
@@ -96,7 +97,8 @@ def settings():
         versions=app_settings.versions(app_settings.SCORING_KEY),
         default_other={"dispute_window_days": app_settings.DEFAULTS["disputes"]["window_days"],
                        "complaint_overdue_hours":
-                           app_settings.DEFAULTS["complaints"]["overdue_hours"]},
+                           app_settings.DEFAULTS["complaints"]["overdue_hours"],
+                       **app_settings.DEFAULTS["privacy"]},
     ), (422 if form.errors else 200)
 
 
@@ -115,3 +117,11 @@ def _save(form: SettingsForm, new: ScoringConfig, config: ScoringConfig, data: d
             "complaints", {"overdue_hours": form.complaint_overdue_hours.data},
             current_user.id, effective_from,
         )
+    # who may learn when a store was visited: a rule for what is shown from now on, not a
+    # figure of a month, so it has no "in force from"
+    privacy = {"exact_times": bool(form.exact_times.data),
+               "release_delay_hours": data["release_delay_hours"]
+               if form.release_delay_hours.data is None
+               else form.release_delay_hours.data}
+    if privacy != app_settings.get_setting("privacy"):
+        app_settings.save_setting("privacy", privacy, current_user.id)

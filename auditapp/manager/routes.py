@@ -150,7 +150,7 @@ class ItemRow:
 
     @property
     def critical_failure(self) -> bool:
-        return self.answer.item.critical and self.answer.score == 0
+        return self.answer.item.critical and self.answer.failed
 
     @property
     def open_dispute(self) -> Dispute | None:

@@ -2,7 +2,8 @@
 
 One row is both the assignment HQ schedules and the audit the evaluator fills in.
 Lifecycle: assigned → in_progress → submitted → released (or returned to the shopper
-by the reviewer, or disputed by the manager after release). Scores are computed once by
+by the reviewer, or rejected by the reviewer: kept for the record, never counted; or
+disputed by the manager after release). Scores are computed once by
 ``auditapp.visits.score_answers`` at submission (and again after an upheld dispute)
 and stored, so that aggregation stays in SQL.
 """
@@ -11,10 +12,11 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, and_, or_, select
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .. import scoring
 from ..extensions import db
 from .base import utcnow
 from .org import CompetitorStore, Store
@@ -26,15 +28,16 @@ MYSTERY, QA, COMPETITOR = "mystery", "qa", "competitor"
 VISIT_KINDS = (MYSTERY, QA, COMPETITOR)
 
 # statuses
-ASSIGNED, IN_PROGRESS, SUBMITTED, RETURNED, RELEASED, DISPUTED = (
+ASSIGNED, IN_PROGRESS, SUBMITTED, RETURNED, RELEASED, DISPUTED, REJECTED = (
     "assigned",
     "in_progress",
     "submitted",
     "returned",
     "released",
     "disputed",
+    "rejected",
 )
-VISIT_STATUSES = (ASSIGNED, IN_PROGRESS, SUBMITTED, RETURNED, RELEASED, DISPUTED)
+VISIT_STATUSES = (ASSIGNED, IN_PROGRESS, SUBMITTED, RETURNED, RELEASED, DISPUTED, REJECTED)
 #: Statuses whose score counts: released mystery visits (a dispute keeps it released).
 COUNTED_STATUSES = (RELEASED, DISPUTED)
 #: Statuses in which the evaluator may still edit the visit (the transitions between the
@@ -90,6 +93,7 @@ class Visit(db.Model):
     submitted_at: Mapped[datetime | None]
     released_at: Mapped[datetime | None]
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: Why the reviewer returned the visit, or rejected it (shown to its evaluator).
     return_reason: Mapped[str] = mapped_column(Text, default="")
     acknowledged_at: Mapped[datetime | None]
     acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -162,9 +166,32 @@ class Answer(db.Model):
     visit: Mapped[Visit] = relationship(back_populates="answers")
     item: Mapped[Item] = relationship()
 
-    @property
+    @hybrid_property
     def failed(self) -> bool:
-        return self.score is not None and self.score < 100 and not self.na
+        """Failed in the sense of SCORING.md §8 (``scoring.is_failed``): answered, not
+        N/A, not voided, and "no", below neutral or at/after the time limit. A "Satisfied
+        (+60)" or a time between target and limit is not failed. On the class, the same
+        criterion in SQL (``select(Answer).where(Answer.failed)``)."""
+        if self.na or self.voided or self.value is None:
+            return False
+        item = self.item
+        limit = None
+        if item.item_type == scoring.TIMED:
+            limit = item.target_limit(self.visit.visit_type)[1]
+        return scoring.is_failed(item.item_type, self.value, limit=limit)
+
+    @failed.inplace.expression
+    @classmethod
+    def _failed_expression(cls):
+        # Stored scores make this exact: s = 0 for "no" and for t ≥ L (and only then: a
+        # time below its limit scores above 0), and a satisfaction level below neutral
+        # (x < 0) is its answer's value.
+        item_type = (select(Item.item_type).where(Item.id == cls.item_id)
+                     .correlate_except(Item).scalar_subquery())
+        return and_(
+            cls.na.is_(False), cls.voided.is_(False), cls.score.is_not(None),
+            or_(cls.score == 0, and_(item_type == scoring.SCALE7, cls.value < 0)),
+        )
 
 
 class VisitDimensionScore(db.Model):

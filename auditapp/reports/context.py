@@ -95,7 +95,7 @@ def visit_context(visit: Visit, *, show_shopper: bool) -> tuple[dict, list[Path]
                 "weight": dimension.weight,
                 "score": ds.score if ds else None,
                 "rows": rows,
-                "critical_failed": any(r.critical and r.score == 0 for r in rows),
+                "critical_failed": any(r.critical and r.failed for r in rows),
             }
         )
     photos, files = [], []
@@ -114,7 +114,7 @@ def visit_context(visit: Visit, *, show_shopper: bool) -> tuple[dict, list[Path]
         "band": scoring.band(visit.score, config),
         "sections": sections,
         "failed_count": len(failed),
-        "critical_failed": [r for r in failed if r.critical and r.score == 0],
+        "critical_failed": [r for r in failed if r.critical],
         "dimension_chart": charts.grouped_bars(
             [lbl for _, lbl in _dimension_labels()],
             [(_("This visit"), [dim_scores[c].score if c in dim_scores else None
@@ -159,8 +159,7 @@ def store_month_context(store: Store, period: analytics.Period) -> dict:
             Visit.store_id == store.id,
             Visit.counted,
             period.includes(Visit.visit_date),
-            Answer.score < 100,
-            Answer.na.is_(False),
+            Answer.failed,
         )
         .order_by(Visit.visit_date, Item.dimension_id, Item.position)
     ).all()

@@ -196,7 +196,7 @@
     clearErrors();
     var first = null;
     Object.keys(errors).forEach(function (k) {
-      var el = document.getElementById(k) || document.getElementById("f-" + k);
+      var el = document.getElementById("f-" + k) || document.getElementById(k);
       if (!el) return;
       el.classList.add("has-error");
       var old = el.querySelector(".error"); if (old && !old.id) old.remove();
