@@ -4,6 +4,7 @@ from .audit import AuditLog, Setting
 from .base import utcnow
 from .complaint import Complaint
 from .followup import CorrectiveAction, Dispute
+from .integrity import PhotoMeta, VisitEvent, VisitFlag
 from .org import Brand, CompetitorStore, Region, Store
 from .questionnaire import Dimension, Item, Questionnaire
 from .user import (
@@ -37,12 +38,15 @@ __all__ = [
     "Dispute",
     "Item",
     "Photo",
+    "PhotoMeta",
     "Questionnaire",
     "Region",
     "Setting",
     "Store",
     "User",
     "Visit",
+    "VisitEvent",
+    "VisitFlag",
     "VisitDimensionScore",
     "area_manager_regions",
     "shopper_store_ties",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import time
+
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -50,6 +52,10 @@ class Store(db.Model):
     has_drive_thru: Mapped[bool] = mapped_column(default=False)
     latitude: Mapped[float | None]
     longitude: Mapped[float | None]
+    #: Opening hours in the store's time zone, when known (closing before opening: open
+    #: past midnight).
+    opens_at: Mapped[time | None]
+    closes_at: Mapped[time | None]
     active: Mapped[bool] = mapped_column(default=True)
 
     region: Mapped[Region] = relationship(back_populates="stores")
