@@ -309,6 +309,14 @@ def config() -> dict[str, Any]:
     return {**limits, "weights": weights}
 
 
+def save_config(values: dict[str, int], weights: dict[str, int], user_id: int | None) -> None:
+    """Store new thresholds and weights (audit-trail row through ``settings``)."""
+    from .settings import save_setting
+
+    save_setting(SETTINGS_KEY, {**{k: int(values[k]) for k in THRESHOLDS},
+                                "weights": {c: int(weights[c]) for c in CHECKS}}, user_id)
+
+
 def risk_expression(weights: dict[str, int]):
     """The visit's risk score in SQL: the weights of its flags added up."""
     weight = case(weights, value=VisitFlag.code, else_=0) if weights else 0
@@ -404,8 +412,10 @@ def record_client_events(visit: Visit, raw: Any) -> int:
         VisitEvent.visit_id == visit.id, VisitEvent.kind.in_(CLIENT_EVENT_KINDS))) or 0
     if kept + len(raw) > MAX_CLIENT_EVENTS:
         raise EventError(_("This visit has recorded all the events it can keep."))
-    timed = set(db.session.scalars(select(Item.id).where(
-        Item.questionnaire_id == visit.questionnaire_id, Item.item_type == scoring.TIMED)))
+    from .visits import load_form
+
+    timed = {i.id for i in load_form(visit.questionnaire_id).items
+             if i.item_type == scoring.TIMED}
     errors: dict[str, str] = {}
     events = []
     for n, e in enumerate(raw):

@@ -51,6 +51,7 @@ POLICY: dict[str, frozenset[str]] = {
     "api.shopper_checkin": OWN_SHOPPER,
     "api.shopper_draft": OWN_SHOPPER,
     "api.shopper_photo": OWN_SHOPPER,
+    "api.shopper_events": OWN_SHOPPER,
     "api.shopper_submit": OWN_SHOPPER,
     # manager portal (store and area managers): lists for every manager, objects of their
     # own stores only; "mark as read" is the store manager's; the region table the area
@@ -132,6 +133,7 @@ POLICY: dict[str, frozenset[str]] = {
     "hq.scheduling": HQ,
     "hq.scheduling_reassign": HQ,
     "hq.settings": HQ,
+    "hq.integrity_settings": HQ,
     "hq.stores": HQ,
     "hq.store_detail": HQ,
     "hq.store_active": HQ,
