@@ -10,6 +10,7 @@ from datetime import date, datetime, time, timedelta
 from io import BytesIO
 
 import pytest
+from flask_babel import refresh
 from PIL import Image
 from sqlalchemy import select, update  # noqa: F401
 
@@ -370,14 +371,18 @@ def test_queue_is_ordered_by_risk_with_weights_from_hq_settings(client, auth, ch
 def test_reasons_and_filters_in_chinese(client, auth, chain):
     visit = clean_visit(client, chain)
     submit(client, visit, facts={"visit_type_confirmed": False, "arrival_time": "12:30"})
-    chain.hq.locale = "zh_CN"
-    db.session.commit()
+    # the test's app context is shared by its requests, and Flask-Babel keeps the locale
+    # the API requests above chose on it
+    refresh()
     auth.login("hq@example.com")
-    page = queue(client)
-    assert "访问类型与指派不符" in page
-    assert "不是" in page or "否" in page
-    assert "风险" in page
-    assert "完整性检查" in client.get(f"/hq/visits/{visit.id}").get_data(as_text=True)
+    zh = {"Accept-Language": "zh-CN,zh;q=0.9"}
+    page = client.get("/hq/review", headers=zh).get_data(as_text=True)
+    assert "访店类型与指派不符" in page  # the flag's name (filter chip and pill)
+    assert "神秘顾客对“您是否按指派进行了" in page and "回答了“否”" in page  # its reason
+    assert "风险 3" in page
+    detail = client.get(f"/hq/visits/{visit.id}", headers=zh).get_data(as_text=True)
+    assert "可信度检查" in detail and "首次打开表单" not in detail  # opened by API only
+    assert "签到" in detail
 
 
 def test_a_returned_and_resubmitted_visit_gets_fresh_flags(client, auth, chain):
@@ -407,7 +412,7 @@ def test_no_flag_paradata_or_photo_metadata_reaches_a_store_manager(client, auth
     auth.login("m.e001@example.com")
     month = visit.month
     secrets = ["Secret Cam", "Acme", "2025-12-24", "39.90", "116.40", "12.5", "Risk",
-               "Integrity", "answered No to", "Form first opened", "Timer", "accuracy",
+               "Integrity", "answered No to", "Form first opened", "Timer started", "accuracy_m",
                "not on the visit day", "from the store."]
     for url in ["/manager/", f"/manager/stores/{chain.stores[0].id}?month={month}",
                 f"/manager/visits/{visit.id}", f"/files/photos/{photo_id}",
