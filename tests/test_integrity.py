@@ -424,3 +424,18 @@ def test_no_flag_paradata_or_photo_metadata_reaches_a_store_manager(client, auth
             body = r.get_data()
         for secret in secrets:
             assert secret.encode() not in body, (url, secret)
+
+
+def test_the_demo_queue_shows_flagged_visits_with_their_reasons(runner, client):
+    result = runner.invoke(args=["seed-demo", "--last-month", "2026-10"])
+    assert result.exit_code == 0, result.output
+    client.post("/auth/login", data={"username": "hq@example.com", "password": "demo1234"})
+    page = client.get("/hq/review").get_data(as_text=True)
+    for reason in ("Only 4.0 minutes from check-in to submission",
+                   "answered No to", "Checked in 2300 m from the store.",
+                   "Arrival at 07:40 is outside the store's opening hours (10:00–22:00).",
+                   "rating questions got the same answer",
+                   "95 s entered, but the timer ran 240 s"):
+        assert reason in page.replace("&#39;", "'"), reason
+    risks = [int(n) for n in re.findall(r"Risk (\d+)", page)]
+    assert len(risks) >= 3 and risks == sorted(risks, reverse=True)
