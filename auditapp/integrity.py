@@ -214,9 +214,8 @@ def _duplicate_photo(ev: Evidence) -> dict | None:
     "for visit %(other)s: “%(text)s”", **d))
 def _copied_comment(ev: Evidence) -> dict | None:
     shortest = ev.limits["comment_min_chars"]
-    mine = [_normal(c) for c in [str(ev.facts.get("overall_comment") or ""),
-                                 *(a[2] for a in ev.answers.values())]]
-    mine = [c for c in mine if len(c) >= shortest]
+    texts = [str(ev.facts.get("overall_comment") or ""), *(a[2] for a in ev.answers.values())]
+    mine = {_normal(t): t.strip() for t in texts if len(_normal(t)) >= shortest}
     if not mine or ev.visit.evaluator_id is None:
         return None
     earlier = (select(Visit.id).where(Visit.evaluator_id == ev.visit.evaluator_id,
@@ -241,8 +240,9 @@ def _copied_comment(ev: Evidence) -> dict | None:
     if best is None:
         return None
     text, similarity, other = best
+    original = mine[text]  # as the shopper wrote it
     return {"similarity": round(similarity), "other": other,
-            "text": text if len(text) <= 80 else text[:79] + "…"}
+            "text": original if len(original) <= 80 else original[:79] + "…"}
 
 
 @check("straight_lining", _l("Same answer everywhere"), 1, lambda d: _(

@@ -286,8 +286,17 @@ def _straight_lining(client, chain, visit):
 
 def _outside_hours(client, chain, visit):
     store = chain.stores[0]
-    store.opens_at, store.closes_at = time(10, 0), time(22, 0)
-    db.session.commit()
+    auth = {"code": store.code, "name": store.name, "region_id": store.region_id,
+            "timezone": "Asia/Shanghai", "latitude": "31.23", "longitude": "121.47"}
+    client.post("/auth/login", data={"username": "hq@example.com", "password": "secret-pass"})
+    half = client.post(f"/hq/stores/{store.id}/edit", data={**auth, "opens_at": "10:00"})
+    assert half.status_code == 200 and "or neither" in half.get_data(as_text=True)
+    r = client.post(f"/hq/stores/{store.id}/edit",
+                    data={**auth, "opens_at": "10:00", "closes_at": "22:00"})
+    assert r.status_code == 302
+    client.post("/auth/logout")
+    db.session.refresh(store)
+    assert (store.opens_at, store.closes_at) == (time(10, 0), time(22, 0))
     submit(client, visit, facts={"arrival_time": "08:15"})
     return "Arrival at 08:15 is outside the store's opening hours (10:00–22:00)."
 
