@@ -448,3 +448,21 @@ def test_the_demo_queue_shows_flagged_visits_with_their_reasons(runner, client):
         assert reason in page.replace("&#39;", "'"), reason
     risks = [int(n) for n in re.findall(r"Risk (\d+)", page)]
     assert len(risks) >= 3 and risks == sorted(risks, reverse=True)
+
+
+@pytest.mark.parametrize("received, flagged", [(40, True), (0, False)])
+def test_a_phone_clock_that_disagrees_with_the_server_is_flagged(client, chain, received,
+                                                                 flagged):
+    """95 s entered and 95 s on the phone's clock, but the server received the start and
+    stop 40 s apart; events sent together (kept while offline) are not compared."""
+    visit = clean_visit(client, chain)
+    timed = next(i for i in visit.questionnaire.items if i.item_type == "timed")
+    t0 = datetime(2026, 5, 10, 4, 30)
+    client.post(api(visit, "events"), headers=bearer(visit), json={"events": [
+        {"kind": "timer_start", "item_id": timed.id, "at": t0.isoformat() + "Z"},
+        {"kind": "timer_stop", "item_id": timed.id,
+         "at": (t0 + timedelta(seconds=95)).isoformat() + "Z"}]})
+    if received:
+        _received_as_timed(visit, received)
+    submit(client, visit)
+    assert ("timer_mismatch" in flag_codes(visit)) is flagged
