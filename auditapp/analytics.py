@@ -768,7 +768,8 @@ def store_trend_series(
     periods = period.months_back(months)
     parts = []
     for p in periods:
-        sub = _cached_query(p, _config_for(p, period, config)).where(Store.id.in_(store_ids)).subquery()
+        sub = (_cached_query(p, _config_for(p, period, config))
+               .where(Store.id.in_(store_ids)).subquery())
         parts.append(select(literal(p.label).label("month"), sub.c.store_id, sub.c.bdi,
                             sub.c.bdi_e2))
     found = {

@@ -142,6 +142,43 @@ def fill_answers(visit: Visit, questionnaire: Questionnaire, quality: float, rng
         )
 
 
+def _demo_flags(visit: Visit, store: Store, case: int, questionnaire: Questionnaire) -> None:
+    """Make the demo's visit ``case`` (0–3) implausible in a few ways, then run the
+    integrity checks on it as its submission would (case 0 stays clean)."""
+    from . import integrity
+    from .models import VisitEvent
+
+    if case == 1:  # 4 minutes in the store, and not the visit type assigned
+        visit.started_at = visit.submitted_at - timedelta(minutes=4)
+        visit.visit_type_confirmed = False
+    elif case == 2:  # checked in 2.3 km away, before the store opens, every rating alike
+        visit.checkin_latitude = (store.latitude or 0) + 0.02
+        visit.checkin_longitude = store.longitude
+        visit.checkin_distance_m, visit.location_flagged = 2300.0, True
+        store.opens_at, store.closes_at = time(10, 0), time(22, 0)
+        visit.arrival_time = time(7, 40)
+        for answer in visit.answers:
+            if answer.item.item_type == scoring.SCALE7:
+                answer.na, answer.value = False, 60.0
+        score_and_store(visit)
+    elif case == 3:  # a service time typed in that the timer never measured
+        timed = next(a for a in visit.answers if a.item.item_type == scoring.TIMED)
+        timed.na, timed.value = False, 95.0
+        score_and_store(visit)
+        start = visit.submitted_at - timedelta(minutes=20)
+        for kind, at in (("timer_start", start), ("timer_stop", start + timedelta(seconds=240))):
+            db.session.add(VisitEvent(visit_id=visit.id, kind=kind, item_id=timed.item_id,
+                                      client_at=at, server_at=at))
+    db.session.flush()
+    integrity.assess(
+        visit,
+        {"visit_date": visit.visit_date, "arrival_time": visit.arrival_time,
+         "visit_type_confirmed": visit.visit_type_confirmed,
+         "overall_comment": visit.overall_comment or ""},
+        {a.item_id: (a.value, a.na, a.comment) for a in visit.answers},
+        {item.id: item.item_type for item in questionnaire.items}, visit.submitted_at)
+
+
 def seed_demo(last_month: date | None = None, months: int = 6, seed: int = 7) -> dict:
     """Create the demo chain. Refuses (ValueError) when the database already has stores."""
     if db.session.scalar(select(func.count(Store.id))):
@@ -305,13 +342,19 @@ def seed_demo(last_month: date | None = None, months: int = 6, seed: int = 7) ->
             token_expires_at=datetime.combine(current.replace(day=25), time(0, 0))
             + TOKEN_LIFETIME,
         )
-        if s_index == 0:
+        if s_index < 4:  # awaiting review; three of them raise integrity flags
             visit.status = SUBMITTED
-            visit.visit_date = current.replace(day=2)
+            visit.visit_date = current.replace(day=2 + s_index)
+            visit.arrival_time = time(12, 10)
+            visit.visit_type_confirmed = True
             visit.submitted_at = datetime.combine(visit.visit_date, time(19, 0))
+            visit.started_at = visit.submitted_at - timedelta(minutes=38)
             fill_answers(visit, ms_q, quality[store.code], rng)
             score_and_store(visit)
         db.session.add(visit)
+        if s_index < 4:
+            db.session.flush()
+            _demo_flags(visit, store, s_index, ms_q)
     return {
         "stores": len(stores),
         "regions": len(REGIONS),

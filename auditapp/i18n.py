@@ -50,6 +50,16 @@ VISIT_KIND_LABELS = {
     "qa": _l("QA audit"),
     "competitor": _l("Competitor benchmark"),
 }
+#: Paradata events (``models.integrity``), shown to HQ only.
+PARADATA_LABELS = {
+    "opened": _l("Form first opened"),
+    "checkin": _l("Check-in"),
+    "timer_start": _l("Timer started"),
+    "timer_stop": _l("Timer stopped"),
+    "step": _l("Step left"),
+    "draft": _l("Draft saved"),
+    "submit": _l("Submitted"),
+}
 STATUS_LABELS = {
     "assigned": _l("Assigned"),
     "in_progress": _l("In progress"),
@@ -351,6 +361,7 @@ def init_template_helpers(app: Flask) -> None:
             "role_label": lambda c: label(ROLE_LABELS, c),
             "severity_label": lambda c: label(SEVERITY_LABELS, c),
             "item_type_label": lambda c: label(ITEM_TYPE_LABELS, c),
+            "paradata_label": lambda c: label(PARADATA_LABELS, c),
             "csm_label": csm_label,
             "fmt_interval": fmt_interval,
             "interval_text": interval_text,

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from datetime import datetime
 from io import BytesIO
 
+import imagehash
 from flask import current_app
 from flask_babel import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -14,7 +16,7 @@ from sqlalchemy import func, select
 
 from . import storage, visit_states
 from .extensions import db
-from .models import Photo, Visit
+from .models import Photo, PhotoMeta, Visit
 
 #: Formats a phone camera or gallery produces that Pillow can read.
 ACCEPTED_FORMATS = {"JPEG", "MPO", "PNG", "WEBP", "GIF"}
@@ -188,7 +190,63 @@ def add_photo(visit: Visit, data: bytes, category: str = "other",
     )
     visit.photos.append(photo)
     db.session.add(photo)
+    # What the upload said about itself, read before it was stripped: for HQ only.
+    db.session.add(PhotoMeta(photo=photo, phash=perceptual_hash(done.thumb),
+                             **camera_metadata(data)))
     return photo
+
+
+# --- what an upload says about itself (HQ only, see ``integrity``) ----------------------------
+
+_MAKE, _MODEL, _DATETIME, _EXIF_IFD, _GPS_IFD, _TAKEN = 0x010F, 0x0110, 0x0132, 0x8769, \
+    0x8825, 0x9003
+
+
+def _exif_text(value: object) -> str:
+    text = value.decode("latin-1") if isinstance(value, bytes) else str(value or "")
+    return "".join(ch for ch in text if ch.isprintable()).strip()[:100]
+
+
+def _exif_time(value: object) -> datetime | None:
+    try:
+        return datetime.strptime(_exif_text(value)[:19], "%Y:%m:%d %H:%M:%S")
+    except ValueError:
+        return None
+
+
+def _degrees(value: object, ref: object) -> float | None:
+    try:
+        d, m, s = (float(x) for x in value)  # type: ignore[union-attr]
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
+    x = d + m / 60 + s / 3600
+    return -x if _exif_text(ref).upper() in ("S", "W") else x
+
+
+def camera_metadata(data: bytes) -> dict:
+    """Capture time, GPS position and camera of an upload, from its EXIF (as far as it has
+    them): the fields of ``PhotoMeta``."""
+    try:
+        with Image.open(BytesIO(data)) as img:
+            exif = img.getexif()
+            sub, gps = exif.get_ifd(_EXIF_IFD), exif.get_ifd(_GPS_IFD)
+    except (OSError, ValueError, SyntaxError, EOFError):
+        return {}
+    lat = _degrees(gps.get(2), gps.get(1)) if gps else None
+    lon = _degrees(gps.get(4), gps.get(3)) if gps else None
+    if lat is None or lon is None or not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        lat = lon = None
+    return {"taken_at": _exif_time(sub.get(_TAKEN) or exif.get(_DATETIME)),
+            "latitude": lat, "longitude": lon,
+            "camera_make": _exif_text(exif.get(_MAKE)),
+            "camera_model": _exif_text(exif.get(_MODEL))}
+
+
+def perceptual_hash(jpeg: bytes) -> str:
+    """The picture's 64-bit perceptual hash (16 hex digits): near-identical pictures
+    (resized, recompressed, slightly cropped) differ in a few bits."""
+    with Image.open(BytesIO(jpeg)) as img:
+        return str(imagehash.phash(img))
 
 
 def delete_photo(photo: Photo) -> None:

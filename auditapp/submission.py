@@ -24,11 +24,13 @@ from sqlalchemy import bindparam, null, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 
-from . import scoring, visit_states
+from . import integrity, scoring, visit_states
 from .audit import log_change
 from .extensions import db
 from .inputs import text_problem
 from .models import Visit, utcnow
+from .models.integrity import CHECKIN, DRAFT
+from .models.integrity import SUBMIT as SUBMIT_EVENT
 from .models.visit import QA, SUBMITTED
 from .visit_states import CHECK_IN, SAVE_DRAFT, SUBMIT, TransitionError
 from .visits import ScoringForm, load_form, local_now, save_scored_answers, score_fields
@@ -73,8 +75,9 @@ def _place(visit: Visit):
 
 
 def check_in(visit: Visit, user_id: int | None, latitude: Any = None,
-             longitude: Any = None) -> None:
-    """Record the start of the visit and, if the shopper shared it, where they were.
+             longitude: Any = None, accuracy: Any = None) -> None:
+    """Record the start of the visit and, if the shopper shared it, where they were (and
+    how accurate the phone said that was), in the visit's paradata for HQ.
     A check-in too far from the store is flagged for HQ, never refused.
     TransitionError (nothing changed; the caller rolls back) when the visit can no longer
     be changed."""
@@ -90,6 +93,11 @@ def check_in(visit: Visit, user_id: int | None, latitude: Any = None,
         lon = float(longitude) if longitude not in (None, "") else None
     except (TypeError, ValueError):
         lat = lon = None
+    within = lat is not None and lon is not None and -90 <= lat <= 90 and -180 <= lon <= 180
+    acc = _number(accuracy) if accuracy not in (None, "") else None
+    integrity.record(visit.id, CHECKIN, data={
+        "latitude": lat if within else None, "longitude": lon if within else None,
+        "accuracy_m": round(acc, 1) if acc is not None and 0 <= acc <= 1e6 else None})
     if lat is not None and lon is not None and -90 <= lat <= 90 and -180 <= lon <= 180 \
             and (first or visit.checkin_latitude is None):
         visit.checkin_latitude, visit.checkin_longitude = lat, lon
@@ -221,6 +229,7 @@ def save_draft(visit: Visit, payload: dict, user_id: int | None) -> dict:
         db.session.rollback()
         raise
     visit.draft = clean
+    integrity.record(visit.id, DRAFT)
     return clean
 
 
@@ -415,6 +424,9 @@ def submit(visit: Visit, payload: dict, user_id: int | None, *,
         db.session.execute(_UPDATE_VISIT, changes)
         log_change("visit", visit.id, "submit", user_id, before,
                    {"status": SUBMITTED, "client_submission_id": client_id})
+        integrity.record(visit.id, SUBMIT_EVENT)
+        integrity.assess(visit, checked.facts, checked.answers,
+                         {item.id: item.item_type for item in form.items}, now)
     except IntegrityError:
         # ``client_submission_id`` is unique: another visit was sent with this id. (Or,
         # should a writer ever bypass the lock, this visit's answers were just stored by

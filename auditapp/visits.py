@@ -260,17 +260,24 @@ def unreviewed_count() -> int:
     return db.session.scalar(select(func.count(Visit.id)).where(Visit.status == SUBMITTED)) or 0
 
 
-def review_queue(kind: str | None = None) -> list[Visit]:
-    """The submitted visits waiting for review (of one kind, if given), oldest first."""
+def review_queue(kind: str | None = None, flag: str | None = None) -> list[Visit]:
+    """The submitted visits waiting for review (of one kind, with one integrity flag, if
+    given): the riskiest first (``integrity``: the weights of their flags added up), then
+    the oldest."""
+    from . import integrity
+
     query = (
         select(Visit)
         .where(Visit.status == SUBMITTED)
         .options(selectinload(Visit.store), selectinload(Visit.competitor),
                  selectinload(Visit.evaluator))
-        .order_by(Visit.submitted_at, Visit.id)
+        .order_by(integrity.risk_expression(integrity.config()["weights"]).desc(),
+                  Visit.submitted_at, Visit.id)
     )
     if kind is not None:
         query = query.where(Visit.kind == kind)
+    if flag is not None:
+        query = query.where(integrity.has_flag(flag))
     return list(db.session.scalars(query))
 
 

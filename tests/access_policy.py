@@ -51,6 +51,7 @@ POLICY: dict[str, frozenset[str]] = {
     "api.shopper_checkin": OWN_SHOPPER,
     "api.shopper_draft": OWN_SHOPPER,
     "api.shopper_photo": OWN_SHOPPER,
+    "api.shopper_events": OWN_SHOPPER,
     "api.shopper_submit": OWN_SHOPPER,
     # manager portal (store and area managers): lists for every manager, objects of their
     # own stores only; "mark as read" is the store manager's; the region table the area
@@ -136,6 +137,7 @@ POLICY: dict[str, frozenset[str]] = {
     "hq.settings": HQ,
     "hq.months": HQ,  # open and closed months (SCORING.md §11)
     "hq.close_month": HQ,
+    "hq.integrity_settings": HQ,
     "hq.stores": HQ,
     "hq.visit_receipt": HQ,
     "hq.store_receipt": HQ,

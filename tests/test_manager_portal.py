@@ -90,6 +90,17 @@ def test_shopper_identity_never_reaches_the_manager(client, auth, chain, who):
     restroom, thanks = answer(visit, "clean_restroom"), answer(visit, "courtesy_thanks")
     photo = add_photo(visit, restroom.item)
     general = add_photo(visit)
+    # what HQ keeps on the visit's integrity (issue #15): never shown to a manager
+    from auditapp.models import PhotoMeta, VisitEvent, VisitFlag
+
+    db.session.add_all([
+        PhotoMeta(photo_id=photo.id, camera_make="Acme", camera_model="Secret Cam 9",
+                  latitude=31.9876, longitude=121.9876, phash="f0f0f0f0f0f0f0f0"),
+        VisitFlag(visit_id=visit.id, code="visit_type", detail={"type": "walk_in"}),
+        VisitEvent(visit_id=visit.id, kind="checkin",
+                   data={"latitude": 31.2304, "longitude": 121.4737, "accuracy_m": 17.25}),
+    ])
+    db.session.commit()
     if who == "area_manager":
         make_area_manager("area.east@example.com", chain.regions[0])
         auth.login("area.east@example.com")
@@ -118,8 +129,11 @@ def test_shopper_identity_never_reaches_the_manager(client, auth, chain, who):
     ]
     if who == "area_manager":
         urls += ["/manager/regions", "/manager/regions?month=2026-05"]
-    # no exact arrival minute: "· 12:37" as the visit page writes a time, "12:37:00"
-    secrets = [*SHOPPER_SECRETS, "31.2304", "121.4737", "42.5", "· 12:37", "12:37:00"]
+    # no exact arrival minute: "· 12:37" as the visit page writes a time, "12:37:00";
+    # no paradata, photo metadata or integrity flag
+    secrets = [*SHOPPER_SECRETS, "31.2304", "121.4737", "42.5", "· 12:37", "12:37:00",
+               "Secret Cam", "Acme", "31.9876", "f0f0f0f0", "17.25", "answered No to",
+               "Visit type not as assigned", "Risk"]
     for url in urls:
         with client.get(url) as r:
             assert r.status_code == 200, url

@@ -18,7 +18,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 
-from .. import photos, submission, visit_states
+from .. import integrity, photos, submission, visit_states
 from ..extensions import csrf, db
 from ..i18n import csm_label, is_chinese
 from ..inputs import JsonBodyError, json_body
@@ -158,6 +158,8 @@ def shopper_assignments():
 @bp.route("/shopper/visits/<int:visit_id>")
 @with_visit
 def shopper_visit(visit: Visit, token: str | None):
+    if submission.is_editable(visit) and integrity.record_opened(visit):
+        db.session.commit()
     return jsonify(visit_json(visit, token))
 
 
@@ -169,11 +171,11 @@ def shopper_checkin(visit: Visit, token: str | None):
     except JsonBodyError as exc:
         return error_response(exc.status, exc.message)
     data = data if isinstance(data, dict) else {}
-    lat = lon = None
+    lat = lon = accuracy = None
     if data.get("consent"):
-        lat, lon = data.get("latitude"), data.get("longitude")
+        lat, lon, accuracy = data.get("latitude"), data.get("longitude"), data.get("accuracy")
     try:
-        submission.check_in(visit, acting_user_id(visit), lat, lon)
+        submission.check_in(visit, acting_user_id(visit), lat, lon, accuracy)
     except TransitionError as refusal:
         return error_response(409, str(refusal), code="already_submitted")
     db.session.commit()
@@ -198,6 +200,26 @@ def shopper_draft(visit: Visit, token: str | None):
     db.session.commit()
     return jsonify({"status": "saved", "saved_at": saved["saved_at"],
                     "visit_status": visit.status})
+
+
+@bp.route("/shopper/visits/<int:visit_id>/events", methods=["POST"])
+@with_visit
+def shopper_events(visit: Visit, token: str | None):
+    """The JavaScript form's timer starts/stops and time per step, with the phone's time;
+    the server stamps when it received each (paradata for HQ)."""
+    data, refused = json_object(_("Send the events as a JSON object."))
+    if data is None:
+        return refused
+    if not submission.is_editable(visit):
+        return error_response(409, visit_states.refusal(visit, visit_states.SAVE_DRAFT),
+                              code="already_submitted")
+    try:
+        count = integrity.record_client_events(visit, data.get("events"))
+    except integrity.EventError as exc:
+        db.session.rollback()
+        return error_response(400, str(exc), fields=exc.fields)
+    db.session.commit()
+    return jsonify({"recorded": count})
 
 
 @bp.route("/shopper/visits/<int:visit_id>/photos", methods=["POST"])
@@ -316,6 +338,9 @@ OPENAPI_PATHS: dict = {
         "post": _op("The same as PUT, for clients that can only send POST (e.g. "
                     "`navigator.sendBeacon` as a page closes)", "Saved", body="Payload"),
     },
+    "/api/shopper/visits/{visit_id}/events": {"post": _op(
+        "Record timer starts/stops and time per step (the phone's time; the server stamps "
+        "its own)", "Recorded", body="Events")},
     "/api/shopper/visits/{visit_id}/photos": {"post": {
         **_photo_op(),
         "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
@@ -369,7 +394,20 @@ OPENAPI_SCHEMAS: dict = {
             "overall_comment": {"type": "string", "maxLength": 4000}}}}},
     "CheckIn": {"type": "object", "properties": {
         "consent": {"type": "boolean"}, "latitude": {"type": "number"},
-        "longitude": {"type": "number"}}},
+        "longitude": {"type": "number"},
+        "accuracy": {"type": "number", "description": "metres, as the phone reports it"}}},
+    "Events": {"type": "object", "required": ["events"], "properties": {"events": {
+        "type": "array", "minItems": 1, "maxItems": 100, "items": {
+            "type": "object", "required": ["kind", "at"], "properties": {
+                "kind": {"type": "string", "enum": ["timer_start", "timer_stop", "step"]},
+                "at": {"type": "string", "format": "date-time",
+                       "description": "the phone's time"},
+                "item_id": {"type": "integer", "description": "timer events: the timed "
+                                                             "question"},
+                "seconds": {"type": "number", "minimum": 0, "maximum": 86400,
+                            "description": "timer_stop: the seconds shown; step: seconds "
+                                           "spent on the step"},
+                "step": {"type": "integer", "minimum": 0, "maximum": 100}}}}}},
     "Photo": {"type": "object", "properties": {
         "id": {"type": "integer"}, "category": {"type": "string"},
         "url": {"type": "string"}, "thumb_url": {"type": "string"}}},

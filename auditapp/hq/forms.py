@@ -18,6 +18,7 @@ from wtforms import (
     StringField,
     SubmitField,
     TextAreaField,
+    TimeField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
@@ -116,7 +117,18 @@ class StoreForm(FlaskForm):
     has_drive_thru = BooleanField(_l("Has a drive-thru"))
     latitude = _latitude_field()
     longitude = _longitude_field()
+    #: Opening hours, local time (checked by the integrity flag ``outside_hours``).
+    opens_at = TimeField(_l("Opens at"), validators=[Optional()])
+    closes_at = TimeField(_l("Closes at"), validators=[Optional()])
     submit = SubmitField(_l("Save"))
+
+    def validate_opens_at(self, field) -> None:
+        """(An empty field skips its own check: each time checks the other.)"""
+        if (self.opens_at.data is None) != (self.closes_at.data is None):
+            raise ValidationError(_l("Give both the opening and the closing time, or "
+                                     "neither."))
+
+    validate_closes_at = validate_opens_at
 
 
 class CompetitorForm(FlaskForm):

@@ -178,15 +178,23 @@ def store_form(store_id: int | None = None):
             store.timezone = form.timezone.data.strip()
             store.has_drive_thru = form.has_drive_thru.data
             store.latitude, store.longitude = form.latitude.data, form.longitude.data
+            hours_before = _hours(store)
+            store.opens_at, store.closes_at = form.opens_at.data, form.closes_at.data
             db.session.flush()
             log_change("store", store.id, "update" if before else "create", current_user.id,
-                       before, snapshot(store, STORE_FIELDS))
+                       {**before, **hours_before} if before else None,
+                       {**snapshot(store, STORE_FIELDS), **_hours(store)})
             db.session.commit()
             flash(_("Store %(code)s saved.", code=store.code), "success")
             return redirect(url_for("hq.stores"))
     return render_template("hq/masterdata/form.html", form=form, obj=store,
                            title=_("Edit store") if store else _("New store"),
                            back=url_for("hq.stores"))
+
+
+def _hours(store: Store) -> dict:
+    return {f: getattr(store, f).strftime("%H:%M") if getattr(store, f) else None
+            for f in ("opens_at", "closes_at")}
 
 
 @bp.post("/stores/<int:store_id>/active")

@@ -11,7 +11,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from .. import audit
+from .. import audit, integrity
 from .. import visits as visit_service
 from ..extensions import db
 from ..inputs import StorableText
@@ -65,8 +65,13 @@ def review_queue():
     kind = request.args.get("kind", "")
     if kind not in VISIT_KINDS:
         kind = ""
-    queue = visit_service.review_queue(kind or None)
-    return render_template("hq/review_queue.html", queue=queue, kind=kind, kinds=VISIT_KINDS)
+    flag = request.args.get("flag", "")
+    if flag not in integrity.CHECKS:
+        flag = ""
+    queue = visit_service.review_queue(kind or None, flag or None)
+    reasons = integrity.reasons_by_visit([v.id for v in queue])
+    return render_template("hq/review_queue.html", queue=queue, kind=kind, kinds=VISIT_KINDS,
+                           flag=flag, checks=integrity.CHECKS.values(), reasons=reasons)
 
 
 
@@ -96,6 +101,7 @@ def _render_detail(visit: Visit, return_form: ReturnForm | None = None, status: 
             failed=failed,
             critical_failed=critical_failed,
             history=history,
+            integrity=integrity.panel(visit),
             release_form=ReleaseForm(),
             return_form=return_form or ReturnForm(formdata=None),
             reject_form=reject_form or RejectForm(formdata=None),

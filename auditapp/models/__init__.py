@@ -4,6 +4,7 @@ from .audit import AuditLog, Setting
 from .base import utcnow
 from .complaint import Complaint
 from .followup import CorrectiveAction, Dispute
+from .integrity import PhotoMeta, VisitEvent, VisitFlag
 from .months import MonthClosure, MonthFigure, SettingVersion
 from .org import Brand, CompetitorStore, Region, Store
 from .questionnaire import Dimension, Item, Questionnaire
@@ -40,6 +41,7 @@ __all__ = [
     "MonthClosure",
     "MonthFigure",
     "Photo",
+    "PhotoMeta",
     "Questionnaire",
     "Region",
     "Setting",
@@ -47,6 +49,8 @@ __all__ = [
     "Store",
     "User",
     "Visit",
+    "VisitEvent",
+    "VisitFlag",
     "VisitDimensionScore",
     "area_manager_regions",
     "shopper_store_ties",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ForeignKey, String, event
@@ -53,6 +53,10 @@ class Store(db.Model):
     has_drive_thru: Mapped[bool] = mapped_column(default=False)
     latitude: Mapped[float | None]
     longitude: Mapped[float | None]
+    #: Opening hours in the store's time zone, when known (closing before opening: open
+    #: past midnight).
+    opens_at: Mapped[time | None]
+    closes_at: Mapped[time | None]
     active: Mapped[bool] = mapped_column(default=True)
     #: The day (store local time) it was deactivated; None while active. A deactivated
     #: store still counts in the months up to this day's month (SCORING.md §7a).

@@ -9,7 +9,7 @@ import secrets
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from .. import photos, submission
+from .. import integrity, photos, submission
 from ..extensions import db
 from ..models import Photo, Visit
 from ..models.visit import RETURNED
@@ -50,6 +50,8 @@ def handle_form(visit: Visit, *, post_url: str, token: str | None = None):
     """GET shows the form (or the read-only copy); POST checks in, saves a draft or submits
     (one commit; a submission that is refused is rolled back)."""
     if request.method == "GET":
+        if submission.is_editable(visit) and integrity.record_opened(visit):
+            db.session.commit()  # paradata: when the form was first opened
         return render_form(visit, post_url=post_url, token=token)
     try:
         return _handle_post(visit, post_url=post_url, token=token)
@@ -74,7 +76,7 @@ def _handle_post(visit: Visit, *, post_url: str, token: str | None):
     user_id = acting_user_id(visit)
     if action == "checkin":
         submission.check_in(visit, user_id, request.form.get("latitude"),
-                            request.form.get("longitude"))
+                            request.form.get("longitude"), request.form.get("accuracy"))
         db.session.commit()
         flash(_("Visit started. Your answers are saved as you go."), "success")
         return redirect(post_url)

@@ -1,7 +1,7 @@
 """closed months (their figures) and setting versions
 
 Revision ID: w3a1c2e4b6d8
-Revises: h2a7c1e5d9b3
+Revises: w1e7a3c9d2f4
 Create Date: 2026-11-29 04:45:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'w3a1c2e4b6d8'
-down_revision = 'h2a7c1e5d9b3'
+down_revision = 'w1e7a3c9d2f4'
 branch_labels = None
 depends_on = None
 

@@ -65,9 +65,37 @@
     });
   }
 
+  /* ---- paradata for head office: timer starts/stops and time per step, with this
+     phone's time (the server stamps when it receives them); kept here until sent ---- */
+  var EKEY = "auditapp.ev" + D.visit, posting = false;
+  function track(ev, later) {
+    ev.at = new Date().toISOString();
+    var list = load(EKEY) || []; list.push(ev); store(EKEY, list.slice(-500));
+    if (!later) sendEvents();
+  }
+  function sendEvents() {  /* a promise, settled once this batch is sent (or not) */
+    var list = load(EKEY) || [];
+    if (!list.length || posting || !navigator.onLine) return Promise.resolve();
+    var batch = list.slice(0, 100); posting = true;
+    return api("/events", "POST", { events: batch }).then(function (r) {
+      posting = false;
+      if (r.ok || r.status === 400 || r.status === 409) {  /* kept, refused or too late: done */
+        store(EKEY, (load(EKEY) || []).slice(batch.length));
+        if (r.ok && list.length > batch.length) return sendEvents();
+      }
+    }).catch(function () { posting = false; });
+  }
+  window.addEventListener("online", sendEvents);
+
   /* ---- steps ---- */
+  var stepSince = Date.now();
   function show(i) {
-    cur = Math.max(0, Math.min(steps.length - 1, i));
+    var next = Math.max(0, Math.min(steps.length - 1, i));
+    if (next !== cur) {
+      track({ kind: "step", step: cur, seconds: Math.round((Date.now() - stepSince) / 100) / 10 });
+      stepSince = Date.now();
+    }
+    cur = next;
     steps.forEach(function (s, j) { s.classList.toggle("current", j === cur); });
     document.getElementById("progress-bar").style.width = ((cur + 1) / steps.length * 100) + "%";
     document.getElementById("step-count").textContent =
@@ -95,13 +123,16 @@
       stop = t.querySelector("[data-stop]"), t0 = 0, tick = null, base = 0;
     showClock(input);
     input.addEventListener("input", function () { showClock(input); });
+    var item = Number(t.closest("fieldset[data-item]").dataset.item);
     start.addEventListener("click", function () {
       base = 0; t0 = Date.now(); start.disabled = true; stop.disabled = false;
+      track({ kind: "timer_start", item_id: item });
       t.classList.add("running");
       tick = setInterval(function () { input.value = Math.round((Date.now() - t0) / 1000) + base; showClock(input); }, 250);
     });
     stop.addEventListener("click", function () {
       clearInterval(tick); input.value = Math.round((Date.now() - t0) / 1000) + base;
+      track({ kind: "timer_stop", item_id: item, seconds: Number(input.value) });
       showClock(input); start.disabled = false; stop.disabled = true; t.classList.remove("running");
       changed();
     });
@@ -172,7 +203,10 @@
     var btn = document.getElementById("checkin-btn"); btn.disabled = true;
     function send(pos) {
       var body = { consent: !!pos };
-      if (pos) { body.latitude = pos.coords.latitude; body.longitude = pos.coords.longitude; }
+      if (pos) {
+        body.latitude = pos.coords.latitude; body.longitude = pos.coords.longitude;
+        body.accuracy = pos.coords.accuracy;
+      }
       api("/checkin", "POST", body).then(function () { checkin.hidden = true; started(); })
         .catch(function () { checkin.hidden = true; });
     }
@@ -244,8 +278,10 @@
     store(QKEY, q);
     store(KEY, { at: new Date().toISOString().slice(0, 19), state: payload });
     document.getElementById("submit-btn").disabled = true;
+    track({ kind: "step", step: cur, seconds: Math.round((Date.now() - stepSince) / 100) / 10 }, true);
+    stepSince = Date.now();
     if (!navigator.onLine) { say(T.queued, "queued"); return; }
-    flush();
+    sendEvents().then(flush);  /* the events first: once submitted, none is accepted */
   });
   window.addEventListener("online", flush);
   setInterval(flush, 5000);
