@@ -212,6 +212,9 @@ def test_pages_reflow_at_320px_with_text_at_200_percent(
             _login(page, live_server, username)
             for url in urls:
                 page.goto(f"{live_server}{url}")
+                if not fits_viewport(page):
+                    wide.append(f"{username} {url} (100 %): "
+                                f"{page.evaluate('document.documentElement.scrollWidth')} px")
                 page.evaluate(
                     "href => new Promise(ok => { const l = document.createElement('link');"
                     " l.rel = 'stylesheet'; l.href = href; l.onload = ok;"
@@ -219,7 +222,7 @@ def test_pages_reflow_at_320px_with_text_at_200_percent(
                 assert page.evaluate(
                     "parseFloat(getComputedStyle(document.body).fontSize)") == 32, url
                 if not fits_viewport(page):
-                    wide.append(f"{username} {url}: "
+                    wide.append(f"{username} {url} (200 %): "
                                 f"{page.evaluate('document.documentElement.scrollWidth')} px")
                 if url == f"/shopper/visits/{assigned.id}":
                     page.click("#checkin-btn")
