@@ -189,6 +189,11 @@ def test_step_form_moves_focus_and_keeps_it_in_view(app, live_server, phone, cha
     phone.keyboard.press("Enter")
     assert phone.evaluate(f"!!document.activeElement.closest('{href}')")
     assert phone.evaluate(FOCUS_CLEAR)
+    # the form with its errors shown passes axe too
+    if AXE.exists():
+        phone.context.route(f"{live_server}{AXE_PATH}", lambda route: route.fulfill(
+            path=str(AXE), content_type="application/javascript"))
+        assert not axe_violations(phone, live_server)
 
 
 # --- reflow: 320 px wide, text at 200 % --------------------------------------------------
