@@ -8,7 +8,8 @@ The colours come from ``static/css/palette.css``, the one place they are written
 it, ``print.css`` imports it, and ``PALETTE`` below reads it (``--name: #hex`` pairs), so the
 band colours of a chart, a page and a PDF cannot drift apart.
 
-- page charts: ``bar_chart``, ``line_chart``, ``band_of``;
+- page charts: ``bar_chart``, ``line_chart``, ``band_of``; each picture is followed by its
+  figures as a table (in a ``<details>``), its text alternative (WCAG 1.1.1);
 - report (PDF) charts: ``trend_chart``, ``grouped_bars``, ``band_bars``, ``heat_colour``.
 """
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from flask_babel import gettext
 from markupsafe import Markup, escape
 
 from . import scoring
@@ -67,6 +69,21 @@ def _text_width(text: str, size: float) -> float:
     return sum(size if ord(ch) > 0x2E80 else size * 0.6 for ch in text)
 
 
+def _figures(title: str, rows: Sequence[tuple[str, float | None]]) -> str:
+    """The chart's figures as a table under a disclosure: what the picture shows, as text."""
+    body = "".join(
+        f'<tr><th scope="row">{escape(label)}</th>'
+        f'<td class="num">{"–" if value is None else escape(_num(value))}</td></tr>'
+        for label, value in rows
+    )
+    summary = gettext("Show the figures")
+    return (
+        f'<details class="chart-data"><summary>{escape(summary)}</summary>'
+        f'<table class="table"><caption>{escape(title)}</caption><tbody>{body}</tbody>'
+        f"</table></details>"
+    )
+
+
 def bar_chart(
     bars: Sequence[tuple[str, float, str]],
     *,
@@ -82,6 +99,7 @@ def bar_chart(
     biggest = max((v for _, v, _ in bars), default=0) or 1
     room = width - label_width - 40
     parts = [
+        '<figure class="chart-figure">'
         f'<svg class="chart bar-chart" viewBox="0 0 {width} {height}" width="100%" '
         f'role="img" xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>'
     ]
@@ -98,6 +116,7 @@ def bar_chart(
             f'font-weight="700" fill="{INK}">{escape(_num(value))}</text>'
         )
     parts.append("</svg>")
+    parts.append(_figures(title, [(label, value) for label, value, _c in bars]) + "</figure>")
     return Markup("".join(parts))
 
 
@@ -128,6 +147,7 @@ def line_chart(
         return left + index * step, top + plot_h * (high - value) / span
 
     parts = [
+        '<figure class="chart-figure">'
         f'<svg class="chart line-chart" viewBox="0 0 {width} {height}" width="100%" '
         f'role="img" xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>'
     ]
@@ -175,6 +195,7 @@ def line_chart(
                 f"<title>{escape(label)}: {escape(_num(value))}</title></circle>"
             )
     parts.append("</svg>")
+    parts.append(_figures(title, points) + "</figure>")
     return Markup("".join(parts))
 
 

@@ -3,6 +3,7 @@
 #  - Debian packages: a CJK font (Chinese in PDFs), poppler-utils (PDF checks),
 #    chromium (browser tests) — installed with apt-get when missing and we are root.
 #  - A virtualenv in .venv with the app and its dev dependencies.
+#  - axe-core (npm, tests/js) for the accessibility browser test, when npm is there.
 #  - Compiled message catalogues (English / Simplified Chinese).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,6 +35,14 @@ fi
 echo ">> pip install -e .[dev]"
 .venv/bin/python -m pip install -q -e ".[dev]" 2>&1 | grep -v "^WARNING: Location" || true
 .venv/bin/python -c "import auditapp, weasyprint, playwright" >/dev/null
+
+# axe-core for the accessibility browser test (tests/js/package-lock.json pins it)
+if command -v npm >/dev/null 2>&1; then
+  echo ">> npm ci --prefix tests/js"
+  npm ci --prefix tests/js --no-audit --no-fund --silent
+else
+  echo "!! npm not found: tests/test_accessibility_browser.py will skip (install nodejs + npm)" >&2
+fi
 
 if ls auditapp/translations/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then
   bash scripts/i18n.sh compile

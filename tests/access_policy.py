@@ -29,6 +29,7 @@ AREA_MANAGERS = frozenset({"area_a", "area_b"})
 POLICY: dict[str, frozenset[str]] = {
     # public: health checks, the API description, login and the language switch
     "main.healthz": EVERYONE,
+    "main.favicon": EVERYONE,  # the site icon (static)
     "api.health": EVERYONE,
     "api.openapi": EVERYONE,
     "auth.login": EVERYONE,

@@ -89,16 +89,16 @@ def test_hq_dashboard_shows_chinese_store_names(client, auth, chain):
 
 def test_form_fields_are_drawn_by_the_one_field_macro():
     """Label, widget, hint and errors of a form field come from templates/_form.html; only
-    widgets it does not draw (radio groups, the dispute's value chooser, the month picker)
-    write their own error lines (issue #14)."""
+    widgets it does not draw (radio groups, the dispute's value chooser) write their errors
+    with its ``errors`` macro, so every error has the id its field's ``aria-describedby``
+    names (issues #14, #23)."""
     templates = Path(__file__).resolve().parent.parent / "templates"
     own = {
         str(page.relative_to(templates)): len(re.findall(
             r"\{% for e in [\w.]+\.errors %\}", page.read_text(encoding="utf-8")))
         for page in templates.rglob("*.html")
     }
-    assert {name: n for name, n in own.items() if n} == {
-        "_form.html": 2, "hq/disputes.html": 2}
+    assert {name: n for name, n in own.items() if n} == {"_form.html": 1}
     for name in ("auth/login.html", "auth/account.html", "hq/settings/index.html",
                  "hq/complaints_form.html", "hq/complaints_detail.html",
                  "hq/masterdata/user_form.html", "manager/visit.html"):

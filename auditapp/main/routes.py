@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import jsonify, redirect, url_for
+from flask import current_app, jsonify, redirect, send_from_directory, url_for
 from flask_login import current_user
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -49,6 +49,13 @@ def _redis_answers() -> bool | None:
         return False
     finally:
         connection.close()
+
+
+@bp.route("/favicon.ico")
+def favicon():
+    """The site icon, where browsers look for it even on pages that do not link it."""
+    return send_from_directory(current_app.static_folder, "favicon.ico",
+                               mimetype="image/vnd.microsoft.icon", max_age=86400)
 
 
 @bp.route("/healthz")

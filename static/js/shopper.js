@@ -103,15 +103,39 @@
     bar.classList.toggle("first", cur === 0);
     bar.classList.toggle("last", cur === steps.length - 1);
   }
-  document.getElementById("next-btn").addEventListener("click", function () { show(cur + 1); window.scrollTo(0, 0); });
-  document.getElementById("prev-btn").addEventListener("click", function () { show(cur - 1); window.scrollTo(0, 0); });
+  /* focus goes where the shopper goes next: a new step's title, an error, a control */
+  function focusOn(el) { if (el) el.focus({ preventScroll: true }); }
+  function focusStep() {
+    window.scrollTo(0, 0); focusOn(steps[cur].querySelector(".step-title"));
+  }
+  document.getElementById("next-btn").addEventListener("click", function () { show(cur + 1); focusStep(); });
+  document.getElementById("prev-btn").addEventListener("click", function () { show(cur - 1); focusStep(); });
   function gotoEl(el) {
     var s = el.closest(".step"); if (s) show(steps.indexOf(s));
     el.scrollIntoView({ block: "center" });
   }
-  var firstErr = form.querySelector(".has-error");
+  function firstControl(el) {
+    return el.matches("input, select, textarea") ? el : el.querySelector(
+      "input:not([type=hidden]):not([disabled]), select, textarea, button:not([disabled])");
+  }
+  /* the error summary's links open the question's step and focus its first control */
+  document.addEventListener("click", function (e) {
+    var a = e.target.closest("#error-summary a[href^='#']");
+    var el = a && document.getElementById(a.getAttribute("href").slice(1));
+    if (!el) return;
+    e.preventDefault(); gotoEl(el); focusOn(firstControl(el));
+  });
+  /* Enter in a field does not send the form (its default button would save a draft) */
+  form.addEventListener("keydown", function (e) {
+    var t = e.target;
+    if (e.key === "Enter" && t.tagName === "INPUT" && ["submit", "button", "file"].indexOf(t.type) < 0) {
+      e.preventDefault();
+    }
+  });
+  var firstErr = form.querySelector(".has-error"), summary = document.getElementById("error-summary");
   show(0);
   if (firstErr) gotoEl(firstErr);
+  if (summary) { summary.scrollIntoView(); focusOn(summary); }
 
   /* ---- timers ---- */
   function showClock(input) {
@@ -120,20 +144,22 @@
   }
   form.querySelectorAll("[data-timer]").forEach(function (t) {
     var input = t.querySelector("input.secs"), start = t.querySelector("[data-start]"),
-      stop = t.querySelector("[data-stop]"), t0 = 0, tick = null, base = 0;
+      stop = t.querySelector("[data-stop]"), t0 = 0, tick = null, base = 0,
+      status = t.querySelector("[data-timer-status]");
     showClock(input);
     input.addEventListener("input", function () { showClock(input); });
     var item = Number(t.closest("fieldset[data-item]").dataset.item);
     start.addEventListener("click", function () {
       base = 0; t0 = Date.now(); start.disabled = true; stop.disabled = false;
       track({ kind: "timer_start", item_id: item });
-      t.classList.add("running");
+      t.classList.add("running"); status.textContent = T.timerRunning; focusOn(stop);
       tick = setInterval(function () { input.value = Math.round((Date.now() - t0) / 1000) + base; showClock(input); }, 250);
     });
     stop.addEventListener("click", function () {
       clearInterval(tick); input.value = Math.round((Date.now() - t0) / 1000) + base;
       track({ kind: "timer_stop", item_id: item, seconds: Number(input.value) });
       showClock(input); start.disabled = false; stop.disabled = true; t.classList.remove("running");
+      status.textContent = fmt(T.timerRecorded, { n: input.value }); focusOn(start);
       changed();
     });
   });
@@ -207,8 +233,8 @@
         body.latitude = pos.coords.latitude; body.longitude = pos.coords.longitude;
         body.accuracy = pos.coords.accuracy;
       }
-      api("/checkin", "POST", body).then(function () { checkin.hidden = true; started(); })
-        .catch(function () { checkin.hidden = true; });
+      function done() { checkin.hidden = true; focusStep(); }
+      api("/checkin", "POST", body).then(function () { done(); started(); }).catch(done);
     }
     if (document.getElementById("share-location").checked && navigator.geolocation) {
       navigator.geolocation.getCurrentPosition(send, function () { send(null); },
@@ -222,25 +248,46 @@
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
     return Date.now().toString(36) + Math.random().toString(36).slice(2);
   }
+  /* one error pattern (as the server draws it): the field is aria-invalid and described by
+     its error; the summary above the form names each question and links to it */
+  function invalidTarget(el) { return el.matches("fieldset") ? el : firstControl(el); }
   function clearErrors() {
-    form.querySelectorAll(".has-error").forEach(function (el) { el.classList.remove("has-error"); });
-    form.querySelectorAll(".error.js-err").forEach(function (el) { el.remove(); });
+    form.querySelectorAll(".has-error").forEach(function (el) {
+      el.classList.remove("has-error");
+      var t = invalidTarget(el);
+      if (t) { t.removeAttribute("aria-invalid"); t.removeAttribute("aria-describedby"); }
+    });
+    form.querySelectorAll(".error[id^='err-']").forEach(function (el) { el.remove(); });
+    if (summary) summary.remove();
   }
   function showErrors(errors) {
     clearErrors();
-    var first = null;
+    var first = null, list = document.createElement("ul");
     Object.keys(errors).forEach(function (k) {
       var el = document.getElementById("f-" + k) || document.getElementById(k);
       if (!el) return;
       el.classList.add("has-error");
-      var old = el.querySelector(".error"); if (old && !old.id) old.remove();
-      var p = document.createElement("p"); p.className = "error js-err"; p.setAttribute("role", "alert");
+      var p = document.createElement("p"); p.className = "error"; p.id = "err-" + k;
       p.textContent = errors[k];
       var after = el.querySelector(".seg, .scale, .timer, input, textarea");
       if (after && after.parentNode === el) after.insertAdjacentElement("afterend", p); else el.appendChild(p);
+      var t = invalidTarget(el);
+      if (t) { t.setAttribute("aria-invalid", "true"); t.setAttribute("aria-describedby", p.id); }
+      var name = el.querySelector("legend, label"), li = document.createElement("li"),
+        a = document.createElement("a");
+      a.href = "#" + el.id;
+      a.textContent = (name ? name.textContent.trim() + ": " : "") + errors[k];
+      li.appendChild(a); list.appendChild(li);
       if (!first) first = el;
     });
-    if (first) gotoEl(first);
+    if (!first) return;
+    summary = document.createElement("div");
+    summary.className = "flash flash-error error-summary"; summary.id = "error-summary";
+    summary.tabIndex = -1; summary.setAttribute("role", "alert");
+    var lead = document.createElement("p"); lead.textContent = T.fix;
+    summary.appendChild(lead); summary.appendChild(list);
+    form.parentNode.insertBefore(summary, form);
+    gotoEl(first); summary.scrollIntoView(); focusOn(summary);
   }
   var sending = false;
   function flush() {
