@@ -152,6 +152,8 @@ def test_hq_rejects_a_visit_it_never_counts_and_the_shopper_is_told_why(client, 
     r = client.post(f"/hq/visits/{visit.id}/release")
     assert r.status_code == 303
     assert db.session.get(Visit, visit.id).status == REJECTED
+    page = client.get(f"/hq/visits/{visit.id}").get_data(as_text=True)
+    assert "Rejected because" in page and "The receipt is from another store." in page
     # not counted in the month's figures, invisible to the store
     auth.logout()
     auth.login("m.e001@example.com")
