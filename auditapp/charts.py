@@ -195,7 +195,7 @@ def line_chart(
                 f"<title>{escape(label)}: {escape(_num(value))}</title></circle>"
             )
     parts.append("</svg>")
-    parts.append(_figures(title, points) + "</figure>")
+    parts.append(_figures(title, [(p[0], p[1]) for p in points]) + "</figure>")
     return Markup("".join(parts))
 
 
