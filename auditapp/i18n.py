@@ -22,6 +22,7 @@ from flask_babel import (
     format_date,
     format_datetime,
     get_locale,
+    gettext,
     lazy_pgettext,
 )
 from flask_babel import lazy_gettext as _l
@@ -110,6 +111,59 @@ SEVERITY_LABELS = {
     "major": lazy_pgettext("complaint severity", "Major"),
     "critical": lazy_pgettext("complaint severity", "Critical"),
 }
+#: The audit trail's entities and actions (codes in the database, labels on the page).
+AUDIT_ENTITY_LABELS = {
+    "visit": lazy_pgettext("audit log", "Visit"),
+    "complaint": lazy_pgettext("audit log", "Complaint"),
+    "dispute": lazy_pgettext("audit log", "Dispute"),
+    "corrective_action": lazy_pgettext("audit log", "Corrective action"),
+    "setting": lazy_pgettext("audit log", "Setting"),
+    "questionnaire": lazy_pgettext("audit log", "Questionnaire"),
+    "user": lazy_pgettext("audit log", "Account"),
+    "region": lazy_pgettext("audit log", "Region"),
+    "store": lazy_pgettext("audit log", "Store"),
+    "competitor": lazy_pgettext("audit log", "Competitor"),
+    "schedule": lazy_pgettext("audit log", "Schedule"),
+}
+AUDIT_ACTION_LABELS = {
+    "acknowledge": lazy_pgettext("audit log", "Marked as read"),
+    "add_item": lazy_pgettext("audit log", "Item added"),
+    "create": lazy_pgettext("audit log", "Created"),
+    "create_qa": lazy_pgettext("audit log", "QA audit started"),
+    "deactivate": lazy_pgettext("audit log", "Deactivated"),
+    "delete_item": lazy_pgettext("audit log", "Item removed"),
+    "discard_draft": lazy_pgettext("audit log", "Draft deleted"),
+    "disputed": lazy_pgettext("audit log", "Disputed"),
+    "done": lazy_pgettext("audit log", "Marked done"),
+    "edit_dimension": lazy_pgettext("audit log", "Dimension edited"),
+    "edit_item": lazy_pgettext("audit log", "Item edited"),
+    "file": lazy_pgettext("audit log", "Dispute filed"),
+    "generate": lazy_pgettext("audit log", "Visits scheduled"),
+    "handling": lazy_pgettext("audit log", "Handling recorded"),
+    "import": lazy_pgettext("audit log", "Imported"),
+    "import_update": lazy_pgettext("audit log", "Updated by import"),
+    "issue_api_token": lazy_pgettext("audit log", "API token issued"),
+    "move_item": lazy_pgettext("audit log", "Item moved"),
+    "new_version": lazy_pgettext("audit log", "New version"),
+    "publish": lazy_pgettext("audit log", "Published"),
+    "reactivate": lazy_pgettext("audit log", "Reactivated"),
+    "reassign": lazy_pgettext("audit log", "Reassigned"),
+    "reject": lazy_pgettext("audit log", "Dispute rejected"),
+    "release": lazy_pgettext("audit log", "Released"),
+    "rename": lazy_pgettext("audit log", "Renamed"),
+    "reopen": lazy_pgettext("audit log", "Sent back to the store"),
+    "rescored": lazy_pgettext("audit log", "Score recalculated"),
+    "resolve": lazy_pgettext("audit log", "Resolved"),
+    "retire": lazy_pgettext("audit log", "Retired"),
+    "return": lazy_pgettext("audit log", "Returned for correction"),
+    "revoke_api_token": lazy_pgettext("audit log", "API token revoked"),
+    "start": lazy_pgettext("audit log", "Started"),
+    "status": lazy_pgettext("audit log", "Status changed"),
+    "submit": lazy_pgettext("audit log", "Submitted"),
+    "update": lazy_pgettext("audit log", "Changed"),
+    "uphold": lazy_pgettext("audit log", "Dispute upheld"),
+    "verify": lazy_pgettext("audit log", "Verified"),
+}
 ITEM_TYPE_LABELS = {
     "yesno": _l("Yes / no"),
     "scale7": _l("Satisfaction (7 levels)"),
@@ -147,6 +201,20 @@ def csm_label(level: int | None) -> str:
     if is_chinese():
         return CSM_LABELS_ZH[level]
     return str(CSM_LABELS[level])
+
+
+def paren(text: object) -> str:
+    """``text`` in brackets after a name: full-width （） in Chinese, `` (…)`` in English."""
+    return f"（{text}）" if is_chinese() else f" ({text})"
+
+
+def page_footer_parts() -> tuple[str, str, str]:
+    """The PDF footer "Page X of Y" as one translated sentence, cut at its two numbers
+    (the page counters are CSS's): ``("Page", "of", "")``, ``("第", "页，共", "页")``."""
+    text = gettext("Page %(n)d of %(m)d")
+    before, rest = text.split("%(n)d", 1)
+    middle, after = rest.split("%(m)d", 1)
+    return before.strip(), middle.strip(), after.strip()
 
 
 def local_dt(value: datetime | None, tz: str | None = None, fmt: str = "medium") -> str:
@@ -248,6 +316,10 @@ def init_template_helpers(app: Flask) -> None:
             "role_label": lambda c: label(ROLE_LABELS, c),
             "severity_label": lambda c: label(SEVERITY_LABELS, c),
             "item_type_label": lambda c: label(ITEM_TYPE_LABELS, c),
+            "audit_entity_label": lambda c: label(AUDIT_ENTITY_LABELS, c),
+            "audit_action_label": lambda c: label(AUDIT_ACTION_LABELS, c),
+            "paren": paren,
+            "page_footer_parts": page_footer_parts,
             "csm_label": csm_label,
             "local_dt": local_dt,
             "local_date": local_date,
