@@ -149,3 +149,27 @@ def test_text_that_looks_like_a_formula_is_escaped(app, client, auth, chain):
     rows = read_csv(download(client, "/manager/reports/export/visits.csv?month=2026-05"))
     assert [int(r["Visit no."]) for r in rows] == [v0.id]
     assert rows[0]["Store"] == "'" + FORMULAS["E001"]
+
+
+def test_exports_speak_the_readers_language(client, auth, chain):
+    """A Chinese reader gets Chinese headings and values (是/否, 不适用, labels); the item
+    codes stay as column names, and the JSON API keeps its codes."""
+    v0, _v1 = _visits(chain)
+    auth.login("m.e001@example.com")
+    client.post("/auth/language/zh_CN", data={"next": "/manager/"})
+    for fmt in ("csv", "xlsx"):
+        data = download(client, f"/manager/reports/export/visits.{fmt}?month=2026-05")
+        rows = read_csv(data) if fmt == "csv" else read_xlsx(data)
+        first = rows[0]
+        assert int(first["访店编号"]) == v0.id
+        assert first["门店编号"] == "E001" and first["门店"] == "上海南京西路店"
+        assert first["courtesy_smile"] == "否" and first["quality_hot"] == "不适用"
+        assert first["满意"] in ("是", "否")
+        assert first["访店类型"] in ("得来速", "外带", "堂食")
+        assert "服务速度" in first and "访店得分" in first and "CSM 级度" in first
+        assert not any(key in first for key in ("visit_id", "store_code", "score", "band"))
+        data = download(client, f"/manager/reports/export/scores.{fmt}?month=2026-05")
+        rows = read_csv(data) if fmt == "csv" else read_xlsx(data)
+        assert rows[0]["门店编号"] == "E001"
+        headings = {"神秘顾客访店（MS）", "品质稽核（QA）", "投诉热线（HL）", "BDI", "环比"}
+        assert headings <= set(rows[0])
