@@ -73,7 +73,8 @@ def settings():
             form.w_ms.errors.append(str(error))
         else:
             db.session.commit()
-            flash(_("Settings saved. Scores are recomputed with them from now on."), "success")
+            flash(_("Settings saved. From now on every month's figures, past months included, "
+                    "are computed with them."), "success")
             return redirect(url_for("hq.settings"))
     return render_template(
         "hq/settings/index.html", form=form, defaults=_form_data(DEFAULTS),
