@@ -217,7 +217,13 @@ def page_footer_parts() -> tuple[str, str, str]:
     return before.strip(), middle.strip(), after.strip()
 
 
-def local_dt(value: datetime | None, tz: str | None = None, fmt: str = "medium") -> str:
+#: The one date style of tables, cards and messages (GLOSSARY.md); headings and PDF mastheads
+#: ask for "medium" (2026年11月29日 / Nov 29, 2026) explicitly.
+DATE_FORMAT = "yyyy-MM-dd"
+DATETIME_FORMAT = "yyyy-MM-dd HH:mm"
+
+
+def local_dt(value: datetime | None, tz: str | None = None, fmt: str = DATETIME_FORMAT) -> str:
     """A naive-UTC datetime shown in the given zone (a store's) for the current locale."""
     if value is None:
         return "–"
@@ -228,7 +234,7 @@ def local_dt(value: datetime | None, tz: str | None = None, fmt: str = "medium")
     return format_datetime(aware.replace(tzinfo=None), fmt)
 
 
-def local_date(value: date | None, fmt: str = "medium") -> str:
+def local_date(value: date | None, fmt: str = DATE_FORMAT) -> str:
     return "–" if value is None else format_date(value, fmt)
 
 
