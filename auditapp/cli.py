@@ -17,10 +17,12 @@ from .extensions import db
 from .i18n import (
     PROVISIONAL_LABEL,
     PROVISIONAL_NOTE,
+    ROLE_LABELS,
     band_text,
     cli_localised,
     figure_text,
     fmt_interval,
+    label,
 )
 from .models import AREA_MANAGER, MANAGER, ROLES, SHOPPER, Region, Store, User
 from .months import is_provisional
@@ -95,7 +97,7 @@ def _stamp_head() -> None:
 
 
 @click.command("create-user")
-@click.option("--username", required=True, help="E-mail for staff, pseudonym code for shoppers.")
+@click.option("--username", required=True, help="Email for staff, pseudonym code for shoppers.")
 @click.option("--role", required=True, type=click.Choice(ROLES))
 @click.option("--name", default="", help="Display name (never shown to stores for shoppers).")
 @click.option("--store", "stores", multiple=True, help="Store code a manager runs (repeatable).")
@@ -115,7 +117,8 @@ def create_user(username: str, role: str, name: str, stores: tuple[str, ...],
     if db.session.scalar(select(User).where(User.username == username)):
         raise click.ClickException(_("A user named %(u)s already exists.", u=repr(username)))
     if stores and role != MANAGER:
-        raise click.BadParameter(_("only managers are bound to stores"), param_hint="--store")
+        raise click.BadParameter(_("only store managers are linked to stores"),
+                                 param_hint="--store")
     found = db.session.scalars(select(Store).where(Store.code.in_(stores))).all()
     missing = sorted(set(stores) - {s.code for s in found})
     if missing:
@@ -140,7 +143,8 @@ def create_user(username: str, role: str, name: str, stores: tuple[str, ...],
     if role == SHOPPER:
         click.echo(_("Created shopper pseudonym %(u)s.", u=repr(username)))
     else:
-        click.echo(_("Created %(role)s %(u)s.", role=role, u=repr(username)))
+        click.echo(_("Created the account %(u)s (%(role)s).",
+                     role=label(ROLE_LABELS, role), u=repr(username)))
 
 
 @click.command("bdi")

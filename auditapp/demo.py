@@ -36,47 +36,47 @@ from .visits import TOKEN_LIFETIME, new_access_token, score_and_store
 DEMO_PASSWORD = "demo1234"
 
 REGIONS = [
-    ("EAST", "华东区 East", "Asia/Shanghai", [
-        ("上海南京西路店", "上海", "南京西路 1266 号"),
-        ("上海徐家汇店", "上海", "漕溪北路 88 号"),
-        ("上海陆家嘴店", "上海", "陆家嘴环路 1000 号"),
-        ("杭州西湖店", "杭州", "湖滨路 28 号"),
-        ("南京新街口店", "南京", "中山路 18 号"),
-        ("苏州观前街店", "苏州", "观前街 168 号"),
+    ("EAST", "华东区", "Asia/Shanghai", [
+        ("上海南京西路店", "上海", "南京西路1266号"),
+        ("上海徐家汇店", "上海", "漕溪北路88号"),
+        ("上海陆家嘴店", "上海", "陆家嘴环路1000号"),
+        ("杭州西湖店", "杭州", "湖滨路28号"),
+        ("南京新街口店", "南京", "中山路18号"),
+        ("苏州观前街店", "苏州", "观前街168号"),
         ("Shanghai Hongqiao Airport", "上海", "Terminal 2, Hongqiao"),
-        ("宁波天一广场店", "宁波", "中山东路 188 号"),
-        ("无锡崇安寺店", "无锡", "中山路 333 号"),
-        ("合肥淮河路店", "合肥", "淮河路 99 号"),
+        ("宁波天一广场店", "宁波", "中山东路188号"),
+        ("无锡崇安寺店", "无锡", "中山路333号"),
+        ("合肥淮河路店", "合肥", "淮河路99号"),
         ("Suzhou Industrial Park", "苏州", "Xinghu Street 218"),
-        ("杭州滨江店", "杭州", "江南大道 588 号"),
+        ("杭州滨江店", "杭州", "江南大道588号"),
     ]),
-    ("NORTH", "华北区 North", "Asia/Shanghai", [
-        ("北京王府井店", "北京", "王府井大街 138 号"),
-        ("北京三里屯店", "北京", "三里屯路 19 号"),
-        ("北京中关村店", "北京", "中关村大街 27 号"),
-        ("天津滨江道店", "天津", "滨江道 208 号"),
+    ("NORTH", "华北区", "Asia/Shanghai", [
+        ("北京王府井店", "北京", "王府井大街138号"),
+        ("北京三里屯店", "北京", "三里屯路19号"),
+        ("北京中关村店", "北京", "中关村大街27号"),
+        ("天津滨江道店", "天津", "滨江道208号"),
         ("Beijing Capital Airport T3", "北京", "Terminal 3, Capital Airport"),
-        ("济南泉城路店", "济南", "泉城路 180 号"),
-        ("青岛台东店", "青岛", "台东三路 66 号"),
-        ("石家庄中山路店", "石家庄", "中山东路 39 号"),
-        ("太原柳巷店", "太原", "柳巷南路 12 号"),
+        ("济南泉城路店", "济南", "泉城路180号"),
+        ("青岛台东店", "青岛", "台东三路66号"),
+        ("石家庄中山路店", "石家庄", "中山东路39号"),
+        ("太原柳巷店", "太原", "柳巷南路12号"),
         ("Dalian Zhongshan Square", "大连", "Zhongshan Square 6"),
-        ("沈阳中街店", "沈阳", "中街路 128 号"),
-        ("北京望京店", "北京", "望京街 9 号"),
+        ("沈阳中街店", "沈阳", "中街路128号"),
+        ("北京望京店", "北京", "望京街9号"),
     ]),
-    ("SOUTH", "华南区 South", "Asia/Shanghai", [
-        ("广州天河城店", "广州", "天河路 208 号"),
-        ("广州北京路店", "广州", "北京路 318 号"),
-        ("深圳华强北店", "深圳", "华强北路 1002 号"),
-        ("深圳海岸城店", "深圳", "文心五路 33 号"),
+    ("SOUTH", "华南区", "Asia/Shanghai", [
+        ("广州天河城店", "广州", "天河路208号"),
+        ("广州北京路店", "广州", "北京路318号"),
+        ("深圳华强北店", "深圳", "华强北路1002号"),
+        ("深圳海岸城店", "深圳", "文心五路33号"),
         ("Shenzhen Bao'an Airport", "深圳", "Terminal 3, Bao'an"),
-        ("厦门中山路店", "厦门", "中山路 88 号"),
-        ("福州东街口店", "福州", "八一七北路 68 号"),
-        ("东莞万达店", "东莞", "东城大道 208 号"),
-        ("佛山祖庙店", "佛山", "祖庙路 33 号"),
+        ("厦门中山路店", "厦门", "中山路88号"),
+        ("福州东街口店", "福州", "八一七北路68号"),
+        ("东莞万达店", "东莞", "东城大道208号"),
+        ("佛山祖庙店", "佛山", "祖庙路33号"),
         ("Hong Kong Causeway Bay", "香港", "Hennessy Road 500"),
-        ("南宁朝阳广场店", "南宁", "朝阳路 21 号"),
-        ("海口明珠广场店", "海口", "海秀东路 8 号"),
+        ("南宁朝阳广场店", "南宁", "朝阳路21号"),
+        ("海口明珠广场店", "海口", "海秀东路8号"),
     ]),
 ]
 
@@ -88,7 +88,7 @@ COMPETITORS = [
 
 COMMENTS = [
     "", "", "", "Crew was busy but polite.", "等候时间偏长。", "The fries were lukewarm.",
-    "餐厅整体很干净。", "Great smile at the counter.", "收银员没有主动给收据。",
+    "餐厅整体很干净。", "Great smile at the counter.", "收银员没有主动给小票。",
     "Table near the window was sticky.", "饮料太甜了。", "",
 ]
 COMPLAINT_TEXTS = [
@@ -211,7 +211,8 @@ def seed_demo(last_month: date | None = None, months: int = 6, seed: int = 7) ->
         for s_index, (name, city, address) in enumerate(rows, start=1):
             code = f"{rcode[0]}{s_index:03d}"
             store = Store(
-                code=code, name=name, city=city, address=f"{city} {address}", timezone=tz,
+                code=code, name=name, city=city, timezone=tz,
+                address=address if address.isascii() else f"{city}市{address}",
                 region=region, has_drive_thru=(s_index % 3 != 0),
                 latitude=31.2 + r_index * 4 + s_index * 0.01,
                 longitude=121.4 - r_index * 4 + s_index * 0.01,
@@ -234,7 +235,7 @@ def seed_demo(last_month: date | None = None, months: int = 6, seed: int = 7) ->
             m.stores.append(stores[1])
         db.session.add(m)
     # an area manager for the East region (every store of it)
-    area = User(username="area.east@example.com", name="Area Manager East 华东区域经理",
+    area = User(username="area.east@example.com", name="华东区域经理",
                 role=AREA_MANAGER, email="area.east@example.com")
     area.set_password(DEMO_PASSWORD)
     area.regions.append(next(r for r in brand.regions if r.code == "EAST"))

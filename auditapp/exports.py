@@ -18,6 +18,8 @@ import io
 from collections.abc import Iterable, Sequence
 
 from flask import Response, abort
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from sqlalchemy import func, select
@@ -26,12 +28,14 @@ from . import analytics, scoring
 from .extensions import db
 from .i18n import (
     BAND_LABELS,
+    DIMENSION_LABELS,
     FINAL_LABEL,
     PROVISIONAL_LABEL,
     STATUS_LABELS,
     VISIT_TYPE_LABELS,
     band_range_label,
     band_status,
+    csm_label,
     label,
 )
 from .models import Answer, Dimension, Item, Region, Store, User, Visit, VisitDimensionScore
@@ -50,13 +54,55 @@ def _num(value: float | None) -> float | None:
     return None if value is None else float(scoring.fmt_score(value))
 
 
+#: Column headings in the reader's language (the codes stay in the JSON API for BI tools);
+#: an item's column keeps its item code, a dimension's column its dimension's name.
+COLUMN_LABELS = {
+    "visit_id": _l("Visit no."),
+    "visit_date": _l("Visit date"),
+    "store_code": _l("Store code"),
+    "store_name": _l("Store"),
+    "region": _l("Region"),
+    "visit_type": _l("Visit type"),
+    "status": _l("Status"),
+    "shopper": _l("Shopper"),
+    "score": _l("Visit score"),
+    "band": _l("Band"),
+    "csm": _l("CSM"),
+    "csm_grade": _l("CSM level"),
+    "satisfied": _l("Satisfied"),
+    "rank": _l("Rank"),
+    "ms": _l("Mystery shop (MS)"),
+    "ms_visits": _l("Mystery shop visits"),
+    "qa": _l("QA audit (QA)"),
+    "qa_visits": _l("QA audits"),
+    "hl": _l("Hotline (HL)"),
+    "complaints": _l("Complaints"),
+    "bdi": _l("BDI"),
+    "previous_bdi": _l("Previous month's BDI"),
+    "change": _l("Month-on-month change"),
+}
+
+
+def _headings(codes: list[str]) -> list[str]:
+    dimensions = {f"dim_{d}": d for d in scoring.DIMENSIONS}
+    return [
+        label(DIMENSION_LABELS, dimensions[c]) if c in dimensions
+        else label(COLUMN_LABELS, c)
+        for c in codes
+    ]
+
+
+def _yes_no(value: bool | None) -> str | None:
+    return None if value is None else (_("Yes") if value else _("No"))
+
+
 def _answer_cell(item_type: str, value: float | None, na: bool, voided: bool):
     if voided:
-        return "void"
+        return _("Void")
     if na or value is None:
-        return "N/A"
+        return _("N/A")
     if item_type == scoring.YESNO:
-        return "yes" if value >= 1 else "no"
+        return _yes_no(value >= 1)
     return int(value) if float(value).is_integer() else value
 
 
@@ -147,14 +193,14 @@ def visits_table(
         if include_shopper:
             row.append(v.shopper)
         row += [_num(v.score), label(BAND_LABELS, scoring.band(v.score, config)), _num(v.csm),
-                v.csm_grade, None if v.satisfied is None else ("yes" if v.satisfied else "no"),
+                None if v.csm_grade is None else csm_label(v.csm_grade), _yes_no(v.satisfied),
                 failed.get(v.id, 0)]
         d = dims.get(v.id, {})
         row += [_num(d.get(code)) for code in scoring.DIMENSIONS]
         a = answers.get(v.id, {})
         row += [a.get(code) for code in codes]
         rows.append(row)
-    return header, rows
+    return _headings(header), rows
 
 
 def scores_table(
@@ -183,7 +229,7 @@ def scores_table(
          status]
         for s in scores
     ]
-    return header, rows
+    return _headings(header), rows
 
 
 # --- files ------------------------------------------------------------------------------------

@@ -297,7 +297,7 @@ def generate_chain(
         if rng.random() < 0.65:
             place = PLACES_ZH[rng.randrange(len(PLACES_ZH))]
             name = f"{city}{place}{number}号店"
-            address = f"{city}{place} {rng.randrange(1, 999)} 号"
+            address = f"{city}{place}{rng.randrange(1, 999)}号"
         else:
             place = PLACES_EN[rng.randrange(len(PLACES_EN))]
             name = f"{CITY_EN[city]} {place} {number}"

@@ -139,6 +139,61 @@ DAYPARTS: tuple[tuple[int, int, object], ...] = (
     (17 * 60, 21 * 60, _l("dinner")),
     (21 * 60, 24 * 60, _l("evening")),
 )
+
+
+#: The audit trail's entities and actions (codes in the database, labels on the page).
+AUDIT_ENTITY_LABELS = {
+    "visit": lazy_pgettext("audit log", "Visit"),
+    "complaint": lazy_pgettext("audit log", "Complaint"),
+    "dispute": lazy_pgettext("audit log", "Dispute"),
+    "corrective_action": lazy_pgettext("audit log", "Corrective action"),
+    "setting": lazy_pgettext("audit log", "Setting"),
+    "questionnaire": lazy_pgettext("audit log", "Questionnaire"),
+    "user": lazy_pgettext("audit log", "Account"),
+    "region": lazy_pgettext("audit log", "Region"),
+    "store": lazy_pgettext("audit log", "Store"),
+    "competitor": lazy_pgettext("audit log", "Competitor"),
+    "schedule": lazy_pgettext("audit log", "Schedule"),
+}
+AUDIT_ACTION_LABELS = {
+    "acknowledge": lazy_pgettext("audit log", "Marked as read"),
+    "add_item": lazy_pgettext("audit log", "Item added"),
+    "create": lazy_pgettext("audit log", "Created"),
+    "create_qa": lazy_pgettext("audit log", "QA audit started"),
+    "deactivate": lazy_pgettext("audit log", "Deactivated"),
+    "delete_item": lazy_pgettext("audit log", "Item removed"),
+    "discard_draft": lazy_pgettext("audit log", "Draft deleted"),
+    "disputed": lazy_pgettext("audit log", "Disputed"),
+    "done": lazy_pgettext("audit log", "Marked done"),
+    "edit_dimension": lazy_pgettext("audit log", "Dimension edited"),
+    "edit_item": lazy_pgettext("audit log", "Item edited"),
+    "file": lazy_pgettext("audit log", "Dispute filed"),
+    "generate": lazy_pgettext("audit log", "Visits scheduled"),
+    "handling": lazy_pgettext("audit log", "Handling recorded"),
+    "import": lazy_pgettext("audit log", "Imported"),
+    "import_update": lazy_pgettext("audit log", "Updated by import"),
+    "issue_api_token": lazy_pgettext("audit log", "API token issued"),
+    "move_item": lazy_pgettext("audit log", "Item moved"),
+    "new_version": lazy_pgettext("audit log", "New version"),
+    "publish": lazy_pgettext("audit log", "Published"),
+    "reactivate": lazy_pgettext("audit log", "Reactivated"),
+    "reassign": lazy_pgettext("audit log", "Reassigned"),
+    "reject": lazy_pgettext("audit log", "Dispute rejected"),
+    "release": lazy_pgettext("audit log", "Released"),
+    "rename": lazy_pgettext("audit log", "Renamed"),
+    "reopen": lazy_pgettext("audit log", "Sent back to the store"),
+    "rescored": lazy_pgettext("audit log", "Score recalculated"),
+    "resolve": lazy_pgettext("audit log", "Resolved"),
+    "retire": lazy_pgettext("audit log", "Retired"),
+    "return": lazy_pgettext("audit log", "Returned for correction"),
+    "revoke_api_token": lazy_pgettext("audit log", "API token revoked"),
+    "start": lazy_pgettext("audit log", "Started"),
+    "status": lazy_pgettext("audit log", "Status changed"),
+    "submit": lazy_pgettext("audit log", "Submitted"),
+    "update": lazy_pgettext("audit log", "Changed"),
+    "uphold": lazy_pgettext("audit log", "Dispute upheld"),
+    "verify": lazy_pgettext("audit log", "Verified"),
+}
 ITEM_TYPE_LABELS = {
     "yesno": _l("Yes / no"),
     "scale7": _l("Satisfaction (7 levels)"),
@@ -241,7 +296,27 @@ def change_text(figure: object) -> str:
     return ("+" if delta > 0 else "") + scoring.fmt_score(delta)
 
 
-def local_dt(value: datetime | None | None, tz: str | None = None, fmt: str = "medium") -> str:
+def paren(text: object) -> str:
+    """``text`` in brackets after a name: full-width （） in Chinese, `` (…)`` in English."""
+    return f"（{text}）" if is_chinese() else f" ({text})"
+
+
+def page_footer_parts() -> tuple[str, str, str]:
+    """The PDF footer "Page X of Y" as one translated sentence, cut at its two numbers
+    (the page counters are CSS's): ``("Page", "of", "")``, ``("第", "页，共", "页")``."""
+    text = gettext("Page %(n)d of %(m)d")
+    before, rest = text.split("%(n)d", 1)
+    middle, after = rest.split("%(m)d", 1)
+    return before.strip(), middle.strip(), after.strip()
+
+
+#: The one date style of tables, cards and messages (GLOSSARY.md); headings and PDF mastheads
+#: ask for "medium" (2026年11月29日 / Nov 29, 2026) explicitly.
+DATE_FORMAT = "yyyy-MM-dd"
+DATETIME_FORMAT = "yyyy-MM-dd HH:mm"
+
+
+def local_dt(value: datetime | None, tz: str | None = None, fmt: str = DATETIME_FORMAT) -> str:
     """A naive-UTC datetime shown in the given zone (a store's) for the current locale."""
     if value is None:
         return "–"
@@ -273,7 +348,7 @@ def store_visit_time(visit) -> str:
     return daypart(visit.arrival_time)
 
 
-def local_date(value: date | None, fmt: str = "medium") -> str:
+def local_date(value: date | None, fmt: str = DATE_FORMAT) -> str:
     return "–" if value is None else format_date(value, fmt)
 
 
@@ -362,6 +437,10 @@ def init_template_helpers(app: Flask) -> None:
             "severity_label": lambda c: label(SEVERITY_LABELS, c),
             "item_type_label": lambda c: label(ITEM_TYPE_LABELS, c),
             "paradata_label": lambda c: label(PARADATA_LABELS, c),
+            "audit_entity_label": lambda c: label(AUDIT_ENTITY_LABELS, c),
+            "audit_action_label": lambda c: label(AUDIT_ACTION_LABELS, c),
+            "paren": paren,
+            "page_footer_parts": page_footer_parts,
             "csm_label": csm_label,
             "fmt_interval": fmt_interval,
             "interval_text": interval_text,

@@ -46,7 +46,7 @@ MYSTERY_ITEMS: dict[str, list[tuple]] = {
         ("accuracy_complete", "yesno", "Was the order complete and exactly as ordered?",
          "餐品是否齐全且与所点一致？", 1.0, True, False),
         ("accuracy_receipt", "yesno", "Was the receipt correct and given without asking?",
-         "收据是否准确并主动提供？", 1.0, False, False),
+         "小票是否准确并主动提供？", 1.0, False, False),
         ("accuracy_condiments", "yesno", "Were napkins, straws and condiments provided as needed?",
          "是否按需提供纸巾、吸管和调料？", 1.0, False, True),
     ],

@@ -129,7 +129,7 @@ def ineligibility(shopper: User, store: Store, month: str,
     if not shopper.active:
         return _("%(user)s is not active.", user=shopper.username)
     if any(s.id == store.id for s in shopper.tied_stores):
-        return _("%(user)s is tied to store %(store)s and may never visit it.",
+        return _("%(user)s must never visit store %(store)s (conflict of interest).",
                  user=shopper.username, store=store.code)
     if neighbours is None:
         neighbours = _neighbour_evaluators(month)

@@ -82,7 +82,7 @@ def test_overdue_actions_are_flagged_for_manager_and_hq(client, auth, chain):
     add_action(client, visit, answer(visit, "courtesy_thanks"), action="Brief the crew",
                due="2099-01-01")
     status, html = get_text(client, "/manager/actions")
-    assert "1 action(s) are overdue." in html
+    assert "1 corrective action is overdue." in html
     overdue_part = html[html.index("Fix the soap dispenser"):]
     assert "Overdue" in overdue_part[:600]
     status, html = get_text(client, "/manager/?month=2026-05")
@@ -91,7 +91,7 @@ def test_overdue_actions_are_flagged_for_manager_and_hq(client, auth, chain):
     auth.login("hq@example.com")
     status, html = get_text(client, "/hq/actions?show=overdue")
     assert "Fix the soap dispenser" in html and "Brief the crew" not in html
-    assert "1 action(s) are overdue." in html
+    assert "1 corrective action is overdue." in html
     status, html = get_text(client, "/hq/actions")
     assert "Fix the soap dispenser" in html and "Brief the crew" in html
     # once done, it is no longer overdue
@@ -101,7 +101,7 @@ def test_overdue_actions_are_flagged_for_manager_and_hq(client, auth, chain):
         CorrectiveAction.action == "Fix the soap dispenser")).one()
     client.post(f"/manager/actions/{row.id}/done")
     status, html = get_text(client, "/manager/actions")
-    assert "are overdue" not in html
+    assert "is overdue" not in html
 
 
 def test_manager_cannot_touch_other_stores_actions(client, auth, chain):

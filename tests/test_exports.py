@@ -44,19 +44,19 @@ def test_hq_visit_exports(client, auth, chain):
     v0, v1 = _visits(chain)
     auth.login("hq@example.com")
     rows = read_csv(download(client, "/hq/reports/export/visits.csv?month=2026-05"))
-    assert [int(r["visit_id"]) for r in rows] == [v0.id, v1.id]
+    assert [int(r["Visit no."]) for r in rows] == [v0.id, v1.id]
     first = rows[0]
-    assert first["store_name"] == "上海南京西路店"
-    assert first["score"] == fmt_score(v0.score)
-    assert first["speed_total"] == "240" and first["courtesy_smile"] == "no"
+    assert first["Store"] == "上海南京西路店"
+    assert first["Visit score"] == fmt_score(v0.score)
+    assert first["speed_total"] == "240" and first["courtesy_smile"] == "No"
     assert first["quality_hot"] == "N/A" and first["courtesy_satisfaction"] == "90"
-    assert first["shopper"] == "MS-101"
-    assert first["dim_speed"] == fmt_score(
+    assert first["Shopper"] == "MS-101"
+    assert first["Speed of service"] == fmt_score(
         next(d.score for d in v0.dimension_scores if d.dimension == "speed"))
     xrows = read_xlsx(download(client, "/hq/reports/export/visits.xlsx?month=2026-05"))
-    assert xrows[0]["store_name"] == "上海南京西路店"
-    assert xrows[0]["score"] == float(fmt_score(v0.score))
-    assert xrows[1]["shopper"] == "MS-102"
+    assert xrows[0]["Store"] == "上海南京西路店"
+    assert xrows[0]["Visit score"] == float(fmt_score(v0.score))
+    assert xrows[1]["Shopper"] == "MS-102"
     with client.get("/hq/reports/export/visits.pdf?month=2026-05") as r:
         assert r.status_code == 404
 
@@ -67,13 +67,13 @@ def test_store_score_exports_match_analytics(client, auth, chain):
     expected = analytics.store_scores(period, with_trend=True)
     auth.login("hq@example.com")
     rows = read_csv(download(client, "/hq/reports/export/scores.csv?month=2026-05"))
-    assert [r["store_code"] for r in rows] == [s.code for s in expected]
+    assert [r["Store code"] for r in rows] == [s.code for s in expected]
     for row, s in zip(rows, expected, strict=True):
-        assert row["bdi"] == ("" if s.bdi is None else fmt_score(s.bdi))
-        assert row["ms"] == ("" if s.ms is None else fmt_score(s.ms))
+        assert row["BDI"] == ("" if s.bdi is None else fmt_score(s.bdi))
+        assert row["Mystery shop (MS)"] == ("" if s.ms is None else fmt_score(s.ms))
     xrows = read_xlsx(download(client, "/hq/reports/export/scores.xlsx?month=2026-05"))
-    assert xrows[0]["store_name"] == expected[0].name
-    assert xrows[0]["bdi"] == float(fmt_score(expected[0].bdi))
+    assert xrows[0]["Store"] == expected[0].name
+    assert xrows[0]["BDI"] == float(fmt_score(expected[0].bdi))
 
 
 def test_manager_exports_own_stores_without_shopper(client, auth, chain):
@@ -82,13 +82,13 @@ def test_manager_exports_own_stores_without_shopper(client, auth, chain):
     for fmt in ("csv", "xlsx"):
         data = download(client, f"/manager/reports/export/visits.{fmt}?month=2026-05")
         rows = read_csv(data) if fmt == "csv" else read_xlsx(data)
-        assert [int(r["visit_id"]) for r in rows] == [v0.id]
-        assert "shopper" not in rows[0]
+        assert [int(r["Visit no."]) for r in rows] == [v0.id]
+        assert "Shopper" not in rows[0]
         flat = data.decode("utf-8", "ignore") if fmt == "csv" else str(rows)
         assert "MS-101" not in flat and "Alice" not in flat
         data = download(client, f"/manager/reports/export/scores.{fmt}?month=2026-05")
         rows = read_csv(data) if fmt == "csv" else read_xlsx(data)
-        assert [r["store_code"] for r in rows] == ["E001"]
+        assert [r["Store code"] for r in rows] == ["E001"]
 
 
 FORMULAS = {
@@ -119,23 +119,23 @@ def test_text_that_looks_like_a_formula_is_escaped(app, client, auth, chain):
     for url in ("/hq/reports/export/scores.csv?month=2026-05",
                 "/hq/reports/export/visits.csv?month=2026-05"):
         rows = read_csv(download(client, url))
-        assert {r["store_code"] for r in rows} == set(FORMULAS)
+        assert {r["Store code"] for r in rows} == set(FORMULAS)
         for row in rows:
-            assert row["store_name"] == "'" + FORMULAS[row["store_code"]]
-            assert row["region"] == "'" + regions[row["store_code"]]
+            assert row["Store"] == "'" + FORMULAS[row["Store code"]]
+            assert row["Region"] == "'" + regions[row["Store code"]]
         if "scores" in url:
-            assert all(float(r["bdi"]) >= 0 for r in rows)  # still plain numbers
+            assert all(float(r["BDI"]) >= 0 for r in rows)  # still plain numbers
     for url in ("/hq/reports/export/scores.xlsx?month=2026-05",
                 "/hq/reports/export/visits.xlsx?month=2026-05"):
         data = download(client, url)
         sheet = load_workbook(io.BytesIO(data)).active
         header = [c.value for c in sheet[1]]
-        name_col, region_col = header.index("store_name"), header.index("region")
-        score_col = header.index("bdi" if "scores" in url else "score")
+        name_col, region_col = header.index("Store"), header.index("Region")
+        score_col = header.index("BDI" if "scores" in url else "Visit score")
         seen = set()
         for row in sheet.iter_rows(min_row=2):
             assert not any(c.data_type == "f" for c in row)  # no formula anywhere
-            code = row[header.index("store_code")].value
+            code = row[header.index("Store code")].value
             name, region, score = row[name_col], row[region_col], row[score_col]
             assert name.value == FORMULAS[code] and name.data_type == "s" and name.quotePrefix
             # (XML reads a lone CR back as LF)
@@ -147,5 +147,29 @@ def test_text_that_looks_like_a_formula_is_escaped(app, client, auth, chain):
     auth.logout()
     auth.login("m.e001@example.com")
     rows = read_csv(download(client, "/manager/reports/export/visits.csv?month=2026-05"))
-    assert [int(r["visit_id"]) for r in rows] == [v0.id]
-    assert rows[0]["store_name"] == "'" + FORMULAS["E001"]
+    assert [int(r["Visit no."]) for r in rows] == [v0.id]
+    assert rows[0]["Store"] == "'" + FORMULAS["E001"]
+
+
+def test_exports_speak_the_readers_language(client, auth, chain):
+    """A Chinese reader gets Chinese headings and values (是/否, 不适用, labels); the item
+    codes stay as column names, and the JSON API keeps its codes."""
+    v0, _v1 = _visits(chain)
+    auth.login("m.e001@example.com")
+    client.post("/auth/language/zh_CN", data={"next": "/manager/"})
+    for fmt in ("csv", "xlsx"):
+        data = download(client, f"/manager/reports/export/visits.{fmt}?month=2026-05")
+        rows = read_csv(data) if fmt == "csv" else read_xlsx(data)
+        first = rows[0]
+        assert int(first["访店编号"]) == v0.id
+        assert first["门店编号"] == "E001" and first["门店"] == "上海南京西路店"
+        assert first["courtesy_smile"] == "否" and first["quality_hot"] == "不适用"
+        assert first["满意"] in ("是", "否")
+        assert first["访店类型"] in ("得来速", "外带", "堂食")
+        assert "服务速度" in first and "访店得分" in first and "CSM 级度" in first
+        assert not any(key in first for key in ("visit_id", "store_code", "score", "band"))
+        data = download(client, f"/manager/reports/export/scores.{fmt}?month=2026-05")
+        rows = read_csv(data) if fmt == "csv" else read_xlsx(data)
+        assert rows[0]["门店编号"] == "E001"
+        headings = {"神秘顾客访店（MS）", "品质稽核（QA）", "投诉热线（HL）", "BDI", "环比"}
+        assert headings <= set(rows[0])

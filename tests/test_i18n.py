@@ -220,7 +220,7 @@ def test_flash_messages_and_form_errors_are_translated(app, demo):
     with app.app_context():
         response = client.post("/auth/login", data={"username": "nobody", "password": "x"})
     page = response.get_data(as_text=True)
-    assert "邮箱/编号与密码不匹配任何有效账号" in page
+    assert "邮箱/编号或密码不正确" in page
     with app.app_context():
         client.post("/auth/login", data={"username": "hq@example.com",
                                          "password": DEMO_PASSWORD})

@@ -121,7 +121,7 @@ def test_unschedulable_stores_are_reported(client, auth, runner, programme):
     db.session.commit()
     plan = scheduling.plan_month("2026-05")
     assert [u.store.code for u in plan.unscheduled] == ["E002"]
-    assert "tied to store E002" in plan.unscheduled[0].reason
+    assert "must never visit store E002" in plan.unscheduled[0].reason
     result = runner.invoke(args=["schedule", "--month", "2026-05"])
     assert result.exit_code == 1 and "! E002" in result.output and "created 5" in result.output
 
@@ -196,11 +196,11 @@ def test_reassign(client, auth, programme):
     auth.login("hq@example.com")
     url = f"/hq/scheduling/visits/{visit.id}/reassign"
     html = client.get(url).get_data(as_text=True)
-    assert "MS-102: " in html and "tied to store N001" in html
+    assert "MS-102: " in html and "must never visit store N001" in html
     # a tied shopper is refused with the reason
     r = client.post(url, data={"shopper_id": shoppers[1].id})
     assert r.status_code == 422
-    assert "MS-102 is tied to store N001 and may never visit it." in r.get_data(as_text=True)
+    assert "MS-102 must never visit store N001 (conflict of interest)." in r.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(Visit, visit.id).evaluator_id == old_shopper
     # an eligible one gets the visit and a fresh link

@@ -65,10 +65,12 @@ def test_hq_reads_and_filters_the_trail(client, auth, chain):
     auth.login("hq@example.com")
     html = client.get("/hq/audit").get_data(as_text=True)
     assert "Audit trail" in html
-    for text in ("visit 41", "setting scoring", "dispute 7", "照片显示已清洁", "Head Office"):
+    for text in ("Visit 41", "Setting scoring", "Dispute 7", "照片显示已清洁", "Head Office"):
         assert text in html
+    # labels, not codes: the action and a visit status read as words
+    assert "<td>Released</td>" in html and "status: Released" in html
     html = client.get("/hq/audit?entity=dispute&entity_id=7").get_data(as_text=True)
-    assert "dispute 7" in html and "visit 41" not in html and "setting scoring" not in html
+    assert "Dispute 7" in html and "Visit 41" not in html and "Setting scoring" not in html
     html = client.get("/hq/audit?entity=visit&entity_id=99").get_data(as_text=True)
     assert "No change recorded here." in html
     # HQ's navigation leads there; other roles are refused (see the access matrix)

@@ -9,8 +9,8 @@ from ..i18n import LOCALES
 
 class LoginForm(FlaskForm):
     username = StringField(
-        _l("E-mail or shopper code"),
-        validators=[DataRequired(_l("Enter your e-mail or shopper code.")), Length(max=120)],
+        _l("Email or shopper code"),
+        validators=[DataRequired(_l("Enter your email or shopper code.")), Length(max=120)],
         render_kw={"autocomplete": "username", "autocapitalize": "none"},
     )
     password = PasswordField(

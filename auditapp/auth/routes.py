@@ -51,7 +51,7 @@ def login():
         name = form.username.data.strip()
         user = db.session.scalar(select(User).where(func.lower(User.username) == name.lower()))
         if not _password_matches(user, form.password.data):
-            flash(_("That e-mail/code and password do not match an active account."), "error")
+            flash(_("That email/code and password do not match an active account."), "error")
             return render_template("auth/login.html", form=form), 200
         session.clear()  # a fresh session on login (no fixation)
         login_user(user, remember=form.remember.data)

@@ -27,7 +27,7 @@ from . import bp
 
 CHANNEL_LABELS = {
     "phone": _l("Phone"),
-    "email": _l("E-mail"),
+    "email": _l("Email"),
     "app": _l("App"),
     "social": _l("Social media"),
     "in_store": _l("In store"),
@@ -44,7 +44,7 @@ CATEGORY_LABELS = {
 STEP_LABELS = {
     "thank": _l("Thank the customer"),
     "listen": _l("Listen"),
-    "apologise": _l("Apologise"),
+    "apologise": _l("Apologize"),
     "gather_facts": _l("Gather the facts"),
     "propose_solution": _l("Propose a solution"),
     "follow_up": _l("Follow up"),

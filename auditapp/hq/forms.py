@@ -156,13 +156,13 @@ class StoreImportForm(FlaskForm):
 
 class UserForm(FlaskForm):
     username = StringField(
-        _l("Username (e-mail for staff, pseudonym code for shoppers)"),
+        _l("Username (email for staff, pseudonym code for shoppers)"),
         validators=[DataRequired(_l("Enter a username.")), Length(max=120)],
         render_kw={"autocapitalize": "none"},
     )
     name = StringField(_l("Name"), validators=[Optional(), Length(max=120)])
-    email = StringField(_l("E-mail"), validators=[Optional(), Email(_l("Enter a valid e-mail.")),
-                                                  Length(max=200)])
+    email = StringField(_l("Email"), validators=[
+        Optional(), Email(_l("Enter a valid email address.")), Length(max=200)])
     role = SelectField(_l("Role"), choices=_choices(ROLE_LABELS.items()))
     password = PasswordField(
         _l("Password (leave empty to keep the current one)"),
@@ -172,8 +172,8 @@ class UserForm(FlaskForm):
     locale = SelectField(_l("Language"), coerce=_text, default="",
                          choices=_choices([("", _l("Browser default")), *LOCALES.items()]))
     stores = SelectMultipleField(_l("Stores managed (managers)"), coerce=int)
-    tied_stores = SelectMultipleField(_l("Tied stores, never to be visited (shoppers)"),
-                                      coerce=int)
+    tied_stores = SelectMultipleField(
+        _l("Stores the shopper must never visit (conflict of interest)"), coerce=int)
     regions = SelectMultipleField(_l("Regions looked after (area managers)"), coerce=int)
     submit = SubmitField(_l("Save"))
 
@@ -278,9 +278,9 @@ class SettingsForm(FlaskForm):
                     _between(0, 1, _l("The factor must be between 0 and 1."))],
     )
     band_excellent = FloatField(_l("Excellent from"),
-                                validators=_nonneg(_l("Enter a bound."), 100))
-    band_good = FloatField(_l("Good from"), validators=_nonneg(_l("Enter a bound."), 100))
-    band_fair = FloatField(_l("Fair from"), validators=_nonneg(_l("Enter a bound."), 100))
+                                validators=_nonneg(_l("Enter a threshold."), 100))
+    band_good = FloatField(_l("Good from"), validators=_nonneg(_l("Enter a threshold."), 100))
+    band_fair = FloatField(_l("Fair from"), validators=_nonneg(_l("Enter a threshold."), 100))
     dispute_window_days = IntegerField(
         _l("Dispute window (days after release)"),
         validators=[InputRequired(_l("Enter a number of days.")),
@@ -311,14 +311,14 @@ class SettingsForm(FlaskForm):
         bounds = (self.band_excellent, self.band_good, self.band_fair)
         for f in bounds:
             if f.data is not None and f.data > 100:
-                f.errors.append(_l("A band bound must be between 0 and 100."))
+                f.errors.append(_l("A band threshold must be between 0 and 100."))
                 ok = False
         if ok:
             if not self.band_excellent.data > self.band_good.data:
-                self.band_good.errors.append(_l("Must be below the Excellent bound."))
+                self.band_good.errors.append(_l("Must be below the Excellent threshold."))
                 ok = False
             if not self.band_good.data > self.band_fair.data:
-                self.band_fair.errors.append(_l("Must be below the Good bound."))
+                self.band_fair.errors.append(_l("Must be below the Good threshold."))
                 ok = False
         return ok
 

@@ -11,6 +11,7 @@ import io
 
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 
@@ -225,8 +226,9 @@ def store_import():
             except Exception:
                 db.session.rollback()
                 raise
-            flash(_("Imported %(n)d stores: %(c)d new, %(u)d updated.", n=created + updated,
-                    c=created, u=updated), "success")
+            flash(ngettext("Imported %(num)d store: %(c)d new, %(u)d updated.",
+                           "Imported %(num)d stores: %(c)d new, %(u)d updated.",
+                           created + updated, c=created, u=updated), "success")
             return redirect(url_for("hq.stores"))
         db.session.rollback()
     status = 422 if errors or form.errors else 200

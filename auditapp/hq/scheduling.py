@@ -11,6 +11,7 @@ from datetime import date
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -56,13 +57,15 @@ def scheduling_page():
             plan = scheduling.generate_month(month, current_user.id)
             db.session.commit()
             if plan.created:
-                flash(_("%(n)d visits scheduled for %(m)s.", n=len(plan.created), m=month),
+                flash(ngettext("%(num)d visit scheduled for %(m)s.",
+                               "%(num)d visits scheduled for %(m)s.", len(plan.created), m=month),
                       "success")
             else:
                 flash(_("Nothing new to schedule for %(m)s.", m=month), "info")
             if plan.unscheduled:
-                flash(_("%(n)d stores could not be scheduled; see below.",
-                        n=len(plan.unscheduled)), "error")
+                flash(ngettext("%(num)d store could not be scheduled; see below.",
+                               "%(num)d stores could not be scheduled; see below.",
+                               len(plan.unscheduled)), "error")
             return redirect(url_for("hq.scheduling", month=month))
         plan = scheduling.plan_month(month)
     visits = _month_visits(month) if not form.errors else []

@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from .. import analytics, charts, scoring, storage
 from ..extensions import db
-from ..i18n import BAND_LABELS, DIMENSION_LABELS, csm_label, is_chinese, label
+from ..i18n import BAND_LABELS, DIMENSION_LABELS, csm_label, is_chinese, label, paren
 from ..models import Answer, CorrectiveAction, Item, Region, Store, Visit
 from ..models.followup import ACTION_OPEN
 from ..settings import scoring_config
@@ -57,7 +57,7 @@ def answer_text(item: Item, answer: Answer | None, visit_type: str) -> str:
         return _("Yes") if answer.value >= 1 else _("No")
     if item.item_type == scoring.SCALE7:
         level = int(answer.value)
-        return f"{csm_label(level)} ({level:+d})" if level else f"{csm_label(level)} (0)"
+        return csm_label(level) + paren(f"{level:+d}" if level else "0")
     if item.item_type == scoring.TIMED:
         target, limit = item.target_limit(visit_type)
         return _("%(s)s s (target %(t)s s, limit %(l)s s)", s=f"{answer.value:.0f}",
