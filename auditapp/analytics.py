@@ -203,7 +203,9 @@ def _complaint_sums(period: Period, config: scoring.ScoringConfig):
 
 def spread_window(period: Period) -> Period:
     """The 12 months ending with the period (SCORING.md §10: σ's window)."""
-    last_month = Period.month(f"{period.end - timedelta(days=1):%Y-%m}")
+    last_day = period.end - timedelta(days=1)
+    # built directly, not with Period.month: a trend's early months may precede FIRST_MONTH
+    last_month = Period(last_day.replace(day=1), period.end, True)
     return Period(last_month.months_back(12)[0].start, period.end, False)
 
 
