@@ -131,10 +131,12 @@ def test_a_submission_takes_a_handful_of_statements(client, chain):
         event.remove(db.engine, "before_cursor_execute", count)
     data = [s for s in statements if s not in ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT",
                                                "RELEASE")]
-    # the token's visit (locked), all answers, all dimension scores, visit, audit row;
-    # SQLite takes its write lock first with an UPDATE that changes nothing (visit_states)
+    # the token's visit (locked), its store's time zone (the date rules of issue #15), all
+    # answers, all dimension scores, visit, audit row; SQLite takes its write lock first
+    # with an UPDATE that changes nothing (visit_states)
     lock = ["UPDATE"] if db.engine.dialect.name == "sqlite" else []
-    assert data == [*lock, "SELECT", "INSERT", "INSERT", "UPDATE", "INSERT"], statements
+    assert data == [*lock, "SELECT", "SELECT", "INSERT", "INSERT", "UPDATE", "INSERT"], \
+        statements
 
 
 def test_published_forms_are_read_once_drafts_every_time(app, chain):
