@@ -131,12 +131,13 @@ def test_a_submission_takes_a_handful_of_statements(client, chain):
         event.remove(db.engine, "before_cursor_execute", count)
     data = [s for s in statements if s not in ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT",
                                                "RELEASE")]
-    # the token's visit (locked), all answers, all dimension scores, visit, audit row;
-    # SQLite takes its write lock first with an UPDATE that changes nothing (visit_states);
-    # then the integrity checks (auditapp/integrity.py): the submit event, their settings,
-    # the visit's photos, timer events and store, and the flags (here: too fast)
+    # the token's visit (locked), its store's time zone (the date rules of issue #15), all
+    # answers, all dimension scores, visit, audit row; SQLite takes its write lock first
+    # with an UPDATE that changes nothing (visit_states); then the integrity checks
+    # (auditapp/integrity.py): the submit event, their settings, the visit's photos, timer
+    # events and store, and the flags (here: too fast)
     lock = ["UPDATE"] if db.engine.dialect.name == "sqlite" else []
-    assert data == [*lock, "SELECT", "INSERT", "INSERT", "UPDATE", "INSERT",
+    assert data == [*lock, "SELECT", "SELECT", "INSERT", "INSERT", "UPDATE", "INSERT",
                     "INSERT", "SELECT", "SELECT", "SELECT", "SELECT", "INSERT"], statements
 
 
