@@ -20,7 +20,7 @@ from flask_babel import gettext
 from sqlalchemy import Table, func, select, update
 from sqlalchemy.orm import selectinload
 
-from . import audit, scoring, visit_states
+from . import audit, notifications, scoring, visit_states
 from .extensions import db
 from .models import (
     Answer,
@@ -293,6 +293,7 @@ def release(visit: Visit, user) -> None:
     visit.reviewed_by_id = user.id
     visit.return_reason = ""
     audit.log_change("visit", visit.id, "release", user.id, before, _review_state(visit))
+    notifications.notify(notifications.VISIT_RELEASED, visit)
 
 
 def return_to_evaluator(visit: Visit, user, reason: str) -> None:
@@ -307,3 +308,4 @@ def return_to_evaluator(visit: Visit, user, reason: str) -> None:
     visit.return_reason = reason
     visit.reviewed_by_id = user.id
     audit.log_change("visit", visit.id, "return", user.id, before, _review_state(visit))
+    notifications.notify(notifications.VISIT_RETURNED, visit)

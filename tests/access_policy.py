@@ -35,6 +35,10 @@ POLICY: dict[str, frozenset[str]] = {
     "auth.set_language": EVERYONE,
     "auth.logout": LOGGED_IN,
     "auth.account": LOGGED_IN,  # one's own language setting
+    # one's own inbox (every role); a notification is marked read only by its reader
+    "main.notifications_page": LOGGED_IN,
+    "main.notifications_read_all": LOGGED_IN,
+    "main.notification_read": frozenset({"manager_a"}),
     "main.index": LOGGED_IN,  # sends each role to its home page
     # the service worker script is static code (no data)
     "shopper.service_worker": EVERYONE,

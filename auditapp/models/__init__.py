@@ -4,6 +4,7 @@ from .audit import AuditLog, Setting
 from .base import utcnow
 from .complaint import Complaint
 from .followup import CorrectiveAction, Dispute
+from .notification import Notification, OutboxMessage
 from .org import Brand, CompetitorStore, Region, Store
 from .questionnaire import Dimension, Item, Questionnaire
 from .user import (
@@ -36,6 +37,8 @@ __all__ = [
     "Dimension",
     "Dispute",
     "Item",
+    "Notification",
+    "OutboxMessage",
     "Photo",
     "Questionnaire",
     "Region",
