@@ -107,6 +107,13 @@ class Config:
     #: client address (against one machine trying many accounts; an office shares one).
     LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "10 per 15 minutes")
     LOGIN_LIMIT_PER_IP = os.environ.get("LOGIN_LIMIT_PER_IP", "50 per 15 minutes")
+    #: "Forgot password": links asked for per client address and per account named, and
+    #: how long a link works (seconds).
+    PASSWORD_RESET_LIMIT_PER_IP = os.environ.get("PASSWORD_RESET_LIMIT_PER_IP",
+                                                 "10 per hour")
+    PASSWORD_RESET_LIMIT_PER_ACCOUNT = os.environ.get("PASSWORD_RESET_LIMIT_PER_ACCOUNT",
+                                                      "3 per hour")
+    PASSWORD_RESET_MAX_AGE = int(os.environ.get("PASSWORD_RESET_MAX_AGE") or 3600)
     BRAND_NAME = os.environ.get("BRAND_NAME", "auditapp")
     BASE_URL = os.environ.get("BASE_URL", "")
     # E-mail (Flask-Mailman): SMTP when MAIL_SERVER is set, else one file per message.

@@ -36,6 +36,7 @@ VISIT_RETURNED = "visit_returned"
 VISIT_RELEASED = "visit_released"
 HOT_ALERT = "hot_alert"
 DISPUTE_DECIDED = "dispute_decided"
+PASSWORD_RESET = "password_reset"  # e-mail only (``send_email``), never in the inbox
 
 #: Where ``notify`` keeps the ids of the messages written in the current transaction
 #: (``session.info``), for ``jobs`` to send after the commit.
@@ -97,6 +98,15 @@ EVENTS: dict[str, Event] = {e.code: e for e in (
                    _("Your dispute of \"%(item)s\" (%(store)s, %(month)s) was rejected. "
                      "Note: %(note)s", **_dispute_values(p))),
         lambda p: _("See the audit"),
+    ),
+    Event(
+        PASSWORD_RESET,
+        lambda p: _("Reset your password"),
+        lambda p: _("Someone, hopefully you, asked to reset the password of the account "
+                    "%(username)s. The link below works once, within %(minutes)s minutes. "
+                    "If it was not you, ignore this message: your password stays as it is.",
+                    username=p["username"], minutes=p["minutes"]),
+        lambda p: _("Choose a new password"),
     ),
 )}
 
@@ -220,12 +230,25 @@ def _tell(user: User, code: str, params: dict, link: str) -> None:
     if not user.active:
         return
     db.session.add(Notification(user_id=user.id, event=code, params=params, link=link))
+    _write_email(user, code, params, link)
+
+
+def _write_email(user: User, code: str, params: dict, link: str) -> None:
     if not user.email:
         return
     message = render_message(code, params, link, _locale_of(user))
     message.user_id, message.to_address = user.id, user.email
     db.session.add(message)
     db.session.info.setdefault(_WRITTEN, []).append(message)
+
+
+def send_email(user: User, code: str, params: dict, link: str) -> None:
+    """An e-mail only (no inbox line) to ``user``, sent after the commit like the others."""
+    with _url_context():
+        _write_email(user, code, params, link)
+    db.session.flush()
+    written = db.session.info.pop(_WRITTEN, [])
+    db.session.info.setdefault(NEW_MESSAGES, []).extend(m.id for m in written)
 
 
 def _locale_of(user: User) -> str:

@@ -35,6 +35,10 @@ POLICY: dict[str, frozenset[str]] = {
     "auth.set_language": EVERYONE,
     "auth.logout": LOGGED_IN,
     "auth.account": LOGGED_IN,  # one's own language setting
+    "auth.change_password": LOGGED_IN,  # one's own password (the current one required)
+    # "forgot password": anyone may ask for a link; the reset page needs a genuine token
+    "auth.forgot_password": EVERYONE,
+    "auth.reset_password": EVERYONE,
     # one's own inbox (every role); a notification is marked read only by its reader
     "main.notifications_page": LOGGED_IN,
     "main.notifications_read_all": LOGGED_IN,
