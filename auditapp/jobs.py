@@ -330,9 +330,10 @@ def _worker_gone(job) -> bool:
 # are handed to the job queue (``send_mail`` on the RQ queue, retried by RQ) or, without
 # Redis or a worker, sent in this process on a session of their own (never inside the
 # request's transaction). A send that fails leaves the row ``pending`` with its error and
-# attempt count (logged); the next delivery (``deliver_pending``: the next event's
-# fallback, a retry job, or ``flask notify send`` from cron) tries it again, until
+# attempt count (logged); RQ's retries or ``flask notify send`` (cron) try it again, until
 # ``MAIL_MAX_ATTEMPTS`` are used up (``failed``; ``flask notify send --retry-failed``).
+# A batch stops at its first failure (the server is most likely down for the others too):
+# the rest stay ``pending`` for the next run.
 
 #: A message taken by a sender that then died is taken again after this long.
 MAIL_CLAIM_TIMEOUT = timedelta(minutes=15)
@@ -386,7 +387,7 @@ def start_mail(ids: list[int]) -> None:
                         queue.name)
         except RedisError as exc:
             log.warning("Redis unreachable (%s): e-mail is sent in this process", exc)
-    deliver_pending()
+    deliver_pending(ids)
 
 
 def send_mail(message_id: int) -> None:
@@ -402,8 +403,10 @@ def send_mail(message_id: int) -> None:
                 raise RuntimeError(f"E-mail {message_id} not sent yet; will retry.")
 
 
-def deliver_pending(retry_failed: bool = False) -> dict[str, int]:
-    """Send every message waiting in the outbox (each on its own claim). Returns counts."""
+def deliver_pending(ids: list[int] | None = None,
+                    retry_failed: bool = False) -> dict[str, int]:
+    """Send the messages ``ids`` (default: every message waiting in the outbox), each on
+    its own claim, stopping at the first failed send. Returns counts."""
     from sqlalchemy import or_, select
     from sqlalchemy.orm import Session
 
@@ -418,18 +421,20 @@ def deliver_pending(retry_failed: bool = False) -> dict[str, int]:
             session.execute(update_outbox().where(OutboxMessage.status == MAIL_FAILED)
                             .values(status=MAIL_PENDING, attempts=0))
             session.commit()
-        stale = utcnow() - MAIL_CLAIM_TIMEOUT
-        ids = list(session.scalars(
-            select(OutboxMessage.id).where(or_(
-                OutboxMessage.status.in_(statuses),
-                (OutboxMessage.status == MAIL_SENDING) & (OutboxMessage.claimed_at < stale),
-            )).order_by(OutboxMessage.id)))
+        if ids is None:
+            stale = utcnow() - MAIL_CLAIM_TIMEOUT
+            ids = list(session.scalars(
+                select(OutboxMessage.id).where(or_(
+                    OutboxMessage.status.in_(statuses),
+                    (OutboxMessage.status == MAIL_SENDING) & (OutboxMessage.claimed_at < stale),
+                )).order_by(OutboxMessage.id)))
         for message_id in ids:
             result = deliver(session, message_id)
             if result is True:
                 counts["sent"] += 1
             elif result is False:
                 counts["failed"] += 1
+                break
     return counts
 
 

@@ -27,7 +27,8 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
 from .extensions import db
-from .models import MANAGER, Notification, OutboxMessage, User, Visit, utcnow
+from .i18n import SEVERITY_LABELS, label
+from .models import MANAGER, Complaint, Notification, OutboxMessage, User, Visit, utcnow
 from .models.followup import DISPUTE_UPHELD, Dispute
 from .models.visit import QA
 
@@ -36,6 +37,7 @@ VISIT_RETURNED = "visit_returned"
 VISIT_RELEASED = "visit_released"
 HOT_ALERT = "hot_alert"
 DISPUTE_DECIDED = "dispute_decided"
+COMPLAINT_RECORDED = "complaint_recorded"
 PASSWORD_RESET = "password_reset"  # e-mail only (``send_email``), never in the inbox
 
 #: Where ``notify`` keeps the ids of the messages written in the current transaction
@@ -100,6 +102,14 @@ EVENTS: dict[str, Event] = {e.code: e for e in (
         lambda p: _("See the audit"),
     ),
     Event(
+        COMPLAINT_RECORDED,
+        lambda p: _("Customer complaint recorded: %(store)s", store=p["store"]),
+        lambda p: _("A customer complaint about %(store)s was recorded (severity: "
+                    "%(severity)s). Please follow it up.", store=p["store"],
+                    severity=label(SEVERITY_LABELS, p["severity"])),
+        lambda p: _("See the store"),
+    ),
+    Event(
         PASSWORD_RESET,
         lambda p: _("Reset your password"),
         lambda p: _("Someone, hopefully you, asked to reset the password of the account "
@@ -140,15 +150,15 @@ def _evaluator_link(visit: Visit) -> str:
     return url_for("shopper.visit_form", visit_id=visit.id)
 
 
-def _store_managers(visit: Visit) -> list[User]:
-    """The store managers of the visit's store (never anyone on the shopper's side)."""
-    if visit.store_id is None:
+def _store_managers(store_id: int | None) -> list[User]:
+    """The store managers of a store (never anyone on the shopper's side)."""
+    if store_id is None:
         return []
     from .models import store_managers
 
     return list(db.session.scalars(
         select(User).join(store_managers, store_managers.c.user_id == User.id)
-        .where(store_managers.c.store_id == visit.store_id, User.role == MANAGER)
+        .where(store_managers.c.store_id == store_id, User.role == MANAGER)
         .order_by(User.id)
     ))
 
@@ -173,7 +183,7 @@ def _visit_released(visit: Visit) -> Recipients:
     params = {**_visit_params(visit),
               "score": f"{visit.score:.1f}" if visit.score is not None else "–"}
     link = url_for("manager.visit", visit_id=visit.id)
-    return [(m, params, link) for m in _store_managers(visit)]
+    return [(m, dict(params), link) for m in _store_managers(visit.store_id)]
 
 
 def _dispute_decided(dispute: Dispute) -> Recipients:
@@ -187,11 +197,18 @@ def _dispute_decided(dispute: Dispute) -> Recipients:
     return [(filer, params, url_for("manager.visit", visit_id=dispute.visit_id))]
 
 
+def _complaint_recorded(complaint: Complaint) -> Recipients:
+    params = {"store": complaint.store.name, "severity": complaint.severity}
+    link = url_for("manager.store", store_id=complaint.store_id)
+    return [(m, dict(params), link) for m in _store_managers(complaint.store_id)]
+
+
 RECIPIENTS: dict[str, Callable[[Any], Recipients]] = {
     ASSIGNMENT_ISSUED: _assignment_issued,
     VISIT_RETURNED: _visit_returned,
     VISIT_RELEASED: _visit_released,
     DISPUTE_DECIDED: _dispute_decided,
+    COMPLAINT_RECORDED: _complaint_recorded,
 }
 
 

@@ -294,3 +294,18 @@ def test_without_a_mail_server_messages_are_written_to_files(chain, app, tmp_pat
     db.session.commit()
     files = list(folder.iterdir())
     assert len(files) == 1 and "alice@mail.test" in files[0].read_text()
+
+
+def test_complaint_recorded_mails_the_store_managers(client, auth, chain, smtp):
+    manager = chain.managers[1]  # store E002
+    _emails(chain, zh_user=manager)
+    auth.login("hq@example.com")
+    r = client.post("/hq/complaints/new", data={
+        "store_id": chain.stores[1].id, "received_at": "2026-05-10T09:30", "channel": "phone",
+        "severity": "major", "category": "courtesy", "description": "Rude crew 店员态度差"})
+    assert r.status_code in (302, 303)
+    [msg] = smtp.to(manager.email)
+    assert len(smtp.messages) == 1
+    text, html = _parts(msg)
+    assert "投诉" in msg["Subject"] and "Hangzhou Lake" in text and "（严重程度：严重）" in text
+    assert f"/manager/stores/{chain.stores[1].id}" in html
