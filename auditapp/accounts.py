@@ -97,6 +97,15 @@ def change_password(user: User, current: str, new: str, confirm: str) -> None:
     log_change("user", user.id, "password_changed", user.id, None, None)
 
 
+def change_email(user: User, password: str, email: str | None) -> None:
+    """Set (or clear) ``user``'s own e-mail address; the current password is required."""
+    if not user.check_password(password or ""):
+        raise AccountError(_("That is not your current password."), "password")
+    before = {"email": user.email}
+    user.email = (email or "").strip() or None
+    log_change("user", user.id, "email_changed", user.id, before, {"email": user.email})
+
+
 def reset_password(user: User, new: str, confirm: str) -> None:
     """Set the password chosen through a reset link (the link is then spent)."""
     _check_new(new, confirm)

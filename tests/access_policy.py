@@ -36,6 +36,7 @@ POLICY: dict[str, frozenset[str]] = {
     "auth.logout": LOGGED_IN,
     "auth.account": LOGGED_IN,  # one's own language setting
     "auth.change_password": LOGGED_IN,  # one's own password (the current one required)
+    "auth.change_email": LOGGED_IN,  # one's own e-mail address (the password required)
     # "forgot password": anyone may ask for a link; the reset page needs a genuine token
     "auth.forgot_password": EVERYONE,
     "auth.reset_password": EVERYONE,

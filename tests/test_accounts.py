@@ -68,7 +68,7 @@ def _reset_link(text: str) -> str:
 
 def test_forgot_password_link_is_signed_single_use_and_does_not_enumerate(client, chain):
     shopper = chain.shoppers[0]
-    shopper.email = "alice@mail.test"
+    shopper.email = "alice@example.com"
     db.session.commit()
     page = client.get("/auth/login").get_data(as_text=True)
     assert 'href="/auth/forgot"' in page
@@ -80,12 +80,12 @@ def test_forgot_password_link_is_signed_single_use_and_does_not_enumerate(client
     assert answers["MS-101"] == answers["nobody@example.com"] == answers["MS-102"]
     assert "a link to choose a new password is on its way" in answers["MS-101"]
     [message] = _sent()
-    assert message.to == ["alice@mail.test"]
+    assert message.to == ["alice@example.com"]
     html = message.alternatives[0][0]
     link = _reset_link(message.body)
     assert link in html
     # by e-mail address too
-    client.post("/auth/forgot", data={"username": "ALICE@mail.test"})
+    client.post("/auth/forgot", data={"username": "ALICE@example.com"})
     assert len(_sent()) == 2
     # a tampered or foreign token is refused with a message
     r = client.get(link[:-3] + "xyz")
@@ -109,7 +109,7 @@ def test_forgot_password_link_is_signed_single_use_and_does_not_enumerate(client
 
 
 def test_reset_link_expires(client, chain, app):
-    chain.shoppers[0].email = "alice@mail.test"
+    chain.shoppers[0].email = "alice@example.com"
     db.session.commit()
     client.post("/auth/forgot", data={"username": "MS-101"})
     link = _reset_link(_sent()[0].body)
@@ -119,7 +119,7 @@ def test_reset_link_expires(client, chain, app):
 
 def test_reset_email_in_the_users_language(client, chain):
     shopper = chain.shoppers[0]
-    shopper.email, shopper.locale = "alice@mail.test", "zh_CN"
+    shopper.email, shopper.locale = "alice@example.com", "zh_CN"
     db.session.commit()
     client.post("/auth/forgot", data={"username": "MS-101"})
     [message] = _sent()
@@ -136,7 +136,7 @@ def test_forgot_password_is_throttled(tmp_path):
     with app.app_context():
         db.create_all()
         chain = make_chain()
-        chain.shoppers[0].email = "alice@mail.test"
+        chain.shoppers[0].email = "alice@example.com"
         db.session.commit()
         client = app.test_client()
         codes = [client.post("/auth/forgot", data={"username": "MS-101"},
@@ -157,3 +157,24 @@ def test_reset_tokens_are_masked_in_logs():
 
     line = '"GET /auth/reset/eyJ1Ijo.abc-DEF_1 HTTP/1.1" 200'
     assert mask_secrets(line) == '"GET /auth/reset/*** HTTP/1.1" 200'
+
+
+def test_own_email_address_needs_the_password(client, auth, chain):
+    auth.login("MS-101")
+    page = client.get("/auth/account").get_data(as_text=True)
+    assert 'id="email-form"' in page
+    r = client.post("/auth/account/email", data={"email": "alice@example.com",
+                                                 "password": "wrong-one"})
+    assert r.status_code == 400 and "That is not your current password." in r.get_data(
+        as_text=True)
+    assert 'value="alice@example.com"' in r.get_data(as_text=True)  # what was typed stays
+    r = client.post("/auth/account/email", data={"email": "not-an-address",
+                                                 "password": PASSWORD})
+    assert r.status_code == 400 and "Enter a valid e-mail." in r.get_data(as_text=True)
+    assert _user("MS-101").email is None
+    r = client.post("/auth/account/email", data={"email": "alice@example.com",
+                                                 "password": PASSWORD}, follow_redirects=True)
+    assert "E-mail address saved." in r.get_data(as_text=True)
+    assert _user("MS-101").email == "alice@example.com"
+    client.post("/auth/account/email", data={"email": "", "password": PASSWORD})
+    assert _user("MS-101").email is None

@@ -2,7 +2,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Email, Length, Optional
 
 from ..i18n import LOCALES
 
@@ -76,3 +76,19 @@ class ResetPasswordForm(FlaskForm):
         render_kw={"autocomplete": "new-password"},
     )
     submit = SubmitField(_l("Set password"))
+
+
+class EmailForm(FlaskForm):
+    """One's own e-mail address (where notifications and reset links go)."""
+
+    email = StringField(
+        _l("E-mail"),
+        validators=[Optional(), Email(_l("Enter a valid e-mail.")), Length(max=200)],
+        render_kw={"autocomplete": "email", "inputmode": "email"},
+    )
+    password = PasswordField(
+        _l("Current password"),
+        validators=[DataRequired(_l("Enter your current password.")), Length(max=200)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    submit = SubmitField(_l("Save e-mail"))

@@ -14,6 +14,7 @@ from ..i18n import LOCALES
 from ..models import User
 from . import bp
 from .forms import (
+    EmailForm,
     ForgotPasswordForm,
     LanguageForm,
     LoginForm,
@@ -108,12 +109,39 @@ def account():
         db.session.commit()
         # the next page is in the new language; say so in it
         return redirect(url_for("auth.account", saved=1))
-    return render_template("auth/account.html", form=form, password_form=PasswordChangeForm(),
-                           saved=request.args.get("saved") == "1")
+    return _account_page(form=form, saved=request.args.get("saved") == "1")
+
+
+def _account_page(status: int = 200, **forms):
+    """My account: language, e-mail address and password, each its own form."""
+    forms.setdefault("form", LanguageForm(data={"locale": current_user.locale or ""}))
+    forms.setdefault("email_form", EmailForm(data={"email": current_user.email or ""}))
+    forms.setdefault("password_form", PasswordChangeForm())
+    forms.setdefault("saved", False)
+    return render_template("auth/account.html", **forms), status
 
 
 def _current_user_key() -> str:
-    return f"password-change:{getattr(current_user, 'id', '')}"
+    return f"account-password:{getattr(current_user, 'id', '')}"
+
+
+@bp.route("/account/email", methods=["POST"])
+@login_required
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], key_func=_current_user_key,
+               deduct_when=_login_failed)
+def change_email():
+    form = EmailForm()
+    if form.validate_on_submit():
+        try:
+            accounts.change_email(current_user, form.password.data, form.email.data)
+        except accounts.AccountError as error:
+            form.password.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(_("E-mail address saved."), "success")
+            return redirect(url_for("auth.account"), code=303)
+    db.session.rollback()
+    return _account_page(400, email_form=form)
 
 
 @bp.route("/account/password", methods=["POST"])
@@ -136,8 +164,7 @@ def change_password():
             flash(_("Password changed. Your other sessions have ended."), "success")
             return redirect(url_for("auth.account"), code=303)
     db.session.rollback()
-    return render_template("auth/account.html", form=LanguageForm(
-        data={"locale": current_user.locale or ""}), password_form=form, saved=False), 400
+    return _account_page(400, password_form=form)
 
 
 def _typed_identifier() -> str:
