@@ -488,5 +488,10 @@ def deliver(session, message_id: int) -> bool | None:
         return False
     message.status, message.sent_at, message.last_error = MAIL_SENT, utcnow(), ""
     session.commit()
-    log.info("E-mail %s (%s) sent to user %s", message.id, message.event, message.user_id)
+    if current_app.config.get("MAIL_BACKEND") == "file":  # no MAIL_SERVER: say where it went
+        log.warning("No MAIL_SERVER set: e-mail %s (%s) to user %s was written to %s",
+                    message.id, message.event, message.user_id,
+                    current_app.config.get("MAIL_FILE_PATH"))
+    else:
+        log.info("E-mail %s (%s) sent to user %s", message.id, message.event, message.user_id)
     return True

@@ -281,7 +281,7 @@ def test_inbox_bell_list_and_mark_read(client, auth, chain):
     assert db.session.get(Notification, note.id).read_at is not None
 
 
-def test_without_a_mail_server_messages_are_written_to_files(chain, app, tmp_path):
+def test_without_a_mail_server_messages_are_written_to_files(chain, app, tmp_path, caplog):
     from auditapp import scheduling
 
     folder = tmp_path / "mail"
@@ -291,9 +291,11 @@ def test_without_a_mail_server_messages_are_written_to_files(chain, app, tmp_pat
     db.session.commit()
     visit = _assigned(chain, chain.stores[1], chain.shoppers[1])
     scheduling.reassign(visit, chain.shoppers[0])
-    db.session.commit()
+    with caplog.at_level("WARNING", logger="auditapp.jobs"):
+        db.session.commit()
     files = list(folder.iterdir())
     assert len(files) == 1 and "alice@mail.test" in files[0].read_text()
+    assert any(str(folder) in r.getMessage() for r in caplog.records)  # said where it went
 
 
 def test_complaint_recorded_mails_the_store_managers(client, auth, chain, smtp):
