@@ -86,7 +86,7 @@ EVENTS: dict[str, Event] = {e.code: e for e in (
         HOT_ALERT,
         lambda p: _("Hot alert: critical item failed at %(store)s", store=p["store"]),
         lambda p: _("The audit of %(store)s for %(month)s has been released with a failed "
-                    "critical item: %(items)s. Score: %(score)s. Please act on it now.",
+                    "critical item (%(items)s). Score: %(score)s. Please act on it now.",
                     store=p["store"], month=p["month"], score=p["score"],
                     items=", ".join(p["items_zh" if _is_zh() else "items"])),
         lambda p: _("See the audit"),
