@@ -81,9 +81,18 @@ def register_proxy_fix(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from . import i18n, security
+    from . import i18n, jobs, security
     from .config import resource_dir
-    from .extensions import babel, csrf, db, limiter, login_manager, migrate, use_sqlite_wal
+    from .extensions import (
+        babel,
+        csrf,
+        db,
+        limiter,
+        login_manager,
+        mail,
+        migrate,
+        use_sqlite_wal,
+    )
     from .storage import init_storage
 
     db.init_app(app)
@@ -101,6 +110,8 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     security.init_app(app)
     init_storage(app)
+    mail.init_app(app)
+    jobs.init_mail_delivery()
 
 
 def register_blueprints(app: Flask) -> None:

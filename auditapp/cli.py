@@ -31,7 +31,7 @@ from .months import is_provisional
 def init_app(app: Flask) -> None:
     for command in (
         init_db, seed_demo_command, create_user, bdi_command, schedule_command, generate_command,
-        strip_photo_metadata_command, verify_command,
+        strip_photo_metadata_command, verify_command, notify_group,
     ):
         app.cli.add_command(command)
 
@@ -321,3 +321,22 @@ def strip_photo_metadata_command() -> None:
     cleaned, seen = strip_all_stored()
     click.echo(_("Removed metadata from %(n)s of %(total)s stored images.", n=cleaned,
                  total=seen))
+
+
+@click.group("notify")
+def notify_group() -> None:
+    """E-mail notifications (the outbox)."""
+
+
+@notify_group.command("send")
+@click.option("--retry-failed", is_flag=True,
+              help="Also try again the messages that used up their attempts.")
+@with_appcontext
+@cli_localised
+def notify_send_command(retry_failed: bool) -> None:
+    """Send the e-mails waiting in the outbox (for cron: safe to run often)."""
+    from .jobs import deliver_pending
+
+    counts = deliver_pending(retry_failed=retry_failed)
+    click.echo(_("%(sent)s sent, %(failed)s not sent (kept for a retry).", sent=counts["sent"],
+                 failed=counts["failed"]))

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from . import notifications
 from .analytics import Period
 from .audit import log_change
 from .extensions import db
@@ -119,6 +120,7 @@ def record(store: Store, received_at: datetime, *, channel: str, severity: str,
     log_change("complaint", complaint.id, "create", user_id, None,
                {**_state(complaint), "store_id": store.id,
                 "received_at": complaint.received_at.isoformat()})
+    notifications.notify(notifications.COMPLAINT_RECORDED, complaint)
     return complaint
 
 

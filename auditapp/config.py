@@ -12,6 +12,12 @@ Every setting can come from the environment; the class picked by ``AUDITAPP_ENV`
 - ``LOGIN_LIMIT_PER_ACCOUNT`` / ``LOGIN_LIMIT_PER_IP``: failed logins allowed (defaults
   "10 per 15 minutes" per account, "50 per 15 minutes" per client address).
 - ``UPLOAD_FOLDER``: where photos and generated files are stored (default ``instance/files``).
+- ``MAIL_SERVER`` (with ``MAIL_PORT``, ``MAIL_USERNAME``, ``MAIL_PASSWORD``,
+  ``MAIL_USE_TLS`` / ``MAIL_USE_SSL``, ``MAIL_DEFAULT_SENDER``): the SMTP server e-mail
+  goes through. Without it every message is written to a file in ``instance/mail``
+  (``MAIL_FILE_PATH``) instead, so one sees what would have been sent.
+- ``BASE_URL``: the app's address as users reach it (``https://audit.example.com``), for
+  the links in e-mails sent outside a request (CLI, jobs).
 - ``AUDITAPP_INSTANCE``: the instance folder (default ``instance/`` in a source checkout,
   ``<prefix>/var/auditapp-instance`` for an installed package).
 """
@@ -101,7 +107,28 @@ class Config:
     #: client address (against one machine trying many accounts; an office shares one).
     LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "10 per 15 minutes")
     LOGIN_LIMIT_PER_IP = os.environ.get("LOGIN_LIMIT_PER_IP", "50 per 15 minutes")
+    #: "Forgot password": links asked for per client address and per account named, and
+    #: how long a link works (seconds).
+    PASSWORD_RESET_LIMIT_PER_IP = os.environ.get("PASSWORD_RESET_LIMIT_PER_IP",
+                                                 "10 per hour")
+    PASSWORD_RESET_LIMIT_PER_ACCOUNT = os.environ.get("PASSWORD_RESET_LIMIT_PER_ACCOUNT",
+                                                      "3 per hour")
+    PASSWORD_RESET_MAX_AGE = int(os.environ.get("PASSWORD_RESET_MAX_AGE") or 3600)
     BRAND_NAME = os.environ.get("BRAND_NAME", "auditapp")
+    BASE_URL = os.environ.get("BASE_URL", "")
+    # E-mail (Flask-Mailman): SMTP when MAIL_SERVER is set, else one file per message.
+    MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
+    MAIL_BACKEND = os.environ.get("MAIL_BACKEND") or ("smtp" if MAIL_SERVER else "file")
+    MAIL_FILE_PATH = os.environ.get("MAIL_FILE_PATH", str(INSTANCE_DIR / "mail"))
+    MAIL_PORT = int(os.environ.get("MAIL_PORT") or 25)
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+    MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "").lower() in ("1", "true", "yes")
+    MAIL_USE_SSL = os.environ.get("MAIL_USE_SSL", "").lower() in ("1", "true", "yes")
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "auditapp@localhost")
+    #: Seconds to wait for the SMTP server; attempts per message before it is ``failed``.
+    MAIL_TIMEOUT = int(os.environ.get("MAIL_TIMEOUT") or 10)
+    MAIL_MAX_ATTEMPTS = int(os.environ.get("MAIL_MAX_ATTEMPTS") or 5)
     TESTING = False
 
 
@@ -116,6 +143,7 @@ class TestingConfig(Config):
     WTF_CSRF_ENABLED = False
     RATELIMIT_ENABLED = False
     RATELIMIT_STORAGE_URI = "memory://"
+    MAIL_BACKEND = "locmem"  # kept in memory (flask_mailman's ``mail.outbox``)
 
 
 class ProductionConfig(Config):

@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from PIL import Image
 from sqlalchemy import func, select
 
-from . import photos, scoring, storage, visit_states
+from . import notifications, photos, scoring, storage, visit_states
 from .audit import log_change
 from .extensions import db
 from .i18n import local_dt
@@ -264,6 +264,7 @@ def decide_dispute(
     if _visit_state(visit) != visit_before:
         log_change("visit", visit.id, "rescored" if upheld else "status", user.id,
                    visit_before, _visit_state(visit))
+    notifications.notify(notifications.DISPUTE_DECIDED, dispute)
     return dispute
 
 

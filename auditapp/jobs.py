@@ -23,6 +23,7 @@ import json
 import logging
 import secrets
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask, current_app, has_app_context
@@ -320,3 +321,177 @@ def _worker_gone(job) -> bool:
     worker = Worker.find_by_key(Worker.redis_worker_namespace_prefix + job.worker_name,
                                 connection=job.connection)
     return worker is None or worker.death_date is not None
+
+
+# --- e-mail: the outbox, sent after the commit -----------------------------------------------
+#
+# ``notifications.notify`` writes each message as an ``OutboxMessage`` row in the caller's
+# transaction and notes its id in ``session.info``. Once that transaction commits, the ids
+# are handed to the job queue (``send_mail`` on the RQ queue, retried by RQ) or, without
+# Redis or a worker, sent in this process on a session of their own (never inside the
+# request's transaction). A send that fails leaves the row ``pending`` with its error and
+# attempt count (logged); RQ's retries or ``flask notify send`` (cron) try it again, until
+# ``MAIL_MAX_ATTEMPTS`` are used up (``failed``; ``flask notify send --retry-failed``).
+# A batch stops at its first failure (the server is most likely down for the others too):
+# the rest stay ``pending`` for the next run.
+
+#: A message taken by a sender that then died is taken again after this long.
+MAIL_CLAIM_TIMEOUT = timedelta(minutes=15)
+MAIL_RETRY_INTERVALS = [60, 300, 900, 3600]
+
+
+def _after_commit(session) -> None:
+    from .notifications import NEW_MESSAGES
+
+    ids = session.info.pop(NEW_MESSAGES, None)
+    if ids:
+        start_mail(ids)
+
+
+def _after_rollback(session, _previous) -> None:
+    from .notifications import NEW_MESSAGES
+
+    session.info.pop(NEW_MESSAGES, None)
+
+
+def init_mail_delivery() -> None:
+    """Send the outbox messages a transaction wrote once it commits; forget them on a
+    rollback. (Listens on the one ``db.session``, once for every app.)"""
+    from sqlalchemy import event
+
+    from .extensions import db
+
+    if not event.contains(db.session, "after_commit", _after_commit):
+        event.listen(db.session, "after_commit", _after_commit)
+        event.listen(db.session, "after_soft_rollback", _after_rollback)
+
+
+def start_mail(ids: list[int]) -> None:
+    """Send the messages ``ids``: enqueued when Redis and a worker are there, else now
+    (with the other pending ones)."""
+    connection = redis_connection()
+    if connection is not None:
+        from redis.exceptions import RedisError
+        from rq import Retry
+
+        try:
+            queue = _queue(connection)
+            if live_workers(queue):
+                for message_id in ids:
+                    queue.enqueue("auditapp.jobs.send_mail", message_id,
+                                  retry=Retry(max=len(MAIL_RETRY_INTERVALS),
+                                              interval=MAIL_RETRY_INTERVALS),
+                                  result_ttl=3600, failure_ttl=RESULT_TTL)
+                return
+            log.warning("No RQ worker listens on queue %r: e-mail is sent in this process.",
+                        queue.name)
+        except RedisError as exc:
+            log.warning("Redis unreachable (%s): e-mail is sent in this process", exc)
+    deliver_pending(ids)
+
+
+def send_mail(message_id: int) -> None:
+    """The RQ job: send one outbox message (raises when the send failed, so RQ retries)."""
+    app = _app()
+    with app.app_context():
+        from sqlalchemy.orm import Session
+
+        from .extensions import db
+
+        with Session(db.engine) as session:
+            if deliver(session, message_id) is False:
+                raise RuntimeError(f"E-mail {message_id} not sent yet; will retry.")
+
+
+def deliver_pending(ids: list[int] | None = None,
+                    retry_failed: bool = False) -> dict[str, int]:
+    """Send the messages ``ids`` (default: every message waiting in the outbox), each on
+    its own claim, stopping at the first failed send. Returns counts."""
+    from sqlalchemy import or_, select
+    from sqlalchemy.orm import Session
+
+    from .extensions import db
+    from .models import OutboxMessage, utcnow
+    from .models.notification import MAIL_FAILED, MAIL_PENDING, MAIL_SENDING
+
+    counts = {"sent": 0, "failed": 0}
+    statuses = [MAIL_PENDING, MAIL_FAILED] if retry_failed else [MAIL_PENDING]
+    with Session(db.engine) as session:
+        if retry_failed:
+            session.execute(update_outbox().where(OutboxMessage.status == MAIL_FAILED)
+                            .values(status=MAIL_PENDING, attempts=0))
+            session.commit()
+        if ids is None:
+            stale = utcnow() - MAIL_CLAIM_TIMEOUT
+            ids = list(session.scalars(
+                select(OutboxMessage.id).where(or_(
+                    OutboxMessage.status.in_(statuses),
+                    (OutboxMessage.status == MAIL_SENDING) & (OutboxMessage.claimed_at < stale),
+                )).order_by(OutboxMessage.id)))
+        for message_id in ids:
+            result = deliver(session, message_id)
+            if result is True:
+                counts["sent"] += 1
+            elif result is False:
+                counts["failed"] += 1
+                break
+    return counts
+
+
+def update_outbox():
+    from sqlalchemy import update
+
+    from .models import OutboxMessage
+
+    return update(OutboxMessage)
+
+
+def deliver(session, message_id: int) -> bool | None:
+    """Claim, send and record one message on ``session`` (committing each step). True:
+    sent; False: the send failed (kept for a retry, or ``failed`` after the last attempt);
+    None: nothing to do (sent already, or another sender has it)."""
+    from flask_mailman import EmailMultiAlternatives
+
+    from .extensions import mail
+    from .models import OutboxMessage, utcnow
+    from .models.notification import MAIL_FAILED, MAIL_PENDING, MAIL_SENDING, MAIL_SENT
+
+    now = utcnow()
+    claimed = session.execute(
+        update_outbox().where(
+            OutboxMessage.id == message_id,
+            (OutboxMessage.status == MAIL_PENDING)
+            | ((OutboxMessage.status == MAIL_SENDING)
+               & (OutboxMessage.claimed_at < now - MAIL_CLAIM_TIMEOUT)))
+        .values(status=MAIL_SENDING, claimed_at=now, attempts=OutboxMessage.attempts + 1)
+    ).rowcount
+    session.commit()
+    if not claimed:
+        return None
+    message = session.get(OutboxMessage, message_id)
+    email = EmailMultiAlternatives(
+        message.subject, message.text_body,
+        current_app.config.get("MAIL_DEFAULT_SENDER"), [message.to_address],
+        connection=mail.get_connection(),
+    )
+    email.attach_alternative(message.html_body, "text/html")
+    try:
+        email.send()
+    except Exception as exc:  # noqa: BLE001 - any transport error: keep it for a retry
+        last = message.attempts >= current_app.config.get("MAIL_MAX_ATTEMPTS", 5)
+        message.status = MAIL_FAILED if last else MAIL_PENDING
+        message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        session.commit()
+        log.warning("E-mail %s (%s) to user %s not sent, attempt %s%s: %s", message.id,
+                    message.event, message.user_id, message.attempts,
+                    " (giving up)" if last else "", message.last_error)
+        return False
+    message.status, message.sent_at, message.last_error = MAIL_SENT, utcnow(), ""
+    session.commit()
+    if current_app.config.get("MAIL_BACKEND") == "file":  # no MAIL_SERVER: say where it went
+        log.warning("No MAIL_SERVER set: e-mail %s (%s) to user %s was written to %s",
+                    message.id, message.event, message.user_id,
+                    current_app.config.get("MAIL_FILE_PATH"))
+    else:
+        log.info("E-mail %s (%s) sent to user %s", message.id, message.event, message.user_id)
+    return True

@@ -69,6 +69,8 @@ class Cap(StrEnum):
     CLOSE_MONTHS = "close_months"  # close a month: its figures become final (SCORING.md §11)
     VIEW_AUDIT_TRAIL = "view_audit_trail"
     FIGURES_API = "figures_api"  # the BI API and one's personal API token
+    # --- everyone
+    READ_NOTIFICATIONS = "read_notifications"  # one's own inbox (and its unread count)
 
 
 @dataclass(frozen=True)
@@ -88,12 +90,12 @@ class Role:
     nav: tuple[NavLink, ...]
 
 
-_STORE_SIDE = frozenset({Cap.VIEW_STORE_RESULTS, Cap.FOLLOW_UP})
+_STORE_SIDE = frozenset({Cap.VIEW_STORE_RESULTS, Cap.FOLLOW_UP, Cap.READ_NOTIFICATIONS})
 _HQ = frozenset({
     Cap.SEE_ALL_STORES, Cap.QA_AUDIT, Cap.VIEW_CHAIN, Cap.REVIEW_VISITS,
     Cap.DECIDE_FOLLOW_UP, Cap.MANAGE_COMPLAINTS, Cap.CHAIN_REPORTS, Cap.MANAGE_MASTERDATA,
     Cap.MANAGE_QUESTIONNAIRES, Cap.SCHEDULE_VISITS, Cap.MANAGE_SETTINGS,
-    Cap.VIEW_AUDIT_TRAIL, Cap.FIGURES_API, Cap.CLOSE_MONTHS,
+    Cap.VIEW_AUDIT_TRAIL, Cap.FIGURES_API, Cap.CLOSE_MONTHS, Cap.READ_NOTIFICATIONS,
 })
 
 _STORE_NAV = (
@@ -120,7 +122,8 @@ ROLES_BY_CODE: dict[str, Role] = {
         NavLink("hq.audit_log", _l("Audit trail"), Cap.VIEW_AUDIT_TRAIL),
     )),
     QA_AUDITOR: Role(
-        QA_AUDITOR, frozenset({Cap.SEE_ALL_STORES, Cap.QA_AUDIT}), "hq.qa_index",
+        QA_AUDITOR, frozenset({Cap.SEE_ALL_STORES, Cap.QA_AUDIT, Cap.READ_NOTIFICATIONS}),
+        "hq.qa_index",
         (NavLink("hq.qa_index", _l("QA audits"), Cap.QA_AUDIT),),
     ),
     AREA_MANAGER: Role(
@@ -133,7 +136,7 @@ ROLES_BY_CODE: dict[str, Role] = {
         "manager.index", _STORE_NAV,
     ),
     SHOPPER: Role(
-        SHOPPER, frozenset({Cap.SHOP_VISITS}), "shopper.index",
+        SHOPPER, frozenset({Cap.SHOP_VISITS, Cap.READ_NOTIFICATIONS}), "shopper.index",
         (NavLink("shopper.index", _l("My assignments"), Cap.SHOP_VISITS),),
     ),
 }

@@ -28,7 +28,7 @@ from flask import has_request_context
 from flask_babel import force_locale, gettext
 from sqlalchemy import select
 
-from . import analytics, scoring, visit_states
+from . import analytics, notifications, scoring, visit_states
 from .audit import log_change
 from .extensions import db
 from .models import SHOPPER, Questionnaire, Store, User, Visit
@@ -261,6 +261,7 @@ def generate_month(month: str, user_id: int | None = None) -> Plan:
         {"created": [v.id for v in plan.created],
          "unscheduled": [u.store.code for u in plan.unscheduled]},
     )
+    notifications.notify(notifications.ASSIGNMENT_ISSUED, plan.created)
     return plan
 
 
@@ -291,6 +292,7 @@ def reassign(visit: Visit, shopper: User, user_id: int | None = None) -> None:
     visit.status = status
     log_change("visit", visit.id, "reassign", user_id, before,
                {"evaluator_id": shopper.id, "status": status})
+    notifications.notify(notifications.ASSIGNMENT_ISSUED, visit)
 
 
 def _detach_evaluator_work(visit: Visit) -> dict:

@@ -14,8 +14,10 @@ from werkzeug.routing import IntegerConverter
 from .extensions import db, login_manager
 
 #: Where a secret can sit in a URL: an assignment link's token (``/shopper/t/<token>``,
-#: also before ``/photos/…``) and the API's ``?token=`` parameter.
-_SECRET_IN_URL = re.compile(r"(/shopper/t/)[^/?#\s\"']+|([?&]token=)[^&#\s\"']+")
+#: also before ``/photos/…``), a password reset link's (``/auth/reset/<token>``) and the
+#: API's ``?token=`` parameter.
+_SECRET_IN_URL = re.compile(
+    r"(/shopper/t/|/auth/reset/)[^/?#\s\"']+|([?&]token=)[^&#\s\"']+")
 
 
 def mask_secrets(text: str) -> str:

@@ -21,7 +21,7 @@ from flask_babel import gettext
 from sqlalchemy import Table, func, select, update
 from sqlalchemy.orm import selectinload
 
-from . import audit, scoring, settings, visit_states
+from . import audit, notifications, scoring, settings, visit_states
 from .extensions import db
 from .models import (
     Answer,
@@ -330,6 +330,7 @@ def release(visit: Visit, user) -> None:
     visit.reviewed_by_id = user.id
     visit.return_reason = ""
     audit.log_change("visit", visit.id, "release", user.id, before, _review_state(visit))
+    notifications.notify(notifications.VISIT_RELEASED, visit)
 
 
 def return_to_evaluator(visit: Visit, user, reason: str) -> None:
@@ -344,6 +345,7 @@ def return_to_evaluator(visit: Visit, user, reason: str) -> None:
     visit.return_reason = reason
     visit.reviewed_by_id = user.id
     audit.log_change("visit", visit.id, "return", user.id, before, _review_state(visit))
+    notifications.notify(notifications.VISIT_RETURNED, visit)
 
 
 def reject(visit: Visit, user, reason: str) -> None:

@@ -36,6 +36,15 @@ POLICY: dict[str, frozenset[str]] = {
     "auth.set_language": EVERYONE,
     "auth.logout": LOGGED_IN,
     "auth.account": LOGGED_IN,  # one's own language setting
+    "auth.change_password": LOGGED_IN,  # one's own password (the current one required)
+    "auth.change_email": LOGGED_IN,  # one's own e-mail address (the password required)
+    # "forgot password": anyone may ask for a link; the reset page needs a genuine token
+    "auth.forgot_password": EVERYONE,
+    "auth.reset_password": EVERYONE,
+    # one's own inbox (every role); a notification is marked read only by its reader
+    "main.notifications_page": LOGGED_IN,
+    "main.notifications_read_all": LOGGED_IN,
+    "main.notification_read": frozenset({"manager_a"}),
     "main.index": LOGGED_IN,  # sends each role to its home page
     # the service worker script is static code (no data)
     "shopper.service_worker": EVERYONE,

@@ -23,7 +23,7 @@ from flask import Flask, g
 from werkzeug.routing import Rule
 
 from auditapp.extensions import db
-from auditapp.models import CompetitorStore, Visit, utcnow
+from auditapp.models import CompetitorStore, Notification, Visit, utcnow
 from auditapp.models.followup import CorrectiveAction, Dispute
 from auditapp.models.visit import ASSIGNED
 from auditapp.visits import new_access_token
@@ -92,7 +92,11 @@ def build_samples(chain) -> dict:
     qa_visit = Visit(kind="qa", store=store_a, evaluator=chain.qa, questionnaire=chain.qa_q,
                      month=visit.month, visit_type="walk_in", status=ASSIGNED,
                      access_token=new_access_token())
-    db.session.add_all([dispute, action, competitor, assigned, qa_visit])
+    # store A's manager's inbox line (only its reader may mark it read)
+    note = Notification(user_id=chain.managers[0].id, event="visit_released",
+                        params={"store": store_a.name, "month": visit.month, "score": "80.0"},
+                        link=f"/manager/visits/{visit.id}")
+    db.session.add_all([dispute, action, competitor, assigned, qa_visit, note])
     visit.token_expires_at = utcnow() + timedelta(days=30)
     db.session.commit()
     questionnaire = chain.ms_q
@@ -111,6 +115,7 @@ def build_samples(chain) -> dict:
         "item_id": dimension.items[0].id,
         "user_id": other_user.id,
         "competitor_id": competitor.id,
+        "notification_id": note.id,
         "token": visit.access_token,
         "n": 0,
         "code": "zh_CN",

@@ -87,7 +87,7 @@ def test_hq_admin_pages(request, live_server, chain, tmp_path, device):
     page.click("nav.nav >> text=Scheduling")
     page.goto(f"{live_server}/hq/scheduling?month=2026-06")
     assert page.locator("#assignments tbody tr").count() == 4
-    assert "/shopper/v/" in page.input_value(".link-input >> nth=0")
+    assert "/shopper/t/" in page.input_value(".link-input >> nth=0")
     assert fits_viewport(page)
     screenshot(page, tmp_path=tmp_path, name=f"hq-scheduling-{device}")
     assert not errors, errors

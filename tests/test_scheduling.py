@@ -3,6 +3,7 @@ the HQ page, reassignment and the ``flask schedule`` command."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from datetime import date
 
@@ -165,23 +166,34 @@ def test_previous_shopper_is_never_sent_again_next_month(programme):
 
 def test_hq_page_preview_generate_and_links(client, auth, programme):
     auth.login("hq@example.com")
-    html = client.get("/hq/scheduling?month=2026-07").get_data(as_text=True)
-    assert "To schedule for 2026-07" in html and "Generate 6 visits" in html
-    assert "No assignments yet" in html and not _visits("2026-07")
-    r = client.post("/hq/scheduling", data={"month": "2026-07"})
-    assert r.status_code == 302 and r.headers["Location"].endswith("month=2026-07")
+    html = client.get("/hq/scheduling?month=2036-07").get_data(as_text=True)
+    assert "To schedule for 2036-07" in html and "Generate 6 visits" in html
+    assert "No assignments yet" in html and not _visits("2036-07")
+    r = client.post("/hq/scheduling", data={"month": "2036-07"})
+    assert r.status_code == 302 and r.headers["Location"].endswith("month=2036-07")
     html = client.get(r.headers["Location"]).get_data(as_text=True)
-    assert "6 visits scheduled for 2026-07" in html
-    visits = _visits("2026-07")
+    assert "6 visits scheduled for 2036-07" in html
+    visits = _visits("2036-07")
     assert len(visits) == 6
     for v in visits:
-        assert f"http://localhost/shopper/v/{v.access_token}" in html
         assert v.evaluator.username in html
+    # every link the page prints opens that visit's form (as the shopper would, logged out)
+    links = re.findall(r'class="input link-input"[^>]*value="([^"]+)"', html)
+    assert len(links) == 6
+    auth.logout()
+    by_token = {v.access_token: v for v in visits}
+    for link in links:
+        token = link.rsplit("/", 1)[-1]
+        assert token in by_token
+        r = client.get(link)
+        assert r.status_code == 200, link
+        assert by_token[token].store.name in r.get_data(as_text=True)
+    auth.login("hq@example.com")
     assert "上海南京西路店" in html
     assert "Every active store already has its visit" in html
-    r = client.post("/hq/scheduling", data={"month": "2026-07"}, follow_redirects=True)
+    r = client.post("/hq/scheduling", data={"month": "2036-07"}, follow_redirects=True)
     assert "Nothing new to schedule" in r.get_data(as_text=True)
-    assert len(_visits("2026-07")) == 6
+    assert len(_visits("2036-07")) == 6
     html = client.get("/hq/scheduling?month=2026-13").get_data(as_text=True)
     assert "Write the month as YYYY-MM" in html and 'value="2026-13"' in html
     assert db.session.scalar(select(AuditLog).where(AuditLog.entity == "schedule"))

@@ -2,7 +2,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Email, Length, Optional
 
 from ..i18n import LOCALES
 
@@ -32,3 +32,63 @@ class LanguageForm(FlaskForm):
         default="",
     )
     submit = SubmitField(_l("Save"))
+
+
+class PasswordChangeForm(FlaskForm):
+    current_password = PasswordField(
+        _l("Current password"),
+        validators=[DataRequired(_l("Enter your current password.")), Length(max=200)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    new_password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(_l("Enter a new password.")),
+                    Length(min=8, max=200, message=_l("At least 8 characters."))],
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        _l("New password again"),
+        validators=[DataRequired(_l("Enter the new password again.")), Length(max=200)],
+        render_kw={"autocomplete": "new-password"},
+    )
+    submit = SubmitField(_l("Change password"))
+
+
+class ForgotPasswordForm(FlaskForm):
+    username = StringField(
+        _l("E-mail or shopper code"),
+        validators=[DataRequired(_l("Enter your e-mail or shopper code.")), Length(max=200)],
+        render_kw={"autocomplete": "username", "autocapitalize": "none"},
+    )
+    submit = SubmitField(_l("Send me a link"))
+
+
+class ResetPasswordForm(FlaskForm):
+    new_password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(_l("Enter a new password.")),
+                    Length(min=8, max=200, message=_l("At least 8 characters."))],
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        _l("New password again"),
+        validators=[DataRequired(_l("Enter the new password again.")), Length(max=200)],
+        render_kw={"autocomplete": "new-password"},
+    )
+    submit = SubmitField(_l("Set password"))
+
+
+class EmailForm(FlaskForm):
+    """One's own e-mail address (where notifications and reset links go)."""
+
+    email = StringField(
+        _l("E-mail"),
+        validators=[Optional(), Email(_l("Enter a valid e-mail.")), Length(max=200)],
+        render_kw={"autocomplete": "email", "inputmode": "email"},
+    )
+    password = PasswordField(
+        _l("Current password"),
+        validators=[DataRequired(_l("Enter your current password.")), Length(max=200)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    submit = SubmitField(_l("Save e-mail"))

@@ -1,8 +1,8 @@
 """HQ: the monthly mystery-shop schedule — preview, generate, reassign.
 
 The rules live in ``auditapp.scheduling``. The shopper's link is the absolute URL of the
-shopper's token route ``/shopper/v/<token>`` (built by ``shopper_link``; the route itself
-belongs to the shopper blueprint).
+shopper's token route ``/shopper/t/<token>`` (built by ``shopper_link`` from the shopper
+blueprint's ``token_form`` endpoint, so the two cannot drift apart).
 """
 
 from __future__ import annotations
@@ -26,10 +26,10 @@ from .forms import MonthForm, ReassignForm
 
 
 def shopper_link(token: str | None) -> str:
-    """Absolute URL of a shopper's assignment link (``/shopper/v/<token>``)."""
+    """Absolute URL of a shopper's assignment link (``/shopper/t/<token>``)."""
     if not token:
         return ""
-    return url_for("main.index", _external=True).rstrip("/") + "/shopper/v/" + token
+    return url_for("shopper.token_form", token=token, _external=True)
 
 
 def _default_month() -> str:

@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("main", __name__)
 
-from . import files, routes  # noqa: E402,F401
+from . import files, inbox, routes  # noqa: E402,F401

@@ -6,6 +6,7 @@ from .complaint import Complaint
 from .followup import CorrectiveAction, Dispute
 from .integrity import PhotoMeta, VisitEvent, VisitFlag
 from .months import MonthClosure, MonthFigure, SettingVersion
+from .notification import Notification, OutboxMessage
 from .org import Brand, CompetitorStore, Region, Store
 from .questionnaire import Dimension, Item, Questionnaire
 from .user import (
@@ -40,6 +41,8 @@ __all__ = [
     "Item",
     "MonthClosure",
     "MonthFigure",
+    "Notification",
+    "OutboxMessage",
     "Photo",
     "PhotoMeta",
     "Questionnaire",
