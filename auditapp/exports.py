@@ -80,6 +80,13 @@ COLUMN_LABELS = {
     "bdi": _l("BDI"),
     "previous_bdi": _l("Previous month's BDI"),
     "change": _l("Month-on-month change"),
+    "failed_items": _l("Failed items"),
+    "bdi_low": _l("BDI interval low (90 %)"),
+    "bdi_high": _l("BDI interval high (90 %)"),
+    "band_range": _l("Band range"),
+    "band_status": _l("Band status"),
+    "change_significant": _l("Clear change"),
+    "month_status": _l("Month status"),
 }
 
 
@@ -225,7 +232,7 @@ def scores_table(
          _num(s.interval.low if s.interval else None),
          _num(s.interval.high if s.interval else None),
          band_range_label(s.bands), band_status(s.bands),
-         None if s.change_significant is None else ("yes" if s.change_significant else "no"),
+         _yes_no(s.change_significant),
          status]
         for s in scores
     ]

@@ -108,11 +108,13 @@ def test_api_cli_and_export_carry_n_interval_and_bands(client, auth, chain, mont
 
     with client.get("/hq/reports/export/scores.csv?month=2026-05") as response:
         text = response.get_data(as_text=True).lstrip("\ufeff")
-    rows = {r["store_code"]: r for r in csv.DictReader(io.StringIO(text))}
-    assert rows["E001"]["bdi_low"] == "64.3" and rows["E001"]["bdi_high"] == "100.0"
-    assert rows["E001"]["band_status"] == "provisional"
-    assert rows["E001"]["change_significant"] == "no"
-    assert rows["E002"]["band_status"] == "confirmed"
+    rows = {r["Store code"]: r for r in csv.DictReader(io.StringIO(text))}
+    e001 = rows["E001"]
+    assert e001["BDI interval low (90 %)"] == "64.3"
+    assert e001["BDI interval high (90 %)"] == "100.0"
+    assert e001["Band status"] == "provisional"
+    assert e001["Clear change"] == "No"
+    assert rows["E002"]["Band status"] == "confirmed"
     assert json.loads(json.dumps(api))  # plain JSON
 
 
