@@ -27,8 +27,18 @@ class Ids(HTMLParser):
             self.invalid.append(a)
         if a.get("id") == "error-summary":
             self._in_summary = 1
-        elif self._in_summary and tag == "a":
-            self.links.append(a["href"])
+        elif self._in_summary:
+            if tag not in VOID:
+                self._in_summary += 1  # depth inside the summary, to know where it ends
+            if tag == "a":
+                self.links.append(a["href"])
+
+    def handle_endtag(self, tag):
+        if self._in_summary and tag not in VOID:
+            self._in_summary -= 1
+
+
+VOID = {"area", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
 
 
 def parse(html: str) -> Ids:
