@@ -272,7 +272,7 @@ def test_open_months_are_provisional_and_pages_open_on_the_latest_closed_month(
     series = client.get("/api/hq/series?month=2026-06&months=2").get_json()["series"]
     assert [p["provisional"] for p in series] == [False, True]
     export = client.get("/hq/reports/export/scores.csv?month=2026-06").get_data(as_text=True)
-    assert "month_status" in export and "Provisional" in export
+    assert "Month status" in export and "Provisional" in export
     closed_export = client.get("/hq/reports/export/scores.csv?month=2026-05").get_data(as_text=True)
     assert "Final (month closed)" in closed_export
     client.post("/auth/language/zh_CN")
