@@ -249,7 +249,7 @@ def test_only_failed_items_count_as_failed_everywhere(client, auth, chain):
     assert "Corrective actions are for failed items." in r.get_data(as_text=True)
     rows = list(csv.reader(io.StringIO(client.get(
         "/manager/reports/export/visits.csv?month=2026-05").get_data(as_text=True))))
-    assert rows[1][rows[0].index("failed_items")] == "2"
+    assert rows[1][rows[0].index("Failed items")] == "2"
 
 
 def test_a_time_at_its_limit_is_failed_and_below_it_not(app, chain):
