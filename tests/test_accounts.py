@@ -170,7 +170,7 @@ def test_own_email_address_needs_the_password(client, auth, chain):
     assert 'value="alice@example.com"' in r.get_data(as_text=True)  # what was typed stays
     r = client.post("/auth/account/email", data={"email": "not-an-address",
                                                  "password": PASSWORD})
-    assert r.status_code == 400 and "Enter a valid e-mail." in r.get_data(as_text=True)
+    assert r.status_code == 400 and "Enter a valid email address." in r.get_data(as_text=True)
     assert _user("MS-101").email is None
     r = client.post("/auth/account/email", data={"email": "alice@example.com",
                                                  "password": PASSWORD}, follow_redirects=True)

@@ -34,12 +34,9 @@ class LanguageForm(FlaskForm):
     submit = SubmitField(_l("Save"))
 
 
-class PasswordChangeForm(FlaskForm):
-    current_password = PasswordField(
-        _l("Current password"),
-        validators=[DataRequired(_l("Enter your current password.")), Length(max=200)],
-        render_kw={"autocomplete": "current-password"},
-    )
+class _NewPasswordForm(FlaskForm):
+    """A new password, typed twice (changing one's password, or a reset link)."""
+
     new_password = PasswordField(
         _l("New password"),
         validators=[DataRequired(_l("Enter a new password.")),
@@ -50,31 +47,28 @@ class PasswordChangeForm(FlaskForm):
         _l("New password again"),
         validators=[DataRequired(_l("Enter the new password again.")), Length(max=200)],
         render_kw={"autocomplete": "new-password"},
+    )
+
+
+class PasswordChangeForm(_NewPasswordForm):
+    current_password = PasswordField(
+        _l("Current password"),
+        validators=[DataRequired(_l("Enter your current password.")), Length(max=200)],
+        render_kw={"autocomplete": "current-password"},
     )
     submit = SubmitField(_l("Change password"))
 
 
 class ForgotPasswordForm(FlaskForm):
     username = StringField(
-        _l("E-mail or shopper code"),
-        validators=[DataRequired(_l("Enter your e-mail or shopper code.")), Length(max=200)],
+        _l("Email or shopper code"),
+        validators=[DataRequired(_l("Enter your email or shopper code.")), Length(max=200)],
         render_kw={"autocomplete": "username", "autocapitalize": "none"},
     )
     submit = SubmitField(_l("Send me a link"))
 
 
-class ResetPasswordForm(FlaskForm):
-    new_password = PasswordField(
-        _l("New password"),
-        validators=[DataRequired(_l("Enter a new password.")),
-                    Length(min=8, max=200, message=_l("At least 8 characters."))],
-        render_kw={"autocomplete": "new-password"},
-    )
-    confirm = PasswordField(
-        _l("New password again"),
-        validators=[DataRequired(_l("Enter the new password again.")), Length(max=200)],
-        render_kw={"autocomplete": "new-password"},
-    )
+class ResetPasswordForm(_NewPasswordForm):
     submit = SubmitField(_l("Set password"))
 
 
@@ -82,8 +76,8 @@ class EmailForm(FlaskForm):
     """One's own e-mail address (where notifications and reset links go)."""
 
     email = StringField(
-        _l("E-mail"),
-        validators=[Optional(), Email(_l("Enter a valid e-mail.")), Length(max=200)],
+        _l("Email"),
+        validators=[Optional(), Email(_l("Enter a valid email address.")), Length(max=200)],
         render_kw={"autocomplete": "email", "inputmode": "email"},
     )
     password = PasswordField(
@@ -91,4 +85,4 @@ class EmailForm(FlaskForm):
         validators=[DataRequired(_l("Enter your current password.")), Length(max=200)],
         render_kw={"autocomplete": "current-password"},
     )
-    submit = SubmitField(_l("Save e-mail"))
+    submit = SubmitField(_l("Save email"))

@@ -138,7 +138,7 @@ def change_email():
             form.password.errors.append(str(error))
         else:
             db.session.commit()
-            flash(_("E-mail address saved."), "success")
+            flash(_("Email address saved."), "success")
             return redirect(url_for("auth.account"), code=303)
     db.session.rollback()
     return _account_page(400, email_form=form)
