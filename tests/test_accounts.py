@@ -174,7 +174,7 @@ def test_own_email_address_needs_the_password(client, auth, chain):
     assert _user("MS-101").email is None
     r = client.post("/auth/account/email", data={"email": "alice@example.com",
                                                  "password": PASSWORD}, follow_redirects=True)
-    assert "E-mail address saved." in r.get_data(as_text=True)
+    assert "Email address saved." in r.get_data(as_text=True)
     assert _user("MS-101").email == "alice@example.com"
     client.post("/auth/account/email", data={"email": "", "password": PASSWORD})
     assert _user("MS-101").email is None
