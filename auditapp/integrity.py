@@ -23,9 +23,11 @@ from flask_babel import lazy_gettext as _l
 from rapidfuzz import fuzz
 from rapidfuzz import process as fuzzy
 from sqlalchemy import case, delete, exists, func, select
+from sqlalchemy.orm import selectinload
 
 from . import scoring
 from .extensions import db
+from .geo import haversine_m
 from .i18n import VISIT_TYPE_LABELS, label
 from .models import Answer, Item, Photo, PhotoMeta, Visit, VisitEvent, VisitFlag, utcnow
 from .models.integrity import (
@@ -35,8 +37,9 @@ from .models.integrity import (
     TIMER_START,
     TIMER_STOP,
 )
-from .models.visit import ASSIGNED, IN_PROGRESS
+from .models.visit import ASSIGNED, IN_PROGRESS, SUBMITTED
 from .settings import get_setting
+from .visits import load_form
 
 SETTINGS_KEY = "integrity"
 #: Thresholds (HQ settings, key ``integrity``); the weights are per flag code below.
@@ -178,8 +181,6 @@ def _photo_time(ev: Evidence) -> dict | None:
 @check("photo_place", _l("Photo taken far from store"), 2, lambda d: _join([_(
     "Photo %(n)s was taken %(metres)s m from the store.", **p) for p in d["photos"]]))
 def _photo_place(ev: Evidence) -> dict | None:
-    from .submission import haversine_m
-
     place = ev.visit.store or ev.visit.competitor
     if place is None or place.latitude is None or place.longitude is None:
         return None
@@ -416,8 +417,6 @@ def record_client_events(visit: Visit, raw: Any) -> int:
         VisitEvent.visit_id == visit.id, VisitEvent.kind.in_(CLIENT_EVENT_KINDS))) or 0
     if kept + len(raw) > MAX_CLIENT_EVENTS:
         raise EventError(_("This visit has recorded all the events it can keep."))
-    from .visits import load_form
-
     timed = {i.id for i in load_form(visit.questionnaire_id).items
              if i.item_type == scoring.TIMED}
     errors: dict[str, str] = {}
@@ -524,3 +523,24 @@ def panel(visit: Visit) -> Panel:
     return Panel(found, sum(r.weight for r in found), events, steps,
                  [(n, p, m) for n, (p, m) in enumerate(photos, start=1)], codes)
 
+
+# --- the review queue, riskiest first ------------------------------------------------------
+
+
+def review_queue(kind: str | None = None, flag: str | None = None) -> list[Visit]:
+    """The submitted visits waiting for review (of one kind, with one integrity flag, if
+    given): the riskiest first (the weights of their flags added up), then
+    the oldest."""
+    query = (
+        select(Visit)
+        .where(Visit.status == SUBMITTED)
+        .options(selectinload(Visit.store), selectinload(Visit.competitor),
+                 selectinload(Visit.evaluator))
+        .order_by(risk_expression(config()["weights"]).desc(),
+                  Visit.submitted_at, Visit.id)
+    )
+    if kind is not None:
+        query = query.where(Visit.kind == kind)
+    if flag is not None:
+        query = query.where(has_flag(flag))
+    return list(db.session.scalars(query))

@@ -21,6 +21,7 @@ from sqlalchemy import func, or_, select
 
 from .audit import log_change
 from .extensions import db
+from .locks import locking
 from .models import Dispute, MonthClosure, MonthFigure, Visit
 from .models.followup import DISPUTE_OPEN
 from .models.months import SCOPE_BRAND, SCOPE_REGION, SCOPE_STORE
@@ -112,8 +113,6 @@ def close_month(period, user_id: int | None, today: date | None = None) -> Month
     """Close the month: refused (``MonthClosedError``) before it ends, when already
     closed, or while visits await review or disputes are open. Stores the figures."""
     from . import analytics  # a service: closing reads its figures
-    from .visit_states import locking
-
     # every visit of the month, locked until the commit: a release or dispute filed at the
     # same moment either commits first (and is counted below) or waits and is refused
     db.session.execute(locking(select(Visit.id).where(*_month_visits(period)))).all()

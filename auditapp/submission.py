@@ -27,6 +27,7 @@ from werkzeug.datastructures import MultiDict
 from . import integrity, scoring, visit_states
 from .audit import log_change
 from .extensions import db
+from .geo import haversine_m
 from .inputs import text_problem
 from .models import Visit, utcnow
 from .models.integrity import CHECKIN, DRAFT
@@ -41,15 +42,6 @@ FACT_FIELDS = ("visit_date", "arrival_time", "visit_type_confirmed", "order_desc
 TEXT_FACTS = ("order_description", "overall_comment")
 #: A draft's answer value is a short scalar (1, -30, "249" as the form holds it).
 DRAFT_VALUE_LIMIT = 64
-
-
-def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance in metres."""
-    r = 6_371_000.0
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * r * math.asin(math.sqrt(a))
 
 
 def is_editable(visit: Visit) -> bool:

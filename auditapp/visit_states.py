@@ -23,9 +23,9 @@ from __future__ import annotations
 from enum import StrEnum
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, select
 
-from .extensions import db
+from .locks import lock as lock
+from .locks import locking as locking
 from .models import Visit
 from .models.visit import (
     ASSIGNED,
@@ -36,6 +36,7 @@ from .models.visit import (
     RETURNED,
     SUBMITTED,
 )
+from .months import is_closed
 
 
 class Action(StrEnum):
@@ -133,8 +134,6 @@ def move(visit: Visit, action: Action) -> str:
     if target is None:
         raise TransitionError(refusal(visit, action))
     if action in CHANGES_FIGURES:
-        from .months import is_closed
-
         for month in {visit.month, f"{visit.visit_date:%Y-%m}" if visit.visit_date else None}:
             if month and is_closed(month):
                 raise TransitionError(_(
@@ -143,17 +142,3 @@ def move(visit: Visit, action: Action) -> str:
     return target
 
 
-def locking(query: Select) -> Select:
-    """``query`` (of visits, filtered on visit columns) made to read its visit fresh and
-    locked until the transaction ends. On SQLite this takes the database write lock now
-    (see the module's docstring), so call it first in the transaction."""
-    if db.session.get_bind().dialect.name == "sqlite":
-        table = Visit.__table__
-        db.session.execute(table.update().where(query.whereclause).values(id=table.c.id))
-    return query.with_for_update(of=Visit).execution_options(populate_existing=True)
-
-
-def lock(visit_id: int) -> Visit:
-    """The visit, re-read with its row locked until the commit (the same object as any
-    copy already in the session, refreshed)."""
-    return db.session.execute(locking(select(Visit).where(Visit.id == visit_id))).scalar_one()

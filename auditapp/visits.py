@@ -19,7 +19,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from flask import current_app
 from flask_babel import gettext
 from sqlalchemy import Table, func, select, update
-from sqlalchemy.orm import selectinload
 
 from . import audit, notifications, scoring, settings, visit_states
 from .extensions import db
@@ -258,27 +257,6 @@ def score_and_store(visit: Visit) -> scoring.VisitScore:
 def unreviewed_count() -> int:
     """Submitted visits waiting for an HQ reviewer."""
     return db.session.scalar(select(func.count(Visit.id)).where(Visit.status == SUBMITTED)) or 0
-
-
-def review_queue(kind: str | None = None, flag: str | None = None) -> list[Visit]:
-    """The submitted visits waiting for review (of one kind, with one integrity flag, if
-    given): the riskiest first (``integrity``: the weights of their flags added up), then
-    the oldest."""
-    from . import integrity
-
-    query = (
-        select(Visit)
-        .where(Visit.status == SUBMITTED)
-        .options(selectinload(Visit.store), selectinload(Visit.competitor),
-                 selectinload(Visit.evaluator))
-        .order_by(integrity.risk_expression(integrity.config()["weights"]).desc(),
-                  Visit.submitted_at, Visit.id)
-    )
-    if kind is not None:
-        query = query.where(Visit.kind == kind)
-    if flag is not None:
-        query = query.where(integrity.has_flag(flag))
-    return list(db.session.scalars(query))
 
 
 def _review_state(visit: Visit) -> dict:

@@ -68,7 +68,7 @@ def review_queue():
     flag = request.args.get("flag", "")
     if flag not in integrity.CHECKS:
         flag = ""
-    queue = visit_service.review_queue(kind or None, flag or None)
+    queue = integrity.review_queue(kind or None, flag or None)
     reasons = integrity.reasons_by_visit([v.id for v in queue])
     return render_template("hq/review_queue.html", queue=queue, kind=kind, kinds=VISIT_KINDS,
                            flag=flag, checks=integrity.CHECKS.values(), reasons=reasons)
