@@ -23,6 +23,7 @@ from markupsafe import Markup, escape
 
 from . import scoring
 from .config import resource_dir
+from .i18n import fmt_interval
 from .scoring import fmt_score
 
 PALETTE_CSS = resource_dir("static") / "css" / "palette.css"
@@ -69,18 +70,23 @@ def _text_width(text: str, size: float) -> float:
     return sum(size if ord(ch) > 0x2E80 else size * 0.6 for ch in text)
 
 
-def _figures(title: str, rows: Sequence[tuple[str, float | None]]) -> str:
-    """The chart's figures as a table under a disclosure: what the picture shows, as text."""
-    body = "".join(
-        f'<tr><th scope="row">{escape(label)}</th>'
-        f'<td class="num">{"–" if value is None else escape(_num(value))}</td></tr>'
-        for label, value in rows
-    )
+def _figures(title: str, rows: Sequence[tuple]) -> str:
+    """The chart's figures as a table under a disclosure: what the picture shows, as text.
+    A row is (label, value) or, like a line chart's point, (label, value, interval): the
+    interval the whisker draws is written after the value, as on the pages."""
+    cells = []
+    for row in rows:
+        label, value, span = row[0], row[1], _interval_of(row)
+        text = "–" if value is None else _num(value)
+        if span is not None:
+            text += f" ({fmt_interval(span)})"
+        cells.append(f'<tr><th scope="row">{escape(label)}</th>'
+                     f'<td class="num">{escape(text)}</td></tr>')
     summary = gettext("Show the figures")
     return (
         f'<details class="chart-data"><summary>{escape(summary)}</summary>'
-        f'<table class="table"><caption>{escape(title)}</caption><tbody>{body}</tbody>'
-        f"</table></details>"
+        f'<table class="table"><caption>{escape(title)}</caption><tbody>{"".join(cells)}'
+        f"</tbody></table></details>"
     )
 
 
@@ -195,7 +201,7 @@ def line_chart(
                 f"<title>{escape(label)}: {escape(_num(value))}</title></circle>"
             )
     parts.append("</svg>")
-    parts.append(_figures(title, [(p[0], p[1]) for p in points]) + "</figure>")
+    parts.append(_figures(title, points) + "</figure>")
     return Markup("".join(parts))
 
 

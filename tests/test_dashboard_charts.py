@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from xml.etree import ElementTree
 
-from auditapp import charts
+from auditapp import charts, scoring
 
 
 def test_bar_chart_escapes_labels_and_scales_bars():
@@ -87,3 +87,9 @@ def test_page_charts_carry_their_figures_as_a_table(app):
     rows = [[c.text for c in tr] for tr in root.iter("tr")]
     assert rows == [["2026-01", "81.5"], ["2026-02", "–"]]
     assert root.find("details/table/caption").text == "BDI"
+    # a point's 90 % interval (its whisker) is in the table too, rounded outwards
+    with app.test_request_context():
+        html = str(charts.line_chart([("2026-03", 82.4, scoring.Interval(74.2, 90.6))],
+                                     title="BDI"))
+    rows = [[c.text for c in tr] for tr in ElementTree.fromstring(html).iter("tr")]
+    assert rows == [["2026-03", "82.4 (74–91)"]]
