@@ -87,7 +87,8 @@ def seed_demo_command(reset: bool, months: int, last_month: str | None) -> None:
           last=summary["months"][-1])
     )
     click.echo(_("Log in with password 'demo1234' as: hq@example.com (HQ), qa@example.com (QA), "
-                 "manager.e001@example.com (store manager), MS-001 (shopper)."))
+                 "manager.e001@example.com (store manager), "
+                 "area.east@example.com (area manager), MS-001 (shopper)."))
 
 
 def _stamp_head() -> None:
