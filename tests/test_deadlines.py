@@ -409,6 +409,7 @@ def test_preferences_turn_optional_notifications_off_but_not_mandatory_ones(clie
     page = client.get("/auth/account").get_data(as_text=True)
     assert 'name="email-assignment_overdue"' in page
     assert "assignment_issued" not in page  # mandatory: not offered
+    assert page.count('id="notification-prefs"') == 1
     # bob keeps overdue notices in the inbox only, and tries to turn off new assignments
     data = {f"{ch}-{code}": "1" for code in ("assignment_due_soon", "assignment_extended",
                                              "visit_returned", "visit_rejected")
