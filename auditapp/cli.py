@@ -341,3 +341,66 @@ def notify_send_command(retry_failed: bool) -> None:
     counts = deliver_pending(retry_failed=retry_failed)
     click.echo(_("%(sent)s sent, %(failed)s not sent (kept for a retry).", sent=counts["sent"],
                  failed=counts["failed"]))
+
+
+@notify_group.command("run")
+@click.option("--now", "now_text", default=None, metavar="YYYY-MM-DDTHH:MM",
+              help="Check as of this UTC time (default: now).")
+@with_appcontext
+@cli_localised
+def notify_run_command(now_text: str | None) -> None:
+    """Run the periodic checks once (reminders, overdue work, escalations, months ready to
+    close) and send what is due. For cron: running it again sends nothing twice."""
+    from datetime import datetime
+
+    from .jobs import run_periodic_now
+
+    now = None
+    if now_text:
+        try:
+            now = datetime.fromisoformat(now_text)
+        except ValueError:
+            raise click.BadParameter(_("Expected YYYY-MM-DDTHH:MM."), param_hint="--now") \
+                from None
+    sent = run_periodic_now(now)
+    click.echo(_("%(n)s notice(s) given.", n=sum(sent.values())))
+    for event, n in sorted(sent.items()):
+        click.echo(f"  {event}: {n}")
+
+
+@notify_group.command("schedule")
+@with_appcontext
+@cli_localised
+def notify_schedule_command() -> None:
+    """Schedule the periodic checks on the RQ queue (run the worker with
+    `rq worker --with-scheduler`); they then reschedule themselves."""
+    from .jobs import periodic_interval, queue_name, schedule_periodic
+
+    job_id = schedule_periodic()
+    if job_id is None:
+        click.echo(_("No REDIS_URL set: run `flask notify run` from cron instead."), err=True)
+        raise SystemExit(1)
+    click.echo(_("Periodic checks scheduled on queue %(queue)s every %(minutes)s minutes "
+                 "(job %(job)s).", queue=queue_name(),
+                 minutes=int(periodic_interval().total_seconds() // 60), job=job_id))
+
+
+@notify_group.command("escalation-delay")
+@click.argument("days", type=click.IntRange(0, 365))
+@click.option("--from", "effective_from", default=None, metavar="YYYY-MM",
+              help="The month it takes effect from (default: the first open month).")
+@with_appcontext
+@cli_localised
+def notify_escalation_command(days: int, effective_from: str | None) -> None:
+    """Days after its due date when an open corrective action is escalated to HQ."""
+    from .deadlines import ESCALATION_KEY
+    from .settings import SettingsError, save_setting
+
+    try:
+        save_setting(ESCALATION_KEY, {"escalate_after_days": days},
+                     effective_from=effective_from)
+    except SettingsError as error:
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    click.echo(_("Corrective actions are escalated %(days)s day(s) after their due date.",
+                 days=days))

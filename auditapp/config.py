@@ -116,6 +116,8 @@ class Config:
     PASSWORD_RESET_MAX_AGE = int(os.environ.get("PASSWORD_RESET_MAX_AGE") or 3600)
     BRAND_NAME = os.environ.get("BRAND_NAME", "auditapp")
     BASE_URL = os.environ.get("BASE_URL", "")
+    # Minutes between two runs of the periodic checks on the RQ queue (``jobs.periodic_job``).
+    NOTIFY_PERIODIC_MINUTES = int(os.environ.get("NOTIFY_PERIODIC_MINUTES") or 15)
     # E-mail (Flask-Mailman): SMTP when MAIL_SERVER is set, else one file per message.
     MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
     MAIL_BACKEND = os.environ.get("MAIL_BACKEND") or ("smtp" if MAIL_SERVER else "file")

@@ -68,6 +68,25 @@ STATUS_LABELS = {
     "released": _l("Released"),
     "disputed": _l("Disputed"),
     "rejected": _l("Rejected"),
+    "cancelled": _l("Cancelled"),
+}
+#: The optional notifications, as "My account" lists them.
+NOTIFICATION_EVENT_LABELS = {
+    "assignment_due_soon": _l("Assignment due within 48 hours"),
+    "assignment_overdue": _l("Assignment overdue"),
+    "assignment_extended": _l("Assignment given a new due date"),
+    "visit_returned": _l("Visit returned for correction"),
+    "visit_rejected": _l("Visit rejected"),
+    "visit_released": _l("Audit released"),
+    "hot_alert": _l("Hot alert (a critical item failed)"),
+    "dispute_decided": _l("Dispute decided"),
+    "complaint_recorded": _l("Customer complaint recorded"),
+    "action_due_soon": _l("Corrective action due within 48 hours"),
+    "action_overdue": _l("Corrective action overdue"),
+    "assignments_overdue_hq": _l("Assignments overdue"),
+    "action_escalated": _l("Corrective action escalated"),
+    "complaint_overdue": _l("Complaint overdue"),
+    "month_ready_to_close": _l("Month ready to close"),
 }
 ACTION_STATUS_LABELS = {
     "open": _l("Open"),

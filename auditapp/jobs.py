@@ -495,3 +495,80 @@ def deliver(session, message_id: int) -> bool | None:
     else:
         log.info("E-mail %s (%s) sent to user %s", message.id, message.event, message.user_id)
     return True
+
+
+# --- the periodic checks (reminders, overdue, escalations, months ready to close) ------------
+#
+# ``deadlines.run_periodic`` is idempotent (each notice is recorded once), so it may run as
+# often as wanted, from cron (``flask notify run``) or on the queue: ``periodic_job`` runs
+# it, commits, and schedules itself again ``NOTIFY_PERIODIC_MINUTES`` later with rq's own
+# scheduler (``Queue.enqueue_in``: the worker must run ``rq worker --with-scheduler``).
+# ``flask notify schedule`` starts the chain (once; a second call finds the scheduled job).
+
+PERIODIC_KEY = "auditapp:periodic-job"
+
+
+def run_periodic_now(now=None) -> dict[str, int]:
+    """Run the periodic checks in this process and commit them (the synchronous path).
+    A concurrent run that recorded the same notices first makes this one roll back: it
+    then sends nothing (the other run sent them)."""
+    from sqlalchemy.exc import IntegrityError
+
+    from . import deadlines
+    from .extensions import db
+
+    try:
+        sent = deadlines.run_periodic(now)
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        log.warning("Periodic checks: another run gave the same notices first; nothing sent.")
+        return {}
+    if sent:
+        log.info("Periodic checks sent: %s", sent)
+    return sent
+
+
+def periodic_interval() -> timedelta:
+    return timedelta(minutes=int(current_app.config.get("NOTIFY_PERIODIC_MINUTES", 15)))
+
+
+def periodic_job() -> dict[str, int]:
+    """The RQ job: run the checks, then schedule the next run."""
+    app = _app()
+    with app.app_context():
+        try:
+            return run_periodic_now()
+        finally:
+            schedule_periodic()
+
+
+def schedule_periodic(connection=None) -> str | None:
+    """Make sure the next periodic run is scheduled on the queue; returns its job id, or
+    None without Redis. A run already scheduled (or queued) is kept, so calling this again
+    schedules nothing twice."""
+    connection = connection or redis_connection()
+    if connection is None:
+        return None
+    from rq import get_current_job
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job
+
+    queue = _queue(connection)
+    key = f"{PERIODIC_KEY}:{queue.name}"
+    current = get_current_job()
+    with connection.lock(key + ":lock", timeout=30, blocking_timeout=10):
+        known = connection.get(key)
+        if known is not None and (current is None or known.decode() != current.id):
+            try:
+                job = Job.fetch(known.decode(), connection=connection)
+                state = getattr(job.get_status(), "value", job.get_status())
+                if state in ("scheduled", "queued", "deferred"):
+                    return job.id
+            except NoSuchJobError:
+                pass
+        job = queue.enqueue_in(periodic_interval(), "auditapp.jobs.periodic_job",
+                               job_id=f"periodic-{secrets.token_hex(8)}",
+                               result_ttl=3600, failure_ttl=RESULT_TTL)
+        connection.set(key, job.id)
+    return job.id

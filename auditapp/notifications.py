@@ -28,7 +28,16 @@ from sqlalchemy import func, select, update
 
 from .extensions import db
 from .i18n import SEVERITY_LABELS, label
-from .models import MANAGER, Complaint, Notification, OutboxMessage, User, Visit, utcnow
+from .models import (
+    MANAGER,
+    Complaint,
+    Notification,
+    NotificationPreference,
+    OutboxMessage,
+    User,
+    Visit,
+    utcnow,
+)
 from .models.followup import DISPUTE_UPHELD, Dispute
 from .models.visit import QA
 
@@ -39,6 +48,24 @@ HOT_ALERT = "hot_alert"
 DISPUTE_DECIDED = "dispute_decided"
 COMPLAINT_RECORDED = "complaint_recorded"
 PASSWORD_RESET = "password_reset"  # e-mail only (``send_email``), never in the inbox
+VISIT_REJECTED = "visit_rejected"
+VISIT_REASSIGNED_AWAY = "visit_reassigned_away"
+ASSIGNMENT_CANCELLED = "assignment_cancelled"
+ASSIGNMENT_EXTENDED = "assignment_extended"
+# the periodic checks (``deadlines.run_periodic``)
+ASSIGNMENT_DUE_SOON = "assignment_due_soon"
+ASSIGNMENT_OVERDUE = "assignment_overdue"
+ASSIGNMENTS_OVERDUE_HQ = "assignments_overdue_hq"
+ACTION_DUE_SOON = "action_due_soon"
+ACTION_OVERDUE = "action_overdue"
+ACTION_ESCALATED = "action_escalated"
+COMPLAINT_OVERDUE = "complaint_overdue"
+MONTH_READY_TO_CLOSE = "month_ready_to_close"
+
+#: Events nobody can turn off: without them the work cannot be done (or the account
+#: cannot be recovered). Every other event is optional, per user, by e-mail and inbox.
+MANDATORY_EVENTS = frozenset({ASSIGNMENT_ISSUED, PASSWORD_RESET, VISIT_REASSIGNED_AWAY,
+                              ASSIGNMENT_CANCELLED})
 
 #: Where ``notify`` keeps the ids of the messages written in the current transaction
 #: (``session.info``), for ``jobs`` to send after the commit.
@@ -110,6 +137,101 @@ EVENTS: dict[str, Event] = {e.code: e for e in (
         lambda p: _("See the store"),
     ),
     Event(
+        VISIT_REJECTED,
+        lambda p: _("Visit rejected: %(store)s", store=p["store"]),
+        lambda p: _("Your visit to %(store)s (%(month)s) was rejected by head office and "
+                    "will not count. Reason: %(reason)s", store=p["store"], month=p["month"],
+                    reason=p["reason"]),
+        lambda p: _("See my assignments"),
+    ),
+    Event(
+        VISIT_REASSIGNED_AWAY,
+        lambda p: _("Assignment withdrawn: %(store)s", store=p["store"]),
+        lambda p: _("Your visit to %(store)s (%(month)s) has been given to another shopper. "
+                    "Its link no longer works: please do not make this visit.",
+                    store=p["store"], month=p["month"]),
+        lambda p: _("See my assignments"),
+    ),
+    Event(
+        ASSIGNMENT_CANCELLED,
+        lambda p: _("Assignment cancelled: %(store)s", store=p["store"]),
+        lambda p: _("Your visit to %(store)s (%(month)s) has been cancelled by head office. "
+                    "Its link no longer works: please do not make this visit.",
+                    store=p["store"], month=p["month"]),
+        lambda p: _("See my assignments"),
+    ),
+    Event(
+        ASSIGNMENT_EXTENDED,
+        lambda p: _("New due date: %(store)s", store=p["store"]),
+        lambda p: _("Your visit to %(store)s (%(month)s) is now due by %(due)s.",
+                    store=p["store"], month=p["month"], due=p["due"]),
+        lambda p: _("Open the assignment"),
+    ),
+    Event(
+        ASSIGNMENT_DUE_SOON,
+        lambda p: _("Reminder: visit to %(store)s due %(due)s", store=p["store"],
+                    due=p["due"]),
+        lambda p: _("Your visit to %(store)s (%(month)s) is due by %(due)s. Please make "
+                    "the visit and submit the form in time.", store=p["store"],
+                    month=p["month"], due=p["due"]),
+        lambda p: _("Open the assignment"),
+    ),
+    Event(
+        ASSIGNMENT_OVERDUE,
+        lambda p: _("Overdue: visit to %(store)s", store=p["store"]),
+        lambda p: _("Your visit to %(store)s (%(month)s) was due by %(due)s and has not "
+                    "been submitted. Please submit it now, or tell head office why.",
+                    store=p["store"], month=p["month"], due=p["due"]),
+        lambda p: _("Open the assignment"),
+    ),
+    Event(
+        ASSIGNMENTS_OVERDUE_HQ,
+        lambda p: _("%(count)s assignment(s) overdue", count=p["count"]),
+        lambda p: _("These assignments are past their due date and not submitted: "
+                    "%(visits)s. Extend, reassign or cancel them on the scheduling page.",
+                    visits="; ".join(p["visits"])),
+        lambda p: _("Open the schedule"),
+    ),
+    Event(
+        ACTION_DUE_SOON,
+        lambda p: _("Corrective action due %(due)s: %(store)s", store=p["store"],
+                    due=p["due"]),
+        lambda p: _("The corrective action \"%(action)s\" at %(store)s is due by %(due)s.",
+                    action=p["action"], store=p["store"], due=p["due"]),
+        lambda p: _("See the corrective actions"),
+    ),
+    Event(
+        ACTION_OVERDUE,
+        lambda p: _("Corrective action overdue: %(store)s", store=p["store"]),
+        lambda p: _("The corrective action \"%(action)s\" at %(store)s was due by %(due)s "
+                    "and is not done yet. If it stays open it is escalated to head office.",
+                    action=p["action"], store=p["store"], due=p["due"]),
+        lambda p: _("See the corrective actions"),
+    ),
+    Event(
+        ACTION_ESCALATED,
+        lambda p: _("Escalated: corrective action overdue at %(store)s", store=p["store"]),
+        lambda p: _("The corrective action \"%(action)s\" at %(store)s was due by %(due)s "
+                    "and is still open %(days)s day(s) later.", action=p["action"],
+                    store=p["store"], due=p["due"], days=p["days"]),
+        lambda p: _("See the corrective actions"),
+    ),
+    Event(
+        COMPLAINT_OVERDUE,
+        lambda p: _("Complaint overdue: %(store)s", store=p["store"]),
+        lambda p: _("A customer complaint about %(store)s (severity: %(severity)s) received "
+                    "%(received)s is still not resolved.", store=p["store"],
+                    severity=label(SEVERITY_LABELS, p["severity"]), received=p["received"]),
+        lambda p: _("See the complaint"),
+    ),
+    Event(
+        MONTH_READY_TO_CLOSE,
+        lambda p: _("%(month)s is ready to close", month=p["month"]),
+        lambda p: _("Every visit of %(month)s has been reviewed and no dispute is open: "
+                    "the month can be closed.", month=p["month"]),
+        lambda p: _("Close the month"),
+    ),
+    Event(
         PASSWORD_RESET,
         lambda p: _("Reset your password"),
         lambda p: _("Someone, hopefully you, asked to reset the password of the account "
@@ -179,11 +301,46 @@ def _failed_critical_items(visit: Visit) -> list:
             if a.item.critical and not a.voided and not a.na and a.score == 0]
 
 
+def _area_managers(store_id: int | None) -> list[User]:
+    """The area managers of the store's region."""
+    if store_id is None:
+        return []
+    from .models import AREA_MANAGER, Store, area_manager_regions
+
+    return list(db.session.scalars(
+        select(User).join(area_manager_regions, area_manager_regions.c.user_id == User.id)
+        .join(Store, Store.region_id == area_manager_regions.c.region_id)
+        .where(Store.id == store_id, User.role == AREA_MANAGER).order_by(User.id)
+    ))
+
+
 def _visit_released(visit: Visit) -> Recipients:
     params = {**_visit_params(visit),
               "score": f"{visit.score:.1f}" if visit.score is not None else "–"}
     link = url_for("manager.visit", visit_id=visit.id)
-    return [(m, dict(params), link) for m in _store_managers(visit.store_id)]
+    people = _store_managers(visit.store_id) + _area_managers(visit.store_id)
+    return [(m, dict(params), link) for m in people]
+
+
+def _visit_rejected(visit: Visit) -> Recipients:
+    params = {**_visit_params(visit), "reason": visit.return_reason}
+    return [(visit.evaluator, params, _evaluator_home(visit))] if visit.evaluator else []
+
+
+def _evaluator_home(visit: Visit) -> str:
+    return url_for("hq.qa_index") if visit.kind == QA else url_for("shopper.index")
+
+
+def _assignment_withdrawn(visit: Visit) -> Recipients:
+    """The evaluator the visit was taken from (``visit.evaluator`` still names them)."""
+    return [(visit.evaluator, _visit_params(visit), _evaluator_home(visit))] \
+        if visit.evaluator else []
+
+
+def _assignment_extended(visit: Visit) -> Recipients:
+    params = {**_visit_params(visit),
+              "due": visit.due_date.isoformat() if visit.due_date else ""}
+    return [(visit.evaluator, params, _evaluator_link(visit))] if visit.evaluator else []
 
 
 def _dispute_decided(dispute: Dispute) -> Recipients:
@@ -209,6 +366,10 @@ RECIPIENTS: dict[str, Callable[[Any], Recipients]] = {
     VISIT_RELEASED: _visit_released,
     DISPUTE_DECIDED: _dispute_decided,
     COMPLAINT_RECORDED: _complaint_recorded,
+    VISIT_REJECTED: _visit_rejected,
+    VISIT_REASSIGNED_AWAY: _assignment_withdrawn,
+    ASSIGNMENT_CANCELLED: _assignment_withdrawn,
+    ASSIGNMENT_EXTENDED: _assignment_extended,
 }
 
 
@@ -243,11 +404,83 @@ def notify(event: str, subject: Any | Iterable[Any]) -> None:
 _WRITTEN = "auditapp_outbox_written"
 
 
+def tell(users: Iterable[User], code: str, params: dict, link: str) -> None:
+    """Announce ``code`` to ``users`` directly (the periodic checks know their recipients):
+    inbox lines and outbox messages in the current transaction, like ``notify``."""
+    with _url_context():
+        for user in users:
+            _tell(user, code, dict(params), link)
+    db.session.flush()
+    written = db.session.info.pop(_WRITTEN, [])
+    db.session.info.setdefault(NEW_MESSAGES, []).extend(m.id for m in written)
+
+
 def _tell(user: User, code: str, params: dict, link: str) -> None:
     if not user.active:
         return
-    db.session.add(Notification(user_id=user.id, event=code, params=params, link=link))
-    _write_email(user, code, params, link)
+    by_email, in_inbox = channels(user, code)
+    if in_inbox:
+        db.session.add(Notification(user_id=user.id, event=code, params=params, link=link))
+    if by_email:
+        _write_email(user, code, params, link)
+
+
+# --- preferences --------------------------------------------------------------------------
+
+
+def channels(user: User, code: str) -> tuple[bool, bool]:
+    """(by e-mail, in the inbox) for ``user`` and event ``code``: both unless the user
+    turned an optional event off (mandatory events always go both ways)."""
+    if code in MANDATORY_EVENTS:
+        return True, True
+    pref = db.session.get(NotificationPreference, (user.id, code))
+    return (True, True) if pref is None else (pref.email, pref.inbox)
+
+
+#: The optional events each role may receive (what "My account" offers to turn off).
+_SHOPPER_EVENTS = (ASSIGNMENT_DUE_SOON, ASSIGNMENT_OVERDUE, ASSIGNMENT_EXTENDED,
+                   VISIT_RETURNED, VISIT_REJECTED)
+_STORE_EVENTS = (VISIT_RELEASED, HOT_ALERT, DISPUTE_DECIDED, COMPLAINT_RECORDED,
+                 ACTION_DUE_SOON, ACTION_OVERDUE)
+OPTIONAL_BY_ROLE: dict[str, tuple[str, ...]] = {
+    "shopper": _SHOPPER_EVENTS,
+    "qa_auditor": _SHOPPER_EVENTS,
+    "manager": _STORE_EVENTS,
+    "area_manager": (VISIT_RELEASED, HOT_ALERT),
+    "hq_admin": (ASSIGNMENTS_OVERDUE_HQ, ACTION_ESCALATED, COMPLAINT_OVERDUE,
+                 MONTH_READY_TO_CLOSE),
+}
+
+
+def preferences(user: User) -> list[tuple[str, str, bool, bool]]:
+    """(event, its name in the current locale, by e-mail, in the inbox) for each optional
+    event of the user's role."""
+    from .i18n import NOTIFICATION_EVENT_LABELS
+
+    return [(code, str(NOTIFICATION_EVENT_LABELS.get(code, code)), *channels(user, code))
+            for code in OPTIONAL_BY_ROLE.get(user.role, ())]
+
+
+def save_preferences(user: User, choices: dict[str, tuple[bool, bool]]) -> None:
+    """Store the user's choices (event → (by e-mail, in the inbox)) for the optional
+    events of their role; anything else is ignored (mandatory events stay on)."""
+    from .audit import log_change
+
+    allowed = OPTIONAL_BY_ROLE.get(user.role, ())
+    before, after = {}, {}
+    for code in allowed:
+        email, inbox = choices.get(code, (False, False))
+        row = db.session.get(NotificationPreference, (user.id, code))
+        old = (True, True) if row is None else (row.email, row.inbox)
+        if old == (email, inbox):
+            continue
+        if row is None:
+            row = NotificationPreference(user_id=user.id, event=code)
+            db.session.add(row)
+        row.email, row.inbox = email, inbox
+        before[code], after[code] = list(old), [email, inbox]
+    if after:
+        log_change("user", user.id, "notification_preferences", user.id, before, after)
 
 
 def _write_email(user: User, code: str, params: dict, link: str) -> None:

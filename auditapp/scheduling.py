@@ -287,6 +287,8 @@ def reassign(visit: Visit, shopper: User, user_id: int | None = None) -> None:
         raise SchedulingError(why)
     before = {"evaluator_id": visit.evaluator_id, "status": visit.status,
               "detached": _detach_evaluator_work(visit)}
+    # the previous shopper learns that their link is dead (told before it changes hands)
+    notifications.notify(notifications.VISIT_REASSIGNED_AWAY, visit)
     visit.evaluator = shopper
     visit.access_token = new_access_token()
     visit.status = status

@@ -32,7 +32,8 @@ from .inputs import text_problem
 from .models import Visit, utcnow
 from .models.integrity import CHECKIN, DRAFT
 from .models.integrity import SUBMIT as SUBMIT_EVENT
-from .models.visit import QA, SUBMITTED
+from .models.visit import QA, RETURNED, SUBMITTED
+from .months import is_closed
 from .visit_states import CHECK_IN, SAVE_DRAFT, SUBMIT, TransitionError
 from .visits import ScoringForm, load_form, local_now, save_scored_answers, score_fields
 
@@ -248,7 +249,11 @@ class Checked:
 def assignment_window(visit: Visit) -> tuple[date, date]:
     """The first and last day on which the visit may take place: its assignment month."""
     year, month = int(visit.month[:4]), int(visit.month[5:7])
-    return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
+    last = date(year, month, calendar.monthrange(year, month)[1])
+    # HQ may extend an assignment past its month (``deadlines.bulk_extend``)
+    if visit.due_date is not None and visit.due_date > last:
+        last = visit.due_date
+    return date(year, month, 1), last
 
 
 def validate(visit: Visit, payload: dict, form: ScoringForm) -> Checked:
@@ -398,8 +403,17 @@ def submit(visit: Visit, payload: dict, user_id: int | None, *,
         return SubmitResult(visit, False, errors=checked.errors,
                             message=_("Some answers are missing or need a correction."))
     now = utcnow()
+    # after the due date: accepted, marked late for HQ (a returned visit keeps its mark),
+    # unless its month is closed
+    late = visit.submitted_late if visit.status == RETURNED else (
+        visit.due_date is not None and local_now(visit).date() > visit.due_date)
+    if late and visit.status != RETURNED and is_closed(visit.month):
+        return SubmitResult(visit, False, message=_(
+            "This assignment was due by %(due)s and %(month)s is now closed: it can no "
+            "longer be submitted.", due=visit.due_date.isoformat(), month=visit.month))
     before = {"status": visit.status}
     changes = {
+        "submitted_late": bool(late),
         **checked.facts,
         "visit_id": visit.id,
         "status": visit_states.move(visit, SUBMIT),
@@ -415,7 +429,8 @@ def submit(visit: Visit, payload: dict, user_id: int | None, *,
         changes.update(score_fields(result))
         db.session.execute(_UPDATE_VISIT, changes)
         log_change("visit", visit.id, "submit", user_id, before,
-                   {"status": SUBMITTED, "client_submission_id": client_id})
+                   {"status": SUBMITTED, "client_submission_id": client_id,
+                    **({"late": True} if late else {})})
         integrity.record(visit.id, SUBMIT_EVENT)
         integrity.assess(visit, checked.facts, checked.answers,
                          {item.id: item.item_type for item in form.items}, now)

@@ -29,6 +29,7 @@ from .locks import locking as locking
 from .models import Visit
 from .models.visit import (
     ASSIGNED,
+    CANCELLED,
     DISPUTED,
     IN_PROGRESS,
     REJECTED,
@@ -55,6 +56,10 @@ class Action(StrEnum):
     DECIDE_DISPUTE = "decide_dispute"
     #: The last open dispute was decided: the visit is released again.
     SETTLE = "settle"
+    #: HQ moves the due date of an assignment still out in the field.
+    EXTEND = "extend"
+    #: HQ calls off an assignment before anything was sent (its link dies).
+    CANCEL = "cancel"
 
 
 CHECK_IN, SAVE_DRAFT, ADD_PHOTO, SUBMIT, REASSIGN = (
@@ -62,6 +67,7 @@ CHECK_IN, SAVE_DRAFT, ADD_PHOTO, SUBMIT, REASSIGN = (
 RELEASE, RETURN, DISPUTE, DECIDE_DISPUTE, SETTLE = (
     Action.RELEASE, Action.RETURN, Action.DISPUTE, Action.DECIDE_DISPUTE, Action.SETTLE)
 REJECT, CORRECT = Action.REJECT, Action.CORRECT
+EXTEND, CANCEL = Action.EXTEND, Action.CANCEL
 
 #: action → {status it is allowed from: status it leaves the visit in}.
 TRANSITIONS: dict[Action, dict[str, str]] = {
@@ -72,6 +78,8 @@ TRANSITIONS: dict[Action, dict[str, str]] = {
     SUBMIT: {ASSIGNED: SUBMITTED, IN_PROGRESS: SUBMITTED, RETURNED: SUBMITTED},
     # HQ: another shopper, while nothing was sent
     REASSIGN: {ASSIGNED: ASSIGNED, IN_PROGRESS: ASSIGNED},
+    EXTEND: {ASSIGNED: ASSIGNED, IN_PROGRESS: IN_PROGRESS, RETURNED: RETURNED},
+    CANCEL: {ASSIGNED: CANCELLED, IN_PROGRESS: CANCELLED},
     # HQ reviews what was sent
     RELEASE: {SUBMITTED: RELEASED},
     RETURN: {SUBMITTED: RETURNED},
@@ -100,6 +108,12 @@ def refusal(visit: Visit, action: Action) -> str:
         return _("This visit was already submitted and can no longer be changed.")
     if action == REASSIGN:
         return _("This visit can no longer be reassigned (status: %(status)s).", status=status)
+    if action == EXTEND:
+        return _("Only an assignment not yet sent can get a new due date (status: "
+                 "%(status)s).", status=status)
+    if action == CANCEL:
+        return _("Only an assignment not yet sent can be cancelled (status: %(status)s).",
+                 status=status)
     if action == RELEASE:
         return _("Only a submitted visit can be released (status: %(status)s).",
                  status=status)

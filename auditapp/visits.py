@@ -339,6 +339,7 @@ def reject(visit: Visit, user, reason: str) -> None:
     visit.return_reason = reason
     visit.reviewed_by_id = user.id
     audit.log_change("visit", visit.id, "reject", user.id, before, _review_state(visit))
+    notifications.notify(notifications.VISIT_REJECTED, visit)
 
 
 #: The visit's texts HQ may correct before release (besides the item comments).

@@ -104,7 +104,10 @@ def test_assignment_issued_mails_the_new_shopper_in_their_language(client, auth,
     auth.login("hq@example.com")
     r = client.post(f"/hq/scheduling/visits/{visit.id}/reassign", data={"shopper_id": new.id})
     assert r.status_code == 302
-    assert len(smtp.messages) == 1
+    assert len(smtp.messages) == 2  # the new shopper, and the old one (link withdrawn)
+    [gone] = smtp.to(old.email)
+    assert "Assignment withdrawn" in gone["Subject"]
+    assert "/shopper/t/" not in _parts(gone)[0]  # no link to a dead assignment
     [msg] = smtp.to(new.email)
     text, html = _parts(msg)
     assert "新任务" in msg["Subject"] and "Hangzhou Lake" in msg["Subject"]
@@ -116,7 +119,7 @@ def test_assignment_issued_mails_the_new_shopper_in_their_language(client, auth,
     auth.logout()
     opened = client.get(link)  # the link in the e-mail opens the assignment
     assert opened.status_code == 200 and "Hangzhou Lake" in opened.get_data(as_text=True)
-    assert [m.status for m in _outbox()] == ["sent"]
+    assert [m.status for m in _outbox()] == ["sent", "sent"]
 
 
 def test_scheduling_a_month_mails_each_shopper_once_per_visit(app, chain, smtp):
@@ -214,6 +217,8 @@ def test_dispute_decided_mails_the_manager_who_filed_it(client, auth, chain, smt
 
 def test_smtp_outage_is_retried_without_loss(client, auth, chain, app, runner, caplog):
     _emails(chain)
+    chain.shoppers[0].email = None  # (the shopper it is taken from is told too; not here)
+    db.session.commit()
     port = _free_port()
     _use_smtp(app, port)  # nothing listens there: every send fails
     visit = _assigned(chain, chain.stores[1], chain.shoppers[0])

@@ -8,6 +8,7 @@ from . import (  # noqa: E402,F401
     actions,
     audit,
     complaints,
+    deadlines,
     disputes,
     integrity_settings,
     masterdata,

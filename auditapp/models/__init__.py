@@ -6,7 +6,7 @@ from .complaint import Complaint
 from .followup import CorrectiveAction, Dispute
 from .integrity import PhotoMeta, VisitEvent, VisitFlag
 from .months import MonthClosure, MonthFigure, SettingVersion
-from .notification import Notification, OutboxMessage
+from .notification import Notification, NotificationPreference, OutboxMessage, ReminderSent
 from .org import Brand, CompetitorStore, Region, Store
 from .questionnaire import Dimension, Item, Questionnaire
 from .user import (
@@ -42,11 +42,13 @@ __all__ = [
     "MonthClosure",
     "MonthFigure",
     "Notification",
+    "NotificationPreference",
     "OutboxMessage",
     "Photo",
     "PhotoMeta",
     "Questionnaire",
     "Region",
+    "ReminderSent",
     "Setting",
     "SettingVersion",
     "Store",

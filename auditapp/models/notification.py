@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -57,3 +57,32 @@ class OutboxMessage(db.Model):
     #: When a sender took it (a sender that died leaves it ``sending``: taken again later).
     claimed_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
+
+
+class ReminderSent(db.Model):
+    """One periodic notice already given (``deadlines.run_periodic``): the unique key makes
+    a second run send nothing again. ``stamp`` is what the notice was about (the due date
+    it warned of, the time a complaint was received), so a moved due date warns again."""
+
+    __tablename__ = "reminders_sent"
+    __table_args__ = (UniqueConstraint("event", "subject_kind", "subject_key", "stamp",
+                                       name="uq_reminders_sent_event"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event: Mapped[str] = mapped_column(String(40))
+    subject_kind: Mapped[str] = mapped_column(String(20))
+    subject_key: Mapped[str] = mapped_column(String(40))
+    stamp: Mapped[str] = mapped_column(String(40), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class NotificationPreference(db.Model):
+    """A user's choice for one optional event: by e-mail, in the inbox (no row: both)."""
+
+    __tablename__ = "notification_preferences"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    event: Mapped[str] = mapped_column(String(40), primary_key=True)
+    email: Mapped[bool] = mapped_column(default=True)
+    inbox: Mapped[bool] = mapped_column(default=True)

@@ -12,7 +12,18 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, and_, or_, select
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    and_,
+    false,
+    or_,
+    select,
+)
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -37,7 +48,11 @@ ASSIGNED, IN_PROGRESS, SUBMITTED, RETURNED, RELEASED, DISPUTED, REJECTED = (
     "disputed",
     "rejected",
 )
-VISIT_STATUSES = (ASSIGNED, IN_PROGRESS, SUBMITTED, RETURNED, RELEASED, DISPUTED, REJECTED)
+#: HQ called the assignment off before anything was sent (kept for the record; its link
+#: is dead and it never counts).
+CANCELLED = "cancelled"
+VISIT_STATUSES = (ASSIGNED, IN_PROGRESS, SUBMITTED, RETURNED, RELEASED, DISPUTED, REJECTED,
+                  CANCELLED)
 #: Statuses whose score counts: released mystery visits (a dispute keeps it released).
 COUNTED_STATUSES = (RELEASED, DISPUTED)
 #: Statuses in which the evaluator may still edit the visit (the transitions between the
@@ -91,6 +106,8 @@ class Visit(db.Model):
     # lifecycle
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     submitted_at: Mapped[datetime | None]
+    #: Submitted after its due date (accepted; shown to HQ, never to the store).
+    submitted_late: Mapped[bool] = mapped_column(default=False, server_default=false())
     released_at: Mapped[datetime | None]
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     #: Why the reviewer returned the visit, or rejected it (shown to its evaluator).
