@@ -9,6 +9,7 @@ from .months import MonthClosure, MonthFigure, SettingVersion
 from .notification import Notification, OutboxMessage
 from .org import Brand, CompetitorStore, Region, Store
 from .questionnaire import Dimension, Item, Questionnaire
+from .scenario import Scenario, ScenarioVisit
 from .user import (
     AREA_MANAGER,
     HQ_ADMIN,
@@ -47,6 +48,8 @@ __all__ = [
     "PhotoMeta",
     "Questionnaire",
     "Region",
+    "Scenario",
+    "ScenarioVisit",
     "Setting",
     "SettingVersion",
     "Store",
