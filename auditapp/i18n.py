@@ -73,6 +73,7 @@ ACTION_STATUS_LABELS = {
     "open": _l("Open"),
     "done": _l("Done"),
     "verified": _l("Verified"),
+    "confirmed": _l("Confirmed by the next visit"),
 }
 DISPUTE_STATUS_LABELS = {
     "open": _l("Open"),

@@ -36,7 +36,7 @@ from . import scoring
 from .analytics import Period, counts_in
 from .audit import log_change
 from .extensions import db
-from .inputs import text_problem
+from .inputs import TEXT_LIMIT, text_problem
 from .models import Region, Scenario, ScenarioVisit, Store, Visit
 from .models.followup import ACTION_OPEN, SOURCE_SCENARIO, CorrectiveAction
 from .models.scenario import SCENARIO_ACTIVE, SCENARIO_RETIRED
@@ -295,7 +295,8 @@ def clean_payload(raw: Any) -> dict | None:
     handling = raw.get("handling")
     if not isinstance(handling, (int, float, str, type(None))) or len(str(handling)) > 10:
         handling = None
-    return {"steps": steps, "handling": handling, "comment": str(raw.get("comment") or "")}
+    return {"steps": steps, "handling": handling,
+            "comment": str(raw.get("comment") or "")[:TEXT_LIMIT + 1]}
 
 
 def _step_value(value: Any) -> bool | None:
@@ -495,38 +496,49 @@ def store_rs(period: Period, store_id: int) -> tuple[float | None, int]:
 
 
 # --- coaching -------------------------------------------------------------------------------
+# A manager sees the steps their staff missed only summed over the store's scenario visits
+# of the window, never per visit: a complaint is what staff remember, so tying one to a
+# dated visit would point at the shopper.
 
 
-def missed_steps(visit: Visit) -> list[StepFigure]:
-    """The steps staff missed at a released scenario visit, with what each means."""
-    row = scenario_for(visit)
-    if row is None or row.rs is None:
-        return []
-    return [StepFigure(n, code, str(STEP_LABELS[code]), str(STEP_MEANINGS[code]), 1, 1)
-            for n, (code, ok) in enumerate(zip(STEPS, row.steps(), strict=True), start=1)
-            if ok is False]
+def store_steps(period: Period, store_id: int) -> list[StepFigure]:
+    return step_figures(period, [store_id])
 
 
-def step_actions(visit: Visit) -> dict[int, CorrectiveAction]:
-    return {a.scenario_step: a for a in db.session.scalars(
-        select(CorrectiveAction).where(CorrectiveAction.visit_id == visit.id,
-                                       CorrectiveAction.scenario_step.is_not(None)))}
+def step_actions(store_id: int) -> dict[int, CorrectiveAction]:
+    """The store's newest coaching action per step (any status)."""
+    rows = db.session.scalars(
+        select(CorrectiveAction).join(Visit, Visit.id == CorrectiveAction.visit_id)
+        .where(Visit.store_id == store_id, CorrectiveAction.scenario_step.is_not(None))
+        .order_by(CorrectiveAction.id))
+    return {row.scenario_step: row for row in rows}
 
 
-def add_step_action(visit: Visit, step: int, action: str, owner: str, due: date | None,
-                    user) -> CorrectiveAction:
-    """A manager records a corrective action (training) for a missed step."""
+def add_step_action(store: Store, period: Period, step: int, action: str, owner: str,
+                    due: date | None, user) -> CorrectiveAction:
+    """A manager records a corrective action (training) for a step staff missed in the
+    window; it is filed on the store's latest released scenario visit that missed it (the
+    manager's pages never name that visit)."""
     from .permissions import can_follow_up
 
+    if not 1 <= step <= len(STEPS):
+        raise ScenarioError(str(_l("Corrective actions are for the steps staff missed.")))
+    column = STEP_COLUMNS[step - 1]
+    visit = db.session.scalar(
+        select(Visit).join(ScenarioVisit, ScenarioVisit.visit_id == Visit.id)
+        .where(*_counted_scenarios(period), Visit.store_id == store.id, column.is_(False))
+        .order_by(Visit.visit_date.desc(), Visit.id.desc()).limit(1))
+    if visit is None:
+        raise ScenarioError(str(_l("Corrective actions are for the steps staff missed.")))
     if not can_follow_up(user, visit):
         raise ScenarioError(str(_l("You cannot add actions to this visit.")))
-    if step not in {s.number for s in missed_steps(visit)}:
-        raise ScenarioError(str(_l("Corrective actions are for the steps staff missed.")))
     action = (action or "").strip()
-    if not action or (problem := text_problem(action)):
-        raise ScenarioError(problem if action else str(_l("Describe the action.")))
-    if step in step_actions(visit):
-        raise ScenarioError(str(_l("This step already has a corrective action.")))
+    if not action:
+        raise ScenarioError(str(_l("Describe the action.")))
+    if problem := text_problem(action):
+        raise ScenarioError(problem)
+    if due is None:
+        raise ScenarioError(str(_l("Enter a due date (YYYY-MM-DD).")))
     row = CorrectiveAction(visit=visit, answer=None, action=action,
                            owner=(owner or "").strip()[:120], due_date=due,
                            status=ACTION_OPEN, created_by_id=user.id,
@@ -535,5 +547,5 @@ def add_step_action(visit: Visit, step: int, action: str, owner: str, due: date 
     db.session.flush()
     log_change("corrective_action", row.id, "create", user.id, None,
                {"scenario_step": step, "action": action, "owner": row.owner,
-                "due_date": due.isoformat() if due else None})
+                "due_date": due.isoformat()})
     return row
