@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from flask import has_request_context
+from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Integer, case, func, select
 
@@ -72,6 +74,16 @@ STEP_MEANINGS = {
 }
 
 
+def _t(text: str, **variables: object) -> str:
+    """gettext that also works outside a request (the CLI, jobs: the terminal's language)."""
+    if has_request_context():
+        return gettext(text, **variables)
+    from .i18n import cli_locale
+
+    with force_locale(cli_locale()):
+        return gettext(text, **variables)
+
+
 class ScenarioError(ValueError):
     """A scenario change the rules refuse; the message says why."""
 
@@ -93,13 +105,13 @@ def _check(fields: dict) -> dict:
     clean = {k: str(fields.get(k) or "").strip()
              for k in ("title", "title_zh", "script", "script_zh")}
     if not clean["title"] or not clean["script"]:
-        raise ScenarioError(str(_l("A scenario needs a title and a script.")))
+        raise ScenarioError(_t("A scenario needs a title and a script."))
     for value in clean.values():
         if problem := text_problem(value):
             raise ScenarioError(problem)
     types = [t for t in (fields.get("visit_types") or []) if t in scoring.VISIT_TYPES]
     if not types:
-        raise ScenarioError(str(_l("Choose at least one visit type the scenario fits.")))
+        raise ScenarioError(_t("Choose at least one visit type the scenario fits."))
     clean["visit_types"] = types
     return clean
 
@@ -110,7 +122,7 @@ def create_scenario(fields: dict, user_id: int | None) -> Scenario:
     if not code:
         code = f"SC{(db.session.scalar(select(func.count(Scenario.id))) or 0) + 1:03d}"
     if db.session.scalar(select(Scenario.id).where(Scenario.code == code).limit(1)):
-        raise ScenarioError(str(_l("A scenario with this code already exists.")))
+        raise ScenarioError(_t("A scenario with this code already exists."))
     row = Scenario(code=code, version=1, status=SCENARIO_ACTIVE, created_by_id=user_id,
                    **clean)
     db.session.add(row)
@@ -123,7 +135,7 @@ def update_scenario(scenario: Scenario, fields: dict, user_id: int | None) -> Sc
     """An edit creates the next version and retires this one; visits already given this
     version keep it."""
     if scenario.status != SCENARIO_ACTIVE:
-        raise ScenarioError(str(_l("Only the current version of a scenario can be edited.")))
+        raise ScenarioError(_t("Only the current version of a scenario can be edited."))
     clean = _check(fields)
     scenario.status = SCENARIO_RETIRED
     row = Scenario(code=scenario.code, version=scenario.version + 1, status=SCENARIO_ACTIVE,
@@ -158,7 +170,7 @@ def save_share(value: Any, user_id: int | None, effective_from: str | None) -> N
     except (TypeError, ValueError):
         x = -1.0
     if not math.isfinite(x) or not 0 <= x <= 1:
-        raise ScenarioError(str(_l("The share must be a number from 0 to 1 (e.g. 0.25).")))
+        raise ScenarioError(_t("The share must be a number from 0 to 1 (e.g. 0.25)."))
     save_setting(SETTING_KEY, {"share": x}, user_id, effective_from)
 
 
@@ -253,9 +265,9 @@ def assign_month(month: str, user_id: int | None = None) -> list[ScenarioVisit]:
 def give_scenario(visit: Visit, scenario: Scenario, user_id: int | None) -> ScenarioVisit:
     """HQ gives one not-yet-submitted visit a scenario by hand (or changes it)."""
     if visit.kind != MYSTERY or visit.status != ASSIGNED:
-        raise ScenarioError(str(_l("Only an assigned mystery-shop visit can get a scenario.")))
+        raise ScenarioError(_t("Only an assigned mystery-shop visit can get a scenario."))
     if scenario.status != SCENARIO_ACTIVE or visit.visit_type not in scenario.visit_types:
-        raise ScenarioError(str(_l("This scenario does not fit the visit's type.")))
+        raise ScenarioError(_t("This scenario does not fit the visit's type."))
     row = scenario_for(visit) or ScenarioVisit(visit_id=visit.id, comment="")
     before = row.scenario_id
     row.scenario_id = scenario.id
@@ -320,9 +332,9 @@ def check(visit: Visit, raw: Any) -> tuple[dict | None, dict[str, str]]:
     for n, code in enumerate(STEPS, start=1):
         value = _step_value(data["steps"].get(str(n)))
         if value is None:
-            errors[f"scenario_step{n}"] = str(_l(
+            errors[f"scenario_step{n}"] = _t(
                 "Complaint handling, step %(n)s (%(step)s): please answer yes or no "
-                "(N/A is not allowed).", n=n, step=STEP_LABELS[code]))
+                "(N/A is not allowed).", n=n, step=STEP_LABELS[code])
         steps.append(value)
     handling = data["handling"]
     try:
@@ -330,9 +342,9 @@ def check(visit: Visit, raw: Any) -> tuple[dict | None, dict[str, str]]:
     except ValueError:
         level = None
     if level not in scoring.SCALE7_LEVELS:
-        errors["scenario_handling"] = str(_l(
+        errors["scenario_handling"] = _t(
             "Complaint handling: choose how satisfied you were with how the problem was "
-            "handled (one of the seven levels)."))
+            "handled (one of the seven levels).")
     comment = data["comment"].strip()
     if problem := text_problem(comment):
         errors["scenario_comment"] = problem
@@ -462,8 +474,9 @@ def brand_recovery(period: Period) -> GroupRecovery:
 class StepFigure:
     number: int
     code: str
-    label: str
-    meaning: str
+    #: Lazy translations: rendered in the reader's language.
+    label: object
+    meaning: object
     visits: int
     missed: int
 
@@ -483,7 +496,7 @@ def step_figures(period: Period, store_ids: list[int] | None = None) -> list[Ste
     if store_ids is not None:
         query = query.where(Visit.store_id.in_(store_ids))
     total, *missed = db.session.execute(query).one()
-    out = [StepFigure(n, code, str(STEP_LABELS[code]), str(STEP_MEANINGS[code]),
+    out = [StepFigure(n, code, STEP_LABELS[code], STEP_MEANINGS[code],
                       int(total or 0), int(m or 0))
            for n, (code, m) in enumerate(zip(STEPS, missed, strict=True), start=1)]
     return sorted(out, key=lambda s: (-s.missed, s.number))
@@ -522,23 +535,23 @@ def add_step_action(store: Store, period: Period, step: int, action: str, owner:
     from .permissions import can_follow_up
 
     if not 1 <= step <= len(STEPS):
-        raise ScenarioError(str(_l("Corrective actions are for the steps staff missed.")))
+        raise ScenarioError(_t("Corrective actions are for the steps staff missed."))
     column = STEP_COLUMNS[step - 1]
     visit = db.session.scalar(
         select(Visit).join(ScenarioVisit, ScenarioVisit.visit_id == Visit.id)
         .where(*_counted_scenarios(period), Visit.store_id == store.id, column.is_(False))
         .order_by(Visit.visit_date.desc(), Visit.id.desc()).limit(1))
     if visit is None:
-        raise ScenarioError(str(_l("Corrective actions are for the steps staff missed.")))
+        raise ScenarioError(_t("Corrective actions are for the steps staff missed."))
     if not can_follow_up(user, visit):
-        raise ScenarioError(str(_l("You cannot add actions to this visit.")))
+        raise ScenarioError(_t("You cannot add actions to this visit."))
     action = (action or "").strip()
     if not action:
-        raise ScenarioError(str(_l("Describe the action.")))
+        raise ScenarioError(_t("Describe the action."))
     if problem := text_problem(action):
         raise ScenarioError(problem)
     if due is None:
-        raise ScenarioError(str(_l("Enter a due date (YYYY-MM-DD).")))
+        raise ScenarioError(_t("Enter a due date (YYYY-MM-DD)."))
     row = CorrectiveAction(visit=visit, answer=None, action=action,
                            owner=(owner or "").strip()[:120], due_date=due,
                            status=ACTION_OPEN, created_by_id=user.id,

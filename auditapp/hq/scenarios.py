@@ -19,7 +19,7 @@ from .. import corrective, followup, params, scenarios, settings, storage
 from ..analytics import Period
 from ..extensions import db
 from ..followup import FollowupError
-from ..i18n import visit_type_label
+from ..i18n import VISIT_TYPE_LABELS
 from ..models import CorrectiveAction, Scenario
 from ..models.scenario import SCENARIO_ACTIVE
 from ..permissions import Cap, requires
@@ -44,7 +44,7 @@ class SettingsForm(FlaskForm):
 
 def _form() -> ScenarioForm:
     form = ScenarioForm()
-    form.visit_types.choices = [(t, visit_type_label(t)) for t in VISIT_TYPES]
+    form.visit_types.choices = [(t, str(VISIT_TYPE_LABELS[t])) for t in VISIT_TYPES]
     return form
 
 
