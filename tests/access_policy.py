@@ -76,6 +76,11 @@ POLICY: dict[str, frozenset[str]] = {
     "manager.action_done": STORE_MANAGER,
     "manager.file_dispute": STORE_MANAGER,
     "manager.evidence": STORE_MANAGER,
+    # issue #24 / #17 item 6: coaching on missed complaint-handling steps (a store's), and
+    # completing an automatic corrective action (root cause, what was done, photo)
+    "manager.scenario_action": STORE_MANAGER,
+    "manager.action_complete": STORE_MANAGER,
+    "manager.action_evidence": STORE_MANAGER,
     # PDF reports and exports: managers for their own stores, HQ for everything
     "manager.reports": MANAGERS,
     "manager.report_visit_pdf": STORE_MANAGER,
@@ -107,6 +112,12 @@ POLICY: dict[str, frozenset[str]] = {
     "hq.actions": HQ,
     "hq.audit_log": HQ,
     "hq.verify_action": HQ,
+    "hq.action_evidence": HQ,
+    "hq.scenarios_page": HQ,
+    "hq.scenario_edit": HQ,
+    "hq.scenario_retire": HQ,
+    "hq.scenario_settings": HQ,
+    "hq.recovery_ranking": HQ,
     "hq.api_token": HQ,
     "hq.competitor_stores": HQ,
     "hq.competitor_active": HQ,

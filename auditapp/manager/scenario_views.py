@@ -79,11 +79,12 @@ def _my_action(action_id: int) -> CorrectiveAction:
 @requires(Cap.FOLLOW_UP)
 def action_complete(action_id: int):
     row = _my_action(action_id)
-    if row.source != SOURCE_AUTO:
-        abort(404)
     form = CompleteForm()
     error = None
-    if request.method == "POST" and form.validate_on_submit():
+    can_complete = row.source == SOURCE_AUTO and row.status == ACTION_OPEN
+    if request.method == "POST" and not can_complete:
+        error = _("Only an open action opened automatically is completed here.")
+    elif request.method == "POST" and form.validate_on_submit():
         upload = form.evidence.data
         data = upload.read() if upload else None
         try:
@@ -101,7 +102,7 @@ def action_complete(action_id: int):
     status = 400 if request.method == "POST" else 200
     return render_template("manager/action_complete.html", row=row, form=form,
                            page_error=error, evidence=corrective.item_evidence(row),
-                           can_complete=row.status == ACTION_OPEN), status
+                           can_complete=can_complete), status
 
 
 @bp.route("/actions/<int:action_id>/evidence")
