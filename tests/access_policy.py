@@ -108,6 +108,7 @@ POLICY: dict[str, frozenset[str]] = {
     "api.hq_store_receipt": HQ,
     "api.hq_dimensions": HQ,
     "api.hq_series": HQ,
+    "api.hq_recovery": HQ,
     "hq.index": HQ,
     "hq.actions": HQ,
     "hq.audit_log": HQ,
