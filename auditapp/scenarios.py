@@ -74,7 +74,7 @@ STEP_MEANINGS = {
 }
 
 
-def _t(text: str, **variables: object) -> str:
+def _(text: str, **variables: object) -> str:
     """gettext that also works outside a request (the CLI, jobs: the terminal's language)."""
     if has_request_context():
         return gettext(text, **variables)
@@ -105,13 +105,13 @@ def _check(fields: dict) -> dict:
     clean = {k: str(fields.get(k) or "").strip()
              for k in ("title", "title_zh", "script", "script_zh")}
     if not clean["title"] or not clean["script"]:
-        raise ScenarioError(_t("A scenario needs a title and a script."))
+        raise ScenarioError(_("A scenario needs a title and a script."))
     for value in clean.values():
         if problem := text_problem(value):
             raise ScenarioError(problem)
     types = [t for t in (fields.get("visit_types") or []) if t in scoring.VISIT_TYPES]
     if not types:
-        raise ScenarioError(_t("Choose at least one visit type the scenario fits."))
+        raise ScenarioError(_("Choose at least one visit type the scenario fits."))
     clean["visit_types"] = types
     return clean
 
@@ -122,7 +122,7 @@ def create_scenario(fields: dict, user_id: int | None) -> Scenario:
     if not code:
         code = f"SC{(db.session.scalar(select(func.count(Scenario.id))) or 0) + 1:03d}"
     if db.session.scalar(select(Scenario.id).where(Scenario.code == code).limit(1)):
-        raise ScenarioError(_t("A scenario with this code already exists."))
+        raise ScenarioError(_("A scenario with this code already exists."))
     row = Scenario(code=code, version=1, status=SCENARIO_ACTIVE, created_by_id=user_id,
                    **clean)
     db.session.add(row)
@@ -135,7 +135,7 @@ def update_scenario(scenario: Scenario, fields: dict, user_id: int | None) -> Sc
     """An edit creates the next version and retires this one; visits already given this
     version keep it."""
     if scenario.status != SCENARIO_ACTIVE:
-        raise ScenarioError(_t("Only the current version of a scenario can be edited."))
+        raise ScenarioError(_("Only the current version of a scenario can be edited."))
     clean = _check(fields)
     scenario.status = SCENARIO_RETIRED
     row = Scenario(code=scenario.code, version=scenario.version + 1, status=SCENARIO_ACTIVE,
@@ -170,7 +170,7 @@ def save_share(value: Any, user_id: int | None, effective_from: str | None) -> N
     except (TypeError, ValueError):
         x = -1.0
     if not math.isfinite(x) or not 0 <= x <= 1:
-        raise ScenarioError(_t("The share must be a number from 0 to 1 (e.g. 0.25)."))
+        raise ScenarioError(_("The share must be a number from 0 to 1 (e.g. 0.25)."))
     save_setting(SETTING_KEY, {"share": x}, user_id, effective_from)
 
 
@@ -265,9 +265,9 @@ def assign_month(month: str, user_id: int | None = None) -> list[ScenarioVisit]:
 def give_scenario(visit: Visit, scenario: Scenario, user_id: int | None) -> ScenarioVisit:
     """HQ gives one not-yet-submitted visit a scenario by hand (or changes it)."""
     if visit.kind != MYSTERY or visit.status != ASSIGNED:
-        raise ScenarioError(_t("Only an assigned mystery-shop visit can get a scenario."))
+        raise ScenarioError(_("Only an assigned mystery-shop visit can get a scenario."))
     if scenario.status != SCENARIO_ACTIVE or visit.visit_type not in scenario.visit_types:
-        raise ScenarioError(_t("This scenario does not fit the visit's type."))
+        raise ScenarioError(_("This scenario does not fit the visit's type."))
     row = scenario_for(visit) or ScenarioVisit(visit_id=visit.id, comment="")
     before = row.scenario_id
     row.scenario_id = scenario.id
@@ -332,7 +332,7 @@ def check(visit: Visit, raw: Any) -> tuple[dict | None, dict[str, str]]:
     for n, code in enumerate(STEPS, start=1):
         value = _step_value(data["steps"].get(str(n)))
         if value is None:
-            errors[f"scenario_step{n}"] = _t(
+            errors[f"scenario_step{n}"] = _(
                 "Complaint handling, step %(n)s (%(step)s): please answer yes or no "
                 "(N/A is not allowed).", n=n, step=STEP_LABELS[code])
         steps.append(value)
@@ -342,7 +342,7 @@ def check(visit: Visit, raw: Any) -> tuple[dict | None, dict[str, str]]:
     except ValueError:
         level = None
     if level not in scoring.SCALE7_LEVELS:
-        errors["scenario_handling"] = _t(
+        errors["scenario_handling"] = _(
             "Complaint handling: choose how satisfied you were with how the problem was "
             "handled (one of the seven levels).")
     comment = data["comment"].strip()
@@ -535,23 +535,23 @@ def add_step_action(store: Store, period: Period, step: int, action: str, owner:
     from .permissions import can_follow_up
 
     if not 1 <= step <= len(STEPS):
-        raise ScenarioError(_t("Corrective actions are for the steps staff missed."))
+        raise ScenarioError(_("Corrective actions are for the steps staff missed."))
     column = STEP_COLUMNS[step - 1]
     visit = db.session.scalar(
         select(Visit).join(ScenarioVisit, ScenarioVisit.visit_id == Visit.id)
         .where(*_counted_scenarios(period), Visit.store_id == store.id, column.is_(False))
         .order_by(Visit.visit_date.desc(), Visit.id.desc()).limit(1))
     if visit is None:
-        raise ScenarioError(_t("Corrective actions are for the steps staff missed."))
+        raise ScenarioError(_("Corrective actions are for the steps staff missed."))
     if not can_follow_up(user, visit):
-        raise ScenarioError(_t("You cannot add actions to this visit."))
+        raise ScenarioError(_("You cannot add actions to this visit."))
     action = (action or "").strip()
     if not action:
-        raise ScenarioError(_t("Describe the action."))
+        raise ScenarioError(_("Describe the action."))
     if problem := text_problem(action):
         raise ScenarioError(problem)
     if due is None:
-        raise ScenarioError(_t("Enter a due date (YYYY-MM-DD)."))
+        raise ScenarioError(_("Enter a due date (YYYY-MM-DD)."))
     row = CorrectiveAction(visit=visit, answer=None, action=action,
                            owner=(owner or "").strip()[:120], due_date=due,
                            status=ACTION_OPEN, created_by_id=user.id,
