@@ -329,12 +329,12 @@ def check(visit: Visit, raw: Any) -> tuple[dict | None, dict[str, str]]:
     data = clean_payload(raw) or {"steps": {}, "handling": None, "comment": ""}
     errors: dict[str, str] = {}
     steps = []
-    for n, code in enumerate(STEPS, start=1):
+    for n in range(1, len(STEPS) + 1):
         value = _step_value(data["steps"].get(str(n)))
         if value is None:
             errors[f"scenario_step{n}"] = _(
-                "Complaint handling, step %(n)s (%(step)s): please answer yes or no "
-                "(N/A is not allowed).", n=n, step=STEP_LABELS[code])
+                "Complaint handling, step %(n)s: please answer yes or no (N/A is not "
+                "allowed).", n=n)
         steps.append(value)
     handling = data["handling"]
     try:
