@@ -268,13 +268,22 @@ def store_scores_query(period: Period, config: scoring.ScoringConfig) -> Select:
         + case((has_qa, _num(c["QA"])), else_=_num(0.0))
         + case((has_hl, _num(c["HL"])), else_=_num(0.0))
     )
+    rs = None
+    if config.rs_weight > 0:  # SCORING.md §13: the recovery score joins only with a weight
+        from .scenarios import rs_store_query
+
+        rs = rs_store_query(period).subquery("rs")
+        has_rs = and_(has_hl, rs.c.rs.is_not(None))
+        numerator = numerator + case((has_rs, _num(config.rs_weight) * rs.c.rs),
+                                     else_=_num(0.0))
+        denominator = denominator + case((has_rs, _num(config.rs_weight)), else_=_num(0.0))
     bdi = case((has_hl, numerator / func.nullif(denominator, 0.0)), else_=None)
     spread = pooled_variance_query(period).subquery("spread")  # one row, joined once
     ms_e2 = case((has_ms, spread.c.variance / ms.c.n), else_=None)
     ms_share = _num(c["MS"]) / func.nullif(denominator, 0.0)
     bdi_e2 = case((has_ms, ms_e2 * ms_share * ms_share), (has_qa, _num(0.0)), else_=None)
 
-    return (
+    query = (
         select(
             Store.id.label("store_id"),
             Store.code.label("code"),
@@ -299,6 +308,7 @@ def store_scores_query(period: Period, config: scoring.ScoringConfig) -> Select:
         .outerjoin(qa, qa.c.store_id == Store.id)
         .outerjoin(hl, hl.c.store_id == Store.id)
     )
+    return query.outerjoin(rs, rs.c.store_id == Store.id) if rs is not None else query
 
 
 # Building these statements costs more than running them on a small chain, and a Select is
@@ -314,16 +324,18 @@ def _config_key(config: scoring.ScoringConfig) -> _ConfigKey:
         tuple(sorted(config.hotline_deductions.items())),
         config.quick_resolution_hours,
         config.quick_resolution_factor,
+        config.rs_weight,
     )
 
 
 def _config_from_key(key: _ConfigKey) -> scoring.ScoringConfig:
-    weights, deductions, quick_hours, quick_factor = key
+    weights, deductions, quick_hours, quick_factor, rs_weight = key
     return scoring.ScoringConfig(
         component_weights=dict(weights),
         hotline_deductions=dict(deductions),
         quick_resolution_hours=quick_hours,
         quick_resolution_factor=quick_factor,
+        rs_weight=rs_weight,
     )
 
 

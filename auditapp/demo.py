@@ -11,7 +11,7 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 
-from . import scoring
+from . import demo_scenarios, scoring
 from .extensions import db
 from .models import (
     AREA_MANAGER,
@@ -356,7 +356,10 @@ def seed_demo(last_month: date | None = None, months: int = 6, seed: int = 7) ->
         if s_index < 4:
             db.session.flush()
             _demo_flags(visit, store, s_index, ms_q)
+    db.session.flush()
+    extra = demo_scenarios.seed(hq.id, rng)  # scenario shops and automatic actions
     return {
+        **extra,
         "stores": len(stores),
         "regions": len(REGIONS),
         "shoppers": len(shoppers),

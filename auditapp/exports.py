@@ -41,6 +41,7 @@ from .i18n import (
 from .models import Answer, Dimension, Item, Region, Store, User, Visit, VisitDimensionScore
 from .models.visit import MYSTERY
 from .months import is_provisional
+from .scenarios import store_recovery
 
 FORMATS = ("csv", "xlsx")
 MIMETYPES = {
@@ -87,6 +88,8 @@ COLUMN_LABELS = {
     "band_status": _l("Band status"),
     "change_significant": _l("Clear change"),
     "month_status": _l("Month status"),
+    "rs": _l("Recovery score (RS, 3 months)"),
+    "rs_visits": _l("Scenario visits (RS n)"),
 }
 
 
@@ -222,7 +225,9 @@ def scores_table(
               "qa_visits", "hl", "complaints", "bdi", "band", "previous_bdi", "change",
               # SCORING.md §10: the BDI's 90 % interval, its bands, a significant change
               "bdi_low", "bdi_high", "band_range", "band_status", "change_significant",
-              "month_status"]
+              "month_status", "rs", "rs_visits"]
+    # SCORING.md §13: the store's recovery score beside the BDI (one GROUP BY)
+    recovery = {r.store_id: r for r in store_recovery(period, store_ids)}
     # SCORING.md §11: an open month's figures are provisional, in the file too
     status = str(PROVISIONAL_LABEL) if is_provisional(period) else str(FINAL_LABEL)
     rows = [
@@ -233,7 +238,9 @@ def scores_table(
          _num(s.interval.high if s.interval else None),
          band_range_label(s.bands), band_status(s.bands),
          _yes_no(s.change_significant),
-         status]
+         status,
+         _num(recovery[s.store_id].rs) if s.store_id in recovery else None,
+         recovery[s.store_id].n if s.store_id in recovery else 0]
         for s in scores
     ]
     return _headings(header), rows

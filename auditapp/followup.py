@@ -28,6 +28,7 @@ from .models.followup import (
     DISPUTE_OPEN,
     DISPUTE_REJECTED,
     DISPUTE_UPHELD,
+    SOURCE_AUTO,
 )
 from .models.visit import MYSTERY
 from .permissions import can_acknowledge, can_follow_up
@@ -314,6 +315,9 @@ def mark_action_done(row: CorrectiveAction, user: User) -> None:
         raise FollowupError(_("You cannot change this action."))
     if row.status != ACTION_OPEN:
         raise FollowupError(_("Only an open action can be marked done."))
+    if row.source == SOURCE_AUTO:
+        raise FollowupError(_("Record the root cause, what was done and a photo to mark "
+                              "this action done."))
     row.status, row.done_at = ACTION_DONE, utcnow()
     log_change("corrective_action", row.id, "done", user.id,
                {"status": ACTION_OPEN}, {"status": ACTION_DONE})

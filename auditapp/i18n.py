@@ -92,6 +92,7 @@ ACTION_STATUS_LABELS = {
     "open": _l("Open"),
     "done": _l("Done"),
     "verified": _l("Verified"),
+    "confirmed": _l("Confirmed by the next visit"),
 }
 DISPUTE_STATUS_LABELS = {
     "open": _l("Open"),

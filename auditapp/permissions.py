@@ -116,6 +116,7 @@ ROLES_BY_CODE: dict[str, Role] = {
         NavLink("hq.stores", _l("Stores"), Cap.MANAGE_MASTERDATA),
         NavLink("hq.users", _l("People"), Cap.MANAGE_MASTERDATA),
         NavLink("hq.questionnaires", _l("Questionnaires"), Cap.MANAGE_QUESTIONNAIRES),
+        NavLink("hq.scenarios_page", _l("Scenarios"), Cap.MANAGE_QUESTIONNAIRES),
         NavLink("hq.scheduling", _l("Scheduling"), Cap.SCHEDULE_VISITS),
         NavLink("hq.settings", _l("Settings"), Cap.MANAGE_SETTINGS),
         NavLink("hq.months", _l("Months"), Cap.CLOSE_MONTHS),

@@ -28,7 +28,7 @@ from flask import has_request_context
 from flask_babel import force_locale, gettext
 from sqlalchemy import select
 
-from . import analytics, notifications, scoring, visit_states
+from . import analytics, notifications, scenarios, scoring, visit_states
 from .audit import log_change
 from .extensions import db
 from .models import SHOPPER, Questionnaire, Store, User, Visit
@@ -256,6 +256,7 @@ def generate_month(month: str, user_id: int | None = None) -> Plan:
         db.session.add(visit)
         plan.created.append(visit)
     db.session.flush()
+    scenarios.assign_month(month, user_id)  # a share of the month carries a scenario (#24)
     log_change(
         "schedule", month, "generate", user_id, None,
         {"created": [v.id for v in plan.created],

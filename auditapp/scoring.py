@@ -64,6 +64,8 @@ class ScoringConfig:
     quick_resolution_factor: float = 0.5
     #: (lower bound, band code), highest first; below the last bound: ``needs_improvement``.
     bands: tuple[tuple[float, str], ...] = ((90.0, "excellent"), (80.0, "good"), (70.0, "fair"))
+    #: c_RS, the recovery score's BDI weight (SCORING.md §13): 0 keeps RS beside the BDI.
+    rs_weight: float = 0.0
 
     def validate(self) -> ScoringConfig:
         """Return self, or raise ScoringError naming what is wrong."""
@@ -83,6 +85,8 @@ class ScoringConfig:
             raise ScoringError("Quick-resolution hours must be a number ≥ 0.")
         if not _finite(self.quick_resolution_factor) or not 0 <= self.quick_resolution_factor <= 1:
             raise ScoringError("Quick-resolution factor must be between 0 and 1.")
+        if not _finite(self.rs_weight) or self.rs_weight < 0:
+            raise ScoringError("The recovery-score weight c_RS must be a number ≥ 0.")
         bounds = [b for b, _ in self.bands]
         if not bounds or any(not _finite(b) or not 0 <= b <= 100 for b in bounds):
             raise ScoringError("Band bounds must be numbers between 0 and 100.")
@@ -97,6 +101,7 @@ class ScoringConfig:
             "quick_resolution_hours": self.quick_resolution_hours,
             "quick_resolution_factor": self.quick_resolution_factor,
             "bands": [[b, code] for b, code in self.bands],
+            **({"rs_weight": self.rs_weight} if self.rs_weight else {}),
         }
 
     @classmethod
@@ -119,6 +124,7 @@ class ScoringConfig:
                 data.get("quick_resolution_factor", default.quick_resolution_factor)
             ),
             bands=tuple((float(b), str(code)) for b, code in data.get("bands", default.bands)),
+            rs_weight=float(data.get("rs_weight", default.rs_weight)),
         ).validate()
 
 
@@ -388,15 +394,20 @@ def bdi(
     qa: float | None,
     hl: float | None,
     config: ScoringConfig = DEFAULT_CONFIG,
+    rs: float | None = None,
 ) -> float | None:
     """BDI = Σ c_k·X_k / Σ c_k over the components present.
 
-    HL counts only when MS or QA is present; with neither there is no BDI.
+    HL counts only when MS or QA is present; with neither there is no BDI. The store's
+    recovery score ``rs`` (SCORING.md §13) joins only when HQ gave it a weight c_RS > 0.
     """
     if ms is None and qa is None:
         return None
     c = config.component_weights
-    return weighted_mean([(c["MS"], ms), (c["QA"], qa), (c["HL"], hl)])
+    pairs = [(c["MS"], ms), (c["QA"], qa), (c["HL"], hl)]
+    if config.rs_weight > 0:
+        pairs.append((config.rs_weight, rs))
+    return weighted_mean(pairs)
 
 
 def band(value: float | None, config: ScoringConfig = DEFAULT_CONFIG) -> str | None:
@@ -473,13 +484,16 @@ def bdi_error(
     n: int,
     has_qa: bool,
     config: ScoringConfig = DEFAULT_CONFIG,
+    has_rs: bool = False,
 ) -> float:
     """e = SE(MS)·c_MS/Σc (Σc over the store's components present; HL is present whenever
-    MS or QA is); 0 without a mystery-shop visit (QA and HL count as exact)."""
+    MS or QA is; RS when it has a weight and a value); 0 without a mystery-shop visit (QA,
+    HL and RS count as exact)."""
     if n <= 0:
         return 0.0
     c = config.component_weights
     total = c["MS"] + c["HL"] + (c["QA"] if has_qa else 0.0)
+    total += config.rs_weight if has_rs else 0.0
     return sigma / math.sqrt(n) * c["MS"] / total
 
 
@@ -527,3 +541,34 @@ def change_is_significant(
     if delta is None:
         return None
     return abs(delta) > Z90 * math.sqrt(e_now**2 + e_prev**2)
+
+
+# --- 13. complaint handling in scenario shops ---------------------------------------------
+
+#: The five on-site complaint-handling steps, in the method's order (SCORING.md §13).
+RECOVERY_STEPS: tuple[str, ...] = ("thank", "listen", "apologise", "ask", "remedy")
+#: Months in a store's rolling recovery-score window (the period's month and the two before).
+RS_WINDOW_MONTHS = 3
+
+
+def recovery_score(steps: Sequence[bool]) -> float:
+    """RS of one scenario visit = 100 × (steps observed) / 5; each of the five steps is
+    yes/no (N/A is not allowed)."""
+    if len(steps) != len(RECOVERY_STEPS):
+        raise ScoringError(f"A scenario visit has {len(RECOVERY_STEPS)} steps, not {len(steps)}.")
+    for step in steps:
+        if not isinstance(step, bool) and step not in (0, 1):
+            raise ScoringError(f"A complaint-handling step must be yes or no, not {step!r}.")
+    return 100.0 * sum(1 for step in steps if step) / len(RECOVERY_STEPS)
+
+
+def rolling_recovery(visit_rs: Iterable[float]) -> tuple[float | None, int]:
+    """A store's RS for a period: the mean RS of its released scenario visits in the
+    window (the caller selects the three months), with n."""
+    values = [float(v) for v in visit_rs]
+    return (sum(values) / len(values) if values else None), len(values)
+
+
+def group_recovery(store_rs: Iterable[float | None]) -> float | None:
+    """Region or brand RS: mean of its stores' RS (stores without one are left out)."""
+    return mean(store_rs)

@@ -24,7 +24,7 @@ from sqlalchemy import bindparam, null, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 
-from . import integrity, scoring, visit_states
+from . import integrity, scenarios, scoring, visit_states
 from .audit import log_change
 from .extensions import db
 from .geo import haversine_m
@@ -119,7 +119,8 @@ def _clean_payload(payload: dict | None) -> dict:
         }
     facts_in = payload.get("facts") if isinstance(payload.get("facts"), dict) else {}
     facts = {k: facts_in.get(k) for k in FACT_FIELDS if k in facts_in}
-    return {"answers": answers, "facts": facts}
+    return {"answers": answers, "facts": facts,
+            "scenario": scenarios.clean_payload(payload.get("scenario"))}
 
 
 def payload_from_form(form: MultiDict) -> dict:
@@ -140,7 +141,7 @@ def payload_from_form(form: MultiDict) -> dict:
     if "visit_type_confirmed" in facts:
         facts["visit_type_confirmed"] = {"1": True, "0": False}.get(facts["visit_type_confirmed"])
     return {"client_submission_id": form.get("client_submission_id", ""), "answers": answers,
-            "facts": facts}
+            "facts": facts, "scenario": scenarios.payload_from_form(form)}
 
 
 def form_state(visit: Visit) -> dict:
@@ -244,6 +245,7 @@ class Checked:
     answers: dict[int, tuple[float | None, bool, str]] = field(default_factory=dict)
     facts: dict[str, Any] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    scenario: dict | None = None
 
 
 def assignment_window(visit: Visit) -> tuple[date, date]:
@@ -353,6 +355,8 @@ def validate(visit: Visit, payload: dict, form: ScoringForm) -> Checked:
         out.facts[name] = str(facts.get(name) or "")
         if problem := text_problem(out.facts[name]):
             out.errors[name] = problem
+    out.scenario, scenario_errors = scenarios.check(visit, clean["scenario"])
+    out.errors.update(scenario_errors)
     return out
 
 
@@ -426,6 +430,7 @@ def submit(visit: Visit, payload: dict, user_id: int | None, *,
         # One statement per table (no ORM object per row, no unit-of-work flush): the
         # answers with their scores, the dimension scores, the visit, the audit row.
         result = save_scored_answers(visit, form, checked.answers)
+        scenarios.save_result(visit, checked.scenario)
         changes.update(score_fields(result))
         db.session.execute(_UPDATE_VISIT, changes)
         log_change("visit", visit.id, "submit", user_id, before,

@@ -308,6 +308,9 @@ def release(visit: Visit, user) -> None:
     visit.reviewed_by_id = user.id
     visit.return_reason = ""
     audit.log_change("visit", visit.id, "release", user.id, before, _review_state(visit))
+    from . import corrective  # (it imports followup, which imports this module)
+
+    corrective.on_release(visit)  # automatic corrective actions (issue #17 item 6)
     notifications.notify(notifications.VISIT_RELEASED, visit)
 
 

@@ -23,7 +23,7 @@ from flask import Flask, g
 from werkzeug.routing import Rule
 
 from auditapp.extensions import db
-from auditapp.models import CompetitorStore, Notification, Visit, utcnow
+from auditapp.models import CompetitorStore, Notification, Scenario, Visit, utcnow
 from auditapp.models.followup import CorrectiveAction, Dispute
 from auditapp.models.visit import ASSIGNED
 from auditapp.visits import new_access_token
@@ -77,7 +77,10 @@ def build_samples(chain) -> dict:
                       evidence_keys=[evidence_key], created_by_id=chain.managers[0].id)
     action = CorrectiveAction(visit=visit, answer=ans, action="Restock soap", owner="Wang",
                               due_date=date.today() + timedelta(days=7),
-                              created_by_id=chain.managers[0].id)
+                              created_by_id=chain.managers[0].id,
+                              evidence_key=evidence_key)
+    scenario = Scenario(code="SC-AM", title="Cold fries", script="Say the fries are cold.",
+                        visit_types=["walk_in"])
     complaint = make_complaint(store_a, utcnow() - timedelta(days=2))
     competitor = CompetitorStore(competitor="Other Burger", name="Other Burger Nanjing Rd",
                                  region=chain.regions[0])
@@ -96,7 +99,7 @@ def build_samples(chain) -> dict:
     note = Notification(user_id=chain.managers[0].id, event="visit_released",
                         params={"store": store_a.name, "month": visit.month, "score": "80.0"},
                         link=f"/manager/visits/{visit.id}")
-    db.session.add_all([dispute, action, competitor, assigned, qa_visit, note])
+    db.session.add_all([dispute, action, competitor, assigned, qa_visit, note, scenario])
     visit.token_expires_at = utcnow() + timedelta(days=30)
     db.session.commit()
     questionnaire = chain.ms_q
@@ -107,6 +110,7 @@ def build_samples(chain) -> dict:
         "answer_id": ans.id,
         "dispute_id": dispute.id,
         "action_id": action.id,
+        "scenario_id": scenario.id,
         "complaint_id": complaint.id,
         "region_id": chain.regions[0].id,
         "store_id": store_a.id,

@@ -19,6 +19,7 @@ from . import (  # noqa: E402,F401
     reports,
     review,
     routes,
+    scenarios,
     scheduling,
     settings,
 )

@@ -69,6 +69,7 @@ def settings():
             quick_resolution_factor=form.quick_factor.data,
             bands=((form.band_excellent.data, "excellent"), (form.band_good.data, "good"),
                    (form.band_fair.data, "fair")),
+            rs_weight=config.rs_weight,  # c_RS is set on the scenarios page
         )
         try:
             if form.effective_from.errors:

@@ -9,6 +9,7 @@ from .months import MonthClosure, MonthFigure, SettingVersion
 from .notification import Notification, NotificationPreference, OutboxMessage, ReminderSent
 from .org import Brand, CompetitorStore, Region, Store
 from .questionnaire import Dimension, Item, Questionnaire
+from .scenario import Scenario, ScenarioVisit
 from .user import (
     AREA_MANAGER,
     HQ_ADMIN,
@@ -49,6 +50,8 @@ __all__ = [
     "Questionnaire",
     "Region",
     "ReminderSent",
+    "Scenario",
+    "ScenarioVisit",
     "Setting",
     "SettingVersion",
     "Store",

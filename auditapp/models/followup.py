@@ -12,7 +12,13 @@ from .base import utcnow
 from .visit import Answer, Visit
 
 ACTION_OPEN, ACTION_DONE, ACTION_VERIFIED = "open", "done", "verified"
-ACTION_STATUSES = (ACTION_OPEN, ACTION_DONE, ACTION_VERIFIED)
+#: Closed by the store's next released visit that answered the same item and passed it.
+ACTION_CONFIRMED = "confirmed"
+ACTION_STATUSES = (ACTION_OPEN, ACTION_DONE, ACTION_VERIFIED, ACTION_CONFIRMED)
+#: Where an action came from: recorded by a manager, opened at release (a failed critical
+#: item or a dimension below HQ's threshold, issue #17 item 6), or coaching on a missed
+#: complaint-handling step of a scenario shop (SCORING.md §13).
+SOURCE_MANUAL, SOURCE_AUTO, SOURCE_SCENARIO = "manual", "auto", "scenario"
 
 DISPUTE_OPEN, DISPUTE_UPHELD, DISPUTE_REJECTED = "open", "upheld", "rejected"
 DISPUTE_STATUSES = (DISPUTE_OPEN, DISPUTE_UPHELD, DISPUTE_REJECTED)
@@ -33,8 +39,23 @@ class CorrectiveAction(db.Model):
     done_at: Mapped[datetime | None]
     verified_at: Mapped[datetime | None]
     verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    source: Mapped[str] = mapped_column(String(20), default=SOURCE_MANUAL)
+    #: An automatic action about a whole dimension below HQ's threshold (no answer).
+    dimension: Mapped[str | None] = mapped_column(String(20))
+    #: A scenario-shop action: the complaint-handling step (1–5) staff missed.
+    scenario_step: Mapped[int | None]
+    #: What the manager records to mark an automatic action done.
+    root_cause: Mapped[str] = mapped_column(Text, default="")
+    done_note: Mapped[str] = mapped_column(Text, default="")
+    evidence_key: Mapped[str | None] = mapped_column(String(200))
+    #: The store's next released visit that answered the same item: it confirmed the
+    #: action (passed) or reopened it (failed again); ``reopened`` counts the latter.
+    followup_visit_id: Mapped[int | None] = mapped_column(
+        ForeignKey("visits.id", ondelete="SET NULL"))
+    reopened: Mapped[int] = mapped_column(default=0)
+    closed_at: Mapped[datetime | None]
 
-    visit: Mapped[Visit] = relationship()
+    visit: Mapped[Visit] = relationship(foreign_keys=[visit_id])
     answer: Mapped[Answer | None] = relationship()
 
 

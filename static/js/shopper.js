@@ -45,7 +45,10 @@
       .forEach(function (k) { facts[k] = form.elements[k].value; });
     var c = form.querySelector("input[name=visit_type_confirmed]:checked");
     facts.visit_type_confirmed = c ? c.value === "1" : null;
-    return { answers: answers, facts: facts };
+    var out = { answers: answers, facts: facts };
+    /* parts of the form that are not questionnaire items (scenario.js) add theirs */
+    (window.auditFormParts || []).forEach(function (part) { part.collect(out); });
+    return out;
   }
   function apply(p) {
     Object.keys(p.answers || {}).forEach(function (id) {
@@ -63,6 +66,7 @@
     form.querySelectorAll("input[name=visit_type_confirmed]").forEach(function (r) {
       r.checked = f.visit_type_confirmed === (r.value === "1");
     });
+    (window.auditFormParts || []).forEach(function (part) { part.apply(p); });
   }
 
   /* ---- paradata for head office: timer starts/stops and time per step, with this
