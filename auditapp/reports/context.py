@@ -10,9 +10,9 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from .. import analytics, charts, scoring, storage
+from .. import analytics, charts, item_types, scoring, storage
 from ..extensions import db
-from ..i18n import BAND_LABELS, DIMENSION_LABELS, csm_label, is_chinese, label, paren
+from ..i18n import BAND_LABELS, DIMENSION_LABELS, is_chinese, label
 from ..models import Answer, CorrectiveAction, Item, Region, Store, Visit
 from ..models.followup import ACTION_OPEN
 from ..settings import scoring_config
@@ -47,22 +47,7 @@ class ItemRow:
 
 def answer_text(item: Item, answer: Answer | None, visit_type: str) -> str:
     """How an answer reads in a report: Yes/No, the CSM level, seconds, N/A."""
-    if answer is None:
-        return _("Not answered")
-    if answer.voided:
-        return _("Voided after dispute")
-    if answer.na or answer.value is None:
-        return _("N/A")
-    if item.item_type == scoring.YESNO:
-        return _("Yes") if answer.value >= 1 else _("No")
-    if item.item_type == scoring.SCALE7:
-        level = int(answer.value)
-        return csm_label(level) + paren(f"{level:+d}" if level else "0")
-    if item.item_type == scoring.TIMED:
-        target, limit = item.target_limit(visit_type)
-        return _("%(s)s s (target %(t)s s, limit %(l)s s)", s=f"{answer.value:.0f}",
-                 t=f"{target:.0f}", l=f"{limit:.0f}")
-    return str(answer.value)
+    return item_types.answer_text(item, answer, visit_type, detail=True)
 
 
 def visit_context(visit: Visit, *, show_shopper: bool) -> tuple[dict, list[Path]]:
