@@ -41,7 +41,8 @@ def _number(raw: Any) -> float | None:
         x = float(raw)
     except (TypeError, ValueError):
         return None
-    return x if math.isfinite(x) else None
+    # compared as exact decimals, as scoring does (SCORING.md §7a)
+    return round(x, scoring.THRESHOLD_DECIMALS) if math.isfinite(x) else None
 
 
 def matches(test: Mapping | None, value: Any, fail_rule: Mapping | None = None) -> bool:

@@ -9,7 +9,8 @@
     if (raw === null || raw === undefined || raw === "" || typeof raw === "boolean") return null;
     if (typeof raw === "string" && (/^\s*[+-]?0[xXbBoO]/.test(raw) || raw.indexOf("_") >= 0)) return null;
     var x = Number(raw);
-    return isFinite(x) ? x : null;
+    /* compared as exact decimals, as scoring does (SCORING.md §7a) */
+    return isFinite(x) ? Math.round(x * 1e6) / 1e6 : null;
   }
 
   function matches(test, value, failRule) {
