@@ -3,7 +3,7 @@ aggregates) or the scores stored on the visit at submission (``visits.score_answ
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from flask_babel import gettext as _
@@ -43,6 +43,8 @@ class ItemRow:
     failed: bool
     critical: bool
     comment: str
+    #: The photos attached to this item (file URIs): its evidence, shown with it.
+    photos: list[str] = field(default_factory=list)
 
 
 def answer_text(item: Item, answer: Answer | None, visit_type: str) -> str:
@@ -56,10 +58,23 @@ def visit_context(visit: Visit, *, show_shopper: bool) -> tuple[dict, list[Path]
     answers = {a.item_id: a for a in visit.answers}
     dim_scores = {d.dimension: d for d in visit.dimension_scores}
     sections = []
+    photos, files = [], []
+    by_item: dict[int, list[str]] = {}
+    for photo in visit.photos:
+        if storage.exists(photo.storage_key):
+            path = storage.local_path(photo.storage_key)
+            files.append(path)
+            if photo.item_id is not None:
+                by_item.setdefault(photo.item_id, []).append(path.as_uri())
+            else:
+                photos.append({"uri": path.as_uri(), "category": photo.category})
     for dimension in visit.questionnaire.dimensions:
         rows = []
         for item in dimension.items:
             answer = answers.get(item.id)
+            if answer is None and (item.condition or dimension.condition
+                                   or not item_types.of(item).asked):
+                continue  # not asked in this visit (its condition), or only read
             rows.append(
                 ItemRow(
                     code=item.code,
@@ -70,6 +85,7 @@ def visit_context(visit: Visit, *, show_shopper: bool) -> tuple[dict, list[Path]
                     failed=bool(answer and answer.failed),
                     critical=item.critical,
                     comment=answer.comment if answer else "",
+                    photos=by_item.get(item.id, []),
                 )
             )
         ds = dim_scores.get(dimension.code)
@@ -83,12 +99,6 @@ def visit_context(visit: Visit, *, show_shopper: bool) -> tuple[dict, list[Path]
                 "critical_failed": any(r.critical and r.failed for r in rows),
             }
         )
-    photos, files = [], []
-    for photo in visit.photos:
-        if storage.exists(photo.storage_key):
-            path = storage.local_path(photo.storage_key)
-            files.append(path)
-            photos.append({"uri": path.as_uri(), "category": photo.category})
     config = scoring_config(visit.visit_date)
     failed = [r for s in sections for r in s["rows"] if r.failed]
     context = {
