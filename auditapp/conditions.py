@@ -104,21 +104,6 @@ def visible(items: Sequence[Mapping], answers: Mapping[str, Mapping], visit_type
     return shown
 
 
-def when_text(when: Mapping) -> str:
-    """A ``when`` in a few words, for the editor."""
-    for key in TESTS:
-        if key in when:
-            operand = when[key]
-            if TESTS[key] == "flag":
-                return key
-            if TESTS[key] == "list":
-                return f"{key} {', '.join(str(v) for v in operand)}"
-            if TESTS[key] == "range":
-                return f"{key} {operand[0]}–{operand[1]}"
-            return f"{key} {operand}"
-    return ""
-
-
 def parse_when(test: str, raw: str) -> dict:
     """A ``when`` test from the editor's fields (``ValueError`` when the operand does not
     fit the test): ``eq`` takes "0" or "0, 1"; ``outside`` "2..8"."""

@@ -301,6 +301,16 @@ def condition_problems(q: Questionnaire) -> list[str]:
     return [messages[code](params) for code, params in found]
 
 
+def when_text(when: dict) -> str:
+    """A condition's test in words, for the editor: "failed", "outside 2..8"."""
+    test, operand = conditions.when_operand(when)
+    words = {"failed": _("failed"), "passed": _("not failed"),
+             "eq": _("equal to %(v)s", v=operand), "lt": _("below %(v)s", v=operand),
+             "gt": _("above %(v)s", v=operand), "ge": _("at least %(v)s", v=operand),
+             "outside": _("outside %(v)s", v=operand)}
+    return words.get(test, "")
+
+
 def _answerable(item: Item) -> bool:
     try:
         kind = item_types.of(item)
