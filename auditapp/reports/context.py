@@ -45,6 +45,8 @@ class ItemRow:
     comment: str
     #: The photos attached to this item (file URIs): its evidence, shown with it.
     photos: list[str] = field(default_factory=list)
+    #: False for the types that are never scored (text, photo, info).
+    scored: bool = True
 
 
 def answer_text(item: Item, answer: Answer | None, visit_type: str) -> str:
@@ -86,6 +88,7 @@ def visit_context(visit: Visit, *, show_shopper: bool) -> tuple[dict, list[Path]
                     critical=item.critical,
                     comment=answer.comment if answer else "",
                     photos=by_item.get(item.id, []),
+                    scored=item_types.of(item).scored,
                 )
             )
         ds = dim_scores.get(dimension.code)
