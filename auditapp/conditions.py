@@ -131,16 +131,21 @@ def parse_when(test: str, raw: str) -> dict:
 
 def when_operand(when: Mapping) -> tuple[str, str]:
     """(test, operand as typed) of a stored ``when``, for the editor's fields."""
+    def g(v: Any) -> str:
+        x = _number(v)
+        return f"{x:g}" if x is not None else str(v)
+
     for key, kind in TESTS.items():
         if key in when:
             value = when[key]
             if kind == "flag":
                 return key, ""
             if kind == "list":
-                return key, ", ".join(f"{v:g}" for v in value)
+                return key, ", ".join(g(v) for v in (value or []))
             if kind == "range":
-                return key, f"{value[0]:g}..{value[1]:g}"
-            return key, f"{value:g}"
+                lo, hi = (list(value or []) + ["", ""])[:2]
+                return key, f"{g(lo)}..{g(hi)}"
+            return key, g(value)
     return "", ""
 
 
