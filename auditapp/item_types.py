@@ -510,8 +510,9 @@ class Text(ItemType):
         return text
 
     def demo_value(self, item, visit_type, quality, rng):
-        return rng.choice(["Crew member Li was very helpful.", "Nothing to add.",
-                           "The queue was long but moved quickly."])
+        return rng.choice(["The fries were missing. 少了薯条。",
+                           "A cola instead of the iced tea ordered. 点的冰茶给成了可乐。",
+                           "No sauce in the bag. 袋里没有酱料。"])
 
 
 @register
