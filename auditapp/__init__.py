@@ -131,7 +131,7 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from . import i18n, months, scoring
+    from . import i18n, item_types, months, questionnaires, scoring
     from .models import followup, questionnaire, visit
 
     i18n.init_template_helpers(app)
@@ -143,6 +143,8 @@ def register_template_helpers(app: Flask) -> None:
         DISPUTE_UPHELD=followup.DISPUTE_UPHELD,
         DRAFT=questionnaire.DRAFT, PUBLISHED=questionnaire.PUBLISHED,
         YESNO=scoring.YESNO, SCALE7=scoring.SCALE7, TIMED=scoring.TIMED,
+        item_type=item_types.of, answer_text=item_types.answer_text,
+        when_text=questionnaires.when_text,
         is_provisional=months.is_provisional,
     )
 

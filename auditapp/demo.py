@@ -11,7 +11,7 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 
-from . import demo_scenarios, scoring
+from . import demo_scenarios, item_types, scoring
 from .extensions import db
 from .models import (
     AREA_MANAGER,
@@ -31,7 +31,7 @@ from .models import (
 )
 from .models.visit import COMPETITOR, MYSTERY, QA, RELEASED, SUBMITTED
 from .questionnaires import default_mystery, default_qa
-from .visits import TOKEN_LIFETIME, new_access_token, score_and_store
+from .visits import TOKEN_LIFETIME, ScoringForm, new_access_token, score_and_store
 
 DEMO_PASSWORD = "demo1234"
 
@@ -116,30 +116,32 @@ def previous_month(today: date) -> date:
     return (first - timedelta(days=1)).replace(day=1)
 
 
-def _answer_value(item_type: str, store_quality: float, rng: random.Random, target, limit):
-    """A plausible answer for a store of a given underlying quality (0–1)."""
-    if item_type == scoring.YESNO:
-        return 1.0 if rng.random() < 0.55 + 0.43 * store_quality else 0.0
-    if item_type == scoring.SCALE7:
-        centre = -20 + 100 * store_quality + rng.gauss(0, 30)
-        return float(min(scoring.SCALE7_LEVELS, key=lambda level: abs(level - centre)))
-    # timed: around the target for good stores, towards the limit for weak ones
-    mean = target + (limit - target) * (1.05 - store_quality) * 0.8
-    return float(max(20, round(rng.gauss(mean, (limit - target) * 0.25))))
-
-
 def fill_answers(visit: Visit, questionnaire: Questionnaire, quality: float, rng: random.Random):
-    for item in questionnaire.items:
+    """Plausible answers (each type's ``demo_value``) to the items the visit asks: an item
+    hidden by its condition gets none, as in a real submission (``conditions.py``)."""
+    answers: dict[str, dict] = {}
+    form = ScoringForm.of(questionnaire)
+    for item, form_item in zip(questionnaire.items, form.items, strict=True):
+        kind = item_types.of(item)
+        if not kind.asked:
+            continue
+        if form_item.id not in form.visible_ids(visit.visit_type, visit.kind, answers):
+            continue
         if item.allow_na and rng.random() < 0.08:
             visit.answers.append(Answer(item=item, na=True))
+            answers[str(item.id)] = {"na": True}
             continue
-        target = limit = None
-        if item.item_type == scoring.TIMED:
-            target, limit = item.target_limit(visit.visit_type)
-        value = _answer_value(item.item_type, quality, rng, target, limit)
-        visit.answers.append(
-            Answer(item=item, value=value, comment=rng.choice(COMMENTS) if value == 0 else "")
-        )
+        value = kind.demo_value(item, visit.visit_type, quality, rng)
+        failed = kind.failed(item, visit.visit_type, value)
+        if kind.photos:
+            value = 0.0  # the demo stores no image files
+        if kind.numeric:
+            answer = Answer(item=item, value=value,
+                            comment=rng.choice(COMMENTS) if failed or value == 0 else "")
+        else:
+            answer = Answer(item=item, text=str(value or ""))
+        visit.answers.append(answer)
+        answers[str(item.id)] = {"value": value, "na": False}
 
 
 def _demo_flags(visit: Visit, store: Store, case: int, questionnaire: Questionnaire) -> None:

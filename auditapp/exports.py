@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from flask import Response, abort
 from flask_babel import gettext as _
@@ -24,7 +25,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from sqlalchemy import func, select
 
-from . import analytics, scoring
+from . import analytics, item_types, scoring
 from .extensions import db
 from .i18n import (
     BAND_LABELS,
@@ -106,14 +107,22 @@ def _yes_no(value: bool | None) -> str | None:
     return None if value is None else (_("Yes") if value else _("No"))
 
 
-def _answer_cell(item_type: str, value: float | None, na: bool, voided: bool):
+def _answer_cell(item, value: float | None, text: str, na: bool, voided: bool):
+    """An answer in an export cell: the item's type decides (``item_types``)."""
     if voided:
         return _("Void")
-    if na or value is None:
+    kind = item_types.of(item)
+    if na or (kind.numeric and value is None):
         return _("N/A")
-    if item_type == scoring.YESNO:
-        return _yes_no(value >= 1)
-    return int(value) if float(value).is_integer() else value
+    return kind.export_cell(item, value, text or "")
+
+
+@dataclass(frozen=True)
+class _ItemRef:
+    code: str
+    item_type: str
+    config: dict | None
+    timed_targets: dict | None
 
 
 # --- tables --------------------------------------------------------------------------------
@@ -168,13 +177,15 @@ def visits_table(
         )
     ]
     answers: dict[int, dict[str, object]] = {}
-    for visit_id, code, item_type, value, na, voided in db.session.execute(
-        select(Answer.visit_id, Item.code, Item.item_type, Answer.value, Answer.na,
-               Answer.voided)
+    for visit_id, code, item_type, config, targets, value, text, na, voided in \
+            db.session.execute(
+        select(Answer.visit_id, Item.code, Item.item_type, Item.config, Item.timed_targets,
+               Answer.value, Answer.text, Answer.na, Answer.voided)
         .join(Item, Item.id == Answer.item_id)
         .where(Answer.visit_id.in_(visit_ids))
     ):
-        answers.setdefault(visit_id, {})[code] = _answer_cell(item_type, value, na, voided)
+        item = _ItemRef(code, item_type, config, targets)
+        answers.setdefault(visit_id, {})[code] = _answer_cell(item, value, text, na, voided)
     dims: dict[int, dict[str, float | None]] = {}
     for visit_id, dimension, value in db.session.execute(
         select(VisitDimensionScore.visit_id, VisitDimensionScore.dimension,

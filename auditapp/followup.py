@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from PIL import Image
 from sqlalchemy import func, select
 
-from . import notifications, photos, scoring, storage, visit_states
+from . import item_types, notifications, photos, scoring, storage, visit_states
 from .audit import log_change
 from .extensions import db
 from .i18n import local_dt
@@ -227,11 +227,8 @@ def decide_dispute(
     if upheld:
         if corrected_value is not None:
             item = answer.item
-            target = limit = None
-            if item.item_type == scoring.TIMED:
-                target, limit = item.target_limit(visit.visit_type)
             try:
-                scoring.item_score(item.item_type, corrected_value, target=target, limit=limit)
+                item_types.of(item).score(item, visit.visit_type, corrected_value)
             except scoring.ScoringError as error:
                 raise FollowupError(
                     _("The corrected value is not valid for this item: %(why)s", why=str(error)),

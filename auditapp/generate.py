@@ -155,14 +155,7 @@ def _poisson(rng: random.Random, lam: float) -> int:
 
 def _answer_value(item: FormItem, quality: float, visit_type: str, rng: random.Random):
     """A plausible answer for a store of underlying quality 0–1 (as the demo does)."""
-    if item.item_type == scoring.YESNO:
-        return 1.0 if rng.random() < 0.55 + 0.43 * quality else 0.0
-    if item.item_type == scoring.SCALE7:
-        centre = -20 + 100 * quality + rng.gauss(0, 30)
-        return float(min(scoring.SCALE7_LEVELS, key=lambda level: abs(level - centre)))
-    target, limit = scoring.timed_target(visit_type, item.timed_targets)
-    mean = target + (limit - target) * (1.05 - quality) * 0.8
-    return float(max(20, round(rng.gauss(mean, (limit - target) * 0.25))))
+    return item.kind.demo_value(item, visit_type, quality, rng)
 
 
 class _Visits:
@@ -184,14 +177,23 @@ class _Visits:
         visit_type = str(visit["visit_type"])
         item_answers: list[scoring.ItemAnswer] = []
         answer_rows: list[dict] = []
+        given: dict[str, dict] = {}
+        for item in form.items:  # every answer first, then only those asked are kept
+            if item.kind.asked and not item.kind.photos:  # no files here
+                na = item.allow_na and rng.random() < 0.08
+                value = None if na else _answer_value(item, quality, visit_type, rng)
+                given[str(item.id)] = {"value": value, "na": na}
+        shown = form.visible_ids(visit_type, str(visit.get("kind", MYSTERY)), given)
         for item in form.items:
-            na = item.allow_na and rng.random() < 0.08
-            value = None if na else _answer_value(item, quality, visit_type, rng)
+            if item.id not in shown or str(item.id) not in given:
+                continue  # hidden by its condition (not asked, not scored)
+            value, na = given[str(item.id)]["value"], given[str(item.id)]["na"]
             item_answers.append(item.scoring_answer(visit_type, value, na))
+            text = value if isinstance(value, str) else ""
             answer_rows.append(
                 {
                     "id": self.next_answer_id, "visit_id": visit_id, "item_id": item.id,
-                    "value": value, "na": na,
+                    "value": None if text else value, "na": na, "text": text,
                     "comment": rng.choice(COMMENTS) if value == 0 else "",
                     "voided": False,
                 }

@@ -214,11 +214,6 @@ AUDIT_ACTION_LABELS = {
     "uphold": lazy_pgettext("audit log", "Dispute upheld"),
     "verify": lazy_pgettext("audit log", "Verified"),
 }
-ITEM_TYPE_LABELS = {
-    "yesno": _l("Yes / no"),
-    "scale7": _l("Satisfaction (7 levels)"),
-    "timed": _l("Timed"),
-}
 
 
 def select_locale() -> str:
@@ -431,6 +426,12 @@ def loc(obj: object, field: str) -> str:
     return getattr(obj, field, None) or ""
 
 
+def _item_type_label(code: str) -> str:
+    from .item_types import label as type_label  # the registry imports this module
+
+    return type_label(code)
+
+
 def init_template_helpers(app: Flask) -> None:
     from .extensions import babel
 
@@ -455,7 +456,7 @@ def init_template_helpers(app: Flask) -> None:
             "band_label": lambda c: label(BAND_LABELS, c),
             "role_label": lambda c: label(ROLE_LABELS, c),
             "severity_label": lambda c: label(SEVERITY_LABELS, c),
-            "item_type_label": lambda c: label(ITEM_TYPE_LABELS, c),
+            "item_type_label": _item_type_label,
             "paradata_label": lambda c: label(PARADATA_LABELS, c),
             "audit_entity_label": lambda c: label(AUDIT_ENTITY_LABELS, c),
             "audit_action_label": lambda c: label(AUDIT_ACTION_LABELS, c),

@@ -171,7 +171,13 @@ def add_photo(visit: Visit, data: bytes, category: str = "other",
     """Process and store an upload as a new photo of ``visit`` (added to the session).
     The visit must still be editable (else ``TransitionError``), and is refused once it has
     ``PHOTOS_PER_VISIT`` photos: checked before the image is decoded, and again under the
-    visit's row lock, so simultaneous uploads cannot pass the cap."""
+    visit's row lock, so simultaneous uploads cannot pass the cap. ``item_id`` attaches
+    the photo to one question of the visit's questionnaire (its evidence)."""
+    from .visits import load_form  # visits → notifications → … would import this module
+
+    if item_id is not None and item_id not in {
+            item.id for item in load_form(visit.questionnaire_id).items}:
+        raise PhotoError(_("There is no such question in this visit."))
     _check_photo_cap(visit)
     done = process(data)
     visit_states.move(visit_states.lock(visit.id), visit_states.ADD_PHOTO)

@@ -5,12 +5,13 @@ before it); published and retired versions are read-only. Nothing here commits (
 
 from __future__ import annotations
 
+import copy
 from itertools import groupby
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from . import scoring
+from . import conditions, item_types, scoring
 from .audit import log_change
 from .extensions import db
 from .models import Dimension, Item, Questionnaire, Visit, utcnow
@@ -24,7 +25,10 @@ DIMENSION_NAMES = {
     "cleanliness": ("Cleanliness and atmosphere", "清洁与环境"),
 }
 
-# (code, type, English text, Chinese text, weight, critical, allow N/A)
+# (code, type, English text, Chinese text, weight, critical, allow N/A[, extras]); extras
+# may set the type's ``config``, a ``condition`` and the follow-ups ``require_comment`` /
+# ``require_photo`` (see ``models/questionnaire.py``).
+DINE_IN_ONLY = {"visit_types": ["dine_in"]}
 MYSTERY_ITEMS: dict[str, list[tuple]] = {
     "speed": [
         ("speed_total", "timed", "Time from ordering to receiving the complete order (seconds)",
@@ -45,8 +49,11 @@ MYSTERY_ITEMS: dict[str, list[tuple]] = {
     "accuracy": [
         ("accuracy_complete", "yesno", "Was the order complete and exactly as ordered?",
          "餐品是否齐全且与所点一致？", 1.0, True, False),
+        ("accuracy_missing", "text", "What was missing or wrong?", "缺少或出错的是什么？",
+         1.0, False, False,
+         {"condition": {"when": {"item": "accuracy_complete", "failed": True}}}),
         ("accuracy_receipt", "yesno", "Was the receipt correct and given without asking?",
-         "小票是否准确并主动提供？", 1.0, False, False),
+         "小票是否准确并主动提供？", 1.0, False, False, {"require_photo": True}),
         ("accuracy_condiments", "yesno", "Were napkins, straws and condiments provided as needed?",
          "是否按需提供纸巾、吸管和调料？", 1.0, False, True),
     ],
@@ -59,8 +66,12 @@ MYSTERY_ITEMS: dict[str, list[tuple]] = {
          "您对食物口味的满意程度？", 2.0, False, False),
     ],
     "cleanliness": [
+        ("clean_dining_room", "info",
+         "Dining room (dine-in visits only): sit down for at least 10 minutes before you "
+         "judge the tables.", "餐厅（仅限堂食）：请至少坐下 10 分钟后再评价餐桌。", 1.0, False,
+         False, {"condition": DINE_IN_ONLY}),
         ("clean_dining", "yesno", "Were the dining area and tables clean?",
-         "用餐区和餐桌是否干净？", 1.0, False, True),
+         "用餐区和餐桌是否干净？", 1.0, False, True, {"condition": DINE_IN_ONLY}),
         ("clean_restroom", "yesno", "Was the restroom clean and stocked?",
          "洗手间是否干净且用品齐全？", 1.0, True, True),
         ("clean_atmosphere", "scale7",
@@ -91,8 +102,9 @@ QA_ITEMS: dict[str, list[tuple]] = {
     "quality": [
         ("qa_holding_times", "yesno", "Are holding times respected for every product?",
          "所有产品是否遵守保存时限？", 1.0, True, False),
-        ("qa_temperatures", "yesno", "Are fridge and freezer temperatures within range?",
-         "冷藏冷冻温度是否在标准范围内？", 1.0, True, False),
+        ("qa_fridge_temp", "number", "Walk-in fridge temperature (°C)",
+         "冷藏库温度（°C）", 1.0, True, False,
+         {"config": {"lo": 0, "hi": 5, "unit": "°C"}, "require_photo": True}),
         ("qa_taste", "scale7", "Auditor's rating of the product tasted",
          "稽核员对试吃产品的评价", 1.0, False, False),
     ],
@@ -120,13 +132,17 @@ def build_questionnaire(
             code=dim_code, name=en, name_zh=zh, weight=scoring.DEFAULT_DIMENSION_WEIGHT,
             position=position,
         )
-        for i, (icode, itype, text, text_zh, weight, critical, allow_na) in enumerate(
+        for i, (icode, itype, text, text_zh, weight, critical, allow_na, *rest) in enumerate(
             items[dim_code]
         ):
+            extras = rest[0] if rest else {}
             dim.items.append(
                 Item(
                     code=icode, item_type=itype, text=text, text_zh=text_zh, weight=weight,
                     critical=critical, allow_na=allow_na, position=i,
+                    config=extras.get("config"), condition=extras.get("condition"),
+                    require_comment=extras.get("require_comment", False),
+                    require_photo=extras.get("require_photo", False),
                     timed_targets=(
                         {k: list(v) for k, v in scoring.DEFAULT_TIMED_TARGETS.items()}
                         if itype == scoring.TIMED else None
@@ -150,7 +166,8 @@ def copy_as_new_version(source: Questionnaire, version: int) -> Questionnaire:
     q = Questionnaire(code=source.code, name=source.name, kind=source.kind, version=version)
     for d in source.dimensions:
         dim = Dimension(
-            code=d.code, name=d.name, name_zh=d.name_zh, weight=d.weight, position=d.position
+            code=d.code, name=d.name, name_zh=d.name_zh, weight=d.weight, position=d.position,
+            condition=copy.deepcopy(d.condition),
         )
         for it in d.items:
             dim.items.append(
@@ -159,6 +176,8 @@ def copy_as_new_version(source: Questionnaire, version: int) -> Questionnaire:
                     guidance_zh=it.guidance_zh, item_type=it.item_type, weight=it.weight,
                     critical=it.critical, allow_na=it.allow_na,
                     timed_targets=dict(it.timed_targets) if it.timed_targets else None,
+                    config=copy.deepcopy(it.config), condition=copy.deepcopy(it.condition),
+                    require_comment=it.require_comment, require_photo=it.require_photo,
                     position=it.position,
                 )
             )
@@ -237,9 +256,12 @@ def publish_problems(q: Questionnaire) -> list[str]:
             codes.add(it.code)
             if it.weight <= 0:
                 problems.append(_("Item %(c)s: the weight must be above 0.", c=it.code))
-            if it.item_type not in scoring.ITEM_TYPES:
+            try:
+                kind = item_types.of(it)
+            except item_types.UnknownItemType:
                 problems.append(_("Item %(c)s has an unknown type.", c=it.code))
-            if it.item_type == scoring.TIMED:
+                continue
+            if kind.code == scoring.TIMED:
                 for vtype in scoring.VISIT_TYPES:
                     try:
                         t, lim = scoring.timed_target(vtype, it.timed_targets)
@@ -251,7 +273,50 @@ def publish_problems(q: Questionnaire) -> list[str]:
                         problems.append(_("Item %(c)s: for %(v)s the limit L must be greater "
                                           "than the target T, and T at least 0.", c=it.code,
                                           v=vtype))
+            problems += kind.config_problems(it)
+    problems += condition_problems(q)
     return problems
+
+
+def condition_problems(q: Questionnaire) -> list[str]:
+    """The conditions' problems (``conditions.problems``) as messages for the editor."""
+    messages = {
+        "later": lambda p: _("Item %(c)s: its condition refers to %(ref)s, which is not "
+                             "an earlier item (a condition may only look back, so that "
+                             "there are no cycles).", **p),
+        "missing": lambda p: _("Item %(c)s: its condition refers to %(ref)s, which is not "
+                               "in this questionnaire.", **p),
+        "no_answer": lambda p: _("Item %(c)s: its condition refers to %(ref)s, whose type "
+                                 "has no answer to test.", **p),
+        "test": lambda p: _("Item %(c)s: its condition needs one test with a valid "
+                            "value.", **p),
+        "visit_type": lambda p: _("%(c)s: its condition names an unknown visit type.", **p),
+        "kind": lambda p: _("%(c)s: its condition names an unknown visit kind.", **p),
+        "dimension_when": lambda p: _("Dimension %(c)s: a dimension can only be limited "
+                                      "to visit types and kinds.", **p),
+    }
+    found = conditions.problems(
+        [(it.code, it.condition, _answerable(it)) for it in q.items],
+        [(d.name or d.code, d.condition) for d in q.dimensions])
+    return [messages[code](params) for code, params in found]
+
+
+def when_text(when: dict) -> str:
+    """A condition's test in words, for the editor: "failed", "outside 2..8"."""
+    test, operand = conditions.when_operand(when)
+    words = {"failed": _("failed"), "passed": _("not failed"),
+             "eq": _("equal to %(v)s", v=operand), "lt": _("below %(v)s", v=operand),
+             "gt": _("above %(v)s", v=operand), "ge": _("at least %(v)s", v=operand),
+             "outside": _("outside %(v)s", v=operand)}
+    return words.get(test, "")
+
+
+def _answerable(item: Item) -> bool:
+    try:
+        kind = item_types.of(item)
+    except item_types.UnknownItemType:
+        return False
+    return kind.asked and kind.numeric and not kind.photos
 
 
 def publish(q: Questionnaire, user_id: int | None) -> list[Questionnaire]:

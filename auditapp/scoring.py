@@ -17,9 +17,15 @@ from dataclasses import dataclass, field
 # --- vocabulary ---------------------------------------------------------------------------
 
 DIMENSIONS: tuple[str, ...] = ("speed", "courtesy", "accuracy", "quality", "cleanliness")
-#: Item types: a yes/no check, a 7-level satisfaction scale, a timed item (seconds).
+#: Item types (SCORING.md §2 and §9): a yes/no check, a 7-level satisfaction scale, a timed
+#: item (seconds), one option of a list with points, a number with an acceptable range; and
+#: three types that are never scored: free text, a required photo, an instruction.
 YESNO, SCALE7, TIMED = "yesno", "scale7", "timed"
-ITEM_TYPES: tuple[str, ...] = (YESNO, SCALE7, TIMED)
+CHOICE, NUMBER = "choice", "number"
+TEXT, PHOTO, INFO = "text", "photo", "info"
+SCORED_TYPES: tuple[str, ...] = (YESNO, SCALE7, TIMED, CHOICE, NUMBER)
+UNSCORED_TYPES: tuple[str, ...] = (TEXT, PHOTO, INFO)
+ITEM_TYPES: tuple[str, ...] = SCORED_TYPES + UNSCORED_TYPES
 VISIT_TYPES: tuple[str, ...] = ("drive_thru", "walk_in", "dine_in")
 MINOR, MAJOR, CRITICAL = "minor", "major", "critical"
 SEVERITIES: tuple[str, ...] = (MINOR, MAJOR, CRITICAL)
@@ -166,14 +172,47 @@ def timed_target(
     return float(pair[0]), float(pair[1])
 
 
+def choice_points(points: Sequence[float] | None, value: float | int | bool | None) -> float:
+    """The points (0–100) of the chosen option: ``value`` is the option's index (0, 1, …)
+    in ``points``, the points of each option as the questionnaire sets them."""
+    if not points:
+        raise ScoringError("A choice item needs its options' points.")
+    for p in points:
+        if not _finite(p) or not 0 <= p <= 100:
+            raise ScoringError("Each option's points must be a number from 0 to 100.")
+    if not _finite(value) or isinstance(value, bool) or float(value) != int(value) \
+            or not 0 <= int(value) < len(points):
+        raise ScoringError(f"A choice answer must be one of the {len(points)} options, "
+                           f"not {value!r}.")
+    return float(points[int(value)])
+
+
+def number_in_range(value: float | int | None, lo: float | None, hi: float | None) -> bool:
+    """Whether a number lies in the acceptable range [lo, hi], bounds included (compared
+    as exact decimals, SCORING.md §7a)."""
+    if lo is None or hi is None or not _finite(lo) or not _finite(hi):
+        raise ScoringError("A number item needs its range: a low and a high bound.")
+    if not hi >= lo:
+        raise ScoringError("A number item's high bound must be at least its low bound.")
+    if not _finite(value):
+        raise ScoringError(f"A number answer must be a number, not {value!r}.")
+    return at_least(float(value), lo) and at_least(hi, float(value))
+
+
 def item_score(
     item_type: str,
     value: float | int | bool | None,
     *,
     target: float | None = None,
     limit: float | None = None,
+    points: Sequence[float] | None = None,
+    lo: float | None = None,
+    hi: float | None = None,
 ) -> float:
-    """Score s (0–100) of one answered, non-N/A item."""
+    """Score s (0–100) of one answered, non-N/A item (SCORING.md §2, §9). ``text``,
+    ``photo`` and ``info`` are never scored: asking for their score is an error."""
+    if item_type in UNSCORED_TYPES:
+        raise ScoringError(f"A {item_type} item is not scored.")
     if value is None:
         raise ScoringError("An answered item needs a value; use N/A for no answer.")
     if item_type == YESNO:
@@ -202,17 +241,28 @@ def item_score(
         if at_least(t, limit):
             return 0.0
         return 100.0 * (limit - t) / (limit - target)
+    if item_type == CHOICE:
+        return choice_points(points, value)
+    if item_type == NUMBER:
+        return 100.0 if number_in_range(value, lo, hi) else 0.0
     raise ScoringError(f"Unknown item type {item_type!r}.")
 
 
 def is_failed(item_type: str, value: float | int | bool | None, *,
-              limit: float | None = None) -> bool:
+              limit: float | None = None, points: Sequence[float] | None = None,
+              lo: float | None = None, hi: float | None = None) -> bool:
     """Whether an answered, non-N/A item is **failed** (SCORING.md §8): yes/no "no", a
-    satisfaction level below neutral (x < 0), a time at or past its limit (t ≥ L). A time
-    between target and limit is below target, not failed; "not fully met" (s < 100) is
-    never called failed. The SQL twin is ``Answer.failed`` (models/visit.py)."""
-    if value is None:
+    satisfaction level below neutral (x < 0), a time at or past its limit (t ≥ L), a
+    number outside its range, a choice whose option scores 0. A time between target and
+    limit is below target, not failed; "not fully met" (s < 100) is never called failed.
+    Items that are not scored (text, photo, info) never fail. The SQL twin is
+    ``Answer.failed`` (models/visit.py)."""
+    if value is None or item_type in UNSCORED_TYPES:
         return False
+    if item_type == CHOICE:
+        return choice_points(points, value) == 0
+    if item_type == NUMBER:
+        return not number_in_range(value, lo, hi)
     if item_type == YESNO:
         return value in (False, 0, 0.0)
     if item_type == SCALE7:
@@ -239,18 +289,29 @@ class ItemAnswer:
     critical: bool = False
     target: float | None = None
     limit: float | None = None
+    #: choice: each option's points, by option index.
+    points: tuple[float, ...] | None = None
+    #: number: the acceptable range [lo, hi].
+    lo: float | None = None
+    hi: float | None = None
+
+    @property
+    def scored(self) -> bool:
+        return self.item_type not in UNSCORED_TYPES
 
     @property
     def score(self) -> float | None:
-        """Item score s, or None for N/A."""
-        if self.na:
+        """Item score s, or None for N/A and for the types that are never scored."""
+        if self.na or not self.scored:
             return None
-        return item_score(self.item_type, self.value, target=self.target, limit=self.limit)
+        return item_score(self.item_type, self.value, target=self.target, limit=self.limit,
+                          points=self.points, lo=self.lo, hi=self.hi)
 
     @property
     def failed(self) -> bool:
         """Failed in the sense of SCORING.md §8 (never when N/A)."""
-        return not self.na and is_failed(self.item_type, self.value, limit=self.limit)
+        return not self.na and is_failed(self.item_type, self.value, limit=self.limit,
+                                         points=self.points, lo=self.lo, hi=self.hi)
 
 
 def dimension_score(answers: Iterable[ItemAnswer]) -> float | None:

@@ -20,16 +20,16 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, null, select
+from sqlalchemy import bindparam, func, null, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 
-from . import integrity, scenarios, scoring, visit_states
+from . import integrity, item_types, scenarios, visit_states
 from .audit import log_change
 from .extensions import db
 from .geo import haversine_m
 from .inputs import text_problem
-from .models import Visit, utcnow
+from .models import Photo, Visit, utcnow
 from .models.integrity import CHECKIN, DRAFT
 from .models.integrity import SUBMIT as SUBMIT_EVENT
 from .models.visit import QA, RETURNED, SUBMITTED
@@ -37,7 +37,7 @@ from .months import is_closed
 from .visit_states import CHECK_IN, SAVE_DRAFT, SUBMIT, TransitionError
 from .visits import ScoringForm, load_form, local_now, save_scored_answers, score_fields
 
-TIMED_MAX_SECONDS = 3600
+TIMED_MAX_SECONDS = item_types.TIMED_MAX_SECONDS
 FACT_FIELDS = ("visit_date", "arrival_time", "visit_type_confirmed", "order_description",
                "receipt_total", "overall_comment")
 TEXT_FACTS = ("order_description", "overall_comment")
@@ -149,7 +149,7 @@ def form_state(visit: Visit) -> dict:
     if visit.draft and is_editable(visit):
         return _clean_payload(visit.draft)
     answers = {
-        str(a.item_id): {"value": a.value, "na": a.na, "comment": a.comment}
+        str(a.item_id): {"value": a.text or a.value, "na": a.na, "comment": a.comment}
         for a in visit.answers
     }
     facts = {
@@ -182,10 +182,10 @@ def check_draft(visit: Visit, payload: dict) -> dict[str, str]:
     if not isinstance(facts, dict):
         errors["facts"] = _("The visit details must be an object keyed by field name.")
         facts = {}
-    item_ids = {str(item.id) for item in load_form(visit.questionnaire_id).items}
+    items = {str(item.id): item for item in load_form(visit.questionnaire_id).items}
     scalar = (str, int, float, bool, type(None))
     for key, raw in answers.items():
-        if key not in item_ids:
+        if key not in items:
             errors[f"answers.{str(key)[:40]}"] = _("There is no such question in this visit.")
             continue
         if not isinstance(raw, dict):
@@ -193,7 +193,8 @@ def check_draft(visit: Visit, payload: dict) -> dict[str, str]:
                                       "comment.")
             continue
         value, comment = raw.get("value"), raw.get("comment")
-        if not isinstance(value, scalar) or len(str(value)) > DRAFT_VALUE_LIMIT:
+        numeric = items[key].kind.numeric
+        if not isinstance(value, scalar) or (numeric and len(str(value)) > DRAFT_VALUE_LIMIT):
             errors[f"item-{key}"] = _("This answer is not a valid value.")
         elif not isinstance(comment, (str, type(None))):
             errors[f"item-{key}"] = _("Comment: must be text.")
@@ -240,6 +241,34 @@ def _number(raw: Any) -> float | None:
     return x if math.isfinite(x) else None
 
 
+def fact_fields(kind: str) -> tuple[str, ...]:
+    """The visit facts the form asks for a visit of this kind: a QA auditor is not asked
+    whether they made the visit type as assigned, what they ordered or the receipt
+    total (a QA audit is not a purchase)."""
+    if kind == QA:
+        return ("visit_date", "arrival_time", "overall_comment")
+    return FACT_FIELDS
+
+
+def photo_counts(visit_id: int) -> dict[int, int]:
+    """How many photos each item of the visit has (item id → count)."""
+    return dict(db.session.execute(
+        select(Photo.item_id, func.count(Photo.id))
+        .where(Photo.visit_id == visit_id, Photo.item_id.is_not(None))
+        .group_by(Photo.item_id)).all())
+
+
+def followup_problems(item: Any, comment: str, photos: int) -> list[str]:
+    """What a failed answer still needs (SCORING.md §8 "failed"): the item's follow-ups,
+    a comment saying why and/or a photo attached to the item."""
+    needs = []
+    if getattr(item, "require_comment", False) and not (comment or "").strip():
+        needs.append(_("This answer needs a comment: say what went wrong."))
+    if getattr(item, "require_photo", False) and not photos:
+        needs.append(_("This answer needs a photo: add one to this question."))
+    return needs
+
+
 @dataclass
 class Checked:
     answers: dict[int, tuple[float | None, bool, str]] = field(default_factory=dict)
@@ -269,7 +298,12 @@ def validate(visit: Visit, payload: dict, form: ScoringForm) -> Checked:
     range. The API, the plain HTML form and shopper.js all submit through here."""
     clean = _clean_payload(payload)
     out = Checked()
+    shown = form.visible_ids(visit.visit_type, visit.kind, clean["answers"])
+    item_photos = photo_counts(visit.id)
     for item in form.items:
+        kind = item.kind
+        if item.id not in shown or not kind.asked:
+            continue  # hidden by its condition (or only read): not asked, not scored
         raw = clean["answers"].get(str(item.id), {})
         key = f"item-{item.id}"
         comment = raw.get("comment", "")
@@ -279,29 +313,20 @@ def validate(visit: Visit, payload: dict, form: ScoringForm) -> Checked:
             else:
                 out.answers[item.id] = (None, True, comment)
             continue
-        value = raw.get("value")
+        value = item_photos.get(item.id, 0) if kind.photos else raw.get("value")
         if value in (None, ""):
             out.errors[key] = _("Please answer this question.")
             continue
-        x = _number(value)
-        if item.item_type == scoring.YESNO:
-            if x not in (0.0, 1.0):
-                out.errors[key] = _("Please choose yes or no.")
+        try:
+            x = kind.parse(item, value)
+        except item_types.AnswerError as error:
+            out.errors[key] = str(error)
+            continue
+        if kind.failed(item, visit.visit_type, x):
+            needs = followup_problems(item, comment, item_photos.get(item.id, 0))
+            if needs:
+                out.errors[key] = " ".join(needs)
                 continue
-        elif item.item_type == scoring.SCALE7:
-            if x not in scoring.SCALE7_LEVELS:
-                out.errors[key] = _("Please choose one of the seven levels.")
-                continue
-        elif item.item_type == scoring.TIMED:
-            if x is None or not 0 <= x <= TIMED_MAX_SECONDS:
-                out.errors[key] = _("Enter a time between 0 and %(max)s seconds.",
-                                    max=TIMED_MAX_SECONDS)
-                continue
-            if not x.is_integer():
-                out.errors[key] = _("Enter whole seconds (e.g. 250): a time is not rounded "
-                                    "for you.")
-                continue
-            x = int(x)
         out.answers[item.id] = (x, False, comment)
     for item in form.items:
         problem = _comment_problem(clean["answers"].get(str(item.id), {}).get("comment", ""))
@@ -338,12 +363,15 @@ def validate(visit: Visit, payload: dict, form: ScoringForm) -> Checked:
                 now=now.strftime("%H:%M"))
     except ValueError:
         out.errors["arrival_time"] = _("Enter the time as HH:MM.")
+    asked = fact_fields(visit.kind)
     confirmed = facts.get("visit_type_confirmed")
     out.facts["visit_type_confirmed"] = confirmed if isinstance(confirmed, bool) else None
-    if visit.kind != QA and out.facts["visit_type_confirmed"] is None:
+    if "visit_type_confirmed" not in asked:
+        out.facts["visit_type_confirmed"] = None
+    elif out.facts["visit_type_confirmed"] is None:
         out.errors["visit_type_confirmed"] = _("Tell us whether you made this type of visit.")
     raw_total = facts.get("receipt_total")
-    if raw_total in (None, ""):
+    if raw_total in (None, "") or "receipt_total" not in asked:
         out.facts["receipt_total"] = None
     else:
         total = _number(raw_total)
@@ -352,7 +380,7 @@ def validate(visit: Visit, payload: dict, form: ScoringForm) -> Checked:
         else:
             out.facts["receipt_total"] = total
     for name in TEXT_FACTS:
-        out.facts[name] = str(facts.get(name) or "")
+        out.facts[name] = str(facts.get(name) or "") if name in asked else ""
         if problem := text_problem(out.facts[name]):
             out.errors[name] = problem
     out.scenario, scenario_errors = scenarios.check(visit, clean["scenario"])

@@ -20,7 +20,7 @@ from flask import current_app
 from flask_babel import gettext
 from sqlalchemy import Table, func, select, update
 
-from . import audit, notifications, scoring, settings, visit_states
+from . import audit, conditions, item_types, notifications, scoring, settings, visit_states
 from .extensions import db
 from .models import (
     Answer,
@@ -54,17 +54,29 @@ class FormItem:
     critical: bool
     allow_na: bool
     timed_targets: dict | None
+    code: str = ""
+    #: The type's settings (``Item.config``), its condition and its dimension's.
+    config: dict | None = None
+    condition: dict | None = None
+    dim_condition: dict | None = None
+    require_comment: bool = False
+    require_photo: bool = False
+
+    @property
+    def kind(self) -> item_types.ItemType:
+        return item_types.of(self)
 
     def scoring_answer(self, visit_type: str, value: float | None, na: bool
                        ) -> scoring.ItemAnswer:
-        """The answer as the scoring engine sees it (timed items get their T and L)."""
-        target = limit = None
-        if self.item_type == scoring.TIMED:
-            target, limit = scoring.timed_target(visit_type, self.timed_targets)
-        return scoring.ItemAnswer(
-            dimension=self.dimension, item_type=self.item_type, value=value, na=na,
-            weight=self.weight, critical=self.critical, target=target, limit=limit,
-        )
+        """The answer as the scoring engine sees it (each type adds what it needs: a
+        timed item its T and L, a choice its points, a number its range)."""
+        return self.kind.answer(self, visit_type, value, na, dimension=self.dimension,
+                                weight=self.weight, critical=self.critical)
+
+    def condition_spec(self, visit_type: str) -> dict:
+        """The item as ``conditions.visible`` (and conditions.js) reads it."""
+        return {"code": self.code, "show": self.condition, "dim_show": self.dim_condition,
+                "fail": self.kind.fail_rule(self, visit_type)}
 
 
 @dataclass(frozen=True)
@@ -83,12 +95,23 @@ class ScoringForm:
             questionnaire.id,
             tuple(
                 FormItem(item.id, d.code, item.item_type, item.weight, item.critical,
-                         item.allow_na, item.timed_targets)
+                         item.allow_na, item.timed_targets, item.code, item.config,
+                         item.condition, d.condition, bool(item.require_comment),
+                         bool(item.require_photo))
                 for d in questionnaire.dimensions
                 for item in d.items
             ),
             questionnaire.dimension_weights,
         )
+
+    def visible_ids(self, visit_type: str, kind: str,
+                    answers: Mapping[str, Mapping]) -> set[int]:
+        """The ids of the items asked in a visit of this type and kind with these answers
+        (item id as text → {"value", "na"}): ``conditions.visible``."""
+        by_code = {item.code: answers.get(str(item.id)) or {} for item in self.items}
+        shown = conditions.visible([item.condition_spec(visit_type) for item in self.items],
+                                   by_code, visit_type, kind)
+        return {item.id for item in self.items if item.code in shown}
 
 
 def load_form(questionnaire_id: int) -> ScoringForm:
@@ -105,7 +128,9 @@ def load_form(questionnaire_id: int) -> ScoringForm:
         return form
     rows = db.session.execute(
         select(Questionnaire.status, Dimension.code, Dimension.weight, Item.id,
-               Item.item_type, Item.weight, Item.critical, Item.allow_na, Item.timed_targets)
+               Item.item_type, Item.weight, Item.critical, Item.allow_na, Item.timed_targets,
+               Item.code, Item.config, Item.condition, Dimension.condition,
+               Item.require_comment, Item.require_photo)
         .select_from(Dimension)
         .join(Questionnaire, Questionnaire.id == Dimension.questionnaire_id)
         .outerjoin(Item, Item.dimension_id == Dimension.id)
@@ -115,13 +140,14 @@ def load_form(questionnaire_id: int) -> ScoringForm:
     weights: dict[str, float] = {}
     items: list[FormItem] = []
     read_only = False
-    for status, code, dim_weight, item_id, item_type, weight, critical, allow_na, targets \
-            in rows:
+    for (status, code, dim_weight, item_id, item_type, weight, critical, allow_na, targets,
+         item_code, config, condition, dim_condition, require_comment, require_photo) in rows:
         read_only = status != DRAFT
         weights[code] = dim_weight
         if item_id is not None:
             items.append(FormItem(item_id, code, item_type, weight, critical, allow_na,
-                                  targets))
+                                  targets, item_code, config, condition, dim_condition,
+                                  bool(require_comment), bool(require_photo)))
     form = ScoringForm(questionnaire_id, tuple(items), weights)
     if read_only:
         cache[questionnaire_id] = form
@@ -196,6 +222,11 @@ def save_scored_answers(
         }
         db.session.execute(dimension_table.delete()
                            .where(dimension_table.c.visit_id == visit.id))
+        # an item no longer asked (its condition now hides it) keeps no answer
+        stale = [answer_id for item_id, (answer_id, _v) in existing.items()
+                 if item_id not in answers]
+        if stale:
+            db.session.execute(answer_table.delete().where(answer_table.c.id.in_(stale)))
     ids, result = score_answers(form, visit.visit_type, {
         item_id: (value, na or existing.get(item_id, (0, False))[1])
         for item_id, (value, na, _comment) in answers.items()
@@ -204,7 +235,9 @@ def save_scored_answers(
     changed_rows: list[dict] = []
     for item_id, s in zip(ids, result.item_scores, strict=True):
         value, na, comment = answers[item_id]
-        row = {"value": value, "na": na, "comment": comment, "score": s}
+        text = value if isinstance(value, str) else ""
+        row = {"value": None if isinstance(value, str) else value, "na": na,
+               "comment": comment, "text": text, "score": s}
         if item_id in existing:
             changed_rows.append({"id": existing[item_id][0], **row})
         else:

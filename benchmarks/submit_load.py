@@ -72,41 +72,90 @@ HOST = "127.0.0.1"
 # --- the payload (no side effects at import: tests/test_benchmark_submit_load.py uses it) ---
 
 #: (item id, item type, allow N/A) of a questionnaire, in any order.
-FormItem = tuple[int, str, bool]
+@dataclass(frozen=True)
+class FormItem:
+    """An item as the payload builder needs it (and ``conditions.visible`` reads it)."""
+
+    id: int
+    item_type: str
+    allow_na: bool
+    code: str = ""
+    config: dict | None = None
+    condition: dict | None = None
+    dim_condition: dict | None = None
+    require_photo: bool = False
+    timed_targets: dict | None = None
+
+    def __iter__(self):  # (id, type, allow_na), as before
+        return iter((self.id, self.item_type, self.allow_na))
 
 
 def form_items(session, questionnaire_id: int) -> list[FormItem]:
-    """The questionnaire's items as the payload builder needs them (one query)."""
+    """The questionnaire's items as the payload builder needs them (one query), in
+    questionnaire order."""
     from sqlalchemy import select
 
     from auditapp.models import Dimension, Item
 
     rows = session.execute(
-        select(Item.id, Item.item_type, Item.allow_na)
+        select(Item.id, Item.item_type, Item.allow_na, Item.code, Item.config, Item.condition,
+               Dimension.condition, Item.require_photo)
         .join(Dimension, Item.dimension_id == Dimension.id)
         .where(Dimension.questionnaire_id == questionnaire_id)
-        .order_by(Item.id)
+        .order_by(Dimension.position, Dimension.id, Item.position, Item.id)
     ).all()
-    return [(int(i), str(t), bool(na)) for i, t, na in rows]
+    return [FormItem(int(i), str(t), bool(na), code, config, cond, dim_cond, bool(photo))
+            for i, t, na, code, config, cond, dim_cond, photo in rows]
+
+
+def _value(item: FormItem, rng: random.Random):
+    if item.item_type == "yesno":
+        # no photo files in this benchmark: an item that needs a photo when "No" is "Yes"
+        return 1 if item.require_photo or rng.random() < 0.85 else 0
+    if item.item_type == "scale7":
+        return rng.choice((-30, 0, 30, 60, 60, 90))
+    if item.item_type == "timed":
+        return rng.randrange(30, 400)
+    if item.item_type == "number":
+        lo, hi = item.config["lo"], item.config["hi"]
+        return round(rng.uniform(lo, hi), 1) if item.require_photo or rng.random() < 0.9 \
+            else hi + 1
+    if item.item_type == "choice":
+        return rng.randrange(len(item.config["options"]))
+    if item.item_type == "text":
+        return "少了薯条 / the fries were missing"
+    raise ValueError(f"no benchmark answer for a {item.item_type} item")
 
 
 def build_payload(items: Iterable[FormItem], client_id: str, rng: random.Random,
-                  visit_date: date) -> dict:
+                  visit_date: date, visit_type: str = "drive_thru",
+                  kind: str = "mystery") -> dict:
     """A complete, valid submission as the shopper form sends it (docs/API.md): every item
-    answered (a few N/A where allowed), all facts filled in."""
+    the visit asks answered (a few N/A where allowed; conditions.py decides which are
+    asked), all facts filled in."""
+    from auditapp import conditions, item_types
+
     answers: dict[str, dict] = {}
-    for item_id, item_type, allow_na in items:
-        if allow_na and rng.random() < 0.05:
-            answers[str(item_id)] = {"value": None, "na": True, "comment": ""}
-            continue
-        if item_type == "yesno":
-            value: float = 1 if rng.random() < 0.85 else 0
-        elif item_type == "scale7":
-            value = rng.choice((-30, 0, 30, 60, 60, 90))
-        else:  # timed: seconds
-            value = rng.randrange(30, 400)
-        comment = "服务员没有微笑 / no smile" if value == 0 else ""
-        answers[str(item_id)] = {"value": value, "na": False, "comment": comment}
+    given: dict[str, dict] = {}
+    specs = []
+    for item in items:
+        if not isinstance(item, FormItem):
+            item = FormItem(*item)
+        if item.item_type in ("info", "photo"):
+            continue  # only read / no photo files in this benchmark
+        specs.append({"code": item.code or str(item.id), "show": item.condition,
+                      "dim_show": item.dim_condition,
+                      "fail": item_types.get(item.item_type).fail_rule(item, visit_type)})
+        if item.allow_na and rng.random() < 0.05:
+            answers[str(item.id)] = {"value": None, "na": True, "comment": ""}
+        else:
+            value = _value(item, rng)
+            comment = "服务员没有微笑 / no smile" if value == 0 else ""
+            answers[str(item.id)] = {"value": value, "na": False, "comment": comment}
+        given[item.code or str(item.id)] = answers[str(item.id)]
+    shown = conditions.visible(specs, given, visit_type, kind)
+    codes = {str(item.id): item.code or str(item.id) for item in items}
+    answers = {key: a for key, a in answers.items() if codes[key] in shown}
     return {
         "client_submission_id": client_id,
         "answers": answers,
@@ -137,6 +186,8 @@ class Assignment:
     token: str
     body: bytes
     client_id: str
+    #: How many answers the body holds (the items its visit asks: conditions.py).
+    answers: int = 0
 
 
 def prepare_database(url: str, stores: int) -> None:
@@ -200,18 +251,20 @@ def load_assignments(url: str, count: int, seed: int = 7) -> list[Assignment]:
     out: list[Assignment] = []
     with app.app_context():
         rows = db.session.execute(
-            select(Visit.id, Visit.access_token, Visit.questionnaire_id)
+            select(Visit.id, Visit.access_token, Visit.questionnaire_id, Visit.visit_type,
+                   Visit.kind)
             .where(Visit.month == f"{today:%Y-%m}", Visit.status == "assigned",
                    Visit.access_token.is_not(None))
             .order_by(Visit.id).limit(count)
         ).all()
         forms: dict[int, list[FormItem]] = {}
-        for visit_id, token, qid in rows:
+        for visit_id, token, qid, visit_type, kind in rows:
             if qid not in forms:
                 forms[qid] = form_items(db.session, qid)
             client_id = new_client_id()
-            body = json.dumps(build_payload(forms[qid], client_id, rng, today)).encode()
-            out.append(Assignment(visit_id, token, body, client_id))
+            payload = build_payload(forms[qid], client_id, rng, today, visit_type, kind)
+            body = json.dumps(payload).encode()
+            out.append(Assignment(visit_id, token, body, client_id, len(payload["answers"])))
         db.session.remove()
         db.engine.dispose()
     return out
@@ -632,7 +685,7 @@ def run_one(name: str, url: str, args: argparse.Namespace) -> Result:
     exactly_once = (
         before.submitted == before.with_client_id == before.audit_rows == before.audit_visits
         == len(out.ok_ids)
-        and before.answers == before.submitted * before.items
+        and before.answers == sum(j.answers for j in jobs)
         and after == before
     )
     resend = (f"{again.duplicates}/{len(sample)} duplicate:true"

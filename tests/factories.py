@@ -96,6 +96,17 @@ def answer_all(visit: Visit, values: dict[str, object] | None = None, default=No
         if v == "na":
             visit.answers.append(Answer(item=item, na=True))
             continue
+        if item.item_type in ("info", "photo"):
+            continue  # only read / no image files here
+        if item.item_type == "text":
+            visit.answers.append(Answer(item=item, text=str(v or "Fine")))
+            continue
+        if item.item_type == "number" and item.code not in values:
+            lo, hi = item.config["lo"], item.config["hi"]
+            v = (lo + hi) / 2 if v is None else (hi + 10 if v == 0 else v)  # 0: a failure
+        if item.item_type == "choice" and item.code not in values:
+            points = [o["points"] for o in item.config["options"]]
+            v = points.index(max(points) if v is None else min(points))
         if v is None:
             v = {"yesno": 1.0, "scale7": 90.0, "timed": 60.0}[item.item_type]
         visit.answers.append(Answer(item=item, value=float(v)))

@@ -50,7 +50,8 @@ def test_benchmark_payload_is_accepted_once(app, client, chain):
     for visit in visits:
         items = bench.form_items(db.session, visit.questionnaire_id)
         assert len(items) == len(visit.questionnaire.items)
-        body = bench.build_payload(items, bench.new_client_id(), rng, date.today())
+        body = bench.build_payload(items, bench.new_client_id(), rng, date.today(),
+                                   visit.visit_type, visit.kind)
         sent[visit.id] = (visit.access_token, body)
     for visit_id, (token, body) in sent.items():
         with submit(client, visit_id, token, body) as r:
@@ -69,7 +70,8 @@ def test_benchmark_payload_is_accepted_once(app, client, chain):
         assert visit.status == SUBMITTED
         assert visit.client_submission_id == sent[visit.id][1]["client_submission_id"]
         assert visit.score is not None and len(visit.dimension_scores) == 5
-        assert len(visit.answers) == len(visit.questionnaire.items)
+        assert len(visit.answers) == len(sent[visit.id][1]["answers"])  # the items asked
+        assert len(visit.answers) >= len(visit.questionnaire.items) - 3
         assert all(a.score is not None or a.na for a in visit.answers)
     audit_rows = db.session.scalar(select(func.count(AuditLog.id)).where(
         AuditLog.entity == "visit", AuditLog.action == "submit"))

@@ -33,7 +33,7 @@ def answer_step(page, visit, values):
         if not box.is_visible():
             continue
         v = values.get(item.code)
-        if item.item_type == "timed":
+        if item.item_type == "timed" or v is None:
             continue
         if v == "na":
             box.locator("input[value=na] + span").click()

@@ -18,12 +18,12 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 
-from .. import integrity, photos, submission, visit_states
+from .. import integrity, item_types, photos, submission, visit_states
 from ..extensions import csrf, db
 from ..i18n import csm_label, is_chinese
 from ..inputs import JsonBodyError, json_body
 from ..models import Visit
-from ..scoring import SCALE7, SCALE7_LEVELS
+from ..scoring import CHOICE, SCALE7, SCALE7_LEVELS
 from ..shopper.access import acting_user_id, is_evaluator, request_token, visit_by_token
 from ..shopper.form import photo_url
 from ..visit_states import TransitionError
@@ -118,6 +118,17 @@ def visit_json(visit: Visit, token: str | None, full: bool = True) -> dict:
                         "critical": i.critical,
                         "levels": [{"value": lv, "label": csm_label(lv)} for lv in SCALE7_LEVELS]
                         if i.item_type == SCALE7 else None,
+                        # the type's options (a choice), range (a number), its
+                        # condition (auditapp/conditions.py) and follow-ups on a failure
+                        "options": [{"value": int(v), "label": text} for v, text in
+                                    item_types.of(i).dispute_choices(i)]
+                        if i.item_type == CHOICE else None,
+                        "config": i.config,
+                        "scored": item_types.of(i).scored,
+                        "condition": i.condition, "dimension_condition": d.condition,
+                        "fail": item_types.of(i).fail_rule(i, visit.visit_type),
+                        "require_comment": i.require_comment,
+                        "require_photo": i.require_photo,
                     }
                     for i in d.items
                 ],
@@ -131,7 +142,8 @@ def visit_json(visit: Visit, token: str | None, full: bool = True) -> dict:
 
 
 def photo_json(photo, token: str | None) -> dict:
-    return {"id": photo.id, "category": photo.category, "width": photo.width,
+    return {"id": photo.id, "category": photo.category, "item_id": photo.item_id,
+            "width": photo.width,
             "height": photo.height, "url": photo_url(photo, token),
             "thumb_url": photo_url(photo, token, thumb=True)}
 
@@ -232,8 +244,13 @@ def shopper_photo(visit: Visit, token: str | None):
     if upload is None or not upload.filename:
         return error_response(400, _("Choose a photo to upload."),
                               fields={"photo": _("Choose a photo to upload.")})
+    raw_item = (request.form.get("item_id") or "").strip()
+    if raw_item and not raw_item.isdigit():
+        return error_response(400, _("There is no such question in this visit."),
+                              fields={"item_id": _("There is no such question in this visit.")})
     try:
-        photo = photos.add_photo(visit, upload.read(), request.form.get("category", "other"))
+        photo = photos.add_photo(visit, upload.read(), request.form.get("category", "other"),
+                                 item_id=int(raw_item) if raw_item else None)
     except photos.PhotoError as exc:
         db.session.rollback()
         return error_response(400, str(exc), fields={"photo": str(exc)})
@@ -308,7 +325,8 @@ def _op(summary: str, ok: str, schema: str | None = None, body: str | None = Non
 
 
 def _photo_op() -> dict:
-    op = _op("Upload a photo (multipart: photo, category)", "Stored", "Photo", body="Photo")
+    op = _op("Upload a photo (multipart: photo, category, optional item_id: the question "
+             "it shows)", "Stored", "Photo", body="Photo")
     op["responses"]["201"] = op["responses"].pop("200")
     op["responses"]["413"] = {"description": "The request is larger than the upload limit",
                               "content": {"application/json": {"schema": _ERR}}}
@@ -347,7 +365,9 @@ OPENAPI_PATHS: dict = {
             "type": "object", "required": ["photo"], "properties": {
                 "photo": {"type": "string", "format": "binary"},
                 "category": {"type": "string",
-                             "enum": ["receipt", "food", "premises", "other"]}}}}}},
+                             "enum": ["receipt", "food", "premises", "other"]},
+                "item_id": {"type": "integer",
+                            "description": "the question of the visit the photo shows"}}}}}},
     }},
     "/api/shopper/visits/{visit_id}/submit": {"post": _op(
         "Validate, score and send the visit to review (idempotent per client id)",
@@ -410,6 +430,7 @@ OPENAPI_SCHEMAS: dict = {
                 "step": {"type": "integer", "minimum": 0, "maximum": 100}}}}}},
     "Photo": {"type": "object", "properties": {
         "id": {"type": "integer"}, "category": {"type": "string"},
+        "item_id": {"type": ["integer", "null"]},
         "url": {"type": "string"}, "thumb_url": {"type": "string"}}},
     "SubmitResult": {"type": "object", "properties": {
         "status": {"type": "string"}, "visit_id": {"type": "integer"},

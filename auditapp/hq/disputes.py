@@ -12,7 +12,7 @@ from wtforms import FloatField, RadioField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from .. import followup, scoring
+from .. import followup, item_types
 from ..extensions import db
 from ..inputs import StorableText
 from ..models import Dispute
@@ -38,13 +38,7 @@ class DecisionForm(FlaskForm):
 
 
 def _choices(item) -> list[tuple[str, str]]:
-    from ..i18n import csm_label
-
-    if item.item_type == scoring.YESNO:
-        return [("1", _("Yes")), ("0", _("No"))]
-    if item.item_type == scoring.SCALE7:
-        return [(str(level), csm_label(level)) for level in scoring.SCALE7_LEVELS]
-    return []
+    return item_types.of(item).dispute_choices(item)
 
 
 def _render(forms: dict[int, DecisionForm] | None = None, status: int = 200):

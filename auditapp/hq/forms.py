@@ -32,8 +32,8 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from .. import analytics, scoring
-from ..i18n import ITEM_TYPE_LABELS, LOCALES, ROLE_LABELS, VISIT_TYPE_LABELS
+from .. import analytics, conditions, item_types, scoring
+from ..i18n import LOCALES, ROLE_LABELS, VISIT_KIND_LABELS, VISIT_TYPE_LABELS
 from ..models import AREA_MANAGER, MANAGER
 from ..stores import valid_timezone
 
@@ -196,13 +196,37 @@ class DimensionForm(FlaskForm):
             0.0001, MAX_WEIGHT, _l("The weight must be above 0 and at most %(most)s.",
                                    most=MAX_WEIGHT))],
     )
+    show_visit_types = SelectMultipleField(
+        _l("Ask this dimension only for these visit types (none selected: all)"),
+        choices=_choices(VISIT_TYPE_LABELS.items()), validators=[Optional()])
+    show_kinds = SelectMultipleField(
+        _l("Ask this dimension only in these visits (none selected: all)"),
+        choices=_choices(VISIT_KIND_LABELS.items()), validators=[Optional()])
     submit = SubmitField(_l("Save dimension"))
+
+    def condition(self) -> dict | None:
+        out: dict = {}
+        if self.show_visit_types.data:
+            out["visit_types"] = list(self.show_visit_types.data)
+        if self.show_kinds.data:
+            out["kinds"] = list(self.show_kinds.data)
+        return out or None
+
+
+WHEN_TESTS = (
+    ("failed", _l("failed (No, below neutral, past the limit, outside the range, 0 points)")),
+    ("passed", _l("not failed")),
+    ("eq", _l("equals")),
+    ("lt", _l("below")),
+    ("gt", _l("above")),
+    ("outside", _l("outside")),
+)
 
 
 class ItemForm(FlaskForm):
     dimension_id = SelectField(_l("Dimension"), coerce=int)
     code = StringField(_l("Code"), validators=[*CODE[:1], Length(max=40), *CODE[2:]])
-    item_type = SelectField(_l("Type"), choices=_choices(ITEM_TYPE_LABELS.items()))
+    item_type = SelectField(_l("Type"), choices=_choices(item_types.choices()))
     weight = FloatField(
         _l("Weight"), default=1.0,
         validators=[InputRequired(_l("Enter a weight.")), _between(
@@ -215,10 +239,60 @@ class ItemForm(FlaskForm):
     text_zh = TextAreaField(_l("Question (Chinese)"), validators=[Optional()])
     guidance = TextAreaField(_l("Guidance (English)"), validators=[Optional()])
     guidance_zh = TextAreaField(_l("Guidance (Chinese)"), validators=[Optional()])
+    # the type's settings (item_types.ItemType.config_from_form)
+    options = TextAreaField(_l("Choice options: one a line, “points | English | Chinese”"),
+                            validators=[Optional(), Length(max=4000)])
+    range_lo = FloatField(_l("Number: lowest acceptable value"), validators=[Optional()])
+    range_hi = FloatField(_l("Number: highest acceptable value"), validators=[Optional()])
+    unit = StringField(_l("Number: unit (e.g. °C)"), validators=[Optional(), Length(max=20)])
+    # when the item is asked (auditapp/conditions.py)
+    show_visit_types = SelectMultipleField(
+        _l("Ask only for these visit types (none selected: all)"),
+        choices=_choices(VISIT_TYPE_LABELS.items()), validators=[Optional()])
+    show_kinds = SelectMultipleField(
+        _l("Ask only in these visits (none selected: all)"),
+        choices=_choices(VISIT_KIND_LABELS.items()), validators=[Optional()])
+    when_item = SelectField(_l("Ask only when this earlier item's answer…"), choices=[],
+                            validators=[Optional()])
+    when_test = SelectField(_l("…is"), choices=_choices(WHEN_TESTS), validators=[Optional()])
+    when_value = StringField(_l("Value (equals: 0 or 0, 1; outside: 2..8)"),
+                             validators=[Optional(), Length(max=60)])
+    # follow-ups on a failed answer (SCORING.md §8)
+    require_comment = BooleanField(_l("A failed answer needs a comment saying why"))
+    require_photo = BooleanField(_l("A failed answer needs a photo"))
     submit = SubmitField(_l("Save item"))
+
+    def condition(self) -> dict | None:
+        """The condition the fields describe (None: always asked); call after validate."""
+        out: dict = {}
+        if self.show_visit_types.data:
+            out["visit_types"] = list(self.show_visit_types.data)
+        if self.show_kinds.data:
+            out["kinds"] = list(self.show_kinds.data)
+        if self.when_item.data:
+            out["when"] = {"item": self.when_item.data,
+                           **conditions.parse_when(self.when_test.data or "failed",
+                                                   self.when_value.data or "")}
+        return out or None
 
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)
+        if self.when_item.data:
+            try:
+                conditions.parse_when(self.when_test.data or "failed", self.when_value.data or "")
+            except ValueError:
+                self.when_value.errors.append(_l("Enter a value that fits the test (equals: "
+                                                 "0 or 0, 1; below/above: a number; outside: "
+                                                 "2..8)."))
+                ok = False
+        if self.item_type.data == scoring.NUMBER:
+            if self.range_lo.data is None or self.range_hi.data is None:
+                self.range_hi.errors.append(_l("Enter the acceptable range (low and high)."))
+                ok = False
+            elif self.range_hi.data < self.range_lo.data:
+                self.range_hi.errors.append(_l("The high bound must be at least the low "
+                                               "bound."))
+                ok = False
         if self.item_type.data != scoring.TIMED:
             return ok
         for vtype in scoring.VISIT_TYPES:

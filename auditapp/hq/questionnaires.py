@@ -7,13 +7,16 @@ answered on them keep scoring exactly as before (each visit points to its own ve
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import analytics, params, scoring
+from .. import analytics, conditions, item_types, params, scoring
 from ..audit import log_change
 from ..extensions import db
+from ..i18n import _item_type_label as item_type_label
 from ..models import Dimension, Item, Questionnaire
 from ..models.questionnaire import DRAFT
 from ..permissions import Cap, requires
@@ -52,7 +55,7 @@ def questionnaire(questionnaire_id: int):
     q = db.get_or_404(Questionnaire, questionnaire_id)
     forms = {}
     if q.status == DRAFT:
-        forms = {d.id: DimensionForm(obj=d, prefix=f"d{d.id}") for d in q.dimensions}
+        forms = {d.id: _dimension_form(d) for d in q.dimensions}
     visits = visit_count(q.id)
     return render_template("hq/questionnaires/edit.html", q=q, dim_forms=forms,
                            problems=publish_problems(q) if q.status == DRAFT else [],
@@ -103,20 +106,28 @@ def questionnaire_dimension(questionnaire_id: int, dimension_id: int):
         before = _dimension_state(dim)
         dim.name, dim.name_zh = form.name.data.strip(), (form.name_zh.data or "").strip()
         dim.weight = form.weight.data
+        dim.condition = form.condition()
         log_change("questionnaire", q.id, "edit_dimension", current_user.id, before,
                    _dimension_state(dim))
         db.session.commit()
         flash(_("Dimension %(d)s saved.", d=dim.name), "success")
         return redirect(url_for("hq.questionnaire", questionnaire_id=q.id) + f"#dim-{dim.id}")
-    forms = {d.id: (form if d.id == dim.id else DimensionForm(obj=d, prefix=f"d{d.id}"))
+    forms = {d.id: (form if d.id == dim.id else _dimension_form(d))
              for d in q.dimensions}
     return render_template("hq/questionnaires/edit.html", q=q, dim_forms=forms,
                            problems=publish_problems(q), visits=0), 422
 
 
+def _dimension_form(d: Dimension) -> DimensionForm:
+    form = DimensionForm(obj=d, prefix=f"d{d.id}")
+    form.show_visit_types.data = list((d.condition or {}).get("visit_types") or [])
+    form.show_kinds.data = list((d.condition or {}).get("kinds") or [])
+    return form
+
+
 def _dimension_state(dim: Dimension) -> dict:
     return {"dimension": dim.code, "name": dim.name, "name_zh": dim.name_zh,
-            "weight": dim.weight}
+            "weight": dim.weight, "condition": dim.condition}
 
 
 def _item_state(item: Item | None) -> dict | None:
@@ -125,13 +136,31 @@ def _item_state(item: Item | None) -> dict | None:
     return {"item": item.code, "dimension_id": item.dimension_id, "type": item.item_type,
             "weight": item.weight, "critical": item.critical, "allow_na": item.allow_na,
             "text": item.text, "text_zh": item.text_zh, "position": item.position,
-            "timed_targets": item.timed_targets}
+            "timed_targets": item.timed_targets, "config": item.config,
+            "condition": item.condition, "require_comment": item.require_comment,
+            "require_photo": item.require_photo}
 
 
 def _item_form(q: Questionnaire, item: Item | None) -> ItemForm:
     form = ItemForm(obj=item)
     form.dimension_id.choices = [(d.id, d.name) for d in q.dimensions]
+    # a condition may only name an earlier item (conditions.problems checks it at publish)
+    earlier = [it for it in q.items if item is None or it is not item]
+    if item is not None:
+        earlier = q.items[:q.items.index(item)]
+    form.when_item.choices = [("", _("— always —"))] + [
+        (it.code, f"{it.code} · {item_type_label(it.item_type)}") for it in earlier
+        if item_types.of(it).asked and item_types.of(it).numeric
+        and not item_types.of(it).photos]
     if request.method == "GET":
+        condition = (item.condition if item is not None else None) or {}
+        form.show_visit_types.data = list(condition.get("visit_types") or [])
+        form.show_kinds.data = list(condition.get("kinds") or [])
+        when = condition.get("when") or {}
+        form.when_item.data = when.get("item", "")
+        form.when_test.data, form.when_value.data = conditions.when_operand(when)
+        if item is not None and item.item_type in item_types.REGISTRY:
+            item_types.of(item).config_to_form(item, form)
         if item is None:
             wanted = params.ident("dimension")
             form.dimension_id.data = wanted or (q.dimensions[0].id if q.dimensions else None)
@@ -162,8 +191,13 @@ def questionnaire_item(questionnaire_id: int, item_id: int | None = None):
     form = _item_form(q, item)
     if request.method == "POST" and form.validate_on_submit():
         code = form.code.data.strip()
+        kind = item_types.get(form.item_type.data)
+        config = kind.config_from_form(form)
+        config_problems = kind.config_problems(SimpleNamespace(code=code, config=config))
         if any(it.code == code and it is not item for it in q.items):
             form.code.errors.append(_("Another item of this questionnaire has this code."))
+        elif config_problems:
+            form.options.errors.extend(config_problems)
         else:
             before = _item_state(item)
             dim = next(d for d in q.dimensions if d.id == form.dimension_id.data)
@@ -184,6 +218,10 @@ def questionnaire_item(questionnaire_id: int, item_id: int | None = None):
                 {v: [form[f"t_{v}"].data, form[f"l_{v}"].data] for v in scoring.VISIT_TYPES}
                 if item.item_type == scoring.TIMED else None
             )
+            item.config = config
+            item.condition = form.condition()
+            item.require_comment = form.require_comment.data
+            item.require_photo = form.require_photo.data
             db.session.flush()
             log_change("questionnaire", q.id, "edit_item" if before else "add_item",
                        current_user.id, before, _item_state(item))

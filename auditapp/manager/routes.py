@@ -183,7 +183,7 @@ def _item_rows(visit: Visit) -> list[tuple[str, float | None, list[ItemRow]]]:
                     actions=[a for a in actions if a.answer_id == answer.id],
                     photos=[p for p in visit.photos if p.item_id == item.id],
                     target=item.target_limit(visit.visit_type)
-                    if item.item_type == scoring.TIMED else None,
+                    if item.timed_targets else None,
                 )
             )
         rows.sort(key=lambda r: (not r.critical_failure, not r.answer.failed))

@@ -71,6 +71,9 @@ class Dimension(db.Model):
     name_zh: Mapped[str] = mapped_column(String(120), default="")
     weight: Mapped[float] = mapped_column(default=scoring.DEFAULT_DIMENSION_WEIGHT)
     position: Mapped[int] = mapped_column(default=0)
+    #: When the whole dimension is asked (``auditapp/conditions.py``): e.g.
+    #: ``{"visit_types": ["dine_in"], "kinds": ["mystery"]}``; None: always.
+    condition: Mapped[dict | None] = mapped_column(JSON)
 
     questionnaire: Mapped[Questionnaire] = relationship(back_populates="dimensions")
     items: Mapped[list[Item]] = relationship(
@@ -90,13 +93,22 @@ class Item(db.Model):
     text_zh: Mapped[str] = mapped_column(Text, default="")
     guidance: Mapped[str] = mapped_column(Text, default="")
     guidance_zh: Mapped[str] = mapped_column(Text, default="")
-    #: ``yesno``, ``scale7`` or ``timed``.
+    #: One of ``scoring.ITEM_TYPES``; its behaviour is ``auditapp.item_types.of(item)``.
     item_type: Mapped[str] = mapped_column(String(10))
     weight: Mapped[float] = mapped_column(default=1.0)
     critical: Mapped[bool] = mapped_column(default=False)
     allow_na: Mapped[bool] = mapped_column(default=False)
     #: For timed items: ``{"drive_thru": [T, L], "walk_in": [T, L], "dine_in": [T, L]}``.
     timed_targets: Mapped[dict | None] = mapped_column(JSON)
+    #: The type's own settings: ``{"options": [{"text", "text_zh", "points"}, …]}`` for a
+    #: choice, ``{"lo", "hi", "unit"}`` for a number.
+    config: Mapped[dict | None] = mapped_column(JSON)
+    #: When the item is asked (``auditapp/conditions.py``): visit types, kinds and/or
+    #: ``{"when": {"item": "<earlier code>", "failed": true}}``; None: always.
+    condition: Mapped[dict | None] = mapped_column(JSON)
+    #: Follow-ups on a failed answer (SCORING.md §8): a comment and/or a photo required.
+    require_comment: Mapped[bool] = mapped_column(default=False, server_default="0")
+    require_photo: Mapped[bool] = mapped_column(default=False, server_default="0")
     position: Mapped[int] = mapped_column(default=0)
 
     dimension: Mapped[Dimension] = relationship(back_populates="items")

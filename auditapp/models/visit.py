@@ -171,10 +171,13 @@ class Answer(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), index=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
-    #: yes/no as 1/0, the scale7 level (−90…+90), or seconds for timed items.
+    #: yes/no as 1/0, the scale7 level (−90…+90), seconds for timed items, the option's
+    #: index for a choice, the number for a number item, the photo count for a photo item.
     value: Mapped[float | None]
     na: Mapped[bool] = mapped_column(default=False)
     comment: Mapped[str] = mapped_column(Text, default="")
+    #: The answer of a ``text`` item (its ``value`` stays empty).
+    text: Mapped[str] = mapped_column(Text, default="", server_default="")
     #: Item score s (0–100), None for N/A. Set by the scoring service.
     score: Mapped[float | None]
     #: Set when an upheld dispute voided this item: it is then scored as N/A.
@@ -191,11 +194,10 @@ class Answer(db.Model):
         criterion in SQL (``select(Answer).where(Answer.failed)``)."""
         if self.na or self.voided or self.value is None:
             return False
+        from ..item_types import of  # the registry imports the models
+
         item = self.item
-        limit = None
-        if item.item_type == scoring.TIMED:
-            limit = item.target_limit(self.visit.visit_type)[1]
-        return scoring.is_failed(item.item_type, self.value, limit=limit)
+        return of(item).failed(item, self.visit.visit_type, self.value)
 
     @failed.inplace.expression
     @classmethod

@@ -3,16 +3,16 @@ aggregates) or the scores stored on the visit at submission (``visits.score_answ
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from .. import analytics, charts, scoring, storage
+from .. import analytics, charts, item_types, scoring, storage
 from ..extensions import db
-from ..i18n import BAND_LABELS, DIMENSION_LABELS, csm_label, is_chinese, label, paren
+from ..i18n import BAND_LABELS, DIMENSION_LABELS, is_chinese, label
 from ..models import Answer, CorrectiveAction, Item, Region, Store, Visit
 from ..models.followup import ACTION_OPEN
 from ..settings import scoring_config
@@ -43,26 +43,15 @@ class ItemRow:
     failed: bool
     critical: bool
     comment: str
+    #: The photos attached to this item (file URIs): its evidence, shown with it.
+    photos: list[str] = field(default_factory=list)
+    #: False for the types that are never scored (text, photo, info).
+    scored: bool = True
 
 
 def answer_text(item: Item, answer: Answer | None, visit_type: str) -> str:
     """How an answer reads in a report: Yes/No, the CSM level, seconds, N/A."""
-    if answer is None:
-        return _("Not answered")
-    if answer.voided:
-        return _("Voided after dispute")
-    if answer.na or answer.value is None:
-        return _("N/A")
-    if item.item_type == scoring.YESNO:
-        return _("Yes") if answer.value >= 1 else _("No")
-    if item.item_type == scoring.SCALE7:
-        level = int(answer.value)
-        return csm_label(level) + paren(f"{level:+d}" if level else "0")
-    if item.item_type == scoring.TIMED:
-        target, limit = item.target_limit(visit_type)
-        return _("%(s)s s (target %(t)s s, limit %(l)s s)", s=f"{answer.value:.0f}",
-                 t=f"{target:.0f}", l=f"{limit:.0f}")
-    return str(answer.value)
+    return item_types.answer_text(item, answer, visit_type, detail=True)
 
 
 def visit_context(visit: Visit, *, show_shopper: bool) -> tuple[dict, list[Path]]:
@@ -71,10 +60,23 @@ def visit_context(visit: Visit, *, show_shopper: bool) -> tuple[dict, list[Path]
     answers = {a.item_id: a for a in visit.answers}
     dim_scores = {d.dimension: d for d in visit.dimension_scores}
     sections = []
+    photos, files = [], []
+    by_item: dict[int, list[str]] = {}
+    for photo in visit.photos:
+        if storage.exists(photo.storage_key):
+            path = storage.local_path(photo.storage_key)
+            files.append(path)
+            if photo.item_id is not None:
+                by_item.setdefault(photo.item_id, []).append(path.as_uri())
+            else:
+                photos.append({"uri": path.as_uri(), "category": photo.category})
     for dimension in visit.questionnaire.dimensions:
         rows = []
         for item in dimension.items:
             answer = answers.get(item.id)
+            if answer is None and (item.condition or dimension.condition
+                                   or not item_types.of(item).asked):
+                continue  # not asked in this visit (its condition), or only read
             rows.append(
                 ItemRow(
                     code=item.code,
@@ -85,6 +87,8 @@ def visit_context(visit: Visit, *, show_shopper: bool) -> tuple[dict, list[Path]
                     failed=bool(answer and answer.failed),
                     critical=item.critical,
                     comment=answer.comment if answer else "",
+                    photos=by_item.get(item.id, []),
+                    scored=item_types.of(item).scored,
                 )
             )
         ds = dim_scores.get(dimension.code)
@@ -98,12 +102,6 @@ def visit_context(visit: Visit, *, show_shopper: bool) -> tuple[dict, list[Path]
                 "critical_failed": any(r.critical and r.failed for r in rows),
             }
         )
-    photos, files = [], []
-    for photo in visit.photos:
-        if storage.exists(photo.storage_key):
-            path = storage.local_path(photo.storage_key)
-            files.append(path)
-            photos.append({"uri": path.as_uri(), "category": photo.category})
     config = scoring_config(visit.visit_date)
     failed = [r for s in sections for r in s["rows"] if r.failed]
     context = {

@@ -9,11 +9,12 @@ import secrets
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from .. import integrity, photos, submission
+from .. import conditions, integrity, photos, submission
 from ..extensions import db
 from ..models import Photo, Visit
 from ..models.visit import RETURNED
 from ..visit_states import TransitionError
+from ..visits import load_form
 from .access import acting_user_id
 
 
@@ -29,9 +30,27 @@ def render_form(visit: Visit, *, post_url: str, token: str | None = None,
     editable = submission.is_editable(visit)
     state = state or submission.form_state(visit)
     template = "shopper/form.html" if editable else "shopper/done.html"
+    form = load_form(visit.questionnaire_id)
+    # asked for this visit's type and kind; of those, shown with the answers as they are
+    asked = {item.id for item in form.items
+             if conditions.applies(item.dim_condition, visit.visit_type, visit.kind)
+             and conditions.applies(item.condition, visit.visit_type, visit.kind)}
+    asked_dims = {d.id for d in visit.questionnaire.dimensions
+                  if conditions.applies(d.condition, visit.visit_type, visit.kind)}
+    item_photos: dict[int | None, list[Photo]] = {}
+    for p in visit.photos:
+        item_photos.setdefault(p.item_id, []).append(p)
     return render_template(
         template,
         visit=visit,
+        asked=asked,
+        asked_dims=asked_dims,
+        shown=form.visible_ids(visit.visit_type, visit.kind, state.get("answers", {})),
+        condition_specs={"visit_type": visit.visit_type, "kind": visit.kind,
+                         "items": [item.condition_spec(visit.visit_type)
+                                   for item in form.items if item.id in asked]},
+        item_photos=item_photos,
+        fact_fields=submission.fact_fields(visit.kind),
         state=state,
         errors=errors or {},
         editable=editable,
@@ -86,17 +105,23 @@ def _handle_post(visit: Visit, *, post_url: str, token: str | None):
         return render_form(visit, post_url=post_url, token=token, state=payload, errors=errors,
                            status=400)
     category = request.form.get("photo_category", "other")
-    uploads = [u for u in request.files.getlist("photos") if u and u.filename]
+    # the visit's photos, and each item's (``p_<item id>``)
+    uploads = [(u, None) for u in request.files.getlist("photos") if u and u.filename]
+    for name in request.files:
+        if name.startswith("p_") and name[2:].isdigit():
+            uploads += [(u, int(name[2:])) for u in request.files.getlist(name)
+                        if u and u.filename]
     try:
         photos.check_request_photo_count(len(uploads))
     except photos.PhotoError as exc:
         errors["photo"] = str(exc)
         uploads = []
-    for upload in uploads:
+    for upload, item_id in uploads:
+        key = "photo" if item_id is None else f"item-{item_id}"
         try:
-            photos.add_photo(visit, upload.read(), category)
+            photos.add_photo(visit, upload.read(), category, item_id=item_id)
         except photos.PhotoError as exc:
-            errors["photo"] = str(exc)
+            errors[key] = str(exc)
     if errors:
         submission.save_draft(visit, payload, user_id)
         db.session.commit()  # photos that were fine are kept
@@ -115,6 +140,8 @@ def _handle_post(visit: Visit, *, post_url: str, token: str | None):
                            errors=result.errors, status=400)
     submission.save_draft(visit, payload, user_id)
     db.session.commit()
+    if action == "update":  # no JavaScript: show the questions the answers now ask
+        return redirect(post_url + "#step-facts")
     flash(_("Draft saved."), "success")
     return redirect(post_url)
 

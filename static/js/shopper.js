@@ -33,12 +33,14 @@
     var answers = {}, facts = {};
     form.querySelectorAll("fieldset[data-item]").forEach(function (fs) {
       var id = fs.dataset.item, a = { value: null, na: false, comment: "" };
-      var r = fs.querySelector("input[type=radio]:checked"), n = fs.querySelector("input.secs");
-      var na = fs.querySelector("input[name=na_" + id + "]");
+      var r = fs.querySelector("input[type=radio]:checked");
+      var n = fs.querySelector("[name=v_" + id + "]:not([type=radio])");
+      var na = fs.querySelector("input[name=na_" + id + "]"), c = fs.querySelector("textarea[name=c_" + id + "]");
       if (r) { if (r.value === "na") a.na = true; else a.value = Number(r.value); }
-      if (n && n.value !== "") a.value = Number(n.value);
+      /* numbers as numbers; free text (and a number typed as "4,5") as typed */
+      if (n && n.value !== "") a.value = n.value.trim() !== "" && isFinite(Number(n.value)) && fs.dataset.type !== "text" ? Number(n.value) : n.value;
       if (na && na.checked) a.na = true;
-      a.comment = fs.querySelector("textarea").value;
+      a.comment = c ? c.value : "";
       answers[id] = a;
     });
     ["visit_date", "arrival_time", "order_description", "receipt_total", "overall_comment"]
@@ -56,9 +58,10 @@
       if (!fs) return;
       var v = a.na ? "na" : (a.value === null || a.value === undefined ? "" : String(a.value));
       fs.querySelectorAll("input[type=radio]").forEach(function (r) { r.checked = r.value === v; });
-      var n = fs.querySelector("input.secs"); if (n) { n.value = a.na ? "" : v; showClock(n); }
+      var n = fs.querySelector("[name=v_" + id + "]:not([type=radio])");
+      if (n) { n.value = a.na ? "" : v; if (n.matches("input.secs")) showClock(n); }
       var na = fs.querySelector("input[name=na_" + id + "]"); if (na) na.checked = !!a.na;
-      fs.querySelector("textarea").value = a.comment || "";
+      var c = fs.querySelector("textarea[name=c_" + id + "]"); if (c) c.value = a.comment || "";
     });
     var f = p.facts || {};
     ["visit_date", "arrival_time", "order_description", "receipt_total", "overall_comment"]
