@@ -12,7 +12,18 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, and_, or_, select
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    and_,
+    false,
+    or_,
+    select,
+)
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -87,6 +98,9 @@ class Visit(db.Model):
     checkin_longitude: Mapped[float | None]
     checkin_distance_m: Mapped[float | None]
     location_flagged: Mapped[bool] = mapped_column(default=False)
+    #: An extra visit HQ accepted from a proposal (``proposals.py``), on top of the
+    #: store's regular one-a-month rotation.
+    extra: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     # lifecycle
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
