@@ -1,4 +1,5 @@
-"""closed months read from their snapshot (store code, region, errors kept); extra visits
+"""closed months read from their snapshot (store code, region, errors kept); extra visits;
+a covering index for the figures
 
 Revision ID: s3a1b2c3d4e5
 Revises: w7a1b2c3d4e5
@@ -32,10 +33,14 @@ def upgrade():
     with op.batch_alter_table('visits', schema=None) as batch_op:
         batch_op.add_column(sa.Column('extra', sa.Boolean(), server_default=sa.false(),
                                       nullable=False))
+        batch_op.create_index('ix_visits_figures',
+                              ['kind', 'status', 'visit_date', 'store_id', 'score'],
+                              unique=False)
 
 
 def downgrade():
     with op.batch_alter_table('visits', schema=None) as batch_op:
+        batch_op.drop_index('ix_visits_figures')
         batch_op.drop_column('extra')
     with op.batch_alter_table('month_figures', schema=None) as batch_op:
         for name in ('bdi_e2', 'ms_e2', 'brand_id', 'region_name', 'region_id', 'counted',
