@@ -610,20 +610,47 @@ def store_scores(
         }
 
     exact = scoring.exact  # equal BDIs tie exactly, then go by code
-    rows.sort(key=lambda r: (r[_BDI] is None, -exact(r[_BDI] or 0.0), r[_CODE]))
-    band, get_previous, no_previous = scoring.band, previous.get, (None, None)
-    interval, touched, sqrt = scoring.interval, scoring.bands_touched, math.sqrt
+    keyed = sorted(((r[_BDI] is None, -exact(r[_BDI]) if r[_BDI] is not None else 0.0,
+                     r[_CODE]), r) for r in rows)
+    get_previous, no_previous = previous.get, (None, None)
+    banding = _banding(config)
     out = []
-    for position, row in enumerate(rows, start=1):
-        bdi = row[_BDI]
-        bands = touched(interval(bdi, sqrt(row[_E2] or 0.0)), config) if bdi is not None else ()
-        out.append(
-            _store_score(
-                (*row, band(bdi, config), position if bdi is not None else None,
-                 *get_previous(row[0], no_previous), bands)
-            )
-        )
+    for position, ((_none, minus_exact, _code), row) in enumerate(keyed, start=1):
+        if row[_BDI] is None:
+            band, bands, rank = None, (), None
+        else:
+            band, bands = banding(row[_BDI], -minus_exact, row[_E2])
+            rank = position
+        out.append(_store_score((*row, band, rank, *get_previous(row[0], no_previous), bands)))
     return out
+
+
+def _banding(config: scoring.ScoringConfig):
+    """``scoring.band`` and ``scoring.bands_touched`` of a BDI and its e², for many stores:
+    the same comparisons (exact decimals against exact bounds), with each value rounded
+    once instead of once per bound (2,000 stores: rounding was most of the Python time).
+    ``tests/test_closed_snapshot.py`` checks it against scoring.py."""
+    bounds = [(scoring.exact(bound), code) for bound, code in config.bands]
+    order = ["needs_improvement", *(code for _, code in reversed(config.bands))]
+    index = {code: n for n, code in enumerate(order)}
+    exact, sqrt, z90 = scoring.exact, math.sqrt, scoring.Z90
+
+    def band_of(value_exact: float) -> str:
+        for bound, code in bounds:
+            if value_exact >= bound:
+                return code
+        return "needs_improvement"
+
+    def banding(bdi: float, bdi_exact: float, e2: float | None) -> tuple[str, tuple]:
+        band = band_of(bdi_exact)
+        if not e2:
+            return band, (band,)
+        half = z90 * sqrt(e2)
+        low = band_of(exact(max(0.0, bdi - half)))
+        high = band_of(exact(min(100.0, bdi + half)))
+        return band, tuple(order[index[low]:index[high] + 1])
+
+    return banding
 
 
 def store_score(

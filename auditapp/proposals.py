@@ -10,6 +10,7 @@ nearest to the BDI and h = Z90·e the interval's half-width: 0 when the BDI sits
 boundary (a coin toss), towards 1 when the boundary is at the interval's edge. Stores are
 proposed by ambiguity ascending (ties by store code).
 
+Proposals are made for a month that has not ended (a visit must fall in it) and is open.
 HQ accepts some or all of the proposals; each becomes an extra assignment (a real ``Visit``
 with ``extra=True``, a shopper and a link, like any other), on top of the store's regular
 one-a-month rotation. Accepting is refused for a closed month, and written to the audit
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 
@@ -98,6 +99,8 @@ class Proposals:
     month: str
     closed: bool
     budget: int
+    #: the month is over: a visit now would fall in a later month
+    ended: bool = False
     #: extra visits already accepted this month (they use up the budget)
     accepted: list[Visit] = field(default_factory=list)
     #: within the budget, most ambiguous first
@@ -126,11 +129,12 @@ def _extra_visits(month: str) -> list[Visit]:
         .order_by(Store.code)))
 
 
-def propose(month: str) -> Proposals:
-    """The month's proposals (nothing is stored). A closed month has none."""
+def propose(month: str, today: date | None = None) -> Proposals:
+    """The month's proposals (nothing is stored). A closed or ended month has none."""
     period = analytics.Period.month(month)
-    out = Proposals(month=month, closed=is_closed(period), budget=budget(month))
-    if out.closed:
+    out = Proposals(month=month, closed=is_closed(period), budget=budget(month),
+                    ended=period.end <= (today or date.today()))
+    if out.closed or out.ended:
         return out
     out.accepted = _extra_visits(month)
     taken = {v.store_id for v in out.accepted}
@@ -173,17 +177,21 @@ def _shopper_for(store: Store, month: str, shoppers: list[User], load: Counter) 
     return min(candidates, key=lambda u: (load[u.id], pairs[u.id], u.username))
 
 
-def accept(month: str, store_ids: list[int], user_id: int | None) -> list[Visit]:
+def accept(month: str, store_ids: list[int], user_id: int | None,
+           today: date | None = None) -> list[Visit]:
     """Turn the chosen proposals (their store ids; all of them when empty) into extra
     assignments. Refused (``MonthClosedError``) for a closed month, and
-    (``SchedulingError``) for a store that is not proposed (within the budget) or has no
-    eligible shopper."""
+    (``SchedulingError``) for a month that has ended, a store that is not proposed (within
+    the budget) or has no eligible shopper."""
     try:
         ensure_open(month)
     except MonthClosedError:
         raise MonthClosedError(_("%(month)s is closed: its figures are final, so no extra "
                                  "visit can be scheduled for it.", month=month)) from None
-    current = propose(month)
+    current = propose(month, today)
+    if current.ended:
+        raise SchedulingError(_("%(month)s has ended: an extra visit now would fall in a "
+                                "later month.", month=month))
     proposed = {p.store.store_id: p for p in current.proposed}
     chosen = list(store_ids) or list(proposed)
     if not chosen:

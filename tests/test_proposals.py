@@ -5,7 +5,7 @@ they become extra assignments; refused for a closed month."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -18,7 +18,11 @@ from auditapp.models.visit import ASSIGNED
 
 from .factories import make_visit
 
-JUNE = date(2026, 6, 10)
+TODAY = date.today()
+#: proposals are for a month that has not ended: this one
+THIS = f"{TODAY:%Y-%m}"
+PREVIOUS = f"{(TODAY.replace(day=1) - timedelta(days=1)):%Y-%m}"
+NEXT = f"{(TODAY.replace(day=28) + timedelta(days=4)):%Y-%m}"
 
 
 @pytest.fixture(autouse=True)
@@ -42,31 +46,31 @@ def test_ambiguity_of_the_scoring_example():
     assert proposals.ambiguity(78.0, 10.0, scoring.DEFAULT_CONFIG).boundary == 80.0
 
 
-def _june(chain):
-    """Three June stores with one visit each (σ = 15: every interval is wide)."""
+def _this_month(chain):
+    """Three stores with one visit each this month (σ = 15: every interval is wide)."""
     e1, e2, n1 = chain.stores[0], chain.stores[1], chain.stores[2]
-    make_visit(chain, e1, visit_date=JUNE, values={"courtesy_thanks": 0})
-    make_visit(chain, e2, visit_date=JUNE, values={"clean_restroom": 0, "speed_total": 400})
-    make_visit(chain, n1, visit_date=JUNE)
+    make_visit(chain, e1, visit_date=TODAY, values={"courtesy_thanks": 0})
+    make_visit(chain, e2, visit_date=TODAY, values={"clean_restroom": 0, "speed_total": 400})
+    make_visit(chain, n1, visit_date=TODAY)
 
 
 def test_hq_sees_proposals_with_reasons_and_accepts_them_as_extra_visits(client, auth, chain):
-    _june(chain)
+    _this_month(chain)
     auth.login("hq@example.com")
     saved = client.post("/hq/scheduling/proposals/budget",
-                        data={"month": "2026-06", "budget": "2"}, follow_redirects=True)
-    assert "Budget of extra visits saved: 2, in force from 2026-06." in saved.get_data(True)
-    assert proposals.budget("2026-06") == 2 and proposals.budget("2026-07") == 2
-    assert proposals.budget("2026-05") == 5  # the default before the change took effect
+                        data={"month": THIS, "budget": "2"}, follow_redirects=True)
+    assert f"Budget of extra visits saved: 2, in force from {THIS}." in saved.get_data(True)
+    assert proposals.budget(THIS) == 2 and proposals.budget(NEXT) == 2
+    assert proposals.budget(PREVIOUS) == 5  # the default before the change took effect
 
-    june = analytics.Period.month("2026-06")
+    june = analytics.Period.month(THIS)
     expected = sorted(
         (s for s in analytics.store_scores(june) if len(s.bands) > 1),
         key=lambda s: (scoring.exact(proposals.ambiguity(s.bdi, s.error,
                                                          scoring.DEFAULT_CONFIG).ratio), s.code))
     assert len(expected) == 3  # all three straddle a boundary
 
-    page = client.get("/hq/scheduling?month=2026-06").get_data(as_text=True)
+    page = client.get(f"/hq/scheduling?month={THIS}").get_data(as_text=True)
     section = page[page.index('id="proposals"'):page.index('id="assignments"')
                    if 'id="assignments"' in page else len(page)]
     first, second, third = expected
@@ -77,35 +81,35 @@ def test_hq_sees_proposals_with_reasons_and_accepts_them_as_extra_visits(client,
 
     # accept the most ambiguous one: an extra assignment with a shopper and a link
     r = client.post("/hq/scheduling/proposals/accept",
-                    data={"month": "2026-06", "store_id": str(first.store_id)},
+                    data={"month": THIS, "store_id": str(first.store_id)},
                     follow_redirects=True)
-    assert "1 extra visit scheduled for 2026-06." in r.get_data(as_text=True)
+    assert f"1 extra visit scheduled for {THIS}." in r.get_data(as_text=True)
     extra = db.session.scalar(select(Visit).where(Visit.extra.is_(True)))
     regular = db.session.scalar(select(Visit).where(
         Visit.store_id == first.store_id, Visit.extra.is_(False)))
-    assert extra.store_id == first.store_id and extra.month == "2026-06"
+    assert extra.store_id == first.store_id and extra.month == THIS
     assert extra.status == ASSIGNED and extra.access_token and extra.evaluator_id
     assert extra.evaluator_id != regular.evaluator_id
     assert extra.visit_type != regular.visit_type
     html = r.get_data(as_text=True)
     assert f"/shopper/t/{extra.access_token}" in html
     log = db.session.scalar(select(AuditLog).where(AuditLog.action == "accept_extra_visits"))
-    assert log.entity_id == "2026-06" and log.after["created"] == [extra.id]
+    assert log.entity_id == THIS and log.after["created"] == [extra.id]
     assert first.code in log.after["stores"]
 
     # the budget is now 1 left: the second and third move up; a store not proposed is refused
-    left = proposals.propose("2026-06")
+    left = proposals.propose(THIS)
     assert [p.store.code for p in left.proposed] == [second.code]
     refused = client.post("/hq/scheduling/proposals/accept",
-                          data={"month": "2026-06", "store_id": str(third.store_id)},
+                          data={"month": THIS, "store_id": str(third.store_id)},
                           follow_redirects=True)
-    assert f"Store {third.code} is not among the proposals for 2026-06" in refused.get_data(True)
+    assert f"Store {third.code} is not among the proposals for {THIS}" in refused.get_data(True)
     # accept all (the rest within the budget)
-    client.post("/hq/scheduling/proposals/accept", data={"month": "2026-06", "all": "1"})
+    client.post("/hq/scheduling/proposals/accept", data={"month": THIS, "all": "1"})
     extras = db.session.scalars(select(Visit).where(Visit.extra.is_(True))).all()
     assert sorted(v.store_id for v in extras) == sorted([first.store_id, second.store_id])
     # the regular monthly generation is untouched by extra visits
-    assert client.get("/hq/scheduling?month=2026-06").status_code == 200
+    assert client.get(f"/hq/scheduling?month={THIS}").status_code == 200
 
 
 def test_extra_visits_are_refused_for_a_closed_month(client, auth, chain):
@@ -121,4 +125,17 @@ def test_extra_visits_are_refused_for_a_closed_month(client, auth, chain):
     budget = client.post("/hq/scheduling/proposals/budget",
                          data={"month": "2026-05", "budget": "9"}, follow_redirects=True)
     assert "that month is closed" in budget.get_data(as_text=True)
+    assert db.session.scalar(select(Visit).where(Visit.extra.is_(True))) is None
+
+
+def test_no_extra_visit_for_a_month_that_has_ended(client, auth, chain):
+    """An open month that is over: a visit now would fall in a later month."""
+    make_visit(chain, chain.stores[0], visit_date=date(2026, 5, 10))
+    assert proposals.propose("2026-05", today=date(2026, 5, 20)).proposed
+    auth.login("hq@example.com")
+    page = client.get("/hq/scheduling?month=2026-05").get_data(as_text=True)
+    assert "2026-05 has ended: an extra visit now would fall in a later month" in page
+    r = client.post("/hq/scheduling/proposals/accept",
+                    data={"month": "2026-05", "all": "1"}, follow_redirects=True)
+    assert "2026-05 has ended" in r.get_data(as_text=True)
     assert db.session.scalar(select(Visit).where(Visit.extra.is_(True))) is None
