@@ -40,7 +40,7 @@ def _pdf_text(data: bytes) -> str:
     return "\n".join(p.extract_text() or "" for p in PdfReader(io.BytesIO(data)).pages)
 
 
-def _month_views(client, runner, east_id: int) -> dict[str, str]:
+def _month_views(client, runner, east_id: int, store_id: int) -> dict[str, str]:
     """What a person sees of May: the figures of each page, the PDF's text, the API, CLI."""
     def page(url: str) -> str:
         html = client.get(url).get_data(as_text=True)
@@ -51,6 +51,10 @@ def _month_views(client, runner, east_id: int) -> dict[str, str]:
         "dashboard": page("/hq/?month=2026-05"),
         "region": page(f"/hq/regions/{east_id}?month=2026-05"),
         "brand pdf": _pdf_text(client.get("/hq/reports/brand.pdf?month=2026-05").data),
+        "store pdf": _pdf_text(
+            client.get(f"/hq/reports/stores/{store_id}.pdf?month=2026-05").data)
+        # the masthead names the store as it is today (name, city); the figures are May's
+        .replace("Hangzhou Moved", "Hangzhou Lake").replace(" · Hangzhou · ", " · "),
         "api stores": json.dumps(client.get("/api/hq/bdi?month=2026-05&by=store").get_json(),
                                  ensure_ascii=False),
         "api regions": json.dumps(client.get("/api/hq/bdi?month=2026-05&by=region").get_json(),
@@ -76,7 +80,7 @@ def test_closed_month_shows_its_snapshot_after_masterdata_and_settings_edits(
     auth.login("hq@example.com")
     assert client.post("/hq/months/close", data={"month": "2026-05"}).status_code == 303
     client.get("/hq/months")  # shows (and so clears) the flash message
-    before = _month_views(client, runner, east.id)
+    before = _month_views(client, runner, east.id, e2.id)
     assert "East 华东" in before["api regions"] and "Hangzhou Lake" in before["dashboard"]
 
     # E002 moves to the north and is renamed, the east region is renamed, N002 closes,
@@ -91,7 +95,7 @@ def test_closed_month_shows_its_snapshot_after_masterdata_and_settings_edits(
     assert client.post("/hq/settings", data=SETTINGS_FORM).status_code == 302
     db.session.expire_all()
 
-    after = _month_views(client, runner, east.id)
+    after = _month_views(client, runner, east.id, e2.id)
     for view, text in before.items():
         assert after[view] == text, view  # to the digit, and with the names at closing
 
