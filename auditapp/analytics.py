@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -348,8 +351,74 @@ def _shared_store_query(period: Period, key: _ConfigKey, active_only: bool) -> S
 def _cached_query(
     period: Period, config: scoring.ScoringConfig, active_only: bool = False
 ) -> Select:
-    """``store_scores_query`` (only the stores that count in the period if asked), shared."""
+    """``store_scores_query`` (only the stores that count in the period if asked), shared.
+
+    **The one branch between open and closed months**: a closed month's figures are read
+    from the snapshot stored at closing (``month_figures``, SCORING.md §11), so a later
+    masterdata or settings change cannot alter what it shows; an open month is computed
+    live. Both give the same columns, so every consumer reads either alike."""
+    if _from_snapshot(period):
+        return _shared_snapshot_query(period, active_only)
     return _shared_store_query(period, _config_key(config), active_only)
+
+
+#: Set (``live_figures``) to compute closed months from the raw rows too: ``flask verify``
+#: compares the snapshot with that recomputation.
+_LIVE: ContextVar[bool] = ContextVar("analytics_live", default=False)
+
+
+@contextmanager
+def live_figures() -> Iterator[None]:
+    """Within this block, closed months are computed live instead of read from their
+    snapshot (for ``verify`` and closing itself)."""
+    token = _LIVE.set(True)
+    try:
+        yield
+    finally:
+        _LIVE.reset(token)
+
+
+def _from_snapshot(period: Period) -> bool:
+    """Whether the period's figures come from a closed month's snapshot."""
+    if not period.is_month or _LIVE.get():
+        return False
+    from .models import MonthClosure
+
+    closure = db.session.get(MonthClosure, period.label)
+    return closure is not None and closure.complete
+
+
+@lru_cache(maxsize=256)
+def _shared_snapshot_query(period: Period, active_only: bool) -> Select:
+    """A closed month's store rows from ``month_figures``, as ``store_scores_query``'s
+    columns (the store's code, region and brand as they stood at closing)."""
+    from .models import MonthFigure
+    from .models.months import SCOPE_STORE
+
+    f = MonthFigure
+    query = select(
+        f.ref_id.label("store_id"), f.code.label("code"), f.name.label("name"),
+        f.active.label("active"), f.region_id.label("region_id"),
+        f.region_name.label("region_name"), f.brand_id.label("brand_id"), f.ms.label("ms"),
+        f.ms_visits.label("ms_visits"), f.qa.label("qa"), f.qa_visits.label("qa_visits"),
+        f.hl.label("hl"), f.complaints.label("complaints"), f.bdi.label("bdi"),
+        f.ms_e2.label("ms_e2"), f.bdi_e2.label("bdi_e2"),
+    ).where(f.month == period.label, f.scope == SCOPE_STORE)
+    return query.where(f.counted.is_(True)) if active_only else query
+
+
+@lru_cache(maxsize=256)
+def _shared_snapshot_group_query(period: Period, key: str) -> Select:
+    """A closed month's region or brand rows, as ``_shared_group_query``'s columns."""
+    from .models import MonthFigure
+    from .models.months import SCOPE_BRAND, SCOPE_REGION
+
+    f = MonthFigure
+    scope = SCOPE_REGION if key == "region_id" else SCOPE_BRAND
+    return select(
+        f.ref_id.label("group_id"), f.bdi.label("bdi"), f.stores_scored.label("stores_scored"),
+        f.bdi_e2.label("e2_sum"), f.ms_visits.label("visits"), f.name.label("name"),
+    ).where(f.month == period.label, f.scope == scope)
 
 
 # --- results ------------------------------------------------------------------------------
@@ -522,12 +591,13 @@ def store_scores(
     def filtered(p: Period) -> Select:
         query = _cached_query(p, _config_for(p, period, config),
                               active_only=not include_inactive)
+        columns = query.selected_columns  # live or a closed month's snapshot alike
         if region_id is not None:
-            query = query.where(Store.region_id == region_id)
+            query = query.where(columns.region_id == region_id)
         if store_ids is not None:
-            query = query.where(Store.id.in_(store_ids))
+            query = query.where(columns.store_id.in_(store_ids))
         if store_codes is not None:
-            query = query.where(Store.code.in_(store_codes))
+            query = query.where(columns.code.in_(store_codes))
         return query
 
     # Rows are fetched as plain tuples on the session's connection and each becomes one
@@ -552,20 +622,47 @@ def store_scores(
         }
 
     exact = scoring.exact  # equal BDIs tie exactly, then go by code
-    rows.sort(key=lambda r: (r[_BDI] is None, -exact(r[_BDI] or 0.0), r[_CODE]))
-    band, get_previous, no_previous = scoring.band, previous.get, (None, None)
-    interval, touched, sqrt = scoring.interval, scoring.bands_touched, math.sqrt
+    keyed = sorted(((r[_BDI] is None, -exact(r[_BDI]) if r[_BDI] is not None else 0.0,
+                     r[_CODE]), r) for r in rows)
+    get_previous, no_previous = previous.get, (None, None)
+    banding = _banding(config)
     out = []
-    for position, row in enumerate(rows, start=1):
-        bdi = row[_BDI]
-        bands = touched(interval(bdi, sqrt(row[_E2] or 0.0)), config) if bdi is not None else ()
-        out.append(
-            _store_score(
-                (*row, band(bdi, config), position if bdi is not None else None,
-                 *get_previous(row[0], no_previous), bands)
-            )
-        )
+    for position, ((_none, minus_exact, _code), row) in enumerate(keyed, start=1):
+        if row[_BDI] is None:
+            band, bands, rank = None, (), None
+        else:
+            band, bands = banding(row[_BDI], -minus_exact, row[_E2])
+            rank = position
+        out.append(_store_score((*row, band, rank, *get_previous(row[0], no_previous), bands)))
     return out
+
+
+def _banding(config: scoring.ScoringConfig):
+    """``scoring.band`` and ``scoring.bands_touched`` of a BDI and its e², for many stores:
+    the same comparisons (exact decimals against exact bounds), with each value rounded
+    once instead of once per bound (2,000 stores: rounding was most of the Python time).
+    ``tests/test_closed_snapshot.py`` checks it against scoring.py."""
+    bounds = [(scoring.exact(bound), code) for bound, code in config.bands]
+    order = ["needs_improvement", *(code for _, code in reversed(config.bands))]
+    index = {code: n for n, code in enumerate(order)}
+    exact, sqrt, z90 = scoring.exact, math.sqrt, scoring.Z90
+
+    def band_of(value_exact: float) -> str:
+        for bound, code in bounds:
+            if value_exact >= bound:
+                return code
+        return "needs_improvement"
+
+    def banding(bdi: float, bdi_exact: float, e2: float | None) -> tuple[str, tuple]:
+        band = band_of(bdi_exact)
+        if not e2:
+            return band, (band,)
+        half = z90 * sqrt(e2)
+        low = band_of(exact(max(0.0, bdi - half)))
+        high = band_of(exact(min(100.0, bdi + half)))
+        return band, tuple(order[index[low]:index[high] + 1])
+
+    return banding
 
 
 def store_score(
@@ -598,6 +695,10 @@ def store_score(
 
 
 def _group_query(period: Period, config: scoring.ScoringConfig, key: str):
+    """One row per region (``key="region_id"``) or brand: live, or a closed month's
+    snapshot (see ``_cached_query``)."""
+    if _from_snapshot(period):
+        return _shared_snapshot_group_query(period, key)
     return _shared_group_query(period, _config_key(config), key)
 
 
@@ -618,6 +719,12 @@ def _shared_group_query(period: Period, config_key: _ConfigKey, key: str) -> Sel
     )
 
 
+@dataclass(frozen=True)
+class _Named:
+    id: int
+    name: str
+
+
 def region_scores(
     period: Period, config: scoring.ScoringConfig | None = None
 ) -> list[GroupScore]:
@@ -633,11 +740,17 @@ def region_scores(
         for r in db.session.execute(_group_query(period.previous(), previous_config,
                                                  "region_id"))
     }
-    regions = db.session.scalars(
-        select(Region).where(Region.active.is_(True)).order_by(Region.name)
-    ).all()
+    if _from_snapshot(period):  # the regions as they stood at closing
+        regions = sorted(((r.group_id, r.name) for r in current.values()),
+                         key=lambda r: r[1])
+    else:
+        regions = db.session.execute(
+            select(Region.id, Region.name).where(Region.active.is_(True))
+            .order_by(Region.name)
+        ).all()
     out = []
     for region in regions:
+        region = _Named(*region)
         row, prev = current.get(region.id), previous.get(region.id)
         bdi = row.bdi if row else None
         error = _group_error(row)
@@ -679,9 +792,12 @@ def brand_score(
     row, prev = fetch(period), fetch(period.previous())
     bdi = row.bdi if row else None
     error = _group_error(row)
+    name = brand.name if brand else ""
+    if row is not None and "name" in row._fields:  # a closed month: the name at closing
+        name = row.name
     return GroupScore(
         id=brand_id,
-        name=brand.name if brand else "",
+        name=name,
         bdi=bdi,
         stores_scored=row.stores_scored if row else 0,
         band=scoring.band(bdi, config),
@@ -750,7 +866,8 @@ def trend_points(
     for p in period.months_back(months):
         p_config = _config_for(p, period, config)
         if store_id is not None:
-            sub = _cached_query(p, p_config).where(Store.id == store_id).subquery()
+            query = _cached_query(p, p_config)
+            sub = query.where(query.selected_columns.store_id == store_id).subquery()
             row = db.session.execute(select(sub.c.bdi, sub.c.bdi_e2)).first()
             bdi = row.bdi if row else None
             error = math.sqrt(row.bdi_e2 or 0.0) if row else 0.0
@@ -782,8 +899,8 @@ def store_trend_series(
     periods = period.months_back(months)
     parts = []
     for p in periods:
-        sub = (_cached_query(p, _config_for(p, period, config))
-               .where(Store.id.in_(store_ids)).subquery())
+        query = _cached_query(p, _config_for(p, period, config))
+        sub = query.where(query.selected_columns.store_id.in_(store_ids)).subquery()
         parts.append(select(literal(p.label).label("month"), sub.c.store_id, sub.c.bdi,
                             sub.c.bdi_e2))
     found = {
@@ -815,6 +932,20 @@ def action_counts(store_ids: list[int], today: date) -> dict[int, tuple[int, int
     return {sid: counts.get(sid, (0, 0)) for sid in store_ids}
 
 
+def _membership(period: Period) -> tuple:
+    """Which stores count in the period and their regions, for the visit-level figures
+    (dimension means, CSM): ``(table, store id, region id, counts)`` to join on the visits.
+    A closed month takes them from its snapshot, as they stood at closing."""
+    if _from_snapshot(period):
+        from .models import MonthFigure
+        from .models.months import SCOPE_STORE
+
+        f = MonthFigure
+        return f, f.ref_id, f.region_id, and_(
+            f.month == period.label, f.scope == SCOPE_STORE, f.counted.is_(True))
+    return Store, Store.id, Store.region_id, counts_in(period)
+
+
 def dimension_means(
     period: Period,
     *,
@@ -824,9 +955,10 @@ def dimension_means(
 ) -> dict[int | None, dict[str, float | None]]:
     """Mean S_d per dimension over the period's released visits, grouped by ``store``,
     ``region`` or ``brand`` (key None). N/A dimensions are left out of the mean."""
+    table, store_id, region_col, counts = _membership(period)
     group_col = {
         "store": Visit.store_id,
-        "region": Store.region_id,
+        "region": region_col,
         "brand": literal(None),
     }[by]
     query = (
@@ -836,8 +968,8 @@ def dimension_means(
             func.avg(VisitDimensionScore.score),
         )
         .join(Visit, Visit.id == VisitDimensionScore.visit_id)
-        .join(Store, Store.id == Visit.store_id)
-        .where(*_counted_visits(kind, period), counts_in(period))
+        .join(table, store_id == Visit.store_id)
+        .where(*_counted_visits(kind, period), counts)
         .group_by(group_col, VisitDimensionScore.dimension)
     )
     if store_ids is not None:
@@ -868,6 +1000,7 @@ def satisfaction(
     period: Period, *, store_ids: list[int] | None = None, region_id: int | None = None
 ) -> Satisfaction:
     """CSM and satisfaction rate over the period's released mystery visits."""
+    table, store_id, region_col, counts = _membership(period)
     query = (
         select(
             func.count(Visit.csm),
@@ -875,13 +1008,13 @@ def satisfaction(
                 case((_exact(Visit.csm) >= scoring.SATISFIED_CSM, 1), else_=0)), 0),
             func.avg(Visit.csm),
         )
-        .join(Store, Store.id == Visit.store_id)
-        .where(*_counted_visits(MYSTERY, period), counts_in(period))
+        .join(table, store_id == Visit.store_id)
+        .where(*_counted_visits(MYSTERY, period), counts)
     )
     if store_ids is not None:
         query = query.where(Visit.store_id.in_(store_ids))
     if region_id is not None:
-        query = query.where(Store.region_id == region_id)
+        query = query.where(region_col == region_id)
     counted, satisfied, mean_csm = db.session.execute(query).one()
     return Satisfaction(int(counted or 0), int(satisfied or 0), mean_csm)
 
@@ -954,9 +1087,11 @@ def region_ranks(
     if not store_ids:
         return {}
     config = _scoring_config(config, period)
+    every = _cached_query(period, config)
+    counted = _cached_query(period, config, active_only=True).subquery()
     stores = (
-        store_scores_query(period, config)
-        .where(counts_in(period) | Store.id.in_(store_ids))
+        every.where(every.selected_columns.store_id.in_(store_ids)
+                    | every.selected_columns.store_id.in_(select(counted.c.store_id)))
         .subquery()
     )
     ranked = (
@@ -1030,13 +1165,14 @@ def mystery_visit_mean(
     period: Period, *, region_id: int | None = None, store_ids: list[int] | None = None
 ) -> tuple[int, float | None]:
     """Number and mean V of the period's released mystery visits to active stores."""
+    table, store_id, region_col, counts = _membership(period)
     query = (
         select(func.count(Visit.id), func.avg(Visit.score))
-        .join(Store, Store.id == Visit.store_id)
-        .where(*_counted_visits(MYSTERY, period), counts_in(period))
+        .join(table, store_id == Visit.store_id)
+        .where(*_counted_visits(MYSTERY, period), counts)
     )
     if region_id is not None:
-        query = query.where(Store.region_id == region_id)
+        query = query.where(region_col == region_id)
     if store_ids is not None:
         query = query.where(Visit.store_id.in_(store_ids))
     count, mean_score = db.session.execute(query).one()

@@ -238,6 +238,9 @@ def verify_command(month: str) -> None:
                 "%(n)s differences.", month=period.label, v=result.visits, s=result.stores,
                 r=result.regions, n=len(result.differences))
     click.echo(summary)
+    if result.snapshot:
+        click.echo(_("%(month)s is closed: its stored figures (what its pages show) were "
+                     "compared with the recomputation too.", month=period.label))
     if not result.ok:
         raise SystemExit(1)
 

@@ -5,12 +5,13 @@ here commits (see ``auditapp/__init__.py``)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import and_, case, select
 from sqlalchemy.orm import selectinload
+from sqlalchemy.sql import ColumnElement
 
 from . import notifications
 from .analytics import Period
@@ -19,7 +20,7 @@ from .extensions import db
 from .models import Complaint, Store, utcnow
 from .models.complaint import HANDLING_STEPS
 from .months import MonthClosedError, ensure_open
-from .settings import get_setting, scoring_config
+from .settings import get_setting, scoring_config, versions
 
 #: A time of receipt or resolution may be this far ahead of the server's clock.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -36,8 +37,25 @@ def _ensure_open(local: datetime, message: str) -> None:
         raise ComplaintError(message) from None
 
 
-def overdue_hours() -> float:
-    return float(get_setting("complaints").get("overdue_hours", 48))
+def overdue_hours(month: object = None) -> float:
+    """Hours after receipt when an open complaint is overdue: the setting in force for
+    ``month`` (the complaint's month, store time; None: the newest version)."""
+    return float(get_setting("complaints", month).get("overdue_hours", 48))
+
+
+def overdue_clause(now: datetime | None = None) -> ColumnElement:
+    """SQL: the complaint is open and overdue, each by the setting in force for its own
+    month (``received_on``, store time): one CASE over the setting's versions."""
+    now = now or utcnow()
+    starts = sorted({v.effective_from for v in versions("complaints")}, reverse=True)
+    limits = [
+        (Complaint.received_on >= date.fromisoformat(f"{start}-01"),
+         now - timedelta(hours=overdue_hours(start)))
+        for start in starts
+    ]
+    before = now - timedelta(hours=overdue_hours("1900-01"))
+    limit = case(*limits, else_=before) if limits else before
+    return and_(Complaint.resolved_at.is_(None), Complaint.received_at < limit)
 
 
 def to_utc(local: datetime, tz: str) -> datetime:
@@ -50,13 +68,15 @@ def to_local(utc: datetime, tz: str) -> datetime:
     return utc.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(tz)).replace(tzinfo=None)
 
 
-def overdue_limit(now: datetime | None = None) -> datetime:
-    """Complaints received before this (UTC) and still open are overdue."""
-    return (now or utcnow()) - timedelta(hours=overdue_hours())
+def overdue_limit(now: datetime | None = None, month: object = None) -> datetime:
+    """Complaints of ``month`` received before this (UTC) and still open are overdue."""
+    return (now or utcnow()) - timedelta(hours=overdue_hours(month))
 
 
 def is_overdue(complaint: Complaint, now: datetime | None = None) -> bool:
-    return complaint.resolved_at is None and complaint.received_at < overdue_limit(now)
+    """Open past the overdue hours in force for the complaint's month (store time)."""
+    month = complaint.received_on or (complaint.received_at and complaint.received_at.date())
+    return complaint.resolved_at is None and complaint.received_at < overdue_limit(now, month)
 
 
 def in_the_future(utc: datetime) -> bool:
@@ -65,10 +85,11 @@ def in_the_future(utc: datetime) -> bool:
 
 
 def search(*, store_id: int | None = None, period: Period | None = None, status: str = "",
-           overdue_before: datetime | None = None, limit: int = 500) -> list[Complaint]:
+           overdue_before: datetime | None = None, limit: int = 500,
+           now: datetime | None = None) -> list[Complaint]:
     """The newest complaints first, of one store, received in ``period``, and ``open``,
     ``resolved`` or ``overdue`` (open and received before ``overdue_before``, by default
-    ``overdue_limit()``)."""
+    overdue at ``now`` by the setting of each complaint's month: ``overdue_clause``)."""
     query = (
         select(Complaint)
         .options(selectinload(Complaint.store))
@@ -83,8 +104,9 @@ def search(*, store_id: int | None = None, period: Period | None = None, status:
     elif status == "resolved":
         query = query.where(Complaint.resolved_at.is_not(None))
     elif status == "overdue":
-        query = query.where(Complaint.resolved_at.is_(None),
-                            Complaint.received_at < (overdue_before or overdue_limit()))
+        query = query.where(
+            and_(Complaint.resolved_at.is_(None), Complaint.received_at < overdue_before)
+            if overdue_before is not None else overdue_clause(now))
     return list(db.session.scalars(query.limit(limit)))
 
 

@@ -55,9 +55,11 @@ class FollowupError(ValueError):
 # --- disputes ------------------------------------------------------------------------------
 
 
-def dispute_window_days() -> int:
+def dispute_window_days(month: object = None) -> int:
+    """Days after release a visit may be disputed: the setting in force for ``month`` (the
+    visit's month; None: the newest version)."""
     try:
-        return max(0, int(get_setting("disputes").get("window_days", 7)))
+        return max(0, int(get_setting("disputes", month).get("window_days", 7)))
     except (TypeError, ValueError):
         return 7
 
@@ -66,7 +68,12 @@ def dispute_deadline(visit: Visit) -> datetime | None:
     """The moment (naive UTC) after which the visit can no longer be disputed."""
     if visit.released_at is None:
         return None
-    return visit.released_at + timedelta(days=dispute_window_days())
+    return visit.released_at + timedelta(days=dispute_window_days(_visit_month(visit)))
+
+
+def _visit_month(visit: Visit) -> str | None:
+    """The month a visit's figures belong to: its visit date's, else its assignment's."""
+    return f"{visit.visit_date:%Y-%m}" if visit.visit_date else visit.month
 
 
 def dispute_window_open(visit: Visit, now: datetime | None = None) -> bool:
@@ -175,7 +182,7 @@ def file_dispute(
               "the results were released). Disputes can no longer be filed.",
               date=local_dt(deadline, visit.store.timezone if visit.store else None,
                             "yyyy-MM-dd HH:mm"),
-              days=dispute_window_days())
+              days=dispute_window_days(_visit_month(visit)))
         )
     if answer.voided:
         raise FollowupError(_("This item has already been voided."))

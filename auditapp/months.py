@@ -112,7 +112,6 @@ def pending(period, today: date | None = None) -> Pending:
 def close_month(period, user_id: int | None, today: date | None = None) -> MonthClosure:
     """Close the month: refused (``MonthClosedError``) before it ends, when already
     closed, or while visits await review or disputes are open. Stores the figures."""
-    from . import analytics  # a service: closing reads its figures
     # every visit of the month, locked until the commit: a release or dispute filed at the
     # same moment either commits first (and is counted below) or waits and is refused
     db.session.execute(locking(select(Visit.id).where(*_month_visits(period)))).all()
@@ -129,27 +128,51 @@ def close_month(period, user_id: int | None, today: date | None = None) -> Month
             "%(disputes)s dispute(s) are open.", month=state.month,
             review=state.awaiting_review, disputes=state.open_disputes))
     config = scoring_config(period)
-    closure = MonthClosure(month=state.month, closed_by_id=user_id, settings=config.to_dict())
+    figures = _snapshot(period, state.month, config)
+    closure = MonthClosure(month=state.month, closed_by_id=user_id, settings=config.to_dict(),
+                           complete=True)
     db.session.add(closure)
-    figures = []
-    for s in analytics.store_scores(period, config, include_inactive=True):
-        figures.append(MonthFigure(
-            month=state.month, scope=SCOPE_STORE, ref_id=s.store_id, name=s.name, bdi=s.bdi,
-            band=s.band, rank=s.rank, ms=s.ms, ms_visits=s.ms_visits, qa=s.qa,
-            qa_visits=s.qa_visits, hl=s.hl, complaints=s.complaints,
-            stores_scored=int(s.bdi is not None)))
-    groups = [(SCOPE_REGION, g) for g in analytics.region_scores(period, config)]
-    groups.append((SCOPE_BRAND, analytics.brand_score(period, config)))
-    for scope, g in groups:
-        figures.append(MonthFigure(
-            month=state.month, scope=scope, ref_id=g.id, name=g.name, bdi=g.bdi,
-            band=g.band, stores_scored=g.stores_scored, ms_visits=0, qa_visits=0,
-            complaints=0))
+    db.session.flush()  # the closure before its figures (their foreign key)
     db.session.add_all(figures)
     db.session.flush()
     log_change("month", state.month, "close", user_id, None,
                {"settings": config.to_dict(), "figures": len(figures)})
     return closure
+
+
+def _snapshot(period, month: str, config) -> list[MonthFigure]:
+    """Every store's, region's and the brand's figures of the month, computed live, with
+    all a page reads later (store code and region, errors): the closed month is read from
+    these rows from then on (``analytics._cached_query``)."""
+    from . import analytics
+
+    with analytics.live_figures():
+        counted = {s.store_id for s in analytics.store_scores(period, config)}
+        stores = analytics.store_scores(period, config, include_inactive=True)
+        group_rows = {
+            (key, r.group_id): r
+            for key in ("region_id", "brand_id")
+            for r in db.session.execute(analytics._group_query(period, config, key))
+        }
+        groups = [(SCOPE_REGION, "region_id", g) for g in analytics.region_scores(period, config)]
+        groups.append((SCOPE_BRAND, "brand_id", analytics.brand_score(period, config)))
+    figures = [
+        MonthFigure(
+            month=month, scope=SCOPE_STORE, ref_id=s.store_id, name=s.name, bdi=s.bdi,
+            band=s.band, rank=s.rank, ms=s.ms, ms_visits=s.ms_visits, qa=s.qa,
+            qa_visits=s.qa_visits, hl=s.hl, complaints=s.complaints,
+            stores_scored=int(s.bdi is not None), code=s.code, active=s.active,
+            counted=s.store_id in counted, region_id=s.region_id, region_name=s.region_name,
+            brand_id=s.brand_id, ms_e2=s.ms_e2, bdi_e2=s.bdi_e2)
+        for s in stores
+    ]
+    for scope, key, g in groups:
+        row = group_rows.get((key, g.id))
+        figures.append(MonthFigure(
+            month=month, scope=scope, ref_id=g.id, name=g.name, bdi=g.bdi,
+            band=g.band, stores_scored=g.stores_scored, ms_visits=g.visits, qa_visits=0,
+            complaints=0, bdi_e2=row.e2_sum if row is not None else None))
+    return figures
 
 
 def closures() -> list[MonthClosure]:

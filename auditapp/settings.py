@@ -27,6 +27,8 @@ DEFAULTS: dict[str, dict] = {
     # What a store may learn about when it was visited: the exact arrival minute (else
     # its daypart, ``i18n.DAYPARTS``), and hours from the visit before its release.
     "privacy": {"exact_times": False, "release_delay_hours": 0},
+    # Extra mystery-shop visits a month HQ may accept from the proposals (``proposals.py``).
+    "proposals": {"extra_visit_budget": 5},
 }
 
 

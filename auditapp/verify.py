@@ -18,7 +18,8 @@ from sqlalchemy.orm import selectinload
 from . import analytics, receipts, scoring
 from .analytics import Period
 from .extensions import db
-from .models import Brand, Region, Store
+from .models import Brand, MonthClosure, MonthFigure, Region, Store
+from .models.months import SCOPE_REGION, SCOPE_STORE
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,8 @@ class Verification:
     visits: int = 0
     stores: int = 0
     regions: int = 0
+    #: the month is closed and its stored snapshot was compared with the recomputation
+    snapshot: bool = False
     differences: list[Difference] = field(default_factory=list)
 
     @property
@@ -65,8 +68,14 @@ def verify_month(period: Period, config: scoring.ScoringConfig | None = None) ->
     if config is None:
         from .settings import scoring_config
 
-        config = scoring_config()
+        config = scoring_config(period)  # the version in force for the month
     out = Verification(period.label)
+    with analytics.live_figures():  # the SQL computed from the raw rows, closed or not
+        _verify(period, config, out)
+    return out
+
+
+def _verify(period: Period, config: scoring.ScoringConfig, out: Verification) -> None:
 
     def check(what: str, found: object, expected: object) -> None:
         if not _same(found, expected):
@@ -98,9 +107,11 @@ def verify_month(period: Period, config: scoring.ScoringConfig | None = None) ->
         select(Store).options(selectinload(Store.region)).order_by(Store.code)
     ).all()
     store_bdis: dict[int, float | None] = {}
+    recomputed: dict[int, receipts.StoreReceipt] = {}
     for store in stores:
         out.stores += 1
         r = receipts.store_receipt(store, period, config, by_store.get(store.id, []))
+        recomputed[store.id] = r
         row = sql.get(store.id)
         name = f"store {store.code}"
         if row is None:
@@ -153,4 +164,56 @@ def verify_month(period: Period, config: scoring.ScoringConfig | None = None) ->
     bands = Counter(scoring.band(v, config) for v in store_bdis.values() if v is not None)
     for band_code, n in analytics.band_distribution(period, config).items():
         check(f"stores in band {band_code}", n, bands.get(band_code, 0))
-    return out
+
+    # 4. a closed month: the snapshot its pages read, against the same recomputation
+    _verify_snapshot(period, config, recomputed, check, out)
+
+
+def _verify_snapshot(period: Period, config: scoring.ScoringConfig,
+                     recomputed: dict[int, receipts.StoreReceipt], check, out) -> None:
+    """Each stored store figure against its recomputation from the raw rows; each stored
+    region and brand figure against the mean of the recomputed store BDIs, over the stores
+    it held at closing (a store moved or deactivated since changes nothing)."""
+    closure = db.session.get(MonthClosure, period.label)
+    if closure is None or not closure.complete:
+        return
+    out.snapshot = True
+    rows = db.session.scalars(select(MonthFigure).where(MonthFigure.month == period.label)
+                              .order_by(MonthFigure.id)).all()
+    stores = [f for f in rows if f.scope == SCOPE_STORE]
+    bdis: dict[int, float | None] = {}
+    for f in stores:
+        r = recomputed.get(f.ref_id)
+        name = f"snapshot store {f.code}"
+        if r is None:
+            out.differences.append(Difference(f"{name} figures", "a row", None))
+            continue
+        check(f"{name} MS", f.ms, r.ms)
+        check(f"{name} MS visits", f.ms_visits, len(r.mystery))
+        check(f"{name} QA", f.qa, r.qa_score)
+        check(f"{name} QA audits", f.qa_visits, len(r.qa))
+        check(f"{name} HL", f.hl, r.hl)
+        check(f"{name} complaints", f.complaints, len(r.complaints))
+        check(f"{name} BDI", f.bdi, r.bdi)
+        check(f"{name} band", f.band, r.band)
+        if f.counted:
+            bdis[f.ref_id] = r.bdi
+    for sid in set(recomputed) - {f.ref_id for f in stores}:
+        out.differences.append(Difference(f"snapshot store id {sid} figures", None, "a row"))
+    code = {f.ref_id: f.code for f in stores}
+    order = sorted((sid for sid, v in bdis.items() if v is not None),
+                   key=lambda sid: (-scoring.exact(bdis[sid]), code[sid]))
+    rank = {sid: n for n, sid in enumerate(order, start=1)}
+    for f in stores:
+        if f.counted:
+            check(f"snapshot store {f.code} rank", f.rank, rank.get(f.ref_id))
+    for f in rows:
+        if f.scope == SCOPE_STORE:
+            continue
+        key = "region_id" if f.scope == SCOPE_REGION else "brand_id"
+        values = [bdis[s.ref_id] for s in stores if s.counted and getattr(s, key) == f.ref_id
+                  and bdis.get(s.ref_id) is not None]
+        expected = scoring.group_score(values)
+        check(f"snapshot {f.scope} {f.name} BDI", f.bdi, expected)
+        check(f"snapshot {f.scope} {f.name} band", f.band, scoring.band(expected, config))
+        check(f"snapshot {f.scope} {f.name} stores scored", f.stores_scored, len(values))

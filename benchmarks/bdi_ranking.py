@@ -15,7 +15,9 @@ and a scratch PostgreSQL database, see ``_common.py``) it times, for one month:
   with the month, e² per store), and is timed beside the plain raw query and beside the
   same raw query with the intervals written by hand (``RAW_INTERVALS_SQL``);
 - the HQ dashboard's load: ``region_scores``, ``brand_score``, ``band_distribution`` and
-  the brand's 12-month ``trend_series``.
+  the brand's 12-month ``trend_series``;
+- a closed month's ranking (read from the figures stored at closing) against the raw
+  ``GROUP BY`` of that month (the month before the last is closed on first use).
 
 It checks that the raw query gives the same BDIs as the app before timing anything.
 """
@@ -147,6 +149,14 @@ def raw_params(period, config) -> dict:
     }
 
 
+def ranked(rows: list) -> list:
+    """Raw rows in the app's order: BDI compared as exact decimals (SCORING.md §7a), ties
+    by code; the SQL's ``ORDER BY bdi DESC`` may split a tie the last bits decide."""
+    from auditapp.scoring import exact
+
+    return sorted(rows, key=lambda r: (r.bdi is None, -exact(r.bdi or 0.0), r.code))
+
+
 def explain(db, sql: str, params: dict) -> str:
     dialect = db.engine.dialect.name
     prefix = "EXPLAIN QUERY PLAN " if dialect == "sqlite" else "EXPLAIN (ANALYZE, COSTS OFF) "
@@ -179,11 +189,11 @@ def run(url: str, repeat: int, show_plan: bool) -> dict[str, float]:
             return db.session.execute(RAW_INTERVALS, interval_params).all()
 
         # the raw query must be the same computation
-        app_rows, raw_rows = app_ranking(), raw_ranking()
+        app_rows, raw_rows = app_ranking(), ranked(raw_ranking())
         assert [r.code for r in app_rows] == [r.code for r in raw_rows], "order differs"
         for a, r in zip(app_rows, raw_rows, strict=True):
             assert abs(a.bdi - r.bdi) < 1e-9 and a.complaints == r.complaints, a.code
-        for a, r in zip(app_rows, raw_intervals(), strict=True):
+        for a, r in zip(app_rows, ranked(raw_intervals()), strict=True):
             assert a.code == r.code and (a.bdi_e2 is None) == (r.bdi_e2 is None), a.code
             assert a.bdi_e2 is None or abs(a.bdi_e2 - r.bdi_e2) < 1e-9, a.code
 
@@ -225,10 +235,41 @@ def run(url: str, repeat: int, show_plan: bool) -> dict[str, float]:
                                           "trend_series (brand, 12 months)"))
         load += times["app"]
         print(f"  HQ dashboard load (ranking + regions + brand + bands + trend) {ms(load)}")
+        closed = closed_month_ranking(db, analytics, period.previous(), config, repeat)
         db.session.remove()
         db.engine.dispose()
     return {"app": times["app"], "raw": times["raw"], "raw_intervals": times["raw_intervals"],
-            "ratio": ratio, **dashboard}
+            "ratio": ratio, **dashboard, **closed}
+
+
+def closed_month_ranking(db, analytics, period, config, repeat: int) -> dict[str, float]:
+    """A closed month (SCORING.md §11: what dashboards open on) is read from the figures
+    stored at closing: its ranking with intervals against the raw ``GROUP BY`` of that
+    month. The month before the data set's last one is closed on first use."""
+    from auditapp import months
+
+    if not months.is_closed(period):
+        try:
+            months.close_month(period, None)
+            db.session.commit()
+        except months.MonthClosedError as error:
+            db.session.rollback()
+            print(f"  (closed month not measured: {error})")
+            return {}
+    params = raw_params(period, config)
+    app_rows = analytics.store_scores(period)
+    raw_rows = ranked(db.session.execute(RAW, params).all())
+    assert [r.code for r in app_rows] == [r.code for r in raw_rows], "closed order differs"
+    for a, r in zip(app_rows, raw_rows, strict=True):
+        assert abs(a.bdi - r.bdi) < 1e-9, a.code
+    times = side_by_side({
+        "closed_app": lambda: analytics.store_scores(period),
+        "closed_raw": lambda: db.session.execute(RAW, params).all(),
+    }, repeat)
+    print(f"  closed month {period.label}: store_scores (snapshot, with intervals) "
+          f"{ms(times['closed_app'])}, raw GROUP BY {ms(times['closed_raw'])}, ratio "
+          f"{times['closed_app'] / times['closed_raw']:.2f} ×")
+    return times
 
 
 def main(argv: list[str] | None = None) -> int:

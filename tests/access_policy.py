@@ -156,6 +156,8 @@ POLICY: dict[str, frozenset[str]] = {
     "hq.review_queue": HQ,
     "hq.scheduling": HQ,
     "hq.scheduling_reassign": HQ,
+    "hq.proposals_accept": HQ,
+    "hq.proposals_budget": HQ,
     "hq.settings": HQ,
     "hq.months": HQ,  # open and closed months (SCORING.md §11)
     "hq.close_month": HQ,

@@ -13,6 +13,7 @@ from . import (  # noqa: E402,F401
     integrity_settings,
     masterdata,
     months,
+    proposals,
     qa,
     questionnaires,
     receipt,

@@ -19,7 +19,7 @@ from ..complaints import is_overdue, to_local, to_utc
 from ..extensions import db
 from ..i18n import SEVERITY_LABELS
 from ..inputs import StorableText
-from ..models import Complaint, Store
+from ..models import Complaint, Store, utcnow
 from ..models.complaint import CATEGORIES, CHANNELS, HANDLING_STEPS, SEVERITIES
 from ..permissions import Cap, requires
 from ..stores import active_stores
@@ -106,7 +106,7 @@ def _store_choices() -> list[tuple[int, str]]:
 @bp.route("/complaints")
 @requires(Cap.MANAGE_COMPLAINTS)
 def complaints():
-    limit = complaints_service.overdue_limit()
+    now = utcnow()
     store_id = params.ident("store")
     month = request.args.get("month", "").strip()
     month_error = None
@@ -120,7 +120,7 @@ def complaints():
     if status not in STATUS_FILTERS:
         status = ""
     rows = complaints_service.search(store_id=store_id, period=period, status=status,
-                                     overdue_before=limit)
+                                     now=now)
     return render_template(
         "hq/complaints.html",
         rows=rows,
@@ -130,7 +130,8 @@ def complaints():
         month_error=month_error,
         status=status,
         status_filters=STATUS_FILTERS,
-        overdue_limit=limit,
+        is_overdue=is_overdue,
+        now=now,
         to_local=to_local,
         labels={"channel": CHANNEL_LABELS, "category": CATEGORY_LABELS},
         steps=HANDLING_STEPS,

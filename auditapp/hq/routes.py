@@ -110,9 +110,11 @@ def region_detail(region_id: int):
     group = next((r for r in analytics.region_scores(period, config) if r.id == region_id), None)
     stores = analytics.store_scores(period, config, region_id=region_id, with_trend=True)
     series = analytics.trend_points(period, 12, region_id=region_id, config=config)
+    name = group.name if group else region.name  # a closed month: the name at closing
     return render_template(
         "hq/region_detail.html",
         region=region,
+        region_name=name,
         group=group,
         period=period,
         month_error=month_error,
@@ -122,7 +124,7 @@ def region_detail(region_id: int):
         bands=config.bands,
         band_of=charts.band_of,
         trend_chart=charts.line_chart(
-            series, title=_("%(name)s BDI, last 12 months", name=region.name)),
+            series, title=_("%(name)s BDI, last 12 months", name=name)),
         satisfaction=analytics.satisfaction(period, region_id=region_id),
         dimensions=DIMENSIONS,
     )

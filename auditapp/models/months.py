@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -24,6 +24,9 @@ class MonthClosure(db.Model):
     closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     #: The scoring settings in force for the month when it was closed.
     settings: Mapped[dict] = mapped_column(JSON)
+    #: Its figures hold everything the pages read (store code, region, errors): the
+    #: month is read from them (``analytics``). False for months closed before that.
+    complete: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class MonthFigure(db.Model):
@@ -47,6 +50,17 @@ class MonthFigure(db.Model):
     hl: Mapped[float | None] = mapped_column(Float)
     complaints: Mapped[int] = mapped_column(Integer, default=0)
     stores_scored: Mapped[int] = mapped_column(Integer, default=0)
+    # as the store stood at closing (a later move, renaming or deactivation changes nothing)
+    code: Mapped[str | None] = mapped_column(String(40))
+    active: Mapped[bool | None]
+    #: the store counted in the month's ranking, region and brand means
+    counted: Mapped[bool | None]
+    region_id: Mapped[int | None] = mapped_column(Integer)
+    region_name: Mapped[str | None] = mapped_column(String(200))
+    brand_id: Mapped[int | None] = mapped_column(Integer)
+    #: SCORING.md §10: a store's σ²/n and e²; a region's or the brand's Σ e_store²
+    ms_e2: Mapped[float | None] = mapped_column(Float)
+    bdi_e2: Mapped[float | None] = mapped_column(Float)
 
 
 class SettingVersion(db.Model):

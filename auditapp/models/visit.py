@@ -65,6 +65,9 @@ class Visit(db.Model):
     __table_args__ = (
         Index("ix_visits_kind_status_date", "kind", "status", "visit_date"),
         Index("ix_visits_store_date", "store_id", "visit_date"),
+        # covering the figures' reads (SCORING.md §6, §10: a month's means and σ's 12-month
+        # window): the database answers from the index alone
+        Index("ix_visits_figures", "kind", "status", "visit_date", "store_id", "score"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -102,6 +105,9 @@ class Visit(db.Model):
     checkin_longitude: Mapped[float | None]
     checkin_distance_m: Mapped[float | None]
     location_flagged: Mapped[bool] = mapped_column(default=False)
+    #: An extra visit HQ accepted from a proposal (``proposals.py``), on top of the
+    #: store's regular one-a-month rotation.
+    extra: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     # lifecycle
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

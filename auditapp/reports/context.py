@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -136,7 +137,9 @@ def store_month_context(store: Store, period: analytics.Period) -> dict:
     score = analytics.store_score(store.id, period, config)
     trend = analytics.trend_points(period, 12, store_id=store.id, config=config)
     store_dims = analytics.dimension_means(period, store_ids=[store.id]).get(store.id, {})
-    region_dims = analytics.dimension_means(period, by="region").get(store.region_id, {})
+    # the store's region in the month (a closed month: as it stood at closing)
+    region_id = score.region_id if score is not None else store.region_id
+    region_dims = analytics.dimension_means(period, by="region").get(region_id, {})
     brand_dims = analytics.dimension_means(period, by="brand").get(None, {})
     dims = _dimension_labels()
     visits = db.session.scalars(
@@ -185,7 +188,9 @@ def store_month_context(store: Store, period: analytics.Period) -> dict:
     sat = analytics.satisfaction(period, store_ids=[store.id])
     return {
         "store": store,
-        "region": store.region,
+        # a closed month names the region the store was in then
+        "region": SimpleNamespace(id=region_id, name=score.region_name if score is not None
+                                  else store.region.name),
         "period": period,
         "score": score,
         "trend": trend,
