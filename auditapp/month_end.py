@@ -20,6 +20,7 @@ from datetime import date
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -41,6 +42,13 @@ from .models.month_end import (
     MonthEndRun,
 )
 
+#: What the progress page calls each kind of part.
+KIND_LABELS = {
+    KIND_STORE: _l("Store reports"),
+    KIND_REGION: _l("Region summaries"),
+    KIND_BRAND_PIECE: _l("Brand summary, pieces"),
+    KIND_BRAND: _l("Brand summary, merged"),
+}
 #: Stores per piece of the brand summary's ranking when it is built on the queue.
 PIECE_ROWS = 200
 #: A part that fails is tried again this many times (RQ ``Retry``; in-process the same).
@@ -319,9 +327,9 @@ def region_parts(run: MonthEndRun) -> list[tuple[MonthEndPart, Region]]:
         .order_by(Region.name)))
 
 
-def store_reports(store_ids, months: list[str] | None = None):
+def store_reports(store_ids, limit: int = 48):
     """The finished store reports of closed months for ``store_ids`` (a select of ids),
-    newest month first: (part, month, store) rows."""
+    newest month first, at most ``limit``: (part, month, store) rows."""
     from .models import MonthClosure
 
     query = (select(MonthEndPart, MonthEndRun.month, Store)
@@ -330,9 +338,7 @@ def store_reports(store_ids, months: list[str] | None = None):
              .join(Store, Store.id == MonthEndPart.store_id)
              .where(MonthEndPart.kind == KIND_STORE, MonthEndPart.status == PART_DONE,
                     MonthEndPart.store_id.in_(store_ids))
-             .order_by(MonthEndRun.month.desc(), Store.code))
-    if months is not None:
-        query = query.where(MonthEndRun.month.in_(months))
+             .order_by(MonthEndRun.month.desc(), Store.code).limit(limit))
     return list(db.session.execute(query))
 
 

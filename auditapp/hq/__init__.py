@@ -11,6 +11,7 @@ from . import (  # noqa: E402,F401
     disputes,
     integrity_settings,
     masterdata,
+    month_end,
     months,
     qa,
     questionnaires,
