@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import secrets
 import zipfile
-from datetime import date
 
 import pytest
 from pypdf import PdfReader
