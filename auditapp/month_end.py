@@ -24,7 +24,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from . import storage
+from . import notifications, storage
 from .analytics import Period
 from .extensions import db
 from .models import Region, Store, utcnow
@@ -41,6 +41,7 @@ from .models.month_end import (
     MonthEndPart,
     MonthEndRun,
 )
+from .months import is_closed
 
 #: What the progress page calls each kind of part.
 KIND_LABELS = {
@@ -49,8 +50,6 @@ KIND_LABELS = {
     KIND_BRAND_PIECE: _l("Brand summary, pieces"),
     KIND_BRAND: _l("Brand summary, merged"),
 }
-#: Stores per piece of the brand summary's ranking when it is built on the queue.
-PIECE_ROWS = 200
 #: A part that fails is tried again this many times (RQ ``Retry``; in-process the same).
 RETRIES = 2
 #: Parts that may be taken: never one running or done.
@@ -58,7 +57,10 @@ CLAIMABLE = (PART_PENDING, PART_QUEUED, PART_FAILED)
 
 
 def piece_rows() -> int:
-    return int(current_app.config.get("MONTH_END_PIECE_ROWS", PIECE_ROWS))
+    """Stores per piece of the brand summary's ranking on the queue: by default the parts
+    a single process renders (``REPORT_PART_ROWS``), so the merged PDF is the same."""
+    return int(current_app.config.get("MONTH_END_PIECE_ROWS")
+               or current_app.config.get("REPORT_PART_ROWS", 400))
 
 
 def get_run(month: str) -> MonthEndRun | None:
@@ -183,6 +185,8 @@ def build(part: MonthEndPart) -> None:
     db.session.flush()
     if old and old != key:
         storage.delete(old)
+    if part.kind == KIND_STORE and old is None and is_closed(run.month):
+        notifications.notify(notifications.REPORT_READY, part)
 
 
 def _page_count(data: bytes) -> int:

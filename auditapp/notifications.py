@@ -39,6 +39,7 @@ HOT_ALERT = "hot_alert"
 DISPUTE_DECIDED = "dispute_decided"
 COMPLAINT_RECORDED = "complaint_recorded"
 PASSWORD_RESET = "password_reset"  # e-mail only (``send_email``), never in the inbox
+REPORT_READY = "report_ready"  # a closed month's store report (month-end run, issue #22)
 
 #: Where ``notify`` keeps the ids of the messages written in the current transaction
 #: (``session.info``), for ``jobs`` to send after the commit.
@@ -117,6 +118,14 @@ EVENTS: dict[str, Event] = {e.code: e for e in (
                     "If it was not you, ignore this message: your password stays as it is.",
                     username=p["username"], minutes=p["minutes"]),
         lambda p: _("Choose a new password"),
+    ),
+    Event(
+        REPORT_READY,
+        lambda p: _("Monthly report ready: %(store)s, %(month)s", store=p["store"],
+                    month=p["month"]),
+        lambda p: _("The monthly report of %(store)s for %(month)s is ready.",
+                    store=p["store"], month=p["month"]),
+        lambda p: _("Download the report"),
     ),
 )}
 
@@ -203,7 +212,15 @@ def _complaint_recorded(complaint: Complaint) -> Recipients:
     return [(m, dict(params), link) for m in _store_managers(complaint.store_id)]
 
 
+def _report_ready(part) -> Recipients:
+    """A month-end store report (``MonthEndPart``) is ready: its store's managers."""
+    params = {"store": part.store.name if part.store else "", "month": part.run.month}
+    link = url_for("manager.month_end_pdf", part_id=part.id)
+    return [(m, dict(params), link) for m in _store_managers(part.store_id)]
+
+
 RECIPIENTS: dict[str, Callable[[Any], Recipients]] = {
+    REPORT_READY: _report_ready,
     ASSIGNMENT_ISSUED: _assignment_issued,
     VISIT_RETURNED: _visit_returned,
     VISIT_RELEASED: _visit_released,

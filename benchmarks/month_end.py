@@ -16,7 +16,7 @@ enqueue to the last part done (read from the parts' rows):
 
 - ``--stores`` store monthly PDFs (a month-end run whose other parts are set aside);
 - the brand summary: its pieces (front sections; ranking in pieces of
-  ``MONTH_END_PIECE_ROWS`` stores) and the merge that stamps "Page X of Y".
+  ``REPORT_PART_ROWS`` stores, as in one process) and the merge that stamps "Page X of Y".
 
 In fresh processes, side by side: the brand summary rendered in one process
 (``reports.pdf.brand_summary_pdf``, the download's path) and a bare WeasyPrint table of
@@ -240,7 +240,9 @@ def main(argv: list[str] | None = None) -> int:
                 merged = next(p for p in parts if p.kind == "brand")
                 peak = max(p.peak_rss_mb or 0 for p in parts if p.id in set(ids) | {merged.id})
                 results[f"brand_{n}"] = {"seconds": seconds, "pages": merged.pages,
-                                         "pieces": len(ids), "peak_mb": peak}
+                                         "pieces": len(ids), "peak_mb": peak,
+                                         "build_ms": [p.build_ms for p in parts
+                                                      if p.id in ids] + [merged.build_ms]}
                 print(f"{n} worker(s): brand summary in {len(ids)} pieces + merge: "
                       f"{seconds:.1f} s, {merged.pages} pages, peak {peak} MB per job",
                       flush=True)

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from auditapp import month_end, month_end_jobs, storage
 from auditapp.analytics import Period
 from auditapp.extensions import db
-from auditapp.models import MonthEndPart, MonthEndRun
+from auditapp.models import MonthEndPart, MonthEndRun, Notification, OutboxMessage
 from auditapp.models.month_end import (
     KIND_BRAND,
     KIND_BRAND_PIECE,
@@ -213,10 +213,22 @@ def test_closing_a_month_builds_and_delivers_its_reports(app, client, auth, mont
     assert "北京王府井店" in text and "Store monthly report" in text
     auth.logout()
 
-    auth.login("m.e001@example.com")
-    page = client.get(f"/manager/reports?month={MONTH}").get_data(as_text=True)
     own = month_end.done_part(run, KIND_STORE, str(month_data.stores[0].id))
     other = month_end.done_part(run, KIND_STORE, str(month_data.stores[2].id))
+    notes = db.session.scalars(select(Notification).where(
+        Notification.event == "report_ready")).all()
+    assert sorted(n.user_id for n in notes) == sorted(m.id for m in month_data.managers)
+    note = next(n for n in notes if n.user_id == month_data.managers[0].id)
+    assert note.params == {"store": "上海南京西路店", "month": MONTH}
+    assert note.link == f"/manager/reports/month-end/{own.id}.pdf"
+    mail = db.session.scalars(select(OutboxMessage).where(
+        OutboxMessage.event == "report_ready", OutboxMessage.user_id == note.user_id)).one()
+    assert "The monthly report of 上海南京西路店 for 2026-05 is ready." in mail.text_body
+
+    auth.login("m.e001@example.com")
+    assert "Monthly report ready: 上海南京西路店, 2026-05" in client.get(
+        "/notifications").get_data(as_text=True)
+    page = client.get(f"/manager/reports?month={MONTH}").get_data(as_text=True)
     assert f"/manager/reports/month-end/{own.id}.pdf" in page
     assert f"/manager/reports/month-end/{other.id}.pdf" not in page
     with client.get(f"/manager/reports/month-end/{own.id}.pdf") as response:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .base import utcnow
+from .org import Store
 
 PART_PENDING, PART_QUEUED, PART_RUNNING, PART_DONE, PART_FAILED = (
     "pending", "queued", "running", "done", "failed")
@@ -72,3 +73,4 @@ class MonthEndPart(db.Model):
     finished_at: Mapped[datetime | None] = mapped_column()
 
     run: Mapped[MonthEndRun] = relationship(back_populates="parts")
+    store: Mapped[Store | None] = relationship()
