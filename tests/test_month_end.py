@@ -189,6 +189,8 @@ def test_failed_part_is_retried_in_process(app, month_data, monkeypatch):
 
 
 def test_closing_a_month_builds_and_delivers_its_reports(app, client, auth, month_data):
+    month_data.managers[0].email, month_data.managers[0].locale = "m.e001@mail.test", "zh_CN"
+    db.session.commit()
     auth.login("hq@example.com")
     response = client.post("/hq/months/close", data={"month": MONTH})
     assert response.status_code == 303
@@ -223,7 +225,7 @@ def test_closing_a_month_builds_and_delivers_its_reports(app, client, auth, mont
     assert note.link == f"/manager/reports/month-end/{own.id}.pdf"
     mail = db.session.scalars(select(OutboxMessage).where(
         OutboxMessage.event == "report_ready", OutboxMessage.user_id == note.user_id)).one()
-    assert "The monthly report of 上海南京西路店 for 2026-05 is ready." in mail.text_body
+    assert "上海南京西路店 2026-05 的月度报告已生成。" in mail.text_body
 
     auth.login("m.e001@example.com")
     assert "Monthly report ready: 上海南京西路店, 2026-05" in client.get(
