@@ -29,7 +29,10 @@ from .months import is_provisional
 
 
 def init_app(app: Flask) -> None:
+    from .reports.cli import reports_group
+
     for command in (
+        reports_group,
         init_db, seed_demo_command, create_user, bdi_command, schedule_command, generate_command,
         strip_photo_metadata_command, verify_command, notify_group,
     ):

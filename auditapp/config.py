@@ -69,6 +69,11 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     REDIS_URL = os.environ.get("REDIS_URL") or None
     UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER", str(INSTANCE_DIR / "files"))
+    #: Stores per part of a long brand summary (bounds memory), and per piece of it when
+    #: it is built on the job queue at month end (issue #22; 0: the same parts, so the
+    #: merged PDF is the one a single process renders).
+    REPORT_PART_ROWS = int(os.environ.get("REPORT_PART_ROWS") or 400)
+    MONTH_END_PIECE_ROWS = int(os.environ.get("MONTH_END_PIECE_ROWS") or 0)
     MAX_CONTENT_LENGTH = 32 * 1024 * 1024  # a whole form with several photos
     MAX_PHOTO_BYTES = 10 * 1024 * 1024
     #: Photos one request may carry (the no-JavaScript form sends them all at once) and

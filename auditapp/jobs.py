@@ -97,9 +97,25 @@ BUILDERS: dict[str, Callable[[dict, Callable[[int], None]], tuple[str, str]]] = 
 }
 
 
+_preloaded_app: Flask | None = None
+
+
+def preload_app() -> Flask:
+    """The app of this worker process, created once (``month_end_jobs.ReportWorker`` does
+    it before forking, so every job's fork starts with it)."""
+    global _preloaded_app
+    if _preloaded_app is None:
+        from . import create_app
+
+        _preloaded_app = create_app()
+    return _preloaded_app
+
+
 def _app() -> Flask:
     if has_app_context():
         return current_app._get_current_object()  # type: ignore[attr-defined]
+    if _preloaded_app is not None:
+        return _preloaded_app
     from . import create_app
 
     return create_app()

@@ -66,6 +66,7 @@ MONTH_READY_TO_CLOSE = "month_ready_to_close"
 #: cannot be recovered). Every other event is optional, per user, by e-mail and inbox.
 MANDATORY_EVENTS = frozenset({ASSIGNMENT_ISSUED, PASSWORD_RESET, VISIT_REASSIGNED_AWAY,
                               ASSIGNMENT_CANCELLED})
+REPORT_READY = "report_ready"  # a closed month's store report (month-end run, issue #22)
 
 #: Where ``notify`` keeps the ids of the messages written in the current transaction
 #: (``session.info``), for ``jobs`` to send after the commit.
@@ -240,6 +241,14 @@ EVENTS: dict[str, Event] = {e.code: e for e in (
                     username=p["username"], minutes=p["minutes"]),
         lambda p: _("Choose a new password"),
     ),
+    Event(
+        REPORT_READY,
+        lambda p: _("Monthly report ready: %(store)s, %(month)s", store=p["store"],
+                    month=p["month"]),
+        lambda p: _("The monthly report of %(store)s for %(month)s is ready.",
+                    store=p["store"], month=p["month"]),
+        lambda p: _("Download the report"),
+    ),
 )}
 
 
@@ -360,7 +369,15 @@ def _complaint_recorded(complaint: Complaint) -> Recipients:
     return [(m, dict(params), link) for m in _store_managers(complaint.store_id)]
 
 
+def _report_ready(part) -> Recipients:
+    """A month-end store report (``MonthEndPart``) is ready: its store's managers."""
+    params = {"store": part.store.name if part.store else "", "month": part.run.month}
+    link = url_for("manager.month_end_pdf", part_id=part.id)
+    return [(m, dict(params), link) for m in _store_managers(part.store_id)]
+
+
 RECIPIENTS: dict[str, Callable[[Any], Recipients]] = {
+    REPORT_READY: _report_ready,
     ASSIGNMENT_ISSUED: _assignment_issued,
     VISIT_RETURNED: _visit_returned,
     VISIT_RELEASED: _visit_released,

@@ -98,6 +98,14 @@ POLICY: dict[str, frozenset[str]] = {
     "hq.report_job_download": HQ,
     "hq.report_job_retry": HQ,
     "hq.report_export_visits": HQ,
+    # month-end reports (issue #22): HQ builds and downloads them; a store's manager (and
+    # its area manager) downloads the store's report of a closed month
+    "hq.month_end_page": HQ,
+    "hq.month_end_start": HQ,
+    "hq.month_end_rerun": HQ,
+    "hq.month_end_part_pdf": HQ,
+    "hq.month_end_zip": HQ,
+    "manager.month_end_pdf": STORE_MANAGER,
     "hq.report_export_scores": HQ,
     # QA audits: the list for QA and HQ, the audit form for its auditor
     "hq.qa_index": HQ_QA,

@@ -23,7 +23,16 @@ from flask import Flask, g
 from werkzeug.routing import Rule
 
 from auditapp.extensions import db
-from auditapp.models import CompetitorStore, Notification, Scenario, Visit, utcnow
+from auditapp.models import (
+    CompetitorStore,
+    MonthClosure,
+    MonthEndPart,
+    MonthEndRun,
+    Notification,
+    Scenario,
+    Visit,
+    utcnow,
+)
 from auditapp.models.followup import CorrectiveAction, Dispute
 from auditapp.models.visit import ASSIGNED
 from auditapp.visits import new_access_token
@@ -100,6 +109,15 @@ def build_samples(chain) -> dict:
                         params={"store": store_a.name, "month": visit.month, "score": "80.0"},
                         link=f"/manager/visits/{visit.id}")
     db.session.add_all([dispute, action, competitor, assigned, qa_visit, note, scenario])
+    # a closed month's month-end run with store A's finished report (issue #22)
+    run = MonthEndRun(month="2020-01", locale="en")
+    db.session.add_all([MonthClosure(month="2020-01", settings={}), run])
+    db.session.flush()
+    report = MonthEndPart(run_id=run.id, kind="store", key=str(store_a.id), store_id=store_a.id,
+                          status="done", attempts=1, error="", filename="store-E001.pdf",
+                          storage_key=storage.save(storage.new_key("month-end/2020-01", ".pdf"),
+                                                   b"%PDF-1.4 sample"))
+    db.session.add(report)
     visit.token_expires_at = utcnow() + timedelta(days=30)
     db.session.commit()
     questionnaire = chain.ms_q
@@ -124,6 +142,8 @@ def build_samples(chain) -> dict:
         "n": 0,
         "code": "zh_CN",
         "fmt": "csv",
+        "run_id": run.id,
+        "part_id": report.id,
         # a finished brand-summary job (no Redis in tests: it runs at once)
         "job_id": start_report("brand_summary", {"month": visit.month, "region_id": None,
                                                  "locale": "en"}),

@@ -17,7 +17,7 @@ from .shopper_helpers import make_assignment
 PACKAGE = Path(__file__).resolve().parent.parent / "auditapp"
 #: Where transactions end: the blueprints (views), the CLI and the background jobs.
 CALLERS = ("api", "auth", "hq", "main", "manager", "reports/views.py", "shopper", "cli.py",
-           "jobs.py")
+           "jobs.py", "month_end_jobs.py", "reports/cli.py")
 
 
 def _commits(path: Path) -> list[int]:

@@ -12,6 +12,7 @@ from . import (  # noqa: E402,F401
     disputes,
     integrity_settings,
     masterdata,
+    month_end,
     months,
     proposals,
     qa,

@@ -11,6 +11,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy.exc import IntegrityError
 
+from .. import month_end_jobs
 from .. import months as month_service
 from ..analytics import Period, PeriodError
 from ..extensions import db
@@ -66,4 +67,5 @@ def close_month():
         return _render(409)
     flash(_("%(month)s is closed: its figures are stored and final.", month=period.label),
           "success")
+    month_end_jobs.start_after_close(period.label, current_user.id)  # its reports (#22)
     return redirect(url_for("hq.months"), code=303)

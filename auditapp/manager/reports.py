@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, abort, render_template
 from flask_login import current_user
 
-from .. import exports, params
+from .. import exports, month_end, params
 from ..extensions import db
 from ..models import Store, Visit
 from ..models.visit import MYSTERY
@@ -46,6 +46,7 @@ def reports():
         "manager/reports.html", period=period,
         stores=db.session.scalars(visible_stores(current_user)).all(), visits=visits,
         month_value=month_value, month_error=month_error,
+        month_reports=month_end.store_reports(visible_store_ids(current_user), limit=48),
     )
 
 

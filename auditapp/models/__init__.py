@@ -5,6 +5,7 @@ from .base import utcnow
 from .complaint import Complaint
 from .followup import CorrectiveAction, Dispute
 from .integrity import PhotoMeta, VisitEvent, VisitFlag
+from .month_end import MonthEndPart, MonthEndRun
 from .months import MonthClosure, MonthFigure, SettingVersion
 from .notification import Notification, NotificationPreference, OutboxMessage, ReminderSent
 from .org import Brand, CompetitorStore, Region, Store
@@ -41,6 +42,8 @@ __all__ = [
     "Dispute",
     "Item",
     "MonthClosure",
+    "MonthEndPart",
+    "MonthEndRun",
     "MonthFigure",
     "Notification",
     "NotificationPreference",

@@ -181,35 +181,35 @@ _STAMP_CSS = """
 """
 
 
-def render_report_in_parts(template: str, parts: list[dict], **context) -> bytes:
-    """Render ``template`` once per entry of ``parts`` (context overrides), join the PDFs
-    in order and number every page "Page X of Y". Memory stays that of the largest part."""
-    import gc
+def render_piece(template: str, index: int, overrides: dict, **context) -> bytes:
+    """One piece of a report rendered in parts: its pages without page numbers (the first
+    piece keeps the first page's look; later ones carry the running header from their
+    first page)."""
+    context.setdefault("report_brand", brand_name())
+    html = render_template(f"reports/{template}", **{**context, **overrides})
+    sheets = [print_stylesheet(), CSS(string=_PART_CSS)]
+    if index:
+        sheets.append(CSS(string=_CONTINUATION_CSS))
+    return HTML(string=html, base_url=static_root().as_uri() + "/",
+                url_fetcher=ReportURLFetcher([static_root()])).write_pdf(
+        stylesheets=sheets, font_config=font_config(), cache=_image_cache
+    )
+
+
+def merge_and_stamp(pieces: Iterable[bytes], *, title: str) -> bytes:
+    """Join the pieces' PDFs in order and stamp every page "Page X of Y" once, from a tiny
+    document of footers only (the same footer as a report rendered in one go)."""
     import io
 
     from pypdf import PdfReader, PdfWriter
 
-    context.setdefault("report_brand", brand_name())
-    fetcher = ReportURLFetcher([static_root()])
-    base = print_stylesheet()
-    part_css = CSS(string=_PART_CSS)
-    continuation_css = CSS(string=_CONTINUATION_CSS)
     writer = PdfWriter()
-    for index, overrides in enumerate(parts):
-        html = render_template(f"reports/{template}", **{**context, **overrides})
-        sheets = [base, part_css] + ([continuation_css] if index else [])
-        data = HTML(string=html, base_url=static_root().as_uri() + "/",
-                    url_fetcher=fetcher).write_pdf(
-            stylesheets=sheets, font_config=font_config(), cache=_image_cache
-        )
+    for data in pieces:
         writer.append(PdfReader(io.BytesIO(data)))
-        del html, data
-        gc.collect()
-
     total = len(writer.pages)
-    stamps_html = render_template("reports/_page_numbers.html", pages=total, **context)
+    stamps_html = render_template("reports/_page_numbers.html", pages=total, title=title)
     stamps = PdfReader(io.BytesIO(HTML(string=stamps_html).write_pdf(
-        stylesheets=[base, CSS(string=_STAMP_CSS)], font_config=font_config()
+        stylesheets=[print_stylesheet(), CSS(string=_STAMP_CSS)], font_config=font_config()
     )))
     for page, stamp in zip(writer.pages, stamps.pages, strict=True):
         page.merge_page(stamp)
@@ -219,20 +219,46 @@ def render_report_in_parts(template: str, parts: list[dict], **context) -> bytes
     return out.getvalue()
 
 
-def render_brand_summary(ctx: dict, report_date) -> bytes:
-    """The brand (or region) summary. A long store ranking is rendered in parts of at most
-    ``REPORT_PART_ROWS`` stores (default 400) to bound memory; a short one in one go."""
+def render_report_in_parts(template: str, parts: list[dict], **context) -> bytes:
+    """Render ``template`` once per entry of ``parts`` (context overrides), join the PDFs
+    in order and number every page "Page X of Y". Memory stays that of the largest part."""
+    import gc
+
+    context.setdefault("report_brand", brand_name())
+
+    def pieces():
+        for index, overrides in enumerate(parts):
+            yield render_piece(template, index, overrides, **context)
+            gc.collect()
+
+    return merge_and_stamp(pieces(), title=context.get("title", ""))
+
+
+def brand_summary_pieces(ctx: dict, rows: int | None = None) -> list[dict] | None:
+    """The pieces (context overrides) of the brand summary: the front sections, then the
+    store ranking in pieces of at most ``rows`` stores (default ``REPORT_PART_ROWS``,
+    400). None when the ranking is short enough for one document (and ``rows`` was not
+    given)."""
     chunks = ctx["store_chunks"]
-    limit = int(current_app.config.get("REPORT_PART_ROWS", 400))
-    if sum(len(c) for c in chunks) <= limit:
-        return render_report("brand_summary.html", report_date=report_date, **ctx)
+    forced = rows is not None
+    limit = rows if forced else int(current_app.config.get("REPORT_PART_ROWS", 400))
+    if not forced and sum(len(c) for c in chunks) <= limit:
+        return None
     per_part = max(1, limit // max(len(chunks[0]), 1))
     groups = [chunks[i:i + per_part] for i in range(0, len(chunks), per_part)]
-    parts = [{"part": "front", "last_part": False, "store_chunks": []}] + [
+    return [{"part": "front", "last_part": False, "store_chunks": []}] + [
         {"part": "ranking", "store_chunks": group, "ranking_first": i == 0,
          "last_part": i == len(groups) - 1}
         for i, group in enumerate(groups)
     ]
+
+
+def render_brand_summary(ctx: dict, report_date) -> bytes:
+    """The brand (or region) summary. A long store ranking is rendered in parts of at most
+    ``REPORT_PART_ROWS`` stores (default 400) to bound memory; a short one in one go."""
+    parts = brand_summary_pieces(ctx)
+    if parts is None:
+        return render_report("brand_summary.html", report_date=report_date, **ctx)
     return render_report_in_parts(
         "brand_summary.html", parts, report_date=report_date,
         **{k: v for k, v in ctx.items() if k != "store_chunks"},
@@ -240,7 +266,7 @@ def render_brand_summary(ctx: dict, report_date) -> bytes:
 
 
 def brand_summary_pdf(
-    period, region=None, *, progress: Callable[[int], None] | None = None
+    period, region=None, *, progress: Callable[[int], None] | None = None, report_date=None
 ) -> tuple[bytes, str]:
     """The brand (or one region's) summary for ``period``: (PDF bytes, download file name).
     The one build behind both the download rendered in the request and the background
@@ -252,7 +278,7 @@ def brand_summary_pdf(
     step = progress or (lambda pct: None)
     ctx = brand_summary_context(period, region, progress=step)
     step(75)
-    data = render_brand_summary(ctx, report_date=date.today())
+    data = render_brand_summary(ctx, report_date=report_date or date.today())
     step(95)
     suffix = f"-{region.code}" if region else ""
     return data, f"brand-summary-{period.label}{suffix}.pdf"

@@ -1,0 +1,269 @@
+"""The month-end run on the job queue (issue #22), and its synchronous fallback.
+
+``start(month)`` creates (or reuses) the month's run and hands the parent job
+``plan_job`` to the RQ queue; the parent adds the run's parts (``month_end.plan``) and
+enqueues one ``part_job`` per part not done yet — the brand summary's pieces first, then
+the region summaries, then the stores — on as many workers as listen on the queue. A
+failed part is tried again by RQ (``Retry``) and can be started again alone
+(``rerun``). The last brand-summary piece to finish enqueues the merge.
+
+Without Redis, or with no worker listening, the same run is built here, in this process,
+one part after another (the brand summary's pieces too), with the same retries.
+
+Workers: ``rq worker --url $REDIS_URL -w auditapp.month_end_jobs.ReportWorker auditapp``
+loads the app, fonts and stylesheet once; each job then runs in a fork of that process
+(RQ's default), so each part's memory is given back when it ends.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+
+from flask_babel import get_locale
+from rq import Worker
+
+from . import jobs, month_end
+from .extensions import db
+from .models.month_end import (
+    KIND_BRAND,
+    KIND_BRAND_PIECE,
+    KIND_REGION,
+    KIND_STORE,
+    PART_DONE,
+    PART_FAILED,
+    MonthEndPart,
+    MonthEndRun,
+)
+
+log = logging.getLogger(__name__)
+
+PART_TIMEOUT = 15 * 60
+_ORDER = {KIND_BRAND_PIECE: 0, KIND_REGION: 1, KIND_STORE: 2, KIND_BRAND: 3}
+
+
+def _live_queue():
+    """The RQ queue when Redis answers and a worker listens on it, else None."""
+    connection = jobs.redis_connection()
+    if connection is None:
+        return None
+    from redis.exceptions import RedisError
+
+    try:
+        queue = jobs._queue(connection)
+        if jobs.live_workers(queue):
+            return queue
+        log.warning("No RQ worker listens on queue %r: the month-end reports are built in "
+                    "this process.", queue.name)
+    except RedisError as exc:
+        log.warning("Redis unreachable (%s): the month-end reports are built in this "
+                    "process", exc)
+    return None
+
+
+def start(month: str, *, user_id: int | None = None, locale: str | None = None,
+          queue=None) -> MonthEndRun:
+    """Start (or continue) the month-end run of ``month``: on the queue when a worker
+    listens, else built now in this process. Commits. Starting it again builds only the
+    parts not done (and the failed ones)."""
+    locale = locale or str(get_locale() or "en")
+    run = month_end.get_or_create_run(month, locale=locale, user_id=user_id)
+    db.session.commit()
+    queue = queue if queue is not None else _live_queue()
+    if queue is not None:
+        queue.enqueue("auditapp.month_end_jobs.plan_job", run.id, job_timeout=PART_TIMEOUT,
+                      result_ttl=3600, failure_ttl=jobs.RESULT_TTL,
+                      retry=_retry())
+    else:
+        run_in_process(run.id)
+    return run
+
+
+def start_after_close(month: str, user_id: int | None) -> None:
+    """The hook of HQ closing a month: start its run; a failure to start is logged, never
+    shown as a failed close (the run can be started again from its page or the CLI)."""
+    try:
+        start(month, user_id=user_id)
+    except Exception:  # noqa: BLE001 - the month is closed either way
+        db.session.rollback()
+        log.exception("The month-end run of %s could not be started", month)
+
+
+def _retry():
+    from rq import Retry
+
+    return Retry(max=month_end.RETRIES)
+
+
+def _enqueue_parts(queue, run_id: int, part_ids: list[int]) -> int:
+    marked = month_end.mark_queued(part_ids)
+    db.session.commit()
+    for part_id in marked:
+        queue.enqueue("auditapp.month_end_jobs.part_job", part_id,
+                      job_timeout=PART_TIMEOUT, result_ttl=600,
+                      failure_ttl=jobs.RESULT_TTL, retry=_retry(),
+                      meta={"run_id": run_id})
+    return len(marked)
+
+
+def _open_parts(run_id: int) -> list[int]:
+    """The parts still to build, brand pieces first (the longest path), the merge last."""
+    from sqlalchemy import select
+
+    rows = db.session.execute(
+        select(MonthEndPart.id, MonthEndPart.kind)
+        .where(MonthEndPart.run_id == run_id,
+               MonthEndPart.status.in_(month_end.CLAIMABLE))).all()
+    return [pid for pid, kind in sorted(rows, key=lambda r: (_ORDER[r[1]], r[0]))
+            if kind != KIND_BRAND]
+
+
+def plan_job(run_id: int) -> int:
+    """The parent job: plan the run's parts and enqueue every one not done; returns how
+    many were enqueued."""
+    app = jobs._app()
+    with app.app_context(), app.test_request_context("/"):
+        run = db.session.get(MonthEndRun, run_id)
+        month_end.plan(run)
+        db.session.commit()
+        queue = _current_queue()
+        count = _enqueue_parts(queue, run_id, _open_parts(run_id))
+        if month_end.merge_ready(run_id):  # pieces all done already (a second run)
+            db.session.commit()
+            _enqueue_merge(queue, run_id)
+            count += 1
+        else:
+            db.session.commit()
+        return count
+
+
+def _current_queue():
+    from rq import Queue, get_current_job
+
+    job = get_current_job()
+    return Queue(job.origin, connection=job.connection)
+
+
+def _enqueue_merge(queue, run_id: int) -> None:
+    from sqlalchemy import select
+
+    part_id = db.session.scalar(select(MonthEndPart.id).where(
+        MonthEndPart.run_id == run_id, MonthEndPart.kind == KIND_BRAND))
+    queue.enqueue("auditapp.month_end_jobs.part_job", part_id, job_timeout=PART_TIMEOUT,
+                  result_ttl=600, failure_ttl=jobs.RESULT_TTL, retry=_retry(),
+                  meta={"run_id": run_id})
+
+
+def build_part(part_id: int) -> str:
+    """Claim and build one part, committing its state; raises when the build failed (the
+    part is then ``failed`` with its error). Returns the part's state."""
+    if not month_end.claim(part_id):
+        db.session.commit()
+        return "skipped"
+    db.session.commit()
+    part = db.session.get(MonthEndPart, part_id)
+    try:
+        month_end.build(part)
+        db.session.commit()
+    except Exception as exc:
+        db.session.rollback()
+        month_end.fail(part_id, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}")
+        db.session.commit()
+        log.warning("Month-end part %s failed: %s", part_id, exc)
+        raise
+    return PART_DONE
+
+
+def part_job(part_id: int) -> str:
+    """The RQ job of one part. After the last brand-summary piece, enqueues the merge."""
+    app = jobs._app()
+    with app.app_context(), app.test_request_context("/"):
+        state = build_part(part_id)
+        part = db.session.get(MonthEndPart, part_id)
+        if part.kind == KIND_BRAND_PIECE and month_end.merge_ready(part.run_id):
+            db.session.commit()
+            _enqueue_merge(_current_queue(), part.run_id)
+        return state
+
+
+def run_in_process(run_id: int) -> month_end.Progress:
+    """The synchronous fallback: plan the run and build every open part here, each tried
+    up to 1 + ``RETRIES`` times; the brand summary's pieces, then its merge."""
+    run = db.session.get(MonthEndRun, run_id)
+    month_end.plan(run)
+    db.session.commit()
+    for part_id in _open_parts(run_id):
+        _build_with_retries(part_id)
+    if month_end.merge_ready(run_id):
+        db.session.commit()
+        from sqlalchemy import select
+
+        merge_id = db.session.scalar(select(MonthEndPart.id).where(
+            MonthEndPart.run_id == run_id, MonthEndPart.kind == KIND_BRAND))
+        _build_with_retries(merge_id)
+    return month_end.progress(run)
+
+
+def _build_with_retries(part_id: int) -> None:
+    import contextlib
+
+    for _attempt in range(1 + month_end.RETRIES):
+        with contextlib.suppress(Exception):  # recorded on the part
+            if build_part(part_id) != PART_FAILED:
+                return
+
+
+def rerun(run: MonthEndRun, part_ids: list[int] | None = None) -> int:
+    """Start again the failed parts ``part_ids`` (default: all the run's failed parts),
+    on the queue or here; returns how many were started."""
+    from sqlalchemy import select
+
+    query = select(MonthEndPart.id, MonthEndPart.kind).where(
+        MonthEndPart.run_id == run.id, MonthEndPart.status == PART_FAILED)
+    if part_ids is not None:
+        query = query.where(MonthEndPart.id.in_(part_ids))
+    rows = db.session.execute(query.order_by(MonthEndPart.id)).all()
+    if not rows:
+        return 0
+    queue = _live_queue()
+    if queue is None:
+        for part_id, kind in sorted(rows, key=lambda r: _ORDER[r[1]]):
+            if kind == KIND_BRAND and not month_end.merge_ready(run.id):
+                continue
+            _build_with_retries(part_id)
+        if month_end.merge_ready(run.id):  # a piece re-built: the merge can go now
+            db.session.commit()
+            run_in_process(run.id)
+        return len(rows)
+    pieces = [pid for pid, kind in rows if kind != KIND_BRAND]
+    count = _enqueue_parts(queue, run.id, pieces)
+    if any(kind == KIND_BRAND for _pid, kind in rows) and month_end.merge_ready(run.id):
+        db.session.commit()
+        _enqueue_merge(queue, run.id)
+        count += 1
+    return count
+
+
+# --- the worker ----------------------------------------------------------------------------
+
+
+class ReportWorker(Worker):
+    """An RQ worker that loads the app, fonts and print stylesheet once, before it forks a
+    process per job (so each job's memory is given back when it ends)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        preload()
+
+
+def preload() -> None:
+    """Create the app for this worker process and warm WeasyPrint up (fonts, stylesheet),
+    then drop the database connections so forked jobs open their own."""
+    app = jobs.preload_app()
+    with app.app_context(), app.test_request_context("/"):
+        from .reports.pdf import font_config, print_stylesheet
+
+        font_config()
+        print_stylesheet()
+        db.session.remove()
+        db.engine.dispose()
