@@ -60,7 +60,10 @@ var Outbox = (function () {
     return fetch(o.api + path, { method: method, headers: h, credentials: "same-origin", body: body })
       .then(function (r) {
         if (r.status >= 500 || r.status === 401 || r.status === 429) throw new Error(r.status);
-        return r.json().catch(function () { return {}; }).then(function (j) { return [r.status, j]; });
+        return r.json().catch(function () { return {}; }).then(function (j) {
+          if (j.code === "csrf_expired") throw new Error("csrf");  /* kept for a fresh page */
+          return [r.status, j];
+        });
       });
   }
   /* one step of one visit, in order; "idle" when nothing is left to do, "stuck" when the

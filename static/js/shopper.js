@@ -77,6 +77,9 @@
     return ctx && navigator.onLine ? Outbox.drain({ user: ctx.user, csrf: ctx.csrf }) : Promise.resolve();
   }
 
+  /* opened from the phone's copy: the server learns it (and when) once online */
+  if (!navigator.onLine) track({ kind: "opened" }, true);
+
   /* ---- steps ---- */
   var stepSince = Date.now();
   function show(i) {
