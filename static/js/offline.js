@@ -41,6 +41,8 @@
         var v = c.dataset.visit, el = c.querySelector(".outbox-state");
         if (!el) { el = document.createElement("span"); el.className = "small outbox-state"; c.querySelector(".tags").appendChild(el); }
         el.className = "small outbox-state" + (q[v] ? " pill queued" : "");
+        var pill = c.querySelector(".status-assigned, .status-in_progress");
+        if (s[v] && !q[v] && pill) { pill.className = "pill status-submitted"; pill.textContent = T.submitted; }
         el.textContent = q[v] === "fix" ? T.fix : q[v] ? T.waiting : s[v] ? T.sent.replace("%(when)s",
           new Date(s[v]).toLocaleString(document.documentElement.lang, { dateStyle: "medium", timeStyle: "short" })) : "";
       });

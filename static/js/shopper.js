@@ -310,6 +310,7 @@
     if (old[D.visit]) { Outbox.submit(ctx, old[D.visit].payload); delete old[D.visit]; store("auditapp.queue", old); }
     Outbox.ops(D.visit).then(function (l) {
       l.forEach(function (o) {
+        if (o.kind === "checkin" && checkin) checkin.hidden = true;  /* started, offline */
         if (o.kind !== "submit") return;
         if (o.state) heard({ visit: D.visit, what: "refused", errors: o.errors });
         else { say(T.queued, "queued"); form.elements.client_submission_id.value = o.payload.client_submission_id; }
