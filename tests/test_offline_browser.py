@@ -236,3 +236,74 @@ def test_offline_from_the_first_opening_photos_and_all(server, chromium, chain, 
     assert len(opened) == 1 and opened[0].client_at is not None  # opened offline, stamped
     assert {e.kind for e in events} >= {"timer_start", "timer_stop", "step"}
     assert db.session.get(Visit, other.id).status == "assigned"
+
+
+def test_stored_pages_go_when_reassigned_away_and_at_logout(live_server, phone, chain):
+    from auditapp import scheduling
+
+    mine, moved = make_assignment(chain), make_assignment(chain, store=chain.stores[1])
+    browser_login(phone, live_server, "MS-101")
+    wait_cached(phone, f"/shopper/visits/{mine.id}")
+    wait_cached(phone, f"/shopper/visits/{moved.id}")
+    scheduling.reassign(db.session.get(Visit, moved.id), chain.shoppers[1])
+    db.session.commit()
+    phone.reload()  # the list again: the form that is no longer hers is dropped
+    wait_cached(phone, f"/shopper/visits/{moved.id}", present=False)
+    assert cached(phone, f"/shopper/visits/{mine.id}")
+    assert phone.locator(f".assignment[data-visit='{moved.id}']").count() == 0
+
+    phone.click("form[action$='/auth/logout'] button")
+    phone.wait_for_url("**/auth/login")
+    assert phone.evaluate("caches.keys()") == []
+
+
+def test_a_refused_report_opens_the_first_step_to_fix_and_lists_them(live_server, phone, chain,
+                                                                     tmp_path):
+    visit = make_assignment(chain)
+    browser_login(phone, live_server, "MS-101")
+    phone.goto(f"{live_server}/shopper/visits/{visit.id}")
+    phone.uncheck("#share-location")
+    phone.click("#checkin-btn")
+    phone.wait_for_selector("#checkin-form", state="hidden")
+    phone.fill("#arrival_time", "00:00")  # no date (step 1), nothing answered (steps 2–6)
+    phone.click("#next-btn")
+    phone.click("#next-btn")
+    answer_step(phone, visit, VALUES)  # step 3 answered
+    for _ in range(4):
+        phone.click("#next-btn")
+    phone.click("#submit-btn")
+    summary = phone.locator("#error-summary")
+    expect(summary).to_be_visible()
+    assert phone.locator("#step-facts").is_visible()  # the first step with an error
+    steps = summary.locator(".fix-steps a")
+    titles = steps.all_inner_texts()
+    assert titles[0].startswith("Step 1 of 7") and len(titles) == 5  # 1, 2, 4, 5, 6
+    assert not any(t.startswith("Step 3 ") or t.startswith("Step 7 ") for t in titles)
+    shot(phone, "en", "refused-steps", tmp_path)
+    steps.nth(1).click()
+    assert phone.locator("#step-1").is_visible()
+    db.session.expire_all()
+    assert db.session.get(Visit, visit.id).status == "in_progress"
+
+
+def test_an_uploaded_photo_is_removed_from_the_server_too(live_server, phone, chain):
+    visit = make_assignment(chain)
+    browser_login(phone, live_server, "MS-101")
+    phone.goto(f"{live_server}/shopper/visits/{visit.id}")
+    for _ in range(6):
+        phone.click("#next-btn")
+    phone.set_input_files("#photos", files=[{"name": "a.jpg", "mimeType": "image/jpeg",
+                                             "buffer": small_photo()}])
+    expect(phone.locator("#thumbs li.photo-sent")).to_have_count(1)
+    db.session.expire_all()
+    [photo] = db.session.get(Visit, visit.id).photos
+    assert (photo.width, photo.height) == (800, 600)
+    phone.reload()  # now drawn by the server, removable all the same
+    phone.locator(f"#thumbs li[data-photo-id='{photo.id}'] .photo-rm").click()
+    expect(phone.locator("#thumbs li")).to_have_count(0)
+    for _ in range(50):
+        db.session.expire_all()
+        if not db.session.get(Visit, visit.id).photos:
+            break
+        phone.wait_for_timeout(100)
+    assert db.session.get(Visit, visit.id).photos == []

@@ -139,7 +139,11 @@ var Outbox = (function () {
         });
       });
     }
-    draining = round(0).then(function (v) { draining = null; return v; },
+    /* one drain at a time across the pages, tabs and the worker (else a photo could be
+       sent twice): a Web Lock where the browser has them */
+    var locks = self.navigator && navigator.locks;
+    draining = (locks ? locks.request("auditapp-outbox", function () { return round(0); }) : round(0))
+      .then(function (v) { draining = null; return v; },
       function () { draining = null; return false; });
     return draining;
   }
@@ -155,7 +159,9 @@ var Outbox = (function () {
     },
     unphoto: function (c, id) {  /* a queued report no longer comes with it */
       return ops(c.visit).then(function (l) {
-        return Promise.all(l.filter(function (o) { return o.kind === "submit"; }).map(function (o) {
+        return Promise.all(l.map(function (o) {
+          if (o.kind === "photo" && String(o.photo_id) === String(id)) return del(o.id);
+          if (o.kind !== "submit") return null;
           o.payload.photo_ids = (o.payload.photo_ids || []).filter(function (x) { return String(x) !== String(id); });
           return put(o);
         }));

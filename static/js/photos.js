@@ -74,7 +74,9 @@
       [].forEach.call(list.querySelectorAll("li[data-photo-id]"), function (li) {
         if (gone.indexOf(li.dataset.photoId) >= 0) li.remove();
       });
-      l.filter(function (o) { return o.kind === "photo"; }).forEach(function (o) {
+      l.filter(function (o) {  /* (one the page drew already: once) */
+        return o.kind === "photo" && !list.querySelector("li[data-photo-id='" + o.photo_id + "']");
+      }).forEach(function (o) {
         var li = document.createElement("li"), img = document.createElement("img"), s = document.createElement("span");
         var u = URL.createObjectURL(o.blob); urls.push(u);
         li.dataset.op = o.id; li.className = "photo-" + o.state;
