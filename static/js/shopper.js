@@ -332,7 +332,8 @@
     track({ kind: "step", step: cur, seconds: Math.round((Date.now() - stepSince) / 100) / 10 }, true);
     stepSince = Date.now();
     Outbox.submit(ctx, payload).then(function () {
-      say(navigator.onLine ? T.sending : T.queued, "queued"); drain();
-    });
+      say(navigator.onLine ? T.sending : T.queued, "queued");
+      return drain();
+    }).then(function (ok) { if (!ok) say(T.queued, "queued"); });  /* (no answer: later) */
   });
 })();
