@@ -51,6 +51,9 @@ def create_app(config: type | dict[str, Any] | None = None) -> Flask:
     register_errorhandlers(app)
     register_commands(app)
     register_proxy_fix(app)
+    from . import compress
+
+    compress.init_app(app)  # gzip for pages, styles and scripts (issue #19)
     return app
 
 

@@ -48,6 +48,7 @@ POLICY: dict[str, frozenset[str]] = {
     "main.index": LOGGED_IN,  # sends each role to its home page
     # the service worker script is static code (no data)
     "shopper.service_worker": EVERYONE,
+    "shopper.manifest": EVERYONE,  # the web app manifest (no data in it)
     # the assignment link: whoever holds the (unguessable, expiring) token
     "shopper.token_form": EVERYONE,
     "shopper.token_photo": EVERYONE,
@@ -61,6 +62,7 @@ POLICY: dict[str, frozenset[str]] = {
     "api.shopper_checkin": OWN_SHOPPER,
     "api.shopper_draft": OWN_SHOPPER,
     "api.shopper_photo": OWN_SHOPPER,
+    "api.shopper_photo_delete": OWN_SHOPPER,
     "api.shopper_events": OWN_SHOPPER,
     "api.shopper_submit": OWN_SHOPPER,
     # manager portal (store and area managers): lists for every manager, objects of their

@@ -18,7 +18,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 
-from .. import integrity, item_types, photos, submission, visit_states
+from .. import integrity, item_types, outbox, photos, submission, visit_states
 from ..extensions import csrf, db
 from ..i18n import csm_label, is_chinese
 from ..inputs import JsonBodyError, json_body
@@ -68,8 +68,9 @@ def with_visit(view: Callable | None = None, *, lock: bool = False) -> Callable:
                     current_app.config.get("WTF_CSRF_ENABLED", True):
                 try:
                     csrf.protect()
-                except CSRFError:
-                    return error_response(400, _("The form expired. Please reload the page."))
+                except CSRFError:  # (the outbox keeps what it sends and retries)
+                    return error_response(400, _("The form expired. Please reload the page."),
+                                          code="csrf_expired")
         else:
             if not current_user.is_authenticated:
                 return error_response(401, _("Log in or use the link you were sent."))
@@ -170,7 +171,8 @@ def shopper_assignments():
 @bp.route("/shopper/visits/<int:visit_id>")
 @with_visit
 def shopper_visit(visit: Visit, token: str | None):
-    if submission.is_editable(visit) and integrity.record_opened(visit):
+    if submission.is_editable(visit) and not request.headers.get("X-Precache") \
+            and integrity.record_opened(visit):
         db.session.commit()
     return jsonify(visit_json(visit, token))
 
@@ -190,6 +192,7 @@ def shopper_checkin(visit: Visit, token: str | None):
         submission.check_in(visit, acting_user_id(visit), lat, lon, accuracy)
     except TransitionError as refusal:
         return error_response(409, str(refusal), code="already_submitted")
+    outbox.record_arrival(visit.id, "checkin")
     db.session.commit()
     return jsonify({"status": visit.status,
                     "started_at": visit.started_at.isoformat(timespec="seconds")})
@@ -209,6 +212,7 @@ def shopper_draft(visit: Visit, token: str | None):
         saved = submission.save_draft(visit, data, acting_user_id(visit))
     except TransitionError as refusal:  # e.g. a late autosave of a visit already sent
         return error_response(409, str(refusal), code="already_submitted")
+    outbox.record_arrival(visit.id, "draft")
     db.session.commit()
     return jsonify({"status": "saved", "saved_at": saved["saved_at"],
                     "visit_status": visit.status})
@@ -226,7 +230,9 @@ def shopper_events(visit: Visit, token: str | None):
         return error_response(409, visit_states.refusal(visit, visit_states.SAVE_DRAFT),
                               code="already_submitted")
     try:
-        count = integrity.record_client_events(visit, data.get("events"))
+        events, count = outbox.take_opened(visit, data.get("events"))
+        if events or not count:
+            count += integrity.record_client_events(visit, events)
     except integrity.EventError as exc:
         db.session.rollback()
         return error_response(400, str(exc), fields=exc.fields)
@@ -257,8 +263,27 @@ def shopper_photo(visit: Visit, token: str | None):
     except TransitionError as refusal:
         db.session.rollback()
         return error_response(409, str(refusal), code="already_submitted")
+    db.session.flush()
+    outbox.record_arrival(visit.id, "photo", photo_id=photo.id)
     db.session.commit()
     return jsonify(photo_json(photo, token)), 201
+
+
+@bp.route("/shopper/visits/<int:visit_id>/photos/<int:photo_id>", methods=["DELETE"])
+@with_visit
+def shopper_photo_delete(visit: Visit, token: str | None, photo_id: int):
+    """Remove a photo before the report is sent (the form's × on a photo)."""
+    try:
+        outbox.remove_photo(visit, photo_id)
+    except outbox.NoSuchPhoto:
+        db.session.rollback()
+        return error_response(404, _("This photo is not one of this visit's."), code="no_photo")
+    except TransitionError as refusal:
+        db.session.rollback()
+        return error_response(409, str(refusal), code="already_submitted")
+    outbox.record_arrival(visit.id, "photo_delete", photo_id=photo_id)
+    db.session.commit()
+    return jsonify({"removed": photo_id})
 
 
 @bp.route("/shopper/visits/<int:visit_id>/submit", methods=["POST"])
@@ -269,6 +294,11 @@ def shopper_submit(visit: Visit, token: str | None):
         db.session.rollback()
         return refused
     visit_id = visit.id  # read before the commit expires the visit
+    missing = outbox.missing_photos(visit, data.pop("photo_ids", None))
+    if missing and submission.is_editable(visit):  # its photos are still on their way
+        db.session.rollback()
+        return error_response(409, _("The report's photos have not all arrived yet; it will "
+                                     "be sent again once they have."), code="photos_missing")
     # A token's visit came with its row locked; a logged-in evaluator's is locked now.
     result = submission.submit(visit, data, acting_user_id(visit), locked=token is not None)
     if not result.ok:
@@ -276,6 +306,8 @@ def shopper_submit(visit: Visit, token: str | None):
         status = 422 if result.errors else 409
         return error_response(status, result.message or _("Please correct the answers shown."),
                               fields=result.errors)
+    if not result.duplicate:
+        outbox.record_arrival(visit_id, "submit")
     db.session.commit()
     return jsonify({
         "status": result.status,
@@ -369,6 +401,15 @@ OPENAPI_PATHS: dict = {
                 "item_id": {"type": "integer",
                             "description": "the question of the visit the photo shows"}}}}}},
     }},
+    "/api/shopper/visits/{visit_id}/photos/{photo_id}": {"delete": {
+        **_op("Remove a photo before the report is sent", "Removed", body=None,
+              extra={"409": {"description": "Already submitted",
+                             "content": {"application/json": {"schema": _ERR}}}}),
+        "parameters": [{"name": "visit_id", "in": "path", "required": True,
+                        "schema": {"type": "integer"}},
+                       {"name": "photo_id", "in": "path", "required": True,
+                        "schema": {"type": "integer"}}],
+    }},
     "/api/shopper/visits/{visit_id}/submit": {"post": _op(
         "Validate, score and send the visit to review (idempotent per client id)",
         "Submitted (or the earlier result of the same client_submission_id)",
@@ -400,6 +441,9 @@ OPENAPI_SCHEMAS: dict = {
         "na": {"type": "boolean"}, "comment": {"type": "string", "maxLength": 4000}}},
     "Payload": {"type": "object", "properties": {
         "client_submission_id": {"type": "string", "maxLength": 64},
+        "photo_ids": {"type": "array", "items": {"type": "integer"},
+                      "description": "submit: the photos the report comes with; 409 "
+                                     "photos_missing while any has not arrived"},
         "answers": {"type": "object",
                     "additionalProperties": {"$ref": "#/components/schemas/Answer"}},
         "facts": {"type": "object", "properties": {
@@ -419,7 +463,10 @@ OPENAPI_SCHEMAS: dict = {
     "Events": {"type": "object", "required": ["events"], "properties": {"events": {
         "type": "array", "minItems": 1, "maxItems": 100, "items": {
             "type": "object", "required": ["kind", "at"], "properties": {
-                "kind": {"type": "string", "enum": ["timer_start", "timer_stop", "step"]},
+                "kind": {"type": "string",
+                         "enum": ["timer_start", "timer_stop", "step", "opened"],
+                         "description": "opened: the form was opened from the phone's "
+                                        "copy (kept if the server saw no opening)"},
                 "at": {"type": "string", "format": "date-time",
                        "description": "the phone's time"},
                 "item_id": {"type": "integer", "description": "timer events: the timed "

@@ -69,7 +69,9 @@ def handle_form(visit: Visit, *, post_url: str, token: str | None = None):
     """GET shows the form (or the read-only copy); POST checks in, saves a draft or submits
     (one commit; a submission that is refused is rolled back)."""
     if request.method == "GET":
-        if submission.is_editable(visit) and integrity.record_opened(visit):
+        # (not when the service worker fetches the form ahead: that is no opening)
+        if submission.is_editable(visit) and not request.headers.get("X-Precache") \
+                and integrity.record_opened(visit):
             db.session.commit()  # paradata: when the form was first opened
         return render_form(visit, post_url=post_url, token=token)
     try:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Response, abort, current_app, render_template, url_for
+from flask import Response, abort, current_app, jsonify, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -63,4 +64,26 @@ def service_worker():
     response = Response(body, mimetype="text/javascript")
     response.headers["Cache-Control"] = "no-cache"
     response.headers["Service-Worker-Allowed"] = "/shopper/"
+    return response
+
+
+@bp.route("/manifest.webmanifest")
+def manifest():
+    """The web app manifest: the field app installs to the phone's home screen and opens
+    on the list of assignments (the service worker keeps it and every open form)."""
+    icon = lambda name, size, kind: {  # noqa: E731
+        "src": url_for("static", filename=f"icons/{name}"), "sizes": size, "type": kind}
+    response = jsonify({
+        "name": _("%(brand)s field audits", brand=current_app.config.get("BRAND_NAME", "auditapp")),
+        "short_name": _("Field audits"),
+        "start_url": url_for("shopper.index"),
+        "scope": url_for("shopper.index"),
+        "display": "standalone",
+        "background_color": "#ffffff",
+        "theme_color": "#12355b",
+        "icons": [icon("icon-192.png", "192x192", "image/png"),
+                  icon("icon-512.png", "512x512", "image/png"),
+                  icon("icon.svg", "any", "image/svg+xml")],
+    })
+    response.mimetype = "application/manifest+json"
     return response

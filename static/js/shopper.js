@@ -1,4 +1,5 @@
-/* The audit form: steps, timer, autosave (server + this phone), photos, offline queue. */
+/* The audit form: steps, timer, autosave (server + this phone), the submission. What waits
+   for the network goes through the outbox (outbox.js); photos are photos.js's. */
 (function () {
   "use strict";
   var form = document.getElementById("audit-form");
@@ -6,7 +7,8 @@
   if (!form) return;
   document.documentElement.classList.add("js");
   var D = form.dataset, T = document.getElementById("i18n").dataset;
-  var KEY = "auditapp.v" + D.visit, QKEY = "auditapp.queue";
+  var KEY = "auditapp.v" + D.visit, PKEY = "auditapp.pos" + D.visit;
+  var ctx = window.Outbox ? Outbox.ctx(form) : null;
   var meta = document.querySelector("meta[name=csrf-token]");
   var stateEl = document.getElementById("save-state");
   var steps = [].slice.call(form.querySelectorAll(".step")), cur = 0;
@@ -73,26 +75,17 @@
   }
 
   /* ---- paradata for head office: timer starts/stops and time per step, with this
-     phone's time (the server stamps when it receives them); kept here until sent ---- */
-  var EKEY = "auditapp.ev" + D.visit, posting = false;
+     phone's time (the server stamps when it receives them); in the outbox until sent ---- */
   function track(ev, later) {
     ev.at = new Date().toISOString();
-    var list = load(EKEY) || []; list.push(ev); store(EKEY, list.slice(-500));
-    if (!later) sendEvents();
+    if (ctx) Outbox.event(ctx, ev).then(function () { if (!later) drain(); });
   }
-  function sendEvents() {  /* a promise, settled once this batch is sent (or not) */
-    var list = load(EKEY) || [];
-    if (!list.length || posting || !navigator.onLine) return Promise.resolve();
-    var batch = list.slice(0, 100); posting = true;
-    return api("/events", "POST", { events: batch }).then(function (r) {
-      posting = false;
-      if (r.ok || r.status === 400 || r.status === 409) {  /* kept, refused or too late: done */
-        store(EKEY, (load(EKEY) || []).slice(batch.length));
-        if (r.ok && list.length > batch.length) return sendEvents();
-      }
-    }).catch(function () { posting = false; });
+  function drain() {
+    return ctx && navigator.onLine ? Outbox.drain({ user: ctx.user, csrf: ctx.csrf }) : Promise.resolve();
   }
-  window.addEventListener("online", sendEvents);
+
+  /* opened from the phone's copy: the server learns it (and when) once online */
+  if (!navigator.onLine) track({ kind: "opened" }, true);
 
   /* ---- steps ---- */
   var stepSince = Date.now();
@@ -109,7 +102,13 @@
       fmt(T.step, { n: cur + 1, total: steps.length }) + " · " + steps[cur].dataset.title;
     bar.classList.toggle("first", cur === 0);
     bar.classList.toggle("last", cur === steps.length - 1);
+    remember();
   }
+  /* where the shopper is (step and scroll), to come back there after a reload */
+  function remember() { store(PKEY, { step: cur, y: Math.round(window.scrollY) }); }
+  var rt = null;
+  window.addEventListener("scroll", function () { clearTimeout(rt); rt = setTimeout(remember, 300); });
+  if ("scrollRestoration" in history) history.scrollRestoration = "manual";
   /* focus goes where the shopper goes next: a new step's title, an error, a control */
   function focusOn(el) { if (el) el.focus({ preventScroll: true }); }
   function focusStep() {
@@ -140,9 +139,12 @@
     }
   });
   var firstErr = form.querySelector(".has-error"), summary = document.getElementById("error-summary");
+  steps.forEach(function (st, j) { st.id = st.id || "step-" + j; });
+  var pos = load(PKEY);
   show(0);
   if (firstErr) gotoEl(firstErr);
-  if (summary) { summary.scrollIntoView(); focusOn(summary); }
+  else if (pos) { show(pos.step); window.scrollTo(0, pos.y); }
+  if (summary) { listSteps(summary, [].slice.call(form.querySelectorAll(".has-error"))); summary.scrollIntoView(); focusOn(summary); }
 
   /* ---- timers ---- */
   function showClock(input) {
@@ -177,7 +179,7 @@
   var timer = null;
   function changed() {
     store(KEY, { at: new Date().toISOString().slice(0, 19), state: collect() });
-    if (!navigator.onLine) { say(T.savedLocal, "saved"); return; }
+    if (!navigator.onLine) { say(T.savedLocal, "saved"); queueDraft(); return; }
     clearTimeout(timer);
     timer = setTimeout(saveDraft, 800);
   }
@@ -195,33 +197,11 @@
         var l = load(KEY); if (l) { l.at = j.saved_at; store(KEY, l); }
         say(T.saved, "saved"); started();
       });
-    }).catch(function () { say(T.savedLocal, "saved"); });
+    }).catch(function () { say(T.savedLocal, "saved"); queueDraft(); });
   }
+  function queueDraft() { if (ctx) Outbox.draft(ctx, collect()); }
   form.addEventListener("input", function (e) { if (e.target.type !== "file") changed(); });
   form.addEventListener("change", function (e) { if (e.target.type !== "file") changed(); });
-
-  /* ---- photos ---- */
-  var fileInput = document.getElementById("photos"), photoErr = document.getElementById("photo-error");
-  fileInput.addEventListener("change", function () {
-    var files = [].slice.call(fileInput.files);
-    photoErr.textContent = "";
-    if (!navigator.onLine) { photoErr.textContent = T.offlinePhoto; fileInput.value = ""; return; }
-    files.forEach(function (f) {
-      var fd = new FormData(), h = headers(false);
-      fd.append("photo", f); fd.append("category", form.elements.photo_category.value);
-      say(T.uploading);
-      fetch(D.api + "/photos", { method: "POST", body: fd, headers: h, credentials: "same-origin" })
-        .then(function (r) { return r.json().then(function (j) { return [r.ok, j]; }); })
-        .then(function (res) {
-          if (!res[0]) { photoErr.textContent = res[1].message; say(""); return; }
-          var li = document.createElement("li"), img = document.createElement("img");
-          img.src = res[1].thumb_url; img.alt = f.name; img.width = img.height = 96;
-          li.appendChild(img); document.getElementById("thumbs").appendChild(li);
-          say(T.saved, "saved");
-        }).catch(function () { photoErr.textContent = T.offlinePhoto; say(""); });
-    });
-    fileInput.value = "";
-  });
 
   function started() {
     var pill = document.getElementById("status-pill");
@@ -241,7 +221,10 @@
         body.accuracy = pos.coords.accuracy;
       }
       function done() { checkin.hidden = true; focusStep(); }
-      api("/checkin", "POST", body).then(function () { done(); started(); }).catch(done);
+      api("/checkin", "POST", body).then(function () { done(); started(); }).catch(function () {
+        if (ctx) Outbox.checkin(ctx, body);  /* sent with the rest once online */
+        done();
+      });
     }
     if (document.getElementById("share-location").checked && navigator.geolocation) {
       navigator.geolocation.getCurrentPosition(send, function () { send(null); },
@@ -249,8 +232,7 @@
     } else send(null);
   });
 
-  /* ---- submission and the offline queue ---- */
-  function queue() { return load(QKEY) || {}; }
+  /* ---- the submission (through the outbox: sent once its photos are there) ---- */
   function uid() {
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
     return Date.now().toString(36) + Math.random().toString(36).slice(2);
@@ -267,81 +249,98 @@
     form.querySelectorAll(".error[id^='err-']").forEach(function (el) { el.remove(); });
     if (summary) summary.remove();
   }
+  /* the summary also names every step that needs a fix, each a link to it */
+  function listSteps(box, els) {
+    var seen = [], p = document.createElement("p");
+    els.forEach(function (el) { var st = el.closest(".step"); if (st && seen.indexOf(st) < 0) seen.push(st); });
+    if (!seen.length) return;
+    p.className = "fix-steps"; p.textContent = T.stepsFix + " ";
+    seen.forEach(function (st, j) {
+      var a = document.createElement("a"); a.href = "#" + st.id;
+      a.textContent = fmt(T.step, { n: steps.indexOf(st) + 1, total: steps.length }) + " · " + st.dataset.title;
+      if (j) p.appendChild(document.createTextNode(", "));
+      p.appendChild(a);
+    });
+    box.insertBefore(p, box.children[1] || null);
+  }
   function showErrors(errors) {
     clearErrors();
-    var first = null, list = document.createElement("ul");
+    var els = [], list = document.createElement("ul");
     Object.keys(errors).forEach(function (k) {
       var el = document.getElementById("f-" + k) || document.getElementById(k);
       if (!el) return;
-      el.classList.add("has-error");
+      el.classList.add("has-error"); el.dataset.err = k;
       var p = document.createElement("p"); p.className = "error"; p.id = "err-" + k;
       p.textContent = errors[k];
       var after = el.querySelector(".seg, .scale, .timer, input, textarea");
       if (after && after.parentNode === el) after.insertAdjacentElement("afterend", p); else el.appendChild(p);
       var t = invalidTarget(el);
       if (t) { t.setAttribute("aria-invalid", "true"); t.setAttribute("aria-describedby", p.id); }
+      els.push(el);
+    });
+    if (!els.length) return;
+    /* in the order of the form, whatever the server's order: the first error opens */
+    els.sort(function (a, b) { return a.compareDocumentPosition(b) & 4 ? -1 : 1; });
+    els.forEach(function (el) {
       var name = el.querySelector("legend, label"), li = document.createElement("li"),
         a = document.createElement("a");
       a.href = "#" + el.id;
-      a.textContent = (name ? name.textContent.trim() + ": " : "") + errors[k];
+      a.textContent = (name ? name.textContent.trim() + ": " : "") + errors[el.dataset.err];
       li.appendChild(a); list.appendChild(li);
-      if (!first) first = el;
     });
-    if (!first) return;
     summary = document.createElement("div");
     summary.className = "flash flash-error error-summary"; summary.id = "error-summary";
     summary.tabIndex = -1; summary.setAttribute("role", "alert");
     var lead = document.createElement("p"); lead.textContent = T.fix;
-    summary.appendChild(lead); summary.appendChild(list);
+    summary.appendChild(lead); summary.appendChild(list); listSteps(summary, els);
     form.parentNode.insertBefore(summary, form);
-    gotoEl(first); summary.scrollIntoView(); focusOn(summary);
+    gotoEl(els[0]); summary.scrollIntoView(); focusOn(summary);
   }
-  var sending = false;
-  function flush() {
-    var q = queue(), item = q[D.visit];
-    if (!item || sending || !navigator.onLine) return;
-    sending = true; say(T.sending);
-    fetch(item.api + "/submit", { method: "POST", headers: headers(true), credentials: "same-origin",
-      body: JSON.stringify(item.payload) })
-      .then(function (r) { return r.json().then(function (j) { return [r.status, j]; }); })
-      .then(function (res) {
-        sending = false;
-        var q2 = queue();
-        if (res[0] === 200 || res[0] === 409) {
-          delete q2[D.visit]; store(QKEY, q2); localStorage.removeItem(KEY);
-          say(T.sent, "sent");
-          window.location.assign(D.done);
-        } else if (res[0] === 422 || res[0] === 400) {
-          delete q2[D.visit]; store(QKEY, q2);
-          say(T.fix, "queued"); showErrors(res[1].errors || {});
-          document.getElementById("submit-btn").disabled = false;
-        } else { say(T.queued, "queued"); }
-      })
-      .catch(function () { sending = false; say(T.queued, "queued"); });
+  var btn = document.getElementById("submit-btn");
+  /* what the outbox did with this visit (here or on another page) */
+  function heard(m) {
+    if (!m || m.visit !== D.visit) return;
+    if (m.what === "sent") {
+      localStorage.removeItem(KEY); localStorage.removeItem(PKEY);
+      say(T.sent, "sent"); window.location.assign(D.done);
+    } else if (m.what === "refused") {
+      Outbox.ops(D.visit).then(function (l) {
+        l.forEach(function (o) { if (o.kind === "submit" && o.state) Outbox.del(o.id); });
+      });
+      say(T.fix, "queued"); showErrors(m.errors || {}); btn.disabled = false;
+    }
+  }
+  if (ctx) {
+    Outbox.on(heard);
+    /* a report queued by an older version of this page (localStorage) moves to the outbox */
+    var old = load("auditapp.queue") || {};
+    if (old[D.visit]) { Outbox.submit(ctx, old[D.visit].payload); delete old[D.visit]; store("auditapp.queue", old); }
+    Outbox.ops(D.visit).then(function (l) {
+      l.forEach(function (o) {
+        if (o.kind === "checkin" && checkin) checkin.hidden = true;  /* started, offline */
+        if (o.kind !== "submit") return;
+        if (o.state) heard({ visit: D.visit, what: "refused", errors: o.errors });
+        else { say(T.queued, "queued"); form.elements.client_submission_id.value = o.payload.client_submission_id; }
+      });
+    });
   }
   form.addEventListener("submit", function (e) {
     var action = e.submitter ? e.submitter.value : "submit";
-    if (action !== "submit") return;
+    if (action !== "submit" || !ctx) return;  /* (without IndexedDB: the plain POST) */
     e.preventDefault();
-    var q = queue(), existing = q[D.visit];
     var payload = collect();
-    payload.client_submission_id = existing ? existing.payload.client_submission_id : uid();
-    /* (the server-made id in the form is for the no-JavaScript path) */
-    form.elements.client_submission_id.value = payload.client_submission_id;
-    q[D.visit] = { api: D.api, payload: payload, at: Date.now() };
-    store(QKEY, q);
+    /* the photos already on the server that the report comes with; those still on the
+       phone are added as they arrive, and the report waits for them */
+    payload.photo_ids = [].map.call(document.querySelectorAll("#thumbs li[data-photo-id]"),
+      function (li) { return Number(li.dataset.photoId); });
+    payload.client_submission_id = uid();  /* (a queued report keeps its first id) */
     store(KEY, { at: new Date().toISOString().slice(0, 19), state: payload });
-    document.getElementById("submit-btn").disabled = true;
+    btn.disabled = true;
     track({ kind: "step", step: cur, seconds: Math.round((Date.now() - stepSince) / 100) / 10 }, true);
     stepSince = Date.now();
-    if (!navigator.onLine) { say(T.queued, "queued"); return; }
-    sendEvents().then(flush);  /* the events first: once submitted, none is accepted */
+    Outbox.submit(ctx, payload).then(function () {
+      say(navigator.onLine ? T.sending : T.queued, "queued");
+      return drain();
+    }).then(function (ok) { if (!ok) say(T.queued, "queued"); });  /* (no answer: later) */
   });
-  window.addEventListener("online", flush);
-  setInterval(flush, 5000);
-  if (queue()[D.visit]) { say(T.queued, "queued"); flush(); }
-
-  if ("serviceWorker" in navigator && D.sw) {
-    navigator.serviceWorker.register(D.sw, { scope: "/shopper/" }).catch(function () {});
-  }
 })();

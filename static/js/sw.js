@@ -1,53 +1,84 @@
-/* Service worker for /shopper/: the audit form and its assets open offline. Only GETs are
-   handled; submissions are queued by the page (shopper.js) and sent when back online.
-   What is kept, and nothing else: the static assets, and the audit form itself while it can
-   still be filled in (/shopper/visits/<id> signed in, /shopper/t/<token> from a link; only an
-   editable form carries data-sw, the attribute that registers this worker). Other pages
-   (the list of visits, a "sent" or read-only page, photos, pages with a query) are someone's
-   and are never stored. A stored form is dropped as soon as the server stops serving it
-   (submitted, reassigned, link expired: 404), and everything is dropped when the server
-   sends the shopper to the login page (logged out, session ended). */
-var CACHE = "auditapp-shopper-v2";
-var FORM_PAGE = /^\/shopper\/(visits\/\d+|t\/[^\/]+)$/;
-var EDITABLE_FORM = "data-sw=";
-self.addEventListener("install", function (e) { self.skipWaiting(); });
+/* Service worker for /shopper/. Keeps, and nothing else: the static assets, the list of
+   assignments and every form that can still be filled in (/shopper/visits/<id>, or
+   /shopper/t/<token> from a link; only an editable form carries data-sw). The list page asks
+   it to fetch every open assignment's form ahead ("precache"), and forms no longer in the list
+   (sent, reassigned away) are dropped; a form the server stops serving (404) goes too, and
+   everything goes at logout ("forget") or when the server sends the shopper to log in.
+   Background Sync ("outbox") sends what the pages queued (outbox.js). */
+importScripts("/static/js/outbox.js");
+var CACHE = "auditapp-shopper-v3";
+var FORM_PAGE = /^\/shopper\/(visits\/\d+|t\/[^\/]+)$/, LIST = "/shopper/";
+self.addEventListener("install", function () { self.skipWaiting(); });
 self.addEventListener("activate", function (e) {
-  /* older versions' caches (which kept every /shopper/ page) go */
   e.waitUntil(caches.keys().then(function (keys) {
     return Promise.all(keys.filter(function (k) { return k !== CACHE; })
       .map(function (k) { return caches.delete(k); }));
   }).then(function () { return self.clients.claim(); }));
 });
-function keepForm(req, res) {
+function keepPage(req, res, isForm) {
   return caches.open(CACHE).then(function (cache) {
-    if (!res.ok || res.redirected) return cache.delete(req);
+    if (!res.ok || res.redirected) return cache.delete(req).then(function () { return ""; });
     return res.text().then(function (html) {
-      if (html.indexOf(EDITABLE_FORM) < 0) return cache.delete(req);
-      var headers = new Headers(res.headers);
-      headers.delete("Content-Length"); headers.delete("Content-Encoding");
-      return cache.put(req, new Response(html, { status: res.status, headers: headers }));
+      if (isForm && html.indexOf("data-sw=") < 0) return cache.delete(req).then(function () { return ""; });
+      var h = new Headers(res.headers);
+      h.delete("Content-Length"); h.delete("Content-Encoding");
+      return cache.put(req, new Response(html, { status: res.status, headers: h })).then(function () { return html; });
     });
   });
 }
+/* the list and the forms ahead, with the scripts, styles and icons they name */
+function precache(urls) {
+  var pages = [LIST].concat(urls);
+  return caches.open(CACHE).then(function (cache) {
+    return Promise.all(pages.map(function (u) {
+      return fetch(u, { credentials: "same-origin", headers: { "X-Precache": "1" } }).then(function (res) {
+        if (res.redirected && new URL(res.url).pathname.indexOf("/auth/") === 0) throw new Error("login");
+        return keepPage(new Request(u), res, u !== LIST);
+      }).then(function (html) {
+        var assets = (html.match(/(?:href|src)="\/static\/[^"]+"/g) || [])
+          .map(function (m) { return m.slice(m.indexOf('"') + 1, -1); });
+        return Promise.all(assets.map(function (a) {
+          return cache.match(a).then(function (hit) { return hit || cache.add(a); });
+        }));
+      });
+    })).then(function () {
+      return cache.keys().then(function (reqs) {
+        return Promise.all(reqs.filter(function (r) {
+          var p = new URL(r.url).pathname;
+          return /^\/shopper\/visits\/\d+$/.test(p) && urls.indexOf(p) < 0;
+        }).map(function (r) { return cache.delete(r); }));
+      });
+    });
+  }).catch(function () {});
+}
+self.addEventListener("message", function (e) {
+  var m = e.data || {};
+  if (m.type === "precache") e.waitUntil(precache(m.urls || []));
+  if (m.type === "forget") e.waitUntil(caches.delete(CACHE));
+});
+self.addEventListener("sync", function (e) {
+  if (e.tag === "outbox") e.waitUntil(Outbox.drain().then(function (ok) { if (!ok) throw new Error("retry"); }));
+});
 self.addEventListener("fetch", function (e) {
   var req = e.request, url = new URL(req.url);
   if (req.method !== "GET" || url.origin !== self.location.origin) return;
-  var isStatic = url.pathname.indexOf("/static/") === 0;
-  var isForm = req.mode === "navigate" && !url.search && FORM_PAGE.test(url.pathname);
-  if (!isStatic && !isForm) return;
+  var isStatic = url.pathname.indexOf("/static/") === 0 || url.pathname === "/shopper/manifest.webmanifest";
+  var isPage = req.mode === "navigate" && !url.search &&
+    (FORM_PAGE.test(url.pathname) || url.pathname === LIST);
+  if (!isStatic && !isPage) return;
   e.respondWith(fetch(req).then(function (res) {
     if (res.redirected && new URL(res.url).pathname.indexOf("/auth/") === 0) {
-      e.waitUntil(caches.delete(CACHE));  /* logged out: forget the stored forms */
+      e.waitUntil(caches.delete(CACHE));  /* logged out: forget the stored pages */
       return res;
     }
-    if (isForm) {
-      e.waitUntil(keepForm(req, res.clone()));
+    if (isPage) {
+      e.waitUntil(keepPage(req, res.clone(), url.pathname !== LIST));
     } else if (res.ok) {
       var copy = res.clone();
       e.waitUntil(caches.open(CACHE).then(function (c) { return c.put(req, copy); }));
     }
     return res;
   }).catch(function () {
-    return caches.match(req).then(function (hit) { return hit || Response.error(); });
+    return caches.match(req, { ignoreVary: true }).then(function (hit) { return hit || Response.error(); });
   }));
 });
