@@ -20,7 +20,7 @@ from flask import current_app
 from flask_babel import gettext
 from sqlalchemy import Table, func, select, update
 
-from . import audit, notifications, scoring, settings, visit_states
+from . import audit, notifications, payments, scoring, settings, visit_states
 from .extensions import db
 from .models import (
     Answer,
@@ -308,6 +308,7 @@ def release(visit: Visit, user) -> None:
     visit.reviewed_by_id = user.id
     visit.return_reason = ""
     audit.log_change("visit", visit.id, "release", user.id, before, _review_state(visit))
+    payments.on_release(visit, user.id)
     notifications.notify(notifications.VISIT_RELEASED, visit)
 
 
