@@ -531,3 +531,8 @@ def quizzes_to_take(user: User) -> list[str]:
     required = db.session.scalars(select(QuizSetting.questionnaire_code)
                                   .where(QuizSetting.required.is_(True)))
     return [c for c in required if not is_certified(user.id, c)]
+
+
+def certified_codes(user_id: int) -> set[str]:
+    return set(db.session.scalars(select(QuizAttempt.questionnaire_code).where(
+        QuizAttempt.user_id == user_id, QuizAttempt.passed.is_(True))))

@@ -12,6 +12,7 @@ from . import (  # noqa: E402,F401
     integrity_settings,
     masterdata,
     months,
+    payments,
     qa,
     questionnaires,
     receipt,
@@ -20,4 +21,5 @@ from . import (  # noqa: E402,F401
     routes,
     scheduling,
     settings,
+    shoppers,
 )
