@@ -80,6 +80,13 @@ def config(month: object = None) -> dict[str, Any]:
 
 def save_config(currency: str, default_cap: str, fees: dict[str, dict[str, str]],
                 user_id: int | None, effective_from: str | None = None) -> None:
+    if effective_from is not None:
+        from .analytics import Period, PeriodError
+
+        try:
+            effective_from = Period.month(effective_from).label
+        except PeriodError as error:
+            raise PaymentError(str(error)) from None
     currency = (currency or "").strip().upper()
     if len(currency) != 3 or not currency.isalpha():
         raise PaymentError(_("The currency is a three-letter code such as CNY."))
