@@ -72,6 +72,16 @@ STANDING_LABELS: dict[str, Any] = {
 FLAG_LABELS: dict[str, Any] = {LENIENT: _l("Lenient"), HARSH: _l("Harsh")}
 
 
+#: HQ setting: whether shoppers see the grade of their reports.
+HISTORY_KEY = "shopper_history"
+
+
+def grades_shared() -> bool:
+    from .settings import get_setting
+
+    return bool(get_setting(HISTORY_KEY).get("share_grade", False))
+
+
 class ShopperError(ValueError):
     """A change the rules refuse; the message says why."""
 

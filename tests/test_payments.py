@@ -163,3 +163,20 @@ def test_only_hq_sees_pay(client, auth, chain):
         assert client.get("/hq/payments").status_code == 403
         assert client.post("/hq/payments/approve").status_code == 403
         auth.logout()
+
+
+def test_shopper_sees_the_grade_only_when_hq_shares_it(client, auth, chain):
+    from auditapp import shoppers
+
+    visit = make_visit(chain, chain.stores[0], status=SUBMITTED)
+    shoppers.grade_report(visit, chain.hq, 7, ["late"])
+    db.session.commit()
+    auth.login("MS-101")
+    assert "Grade 7/10" not in client.get("/shopper/history").get_data(as_text=True)
+    auth.logout()
+    auth.login("hq@example.com")
+    client.post("/hq/shoppers/settings", data={"share_grade": "1"})
+    auth.logout()
+    auth.login("MS-101")
+    html = client.get("/shopper/history").get_data(as_text=True)
+    assert "Grade 7/10" in html and "Payable once released." in html

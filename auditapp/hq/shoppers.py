@@ -12,9 +12,10 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
-from .. import integrity_questions, params, payments, shoppers
+from .. import integrity_questions, params, payments, settings, shoppers
 from ..extensions import db
 from ..models import Questionnaire, ReportGrade, Store, Visit
+from ..models.questionnaire import KIND_MYSTERY
 from ..models.shopper import STANDINGS
 from ..permissions import Cap, requires
 from . import bp
@@ -76,9 +77,26 @@ def shoppers_list():
         sort = "code"
     descending = request.args.get("dir", "asc") == "desc"
     rows = shoppers.sort_figures(shoppers.figures(period), sort, descending)
+    codes = sorted(set(db.session.scalars(select(Questionnaire.code).where(
+        Questionnaire.kind == KIND_MYSTERY))))
     return render_template("hq/shoppers/list.html", rows=rows, sort=sort, descending=descending,
                            period=period, month_text=month_text, month_error=month_error,
-                           window=shoppers.leniency_window(period))
+                           window=shoppers.leniency_window(period), codes=codes,
+                           share_grade=shoppers.grades_shared(), form=CsrfForm(formdata=None))
+
+
+@bp.post("/shoppers/settings")
+@requires(Cap.MANAGE_SETTINGS)
+def shoppers_settings():
+    """Whether shoppers see their reports' grades (an HQ setting)."""
+    if not CsrfForm().validate_on_submit():
+        flash(_("The form expired; please try again."), "error")
+    else:
+        shared = request.form.get("share_grade") == "1"
+        settings.save_setting(shoppers.HISTORY_KEY, {"share_grade": shared}, current_user.id)
+        db.session.commit()
+        flash(_("Saved."), "success")
+    return redirect(url_for("hq.shoppers_list"), code=303)
 
 
 def _shopper_or_404(user_id: int):

@@ -16,19 +16,11 @@ from .. import payments, shoppers
 from ..extensions import db
 from ..models import ReportGrade, Visit, VisitPay
 from ..permissions import Cap, requires
-from ..settings import get_setting
 from . import bp
-
-#: HQ setting: whether shoppers see the grade of their reports.
-HISTORY_KEY = "shopper_history"
 
 
 class CsrfForm(FlaskForm):
     """Only the CSRF token; the fields are read from the request."""
-
-
-def grades_shared() -> bool:
-    return bool(get_setting(HISTORY_KEY).get("share_grade", False))
 
 
 @bp.app_template_global()
@@ -100,7 +92,7 @@ def history():
         .outerjoin(VisitPay, VisitPay.visit_id == Visit.id)
         .where(Visit.evaluator_id == current_user.id, Visit.submitted_at.is_not(None))
         .order_by(Visit.submitted_at.desc())))
-    return render_template("shopper/history.html", rows=rows, share_grade=grades_shared(),
+    return render_template("shopper/history.html", rows=rows, share_grade=shoppers.grades_shared(),
                            statement=payments.statement(current_user))
 
 
