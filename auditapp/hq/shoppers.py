@@ -32,7 +32,8 @@ def report_grade_panel(visit: Visit) -> dict | None:
         return None
     return {"grade": shoppers.grade_of(visit.id), "reasons": shoppers.GRADE_REASONS,
             "gradable": visit.status in shoppers.GRADABLE_STATUSES,
-            "form": CsrfForm(formdata=None), "pay": payments.pay_row(visit.id)}
+            "form": CsrfForm(formdata=None), "pay": payments.pay_row(visit.id),
+            "integrity_answers": integrity_questions.answers_of(visit.id)}
 
 
 @bp.app_template_global()

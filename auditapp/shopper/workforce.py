@@ -12,7 +12,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
-from .. import payments, shoppers
+from .. import integrity_questions, payments, shoppers
 from ..extensions import db
 from ..models import ReportGrade, Visit, VisitPay
 from ..permissions import Cap, requires
@@ -30,6 +30,14 @@ def quizzes_to_take() -> list[str]:
             getattr(current_user, "role", None) != "shopper":
         return []
     return shoppers.quizzes_to_take(current_user)
+
+
+@bp.app_template_global()
+def integrity_questions_for(visit: Visit) -> list:
+    """The integrity questions the form asks for ``visit`` (mystery visits of our stores)."""
+    if visit.store_id is None or visit.kind != "mystery":
+        return []
+    return integrity_questions.questions(visit.questionnaire.code)
 
 
 @bp.route("/profile", methods=["GET", "POST"])
