@@ -245,3 +245,20 @@ def test_released_visit_counts_in_the_profile(client, auth, chain):
     assert db.session.get(Visit, visit.id).status == RELEASED
     f = shoppers.figures(Period.month("2026-05"), [chain.shoppers[0].id])[0]
     assert f.returns == 1 and f.by_status == {RELEASED: 1} and f.on_time == 1.0
+
+
+def test_demo_has_graded_reports_a_lenient_shopper_and_a_paid_batch(runner, app):
+    from auditapp import analytics
+    from auditapp.models import PaymentBatch, VisitPay
+
+    assert runner.invoke(args=["seed-demo", "--last-month", "2026-10"]).exit_code == 0
+    figures = {f.user.username: f for f in shoppers.figures(Period.month("2026-10"))}
+    assert [c for c, f in figures.items() if "lenient" in f.flags] == ["MS-005"]
+    assert figures["MS-012"].standing == "suspended"
+    assert sum(f.graded for f in figures.values()) >= 50
+    batch = db.session.scalars(select(PaymentBatch)).one()
+    assert batch.paid_at is not None
+    assert batch.total == sum(line.amount for line in batch.lines)
+    assert {line.status for line in batch.lines} == {"paid"}
+    assert db.session.scalars(select(VisitPay).where(VisitPay.status == "new")).first()
+    assert analytics.latest_month()
