@@ -73,11 +73,9 @@ def seed_workforce(hq: User, shopper_users: list[User], stores: list[Store], ms_
 
     # the certification quiz (every shopper but the suspended one has passed it)
     for n, (text, options, correct) in enumerate((
-            ("May you tell the staff you are a mystery shopper?",
-             ["Yes, after ordering", "Never"], 1),
-            ("When do you fill in the form?", ["Within 24 hours of the visit",
-                                               "At the end of the month"], 0),
-            ("What do you photograph?", ["The receipt and the food", "The staff's faces"], 0),
+            ("可以告诉店员您是神秘顾客吗？", ["可以，点餐之后", "任何时候都不可以"], 1),
+            ("什么时候填写问卷？", ["访店后 24 小时内", "月底"], 0),
+            ("需要拍什么照片？", ["小票和餐品", "店员的脸"], 0),
     )):
         db.session.add(QuizQuestion(questionnaire_code=ms_code, text=text, options=options,
                                     correct=correct, position=n))
@@ -88,7 +86,6 @@ def seed_workforce(hq: User, shopper_users: list[User], stores: list[Store], ms_
 
     # an integrity question, with the promotion on each store's counter this month
     question = integrity_questions.add_question(
-        ms_code, "Which promotion was on the counter?",
-        ["Spicy chicken burger", "Free coffee refill", "No promotion"], hq.id)
+        ms_code, "柜台上摆的是哪项促销？", ["香辣鸡腿堡", "咖啡免费续杯", "没有促销"], hq.id)
     integrity_questions.record_truths(
         current_month, {(question.id, s.id): rng.randrange(3) for s in stores}, hq.id)

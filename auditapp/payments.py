@@ -14,7 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -35,7 +35,9 @@ DEFAULTS: dict[str, Any] = {
     "fees": {kind: {vtype: "50.00" for vtype in VISIT_TYPES} for kind in PAID_KINDS},
 }
 PAY_STATUS_LABELS: dict[str, Any] = {
-    PAY_NEW: _l("New"), PAY_APPROVED: _l("Approved"), PAY_PAID: _l("Paid"),
+    PAY_NEW: lazy_pgettext("pay status", "New"),
+    PAY_APPROVED: lazy_pgettext("pay status", "Approved"),
+    PAY_PAID: lazy_pgettext("pay status", "Paid"),
 }
 assert tuple(PAY_STATUS_LABELS) == PAY_STATUSES
 

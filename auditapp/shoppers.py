@@ -13,6 +13,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy import Integer, String, and_, case, cast, delete, func, select
 
 from .analytics import Period
@@ -67,7 +68,8 @@ GRADE_REASONS: dict[str, Any] = {
 assert tuple(GRADE_REASONS) == GRADE_REASON_CODES
 
 STANDING_LABELS: dict[str, Any] = {
-    ACTIVE: _l("Active"), SUSPENDED: _l("Suspended"), BLACKLISTED: _l("Blacklisted"),
+    ACTIVE: lazy_pgettext("shopper standing", "Active"), SUSPENDED: _l("Suspended"),
+    BLACKLISTED: _l("Blacklisted"),
 }
 FLAG_LABELS: dict[str, Any] = {LENIENT: _l("Lenient"), HARSH: _l("Harsh")}
 
