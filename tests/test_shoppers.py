@@ -262,3 +262,21 @@ def test_demo_has_graded_reports_a_lenient_shopper_and_a_paid_batch(runner, app)
     assert {line.status for line in batch.lines} == {"paid"}
     assert db.session.scalars(select(VisitPay).where(VisitPay.status == "new")).first()
     assert analytics.latest_month()
+
+
+def test_reassign_page_says_who_is_suspended_or_not_certified(client, auth, chain):
+    a, b, c = chain.shoppers
+    visit = make_visit(chain, chain.stores[0], status="assigned", shopper=a)
+    shoppers.set_standing(b, "suspended", "Late twice", chain.hq.id)
+    db.session.add_all([QuizSetting(questionnaire_code=chain.ms_q.code, required=True,
+                                    pass_mark=50),
+                        QuizAttempt(user_id=b.id, questionnaire_code=chain.ms_q.code,
+                                    correct=1, total=1, passed=True)])
+    db.session.commit()
+    auth.login("hq@example.com")
+    html = client.get(f"/hq/scheduling/visits/{visit.id}/reassign").get_data(as_text=True)
+    assert "MS-102 is suspended." in html
+    assert "MS-103 has not passed the certification quiz." in html
+    r = client.post(f"/hq/scheduling/visits/{visit.id}/reassign", data={"shopper_id": c.id})
+    assert r.status_code == 422
+    assert db.session.get(Visit, visit.id).evaluator_id == a.id
