@@ -152,6 +152,8 @@ def on_release(visit: Visit, user_id: int | None) -> VisitPay | None:
     if row is None:
         row = VisitPay(visit_id=visit.id, currency=cfg["currency"])
         db.session.add(row)
+    if row.expense_cap is None:  # not scheduled by ``scheduling``: the default in force
+        row.expense_cap = money(cfg["default_expense_cap"])
     row.fee = fee_for(visit)
     row.expenses, row.amount = payable(row.fee, visit.receipt_total, row.expense_cap)
     row.currency = cfg["currency"]
