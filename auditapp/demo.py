@@ -11,7 +11,7 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 
-from . import demo_scenarios, item_types, scoring
+from . import demo_scenarios, demo_workforce, item_types, scoring
 from .extensions import db
 from .models import (
     AREA_MANAGER,
@@ -276,7 +276,9 @@ def seed_demo(last_month: date | None = None, months: int = 6, seed: int = 7) ->
                 released_at=datetime.combine(first.replace(day=min(day + 2, 28)), time(9, 0)),
                 reviewed_by=hq,
             )
-            fill_answers(visit, ms_q, quality[store.code], rng)
+            # one shopper scores too kindly (issue #20: flagged lenient)
+            lenient = shopper is shoppers[demo_workforce.LENIENT_SHOPPER]
+            fill_answers(visit, ms_q, 1.0 if lenient else quality[store.code], rng)
             db.session.add(visit)
             score_and_store(visit)
             visits += 1
@@ -360,6 +362,8 @@ def seed_demo(last_month: date | None = None, months: int = 6, seed: int = 7) ->
             _demo_flags(visit, store, s_index, ms_q)
     db.session.flush()
     extra = demo_scenarios.seed(hq.id, rng)  # scenario shops and automatic actions
+    demo_workforce.seed_workforce(hq, shoppers, stores, ms_q.code,
+                                  [f"{m:%Y-%m}" for m in month_firsts], month, rng)
     return {
         **extra,
         "stores": len(stores),

@@ -302,6 +302,14 @@ def informative_hash(phash: str | None) -> bool:
     return phash is not None and 4 <= int(phash, 16).bit_count() <= 60
 
 
+@check("integrity_answer", _l("Wrong integrity answer"), 3, lambda d: _(
+    "%(n)s integrity answer(s) differ from what head office recorded for the store and "
+    "month: %(questions)s", n=d["n"], questions="; ".join(d.get("questions") or [])))
+def _integrity_answer(ev: Evidence) -> dict | None:
+    """Raised by ``integrity_questions`` (the truth may be recorded after submission)."""
+    return None
+
+
 # --- settings ----------------------------------------------------------------------------------
 
 

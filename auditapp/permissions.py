@@ -115,6 +115,7 @@ ROLES_BY_CODE: dict[str, Role] = {
         NavLink("hq.competitors", _l("Competitors"), Cap.VIEW_CHAIN),
         NavLink("hq.stores", _l("Stores"), Cap.MANAGE_MASTERDATA),
         NavLink("hq.users", _l("People"), Cap.MANAGE_MASTERDATA),
+        NavLink("hq.shoppers_list", _l("Shoppers"), Cap.MANAGE_MASTERDATA),
         NavLink("hq.questionnaires", _l("Questionnaires"), Cap.MANAGE_QUESTIONNAIRES),
         NavLink("hq.scenarios_page", _l("Scenarios"), Cap.MANAGE_QUESTIONNAIRES),
         NavLink("hq.scheduling", _l("Scheduling"), Cap.SCHEDULE_VISITS),
@@ -138,7 +139,9 @@ ROLES_BY_CODE: dict[str, Role] = {
     ),
     SHOPPER: Role(
         SHOPPER, frozenset({Cap.SHOP_VISITS, Cap.READ_NOTIFICATIONS}), "shopper.index",
-        (NavLink("shopper.index", _l("My assignments"), Cap.SHOP_VISITS),),
+        (NavLink("shopper.index", _l("My assignments"), Cap.SHOP_VISITS),
+         NavLink("shopper.history", _l("My reports and pay"), Cap.SHOP_VISITS),
+         NavLink("shopper.profile", _l("My profile"), Cap.SHOP_VISITS)),
     ),
 }
 

@@ -28,7 +28,8 @@ from flask import has_request_context
 from flask_babel import force_locale, gettext
 from sqlalchemy import select
 
-from . import analytics, notifications, scenarios, scoring, visit_states
+from . import analytics, notifications, payments, scenarios, scoring, visit_states
+from . import shoppers as workforce_rules
 from .audit import log_change
 from .extensions import db
 from .models import SHOPPER, Questionnaire, Store, User, Visit
@@ -122,8 +123,12 @@ def next_visit_type(store: Store, history: list[tuple[str, str]]) -> str:
 
 
 def ineligibility(shopper: User, store: Store, month: str,
-                  neighbours: dict[int, set[int]] | None = None) -> str | None:
-    """Why ``shopper`` may not visit ``store`` in ``month`` (None when they may)."""
+                  neighbours: dict[int, set[int]] | None = None,
+                  workforce: workforce_rules.SchedulingFacts | None = None,
+                  questionnaire_code: str | None = None) -> str | None:
+    """Why ``shopper`` may not visit ``store`` in ``month`` (None when they may); the
+    workforce rules (standing, unavailable dates, certification quiz) are in
+    ``workforce_rules.ineligibility``."""
     if shopper.role != SHOPPER:
         return _("%(user)s is not a mystery shopper.", user=shopper.username)
     if not shopper.active:
@@ -136,7 +141,8 @@ def ineligibility(shopper: User, store: Store, month: str,
     if shopper.id in neighbours.get(store.id, set()):
         return _("%(user)s visits store %(store)s in the month before or after.",
                  user=shopper.username, store=store.code)
-    return None
+    return workforce_rules.ineligibility(workforce or workforce_rules.scheduling_facts(),
+                                         shopper, store, month, questionnaire_code)
 
 
 def _neighbour_evaluators(month: str) -> dict[int, set[int]]:
@@ -205,6 +211,7 @@ def plan_month(month: str) -> Plan:
             pair_count[(evaluator_id, store_id)] += 1
     load: Counter[int] = Counter(v.evaluator_id for v in plan.existing if v.evaluator_id)
     neighbours = _neighbour_evaluators(month)
+    workforce = workforce_rules.scheduling_facts()
 
     eligible: dict[int, list[User]] = {}
     reasons: dict[int, list[str]] = {}
@@ -212,7 +219,8 @@ def plan_month(month: str) -> Plan:
         eligible[store.id] = []
         reasons[store.id] = []
         for shopper in shoppers:
-            why = ineligibility(shopper, store, month, neighbours)
+            why = ineligibility(shopper, store, month, neighbours, workforce,
+                                plan.questionnaire.code)
             if why is None:
                 eligible[store.id].append(shopper)
             else:
@@ -228,7 +236,8 @@ def plan_month(month: str) -> Plan:
             continue
         shopper = min(
             candidates,
-            key=lambda u: (load[u.id], pair_count[(u.id, store.id)], u.username),
+            key=lambda u: (load[u.id], *workforce_rules.preference(workforce, u, store),
+                           pair_count[(u.id, store.id)], u.username),
         )
         load[shopper.id] += 1
         plan.planned.append(
@@ -257,6 +266,7 @@ def generate_month(month: str, user_id: int | None = None) -> Plan:
         plan.created.append(visit)
     db.session.flush()
     scenarios.assign_month(month, user_id)  # a share of the month carries a scenario (#24)
+    payments.cap_new_assignments(plan.created, user_id)
     log_change(
         "schedule", month, "generate", user_id, None,
         {"created": [v.id for v in plan.created],
@@ -283,7 +293,8 @@ def reassign(visit: Visit, shopper: User, user_id: int | None = None) -> None:
     status = visit_states.move(visit, visit_states.REASSIGN)
     if shopper.id == visit.evaluator_id:
         raise SchedulingError(_("%(user)s already has this visit.", user=shopper.username))
-    why = ineligibility(shopper, visit.store, visit.month)
+    why = ineligibility(shopper, visit.store, visit.month,
+                        questionnaire_code=visit.questionnaire.code)
     if why:
         raise SchedulingError(why)
     before = {"evaluator_id": visit.evaluator_id, "status": visit.status,

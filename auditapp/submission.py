@@ -24,7 +24,7 @@ from sqlalchemy import bindparam, func, null, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 
-from . import integrity, item_types, scenarios, visit_states
+from . import integrity, integrity_questions, item_types, scenarios, visit_states
 from .audit import log_change
 from .extensions import db
 from .geo import haversine_m
@@ -141,7 +141,8 @@ def payload_from_form(form: MultiDict) -> dict:
     if "visit_type_confirmed" in facts:
         facts["visit_type_confirmed"] = {"1": True, "0": False}.get(facts["visit_type_confirmed"])
     return {"client_submission_id": form.get("client_submission_id", ""), "answers": answers,
-            "facts": facts, "scenario": scenarios.payload_from_form(form)}
+            "facts": facts, "scenario": scenarios.payload_from_form(form),
+            "integrity": {k[3:]: v for k, v in form.items() if k[:3] == "iq_"}}
 
 
 def form_state(visit: Visit) -> dict:
@@ -467,6 +468,7 @@ def submit(visit: Visit, payload: dict, user_id: int | None, *,
         integrity.record(visit.id, SUBMIT_EVENT)
         integrity.assess(visit, checked.facts, checked.answers,
                          {item.id: item.item_type for item in form.items}, now)
+        integrity_questions.record_answers(visit, payload or {})
     except IntegrityError:
         # ``client_submission_id`` is unique: another visit was sent with this id. (Or,
         # should a writer ever bypass the lock, this visit's answers were just stored by

@@ -20,7 +20,16 @@ from flask import current_app
 from flask_babel import gettext
 from sqlalchemy import Table, func, select, update
 
-from . import audit, conditions, item_types, notifications, scoring, settings, visit_states
+from . import (
+    audit,
+    conditions,
+    item_types,
+    notifications,
+    payments,
+    scoring,
+    settings,
+    visit_states,
+)
 from .extensions import db
 from .models import (
     Answer,
@@ -344,6 +353,7 @@ def release(visit: Visit, user) -> None:
     from . import corrective  # (it imports followup, which imports this module)
 
     corrective.on_release(visit)  # automatic corrective actions (issue #17 item 6)
+    payments.on_release(visit, user.id)
     notifications.notify(notifications.VISIT_RELEASED, visit)
 
 

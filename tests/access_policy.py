@@ -187,6 +187,25 @@ POLICY: dict[str, frozenset[str]] = {
     "hq.visit_reject": HQ,
     "hq.visit_correct": HQ,
     "hq.visit_void": HQ,
+    # shoppers as a workforce (issue #20): HQ only; a shopper's own profile, history, quiz
+    "hq.visit_grade": HQ,
+    "hq.visit_expense_cap": HQ,
+    "hq.shoppers_list": HQ,
+    "hq.shoppers_settings": HQ,
+    "hq.shopper_profile": HQ,
+    "hq.shopper_standing": HQ,
+    "hq.shopper_payout": HQ,
+    "hq.questionnaire_quiz": HQ,
+    "hq.integrity_truths": HQ,
+    "hq.payments_index": HQ,
+    "hq.payments_approve": HQ,
+    "hq.payments_batch": HQ,
+    "hq.payments_export": HQ,
+    "hq.payments_paid": HQ,
+    "hq.payments_settings": HQ,
+    "shopper.profile": SHOPPERS,
+    "shopper.history": SHOPPERS,
+    "shopper.quiz": SHOPPERS,
 }
 
 METHOD_POLICY: dict[tuple[str, str], frozenset[str]] = {}

@@ -79,10 +79,17 @@ def data_strings() -> set[str]:
                 if getattr(c.columns[0].type, "python_type", None) is str
                 and c.key not in ("password_hash", "role", "status", "kind", "visit_type",
                                   "severity", "item_type", "locale", "channel")]
+        # lists of texts in JSON columns (e.g. the options of a quiz or integrity question)
+        lists = [c.key for c in inspect(cls).column_attrs
+                 if c.key == "options" and getattr(cls, "__tablename__", "").endswith("questions")]
+        cols += lists
         if not cols:
             continue
         for row in db.session.execute(select(*[getattr(cls, c) for c in cols])):
             values.update(v for v in row if isinstance(v, str) and v)
+            for v in row:
+                if isinstance(v, list):
+                    values.update(x for x in v if isinstance(x, str) and x)
     return values
 
 

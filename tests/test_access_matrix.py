@@ -118,6 +118,13 @@ def build_samples(chain) -> dict:
                           storage_key=storage.save(storage.new_key("month-end/2020-01", ".pdf"),
                                                    b"%PDF-1.4 sample"))
     db.session.add(report)
+    # issue #20: a payment batch and a certification quiz question
+    from auditapp.models import PaymentBatch, QuizQuestion
+
+    batch = PaymentBatch()
+    quiz_question = QuizQuestion(questionnaire_code=chain.ms_q.code, text="Tell the staff?",
+                                 options=["Yes", "No"], correct=1)
+    db.session.add_all([batch, quiz_question])
     visit.token_expires_at = utcnow() + timedelta(days=30)
     db.session.commit()
     questionnaire = chain.ms_q
@@ -138,6 +145,7 @@ def build_samples(chain) -> dict:
         "user_id": other_user.id,
         "competitor_id": competitor.id,
         "notification_id": note.id,
+        "batch_id": batch.id,
         "token": visit.access_token,
         "n": 0,
         "code": "zh_CN",
@@ -151,6 +159,8 @@ def build_samples(chain) -> dict:
     overrides = {
         ("hq.qa_visit", "visit_id"): qa_visit.id,
         ("hq.scheduling_reassign", "visit_id"): assigned.id,
+        ("hq.questionnaire_quiz", "code"): chain.ms_q.code,
+        ("shopper.quiz", "code"): chain.ms_q.code,
     }
     return {"values": values, "overrides": overrides}
 

@@ -301,11 +301,28 @@ def _outside_hours(client, chain, visit):
     return "Arrival at 08:15 is outside the store's opening hours (10:00–22:00)."
 
 
+def _integrity_answer(client, chain, visit):
+    """Issue #20: an integrity question answered unlike what HQ recorded for the store and
+    month (sent through the API's ``integrity`` field)."""
+    from auditapp import integrity_questions
+
+    q = integrity_questions.add_question(visit.questionnaire.code, "Badge colour?",
+                                         ["Red", "Blue"], chain.hq.id)
+    integrity_questions.record_truths(visit.month, {(q.id, visit.store_id): 0}, chain.hq.id)
+    db.session.commit()
+    payload = full_payload(visit, VARIED, client_id=f"cid-{visit.id}")
+    payload["integrity"] = {str(q.id): 1}
+    r = client.post(api(visit, "submit"), headers=bearer(visit), json=payload)
+    assert r.status_code == 200, r.json
+    return ("1 integrity answer(s) differ from what head office recorded for the store and "
+            "month: Badge colour?")
+
+
 FLAG_CASES = {"visit_type": _visit_type, "too_fast": _too_fast, "far_checkin": _far_checkin,
               "timer_mismatch": _timer_mismatch, "photo_time": _photo_time,
               "photo_place": _photo_place, "duplicate_photo": _duplicate_photo,
               "copied_comment": _copied_comment, "straight_lining": _straight_lining,
-              "outside_hours": _outside_hours}
+              "outside_hours": _outside_hours, "integrity_answer": _integrity_answer}
 
 
 def test_every_flag_has_a_test():

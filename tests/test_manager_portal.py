@@ -100,6 +100,32 @@ def test_shopper_identity_never_reaches_the_manager(client, auth, chain, who):
         VisitEvent(visit_id=visit.id, kind="checkin",
                    data={"latitude": 31.2304, "longitude": 121.4737, "accuracy_m": 17.25}),
     ])
+    # the shopper as a workforce (issue #20): grade, pay, payout, integrity answers
+    from decimal import Decimal
+
+    from auditapp.models import (
+        IntegrityAnswer,
+        IntegrityQuestion,
+        ReportGrade,
+        ShopperProfile,
+        VisitPay,
+    )
+
+    question = IntegrityQuestion(questionnaire_code=visit.questionnaire.code,
+                                 text="Badge colour secret?", options=["Red", "Blue"])
+    db.session.add_all([
+        question,
+        ReportGrade(visit_id=visit.id, grade=7, reasons=["vague_comments"]),
+        VisitPay(visit_id=visit.id, expense_cap=Decimal("88.88"), fee=Decimal("50.00"),
+                 expenses=Decimal("73.45"), amount=Decimal("123.45"), status="paid",
+                 shopper_id=shopper.id),
+        ShopperProfile(user_id=shopper.id, home_city="Secretville", home_area="Hidden Park",
+                       payout_method="Alipay", payout_name="A. Payee",
+                       payout_account="6222-SECRET-ACCOUNT"),
+    ])
+    db.session.flush()
+    db.session.add(IntegrityAnswer(visit_id=visit.id, question_id=question.id, answer=0,
+                                   correct=False))
     db.session.commit()
     if who == "area_manager":
         make_area_manager("area.east@example.com", chain.regions[0])
@@ -133,7 +159,11 @@ def test_shopper_identity_never_reaches_the_manager(client, auth, chain, who):
     # no paradata, photo metadata or integrity flag
     secrets = [*SHOPPER_SECRETS, "31.2304", "121.4737", "42.5", "· 12:37", "12:37:00",
                "Secret Cam", "Acme", "31.9876", "f0f0f0f0", "17.25", "answered No to",
-               "Visit type not as assigned", "Risk"]
+               "Visit type not as assigned", "Risk",
+               # issue #20: no grade, leniency, pay, payout or integrity answer
+               "Report grade", "/10", "Vague comments", "Leniency", "lenient", "123.45",
+               "73.45", "88.88", "Expense cap", "6222-SECRET", "Secretville", "Hidden Park",
+               "Alipay", "A. Payee", "Badge colour", "integrity answer"]
     for url in urls:
         with client.get(url) as r:
             assert r.status_code == 200, url

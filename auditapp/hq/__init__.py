@@ -14,6 +14,7 @@ from . import (  # noqa: E402,F401
     masterdata,
     month_end,
     months,
+    payments,
     proposals,
     qa,
     questionnaires,
@@ -24,4 +25,5 @@ from . import (  # noqa: E402,F401
     scenarios,
     scheduling,
     settings,
+    shoppers,
 )

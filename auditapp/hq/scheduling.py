@@ -88,7 +88,10 @@ def scheduling_reassign(visit_id: int):
     ))
     form.shopper_id.choices = [(u.id, u.pseudonym) for u in shoppers
                                if u.id != visit.evaluator_id]
-    eligibility = {u.id: scheduling.ineligibility(u, visit.store, visit.month)
+    workforce = scheduling.workforce_rules.scheduling_facts()  # issue #20: read once
+    eligibility = {u.id: scheduling.ineligibility(u, visit.store, visit.month,
+                                                  workforce=workforce,
+                                                  questionnaire_code=visit.questionnaire.code)
                    for u in shoppers}
     status = 422
     if form.validate_on_submit():
