@@ -12,7 +12,18 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, and_, or_, select
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Index,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    and_,
+    or_,
+    select,
+)
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -104,6 +115,9 @@ class Visit(db.Model):
     csm_grade: Mapped[int | None]
     satisfied: Mapped[bool | None]
     scored_at: Mapped[datetime | None]
+    #: "Would you come back / recommend this store?", 0–10 (``auditapp.loyalty``): asked
+    #: beside the questionnaire, never a scored item, never in the BDI. None: not asked.
+    loyalty: Mapped[int | None] = mapped_column(SmallInteger)
 
     store: Mapped[Store | None] = relationship()
     competitor: Mapped[CompetitorStore | None] = relationship()
