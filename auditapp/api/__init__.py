@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__)
 
-from . import hq, routes, shopper  # noqa: E402,F401
+from . import hq, insights, routes, shopper  # noqa: E402,F401

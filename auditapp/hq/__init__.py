@@ -9,6 +9,7 @@ from . import (  # noqa: E402,F401
     audit,
     complaints,
     disputes,
+    insights,
     integrity_settings,
     masterdata,
     months,

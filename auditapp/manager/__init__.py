@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("manager", __name__)
 
-from . import regions, reports, routes  # noqa: E402,F401
+from . import insights, regions, reports, routes  # noqa: E402,F401
