@@ -128,7 +128,41 @@ def _answer_value(item_type: str, store_quality: float, rng: random.Random, targ
     return float(max(20, round(rng.gauss(mean, (limit - target) * 0.25))))
 
 
-def fill_answers(visit: Visit, questionnaire: Questionnaire, quality: float, rng: random.Random):
+#: Insights structure (issue #21). One visit differs from its store's usual level per
+#: dimension by a "shock" (standard deviation ``VISIT_SHOCK``); the customer's overall
+#: satisfaction (the satisfaction-scale answers, so the CSM) follows the shocks with
+#: ``SATISFACTION_LOADS`` (food quality most) and the loyalty answer with ``LOYALTY_LOADS``
+#: (courtesy most), so the Insights page has real drivers to find.
+VISIT_SHOCK = 0.15
+SATISFACTION_LOADS = {"quality": 0.8, "courtesy": 0.3, "speed": 0.2, "accuracy": 0.0,
+                      "cleanliness": 0.1}
+LOYALTY_LOADS = {"courtesy": 1.0, "quality": 0.4}
+
+
+def visit_shocks(rng: random.Random) -> dict[str, float]:
+    return {d: rng.gauss(0, VISIT_SHOCK) for d in scoring.DIMENSIONS}
+
+
+def item_quality(store_quality: float, dimension: str, item_type: str,
+                 shocks: dict[str, float] | None) -> float:
+    """The quality an answer reflects: the store's, moved by this visit's shocks."""
+    if not shocks:
+        return store_quality
+    if item_type == scoring.SCALE7:
+        moved = sum(load * shocks.get(d, 0.0) for d, load in SATISFACTION_LOADS.items())
+    else:
+        moved = shocks.get(dimension, 0.0)
+    return min(1.0, max(0.0, store_quality + moved))
+
+
+def loyalty_answer(store_quality: float, shocks: dict[str, float], rng: random.Random) -> int:
+    """The 0–10 "would you come back / recommend" answer of a visit."""
+    moved = sum(load * shocks.get(d, 0.0) for d, load in LOYALTY_LOADS.items())
+    return int(min(10, max(0, round(1.0 + 10 * (store_quality + moved) + rng.gauss(0, 1.4)))))
+
+
+def fill_answers(visit: Visit, questionnaire: Questionnaire, quality: float, rng: random.Random,
+                 shocks: dict[str, float] | None = None):
     for item in questionnaire.items:
         if item.allow_na and rng.random() < 0.08:
             visit.answers.append(Answer(item=item, na=True))
@@ -136,7 +170,8 @@ def fill_answers(visit: Visit, questionnaire: Questionnaire, quality: float, rng
         target = limit = None
         if item.item_type == scoring.TIMED:
             target, limit = item.target_limit(visit.visit_type)
-        value = _answer_value(item.item_type, quality, rng, target, limit)
+        level = item_quality(quality, item.dimension.code, item.item_type, shocks)
+        value = _answer_value(item.item_type, level, rng, target, limit)
         visit.answers.append(
             Answer(item=item, value=value, comment=rng.choice(COMMENTS) if value == 0 else "")
         )
@@ -187,6 +222,7 @@ def seed_demo(last_month: date | None = None, months: int = 6, seed: int = 7) ->
             "Use `flask --app wsgi seed-demo --reset` to wipe it first."
         )
     rng = random.Random(seed)
+    srng = random.Random(f"insights-{seed}")  # the visits' shocks and loyalty answers
     last = last_month or previous_month(date.today())
     month_firsts = months_ending(last, months)
 
@@ -274,7 +310,9 @@ def seed_demo(last_month: date | None = None, months: int = 6, seed: int = 7) ->
                 released_at=datetime.combine(first.replace(day=min(day + 2, 28)), time(9, 0)),
                 reviewed_by=hq,
             )
-            fill_answers(visit, ms_q, quality[store.code], rng)
+            shocks = visit_shocks(srng)
+            fill_answers(visit, ms_q, quality[store.code], rng, shocks)
+            visit.loyalty = loyalty_answer(quality[store.code], shocks, srng)
             db.session.add(visit)
             score_and_store(visit)
             visits += 1
@@ -350,7 +388,9 @@ def seed_demo(last_month: date | None = None, months: int = 6, seed: int = 7) ->
             visit.visit_type_confirmed = True
             visit.submitted_at = datetime.combine(visit.visit_date, time(19, 0))
             visit.started_at = visit.submitted_at - timedelta(minutes=38)
-            fill_answers(visit, ms_q, quality[store.code], rng)
+            shocks = visit_shocks(srng)
+            fill_answers(visit, ms_q, quality[store.code], rng, shocks)
+            visit.loyalty = loyalty_answer(quality[store.code], shocks, srng)
             score_and_store(visit)
         db.session.add(visit)
         if s_index < 4:

@@ -25,8 +25,9 @@ minimum samples are written in ``docs/INSIGHTS.md`` and on the page.
 - **Competitors** (``competitor_gaps``): our mean S_d minus theirs, significant when
   |gap| > 1.645·σ_d·√(1/n_ours + 1/n_theirs) (SCORING.md §10 with σ_d the visit-to-visit
   spread of that dimension in our stores).
-- **Item health** (``item_health``): per questionnaire version and item, pass rate, N/A
-  share, upheld disputes and the correlation of the item's score with the visit's CSM.
+- **Item health** (``item_health``): per questionnaire version and item, the shares of
+  full marks and of failed answers, N/A share, upheld disputes and the correlation of the
+  item's score with the visit's CSM.
 """
 
 from __future__ import annotations
@@ -66,7 +67,8 @@ MIN_SHARE_N = 10
 #: Default window, in months ending with the chosen month.
 DEFAULT_MONTHS = 12
 MAX_MONTHS = 36
-#: Item health: passed at least this share (or at most 1 − it) of the time.
+#: Item health: full marks (s = 100), or failed (SCORING.md §8), in at least this share of
+#: its answered (non-N/A) answers: the item tells nothing apart.
 ALWAYS_SHARE = 0.98
 #: Item health: N/A in at least this share of its answers.
 OFTEN_NA_SHARE = 0.20
@@ -92,8 +94,8 @@ RULES = {
 }
 
 FLAGS = {
-    "always": _l("Passed almost always"),
-    "never": _l("Passed almost never"),
+    "always": _l("Full marks almost always"),
+    "never": _l("Failed almost always"),
     "often_na": _l("Often N/A"),
     "disputes": _l("Many upheld disputes"),
     "contradicts": _l("Goes against overall satisfaction"),
@@ -707,15 +709,22 @@ class ItemHealth:
     answers: int
     na: int
     answered: int
-    passed: int
+    #: answers with full marks (s = 100)
+    full: int
+    #: answers failed (SCORING.md §8)
+    failed: int
     upheld: int
     r: float | None
     r_low: float | None
     r_high: float | None
 
     @property
-    def pass_share(self) -> float | None:
-        return self.passed / self.answered if self.answered else None
+    def full_share(self) -> float | None:
+        return self.full / self.answered if self.answered else None
+
+    @property
+    def failed_share(self) -> float | None:
+        return self.failed / self.answered if self.answered else None
 
     @property
     def na_share(self) -> float | None:
@@ -724,10 +733,10 @@ class ItemHealth:
     @property
     def flags(self) -> list[str]:
         out = []
-        if self.answered >= MIN_N and self.pass_share is not None:
-            if self.pass_share >= ALWAYS_SHARE:
+        if self.answered >= MIN_N:
+            if (self.full_share or 0) >= ALWAYS_SHARE:
                 out.append("always")
-            elif self.pass_share <= 1 - ALWAYS_SHARE:
+            elif (self.failed_share or 0) >= ALWAYS_SHARE:
                 out.append("never")
         if self.answers >= MIN_N and (self.na_share or 0) >= OFTEN_NA_SHARE:
             out.append("often_na")
@@ -773,6 +782,7 @@ def item_health(win: Period) -> list[VersionHealth]:
             func.sum(case((Answer.na.is_(True), 1), else_=0)),
             func.sum(case((answered, 1), else_=0)),
             func.sum(case((failed, 1), else_=0)),
+            func.sum(case((and_(answered, Answer.score >= 100), 1), else_=0)),
             func.sum(case((with_csm, 1), else_=0)),
             func.sum(case((with_csm, s), else_=0.0)), func.sum(case((with_csm, y), else_=0.0)),
             func.sum(case((with_csm, s * s), else_=0.0)),
@@ -807,7 +817,7 @@ def item_health(win: Period) -> list[VersionHealth]:
                   Item.position)).all()
     versions: dict[int, VersionHealth] = {}
     for item_id, code, text, text_zh, item_type, dim, qid, qcode, qname, version, kind in items:
-        total, na, n_answered, n_failed, n, sx, sy, sxx, syy, sxy = sums[item_id]
+        total, na, n_answered, n_failed, n_full, n, sx, sy, sxx, syy, sxy = sums[item_id]
         found = correlation(int(n or 0), float(sx or 0), float(sy or 0), float(sxx or 0),
                             float(syy or 0), float(sxy or 0))
         r, low, high = found if found else (None, None, None)
@@ -815,7 +825,7 @@ def item_health(win: Period) -> list[VersionHealth]:
                                                     int(visits.get(qid, 0)), []))
         vh.items.append(ItemHealth(
             item_id, code, dim, text, text_zh or "", item_type, int(total or 0),
-            int(na or 0), int(n_answered or 0), int(n_answered or 0) - int(n_failed or 0),
+            int(na or 0), int(n_answered or 0), int(n_full or 0), int(n_failed or 0),
             int(upheld.get(item_id, 0)), r, low, high))
     return list(versions.values())
 
@@ -942,7 +952,8 @@ def to_json(ins: Insights) -> dict:
              "visits": v.visits,
              "items": [{"item": i.code, "dimension": i.dimension, "type": i.item_type,
                         "answers": i.answers, "na": i.na, "answered": i.answered,
-                        "passed": i.passed, "upheld_disputes": i.upheld, "r": _num(i.r),
+                        "full_marks": i.full, "failed": i.failed,
+                        "upheld_disputes": i.upheld, "r": _num(i.r),
                         "flags": i.flags} for i in v.items]}
             for v in ins.health
         ],
