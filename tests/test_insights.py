@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 
 import numpy as np
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from auditapp import insights
 from auditapp.extensions import db
@@ -16,6 +16,7 @@ from auditapp.models import (
     CompetitorStore,
     Region,
     Store,
+    User,
     Visit,
     VisitDimensionScore,
 )
@@ -388,9 +389,22 @@ def test_brand_summary_pdf_has_the_insights_section(client, auth, chain):
                                     "brand-insights.pdf"))
     assert "Insights" in text and "What drives the CSM" in text
     assert "Where the three feeds disagree" in text
-    client.post("/auth/language/zh_CN")
+
+
+def test_brand_summary_pdf_insights_in_chinese(client, auth, chain):
+    driver_chain(chain)
+    from .test_reports_pdf import get_pdf, pdf_text
+
+    # HQ's own language setting (before the first request: the test's app context keeps
+    # the locale of its first request)
+    db.session.execute(update(User).where(User.username == "hq@example.com")
+                       .values(locale="zh_CN"))
+    db.session.commit()
+    auth.login("hq@example.com")
     region = db.session.scalar(select(Region).order_by(Region.code))
     text, _pages = pdf_text(get_pdf(
         client, f"/hq/reports/brand.pdf?month={MONTH}&region={region.id}",
         "brand-insights-zh.pdf"))
-    assert "洞察" in text
+    assert "洞察" in text and "影响顾客满意级度的因素" in text and "三类数据不一致之处" in text
+    html = client.get(f"/hq/insights?month={MONTH}").get_data(as_text=True)
+    assert "满意度关键驱动因素" in html and "重点改进" in html
