@@ -13,7 +13,8 @@ minimum samples are written in ``docs/INSIGHTS.md`` and on the page.
   CSM (and its loyalty answer when given), a multiple regression on standardised values
   (z-scores): the standardised coefficient β of each dimension, its 90 % interval
   (β ± t₀.₉₅·SE, ordinary least squares) and the simple correlation r. Visits with an N/A
-  dimension are left out. Needs ``MIN_N`` visits, else "too few visits".
+  dimension are left out. Needs ``MIN_N`` visits, else "too few visits". SQL returns the
+  moments (n, Σv, Σvvᵀ) in one row; the regression is computed from them.
 - **Derived importance**: max(β, 0) as a share of the sum, beside the configured
   dimension weights W_d as shares.
 - **Importance–performance** (``importance_performance``): importance β × performance
@@ -40,6 +41,7 @@ import numpy as np
 from flask_babel import lazy_gettext as _l
 from scipy import stats
 from sqlalchemy import Float, and_, case, cast, func, literal, or_, select
+from sqlalchemy.orm import aliased
 
 from . import analytics, loyalty, scoring
 from .analytics import Period
@@ -195,45 +197,92 @@ class Drivers:
         return next((c for c in self.coefficients if c.key == key), None)
 
 
-def standardised_ols(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, float,
-                                                            np.ndarray, int]:
-    """Ordinary least squares of z(y) on z(x) (columns standardised, so no intercept is
-    needed): (β, SE(β), R², which columns were kept (those that vary), degrees of
-    freedom n − k − 1)."""
-    n = x.shape[0]
-    sx = x.std(axis=0, ddof=1)
-    keep = sx > 1e-9
-    zx = (x[:, keep] - x[:, keep].mean(axis=0)) / sx[keep]
-    sy = y.std(ddof=1)
-    zy = (y - y.mean()) / sy if sy > 1e-12 else np.zeros_like(y)
-    beta, *_ = np.linalg.lstsq(zx, zy, rcond=None)
-    resid = zy - zx @ beta
-    dof = n - zx.shape[1] - 1
-    s2 = float(resid @ resid) / dof if dof > 0 else float("nan")
-    cov = s2 * np.linalg.pinv(zx.T @ zx)
-    se = np.sqrt(np.clip(np.diag(cov), 0, None))
-    total = float(zy @ zy)
-    r2 = 1 - float(resid @ resid) / total if total > 0 else float("nan")
-    return beta, se, r2, keep, dof
+def fit_moments(n: int, sums: np.ndarray, cross: np.ndarray, outcome: str,
+                weights: dict[str, float] | None = None) -> Drivers:
+    """The key-driver regression from the moments of (y, S_speed, …, S_cleanliness) over
+    ``n`` complete visits: ``sums`` Σv (k + 1), ``cross`` Σvvᵀ ((k + 1) × (k + 1)).
 
-
-def _driver_rows(win: Period, scope: Scope) -> np.ndarray:
-    """One row per visit: CSM, loyalty, S_d of each dimension (NaN when N/A or absent)."""
-    dims = [
-        func.avg(case((VisitDimensionScore.dimension == d, VisitDimensionScore.score)))
-        for d in DIMENSIONS
+    Ordinary least squares on standardised variables is a function of their correlation
+    matrix R alone: β = R_xx⁻¹ r_xy, R² = r_xyᵀβ, Var(β) = (1 − R²)/(n − k − 1) · R_xx⁻¹
+    (exactly what least squares on the z-scores gives); numpy does the algebra."""
+    if n < MIN_N:
+        return Drivers(outcome, n)
+    mean = sums / n
+    cov = (cross - n * np.outer(mean, mean)) / (n - 1)
+    sd = np.sqrt(np.clip(np.diag(cov), 0, None))
+    x_sd = sd[1:]
+    keep = x_sd > 1e-9 * max(1.0, float(np.abs(mean[1:]).max()))
+    constant = [d for d, k in zip(DIMENSIONS, keep, strict=True) if not k]
+    if sd[0] <= 1e-12 or not keep.any():
+        return Drivers(outcome, n, [], None, constant)
+    idx = np.concatenate([[0], 1 + np.flatnonzero(keep)])
+    corr = cov[np.ix_(idx, idx)] / np.outer(sd[idx], sd[idx])
+    r_xx, r_xy = corr[1:, 1:], corr[1:, 0]
+    inverse = np.linalg.pinv(r_xx)
+    beta = inverse @ r_xy
+    r2 = float(r_xy @ beta)
+    k = int(keep.sum())
+    dof = n - k - 1
+    if dof <= 0:
+        return Drivers(outcome, n, [], None, constant)
+    se = np.sqrt(np.clip(np.diag(inverse) * max(1.0 - r2, 0.0) / dof, 0, None))
+    t = float(stats.t.ppf(0.95, dof))
+    kept = [d for d, k_ in zip(DIMENSIONS, keep, strict=True) if k_]
+    positive = sum(max(float(b), 0.0) for b in beta) or 1.0
+    coefficients = [
+        Coefficient(d, float(b), float(b - t * e), float(b + t * e), float(r),
+                    importance=max(float(b), 0.0) / positive * 100,
+                    weight=(weights or {}).get(d))
+        for d, b, e, r in zip(kept, beta, se, r_xy, strict=True)
     ]
-    query = (
-        select(Visit.csm, Visit.loyalty, *dims)
-        .join(VisitDimensionScore, VisitDimensionScore.visit_id == Visit.id)
-        .join(Store, Store.id == Visit.store_id)
-        .where(*_ms_where(win, scope))
-        .group_by(Visit.id, Visit.csm, Visit.loyalty)
-    )
-    rows = db.session.execute(query).all()
-    if not rows:
-        return np.empty((0, 2 + len(DIMENSIONS)))
-    return np.array(rows, dtype=float)
+    return Drivers(outcome, n, coefficients, r2, constant)
+
+
+def fit_drivers(data: np.ndarray, outcome: str, weights: dict[str, float] | None = None
+                ) -> Drivers:
+    """``fit_moments`` on a matrix of visits: column 0 CSM, 1 loyalty, 2… the dimension
+    scores (NaN for missing); complete rows only. (Tests and small samples; the pages
+    take the moments from SQL, ``_driver_moments``.)"""
+    y_col = 0 if outcome == "csm" else 1
+    if data.size == 0:
+        return Drivers(outcome, 0)
+    sub = data[:, [y_col, *range(2, data.shape[1])]]
+    sub = sub[~np.isnan(sub).any(axis=1)]
+    return fit_moments(int(sub.shape[0]), sub.sum(axis=0), sub.T @ sub, outcome, weights)
+
+
+def _driver_moments(win: Period, scope: Scope) -> dict[str, tuple[int, np.ndarray, np.ndarray]]:
+    """n, Σv and Σvvᵀ of (outcome, S_d …) over the complete visits, for the CSM and for
+    the loyalty answer: one aggregate row from SQL (each dimension joined by its key,
+    no row per visit leaves the database)."""
+    scores = {d: aliased(VisitDimensionScore, name=f"s_{d}") for d in DIMENSIONS}
+    xs = [cast(scores[d].score, Float) for d in DIMENSIONS]
+    complete_x = and_(*[x.is_not(None) for x in xs])
+    outcomes = {"csm": cast(Visit.csm, Float), "loyalty": cast(Visit.loyalty, Float)}
+    columns = []
+    for y in outcomes.values():
+        cond = and_(complete_x, y.is_not(None))
+        values = [y, *xs]
+        columns.append(func.count(case((cond, 1))))
+        columns += [func.sum(case((cond, v))) for v in values]
+        columns += [func.sum(case((cond, values[a] * values[b])))
+                    for a in range(len(values)) for b in range(a, len(values))]
+    query = select(*columns).select_from(Visit).join(Store, Store.id == Visit.store_id)
+    for d in DIMENSIONS:
+        query = query.join(scores[d], and_(scores[d].visit_id == Visit.id,
+                                           scores[d].dimension == d))
+    row = [float(v or 0) for v in db.session.execute(query.where(*_ms_where(win, scope))).one()]
+    size = len(DIMENSIONS) + 1
+    per = 1 + size + size * (size + 1) // 2
+    out = {}
+    for i, name in enumerate(outcomes):
+        chunk = row[i * per:(i + 1) * per]
+        n, sums, upper = int(chunk[0]), np.array(chunk[1:1 + size]), chunk[1 + size:]
+        cross = np.zeros((size, size))
+        cross[np.triu_indices(size)] = upper
+        cross = cross + np.triu(cross, 1).T
+        out[name] = (n, sums, cross)
+    return out
 
 
 def configured_weights(win: Period, scope: Scope) -> dict[str, float]:
@@ -250,42 +299,12 @@ def configured_weights(win: Period, scope: Scope) -> dict[str, float]:
     return {d: w / total * 100 for d, w in weights.items()} if total else {}
 
 
-def fit_drivers(data: np.ndarray, outcome: str, weights: dict[str, float] | None = None
-                ) -> Drivers:
-    """The key-driver regression of ``outcome`` (column 0 CSM, column 1 loyalty) on the
-    dimension columns (2…) of ``data`` (``_driver_rows``); complete rows only."""
-    y_col = 0 if outcome == "csm" else 1
-    if data.size == 0:
-        return Drivers(outcome, 0)
-    sub = data[:, [y_col, *range(2, data.shape[1])]]
-    sub = sub[~np.isnan(sub).any(axis=1)]
-    n = int(sub.shape[0])
-    if n < MIN_N:
-        return Drivers(outcome, n)
-    y, x = sub[:, 0], sub[:, 1:]
-    beta, se, r2, keep, dof = standardised_ols(x, y)
-    t = float(stats.t.ppf(0.95, dof)) if dof > 0 else float("nan")
-    kept = [d for d, k in zip(DIMENSIONS, keep, strict=True) if k]
-    positive = sum(max(float(b), 0.0) for b in beta) or 1.0
-    coefficients = []
-    for i, d in enumerate(kept):
-        column = x[:, DIMENSIONS.index(d)]
-        r = float(np.corrcoef(column, y)[0, 1]) if y.std() > 0 else 0.0
-        b = float(beta[i])
-        coefficients.append(Coefficient(
-            d, b, b - t * float(se[i]), b + t * float(se[i]), r,
-            importance=max(b, 0.0) / positive * 100,
-            weight=(weights or {}).get(d)))
-    constant = [d for d, k in zip(DIMENSIONS, keep, strict=True) if not k]
-    return Drivers(outcome, n, coefficients, r2, constant)
-
-
 def key_drivers(win: Period, scope: Scope = BRAND) -> dict[str, Drivers]:
     """Drivers of the CSM and of the loyalty answer over the window's visits in scope."""
-    data = _driver_rows(win, scope)
+    moments = _driver_moments(win, scope)
     weights = configured_weights(win, scope)
-    return {"csm": fit_drivers(data, "csm", weights),
-            "loyalty": fit_drivers(data, "loyalty", weights)}
+    return {name: fit_moments(n, sums, cross, name, weights)
+            for name, (n, sums, cross) in moments.items()}
 
 
 @dataclass(frozen=True)
@@ -322,39 +341,82 @@ def correlation(n: int, sx: float, sy: float, sxx: float, syy: float, sxy: float
     return r, math.tanh(z - half), math.tanh(z + half)
 
 
-def _item_sums(where: list, y) -> list:
-    """Per item code (within its dimension): n, Σs, Σy, Σs², Σy², Σs·y over answered,
-    non-N/A, not voided answers of the visits in ``where``."""
-    s = cast(Answer.score, Float)
-    yf = cast(y, Float)
+def _answer_sums(win: Period, scope: Scope = BRAND) -> dict[int, list[float]]:
+    """One pass over the window's answers, per item id: [answers, N/A, answered (not N/A,
+    not voided), failed (SCORING.md §8), full marks, then over the mystery visits in
+    ``scope`` with a CSM: n, Σs, Σy, Σs², Σy², Σs·y (y the visit's CSM)]. Item health
+    (every counted visit) and the item drivers (mystery visits in scope) share it."""
+    answered = and_(Answer.na.is_(False), Answer.voided.is_(False),
+                    Answer.score.is_not(None))
+    failed = and_(answered, or_(Answer.score == 0,
+                                and_(Item.item_type == scoring.SCALE7, Answer.value < 0)))
+    in_scope = [Visit.kind == MYSTERY, Visit.store_id.is_not(None), analytics.counts_in(win)]
+    if scope.region_id is not None:
+        in_scope.append(Store.region_id == scope.region_id)
+    if scope.store_id is not None:
+        in_scope.append(Visit.store_id == scope.store_id)
+    with_csm = and_(answered, Visit.csm.is_not(None), *in_scope)
+    sc = cast(Answer.score, Float)
+    y = cast(Visit.csm, Float)
     query = (
         select(
-            Dimension.code, Item.code, func.max(Item.text), func.max(Item.text_zh),
-            func.max(Item.item_type), func.count(Answer.id), func.sum(s), func.sum(yf),
-            func.sum(s * s), func.sum(yf * yf), func.sum(s * yf),
+            Answer.item_id, func.count(Answer.id),
+            func.sum(case((Answer.na.is_(True), 1), else_=0)),
+            func.sum(case((answered, 1), else_=0)),
+            func.sum(case((failed, 1), else_=0)),
+            func.sum(case((and_(answered, Answer.score >= 100), 1), else_=0)),
+            func.sum(case((with_csm, 1), else_=0)),
+            func.sum(case((with_csm, sc), else_=0.0)), func.sum(case((with_csm, y), else_=0.0)),
+            func.sum(case((with_csm, sc * sc), else_=0.0)),
+            func.sum(case((with_csm, y * y), else_=0.0)),
+            func.sum(case((with_csm, sc * y), else_=0.0)),
         )
         .join(Visit, Visit.id == Answer.visit_id)
-        .join(Store, Store.id == Visit.store_id)
         .join(Item, Item.id == Answer.item_id)
-        .join(Dimension, Dimension.id == Item.dimension_id)
-        .where(*where, Answer.na.is_(False), Answer.voided.is_(False),
-               Answer.score.is_not(None), y.is_not(None))
-        .group_by(Dimension.code, Item.code)
+        .outerjoin(Store, Store.id == Visit.store_id)
+        .where(Visit.counted, win.includes(Visit.visit_date), Visit.score.is_not(None))
+        .group_by(Answer.item_id)
     )
-    return db.session.execute(query).all()
+    return {row[0]: [float(v or 0) for v in row[1:]] for row in db.session.execute(query)}
 
 
-def item_drivers(win: Period, scope: Scope = BRAND, outcome: str = "csm") -> list[ItemDriver]:
-    """Each item's score against the visit's CSM (or loyalty): r with its interval and n,
-    strongest first; items below ``MIN_N`` answers last, without a number."""
-    y = Visit.csm if outcome == "csm" else Visit.loyalty
+def _item_meta(item_ids) -> list:
+    """Items with their dimension and questionnaire version, in questionnaire order."""
+    if not item_ids:
+        return []
+    return db.session.execute(
+        select(Item.id, Item.code, Item.text, Item.text_zh, Item.item_type, Dimension.code,
+               Questionnaire.id, Questionnaire.code, Questionnaire.name,
+               Questionnaire.version, Questionnaire.kind)
+        .join(Dimension, Dimension.id == Item.dimension_id)
+        .join(Questionnaire, Questionnaire.id == Dimension.questionnaire_id)
+        .where(Item.id.in_(list(item_ids)))
+        .order_by(Questionnaire.code, Questionnaire.version, Dimension.position,
+                  Item.position)).all()
+
+
+def item_drivers(win: Period, scope: Scope = BRAND, *, sums: dict | None = None,
+                 meta: list | None = None) -> list[ItemDriver]:
+    """Each item (by its code, across questionnaire versions) against the visit's CSM:
+    r with its 90 % interval and n, strongest first; items below ``MIN_N`` answers last,
+    without a number."""
+    sums = sums if sums is not None else _answer_sums(win, scope)
+    meta = meta if meta is not None else _item_meta(sums)
+    merged: dict[tuple[str, str], list] = {}
+    for item_id, code, text, text_zh, item_type, dim, *_version in meta:
+        if item_id not in sums:
+            continue
+        entry = merged.setdefault((dim, code), [text, text_zh or "", item_type,
+                                                np.zeros(6)])
+        entry[3] += np.array(sums[item_id][5:11])
     out = []
-    for dim, code, text, text_zh, item_type, n, sx, sy, sxx, syy, sxy in _item_sums(
-            _ms_where(win, scope), y):
-        found = correlation(int(n), float(sx or 0), float(sy or 0), float(sxx or 0),
-                            float(syy or 0), float(sxy or 0))
+    for (dim, code), (text, text_zh, item_type, moments) in merged.items():
+        n = int(moments[0])
+        if not n:
+            continue
+        found = correlation(n, *map(float, moments[1:]))
         r, low, high = found if found else (None, None, None)
-        out.append(ItemDriver(code, dim, text, text_zh or "", item_type, int(n), r, low, high))
+        out.append(ItemDriver(code, dim, text, text_zh, item_type, n, r, low, high))
     out.sort(key=lambda i: (i.r is None, -(i.r or 0.0), i.item_code))
     return out
 
@@ -362,17 +424,28 @@ def item_drivers(win: Period, scope: Scope = BRAND, outcome: str = "csm") -> lis
 # --- importance × performance ----------------------------------------------------------------
 
 
-def dimension_means(win: Period, scope: Scope = BRAND) -> dict[str, tuple[float, int]]:
-    """Mean S_d and its number of visits over the window, per dimension, in scope."""
+def dimension_moments(win: Period, scope: Scope = BRAND
+                      ) -> dict[str, tuple[float, int, float]]:
+    """Mean S_d, its number of visits and the mean of S_d² over the window, per dimension,
+    in scope (one pass: the IPA's performance and the competitor gaps' σ)."""
+    score = VisitDimensionScore.score
     query = (
-        select(VisitDimensionScore.dimension, func.avg(VisitDimensionScore.score),
-               func.count(VisitDimensionScore.score))
+        select(VisitDimensionScore.dimension, func.avg(score), func.count(score),
+               func.avg(score * score))
         .join(Visit, Visit.id == VisitDimensionScore.visit_id)
         .join(Store, Store.id == Visit.store_id)
         .where(*_ms_where(win, scope))
         .group_by(VisitDimensionScore.dimension)
     )
-    return {d: (float(m), int(n)) for d, m, n in db.session.execute(query) if m is not None}
+    return {d: (float(m), int(n), float(m2))
+            for d, m, n, m2 in db.session.execute(query) if m is not None}
+
+
+def dimension_means(win: Period, scope: Scope = BRAND,
+                    moments: dict | None = None) -> dict[str, tuple[float, int]]:
+    """Mean S_d and its number of visits over the window, per dimension, in scope."""
+    moments = moments if moments is not None else dimension_moments(win, scope)
+    return {d: (m, n) for d, (m, n, _m2) in moments.items()}
 
 
 @dataclass(frozen=True)
@@ -510,6 +583,7 @@ class Disagreement:
 
 
 def _by_store_month(query) -> dict[tuple[int, str], tuple]:
+    """Rows (store id, YYYYMM month number, figures …) by (store id, "YYYY-MM")."""
     return {(row[0], _label(row[1])): tuple(row[2:]) for row in db.session.execute(query)}
 
 
@@ -525,32 +599,35 @@ def triangulate(win: Period, scope: Scope = BRAND,
     fair = config.bands[-1][0]
     base = [Visit.counted, win.includes(Visit.visit_date), Visit.score.is_not(None),
             Visit.store_id.is_not(None), analytics.counts_in(win)]
-    month = _month_key(Visit.visit_date)
-    ms = _by_store_month(
-        select(Visit.store_id, month, func.avg(Visit.score))
+    # the visit's month: its assignment month (the visit date lies in it, submission.py)
+    quality_score = aliased(VisitDimensionScore, name="quality_score")
+    ms: dict[tuple[int, str], tuple] = {}
+    qa: dict[tuple[int, str], tuple] = {}
+    quality: dict[str, dict[tuple[int, str], tuple]] = {MYSTERY: {}, QA: {}}
+    for kind, store_id, m, mean, q_mean in db.session.execute(
+        select(Visit.kind, Visit.store_id, Visit.month, func.avg(Visit.score),
+               func.avg(quality_score.score))
         .join(Store, Store.id == Visit.store_id)
-        .where(Visit.kind == MYSTERY, *base).group_by(Visit.store_id, month))
-    quality = {}
-    for kind in (MYSTERY, QA):
-        quality[kind] = _by_store_month(
-            select(Visit.store_id, month, func.avg(VisitDimensionScore.score))
-            .join(Visit, Visit.id == VisitDimensionScore.visit_id)
+        .outerjoin(quality_score, and_(quality_score.visit_id == Visit.id,
+                                       quality_score.dimension == QUALITY))
+        .where(Visit.kind.in_((MYSTERY, QA)), *base)
+        .group_by(Visit.kind, Visit.store_id, Visit.month)
+    ):
+        (ms if kind == MYSTERY else qa)[(store_id, m)] = (mean,)
+        quality[kind][(store_id, m)] = (q_mean,)
+    critical = {
+        (store_id, m): (n,)
+        for store_id, m, n in db.session.execute(
+            select(Visit.store_id, Visit.month, func.count(Answer.id))
+            .join(Visit, Visit.id == Answer.visit_id)
             .join(Store, Store.id == Visit.store_id)
-            .where(Visit.kind == kind, VisitDimensionScore.dimension == QUALITY, *base)
-            .group_by(Visit.store_id, month))
-    qa = _by_store_month(
-        select(Visit.store_id, month, func.avg(Visit.score))
-        .join(Store, Store.id == Visit.store_id)
-        .where(Visit.kind == QA, *base).group_by(Visit.store_id, month))
-    critical = _by_store_month(
-        select(Visit.store_id, month, func.count(Answer.id))
-        .join(Visit, Visit.id == Answer.visit_id)
-        .join(Store, Store.id == Visit.store_id)
-        .join(Item, Item.id == Answer.item_id)
-        .join(Dimension, Dimension.id == Item.dimension_id)
-        .where(Visit.kind == QA, *base, Dimension.code == QUALITY, Item.critical.is_(True),
-               Answer.na.is_(False), Answer.voided.is_(False), Answer.score == 0)
-        .group_by(Visit.store_id, month))
+            .where(Visit.kind == QA, *base, Answer.na.is_(False),
+                   Answer.voided.is_(False), Answer.score == 0,
+                   Answer.item_id.in_(
+                       select(Item.id).join(Dimension, Dimension.id == Item.dimension_id)
+                       .where(Dimension.code == QUALITY, Item.critical.is_(True))))
+            .group_by(Visit.store_id, Visit.month))
+    }
     c_month = _month_key(Complaint.received_on)
     complaints = _by_store_month(
         select(Complaint.store_id, c_month, func.count(Complaint.id))
@@ -558,12 +635,11 @@ def triangulate(win: Period, scope: Scope = BRAND,
         .where(win.includes(Complaint.received_on), analytics.counts_in(win))
         .group_by(Complaint.store_id, c_month))
     # the brand's 90th percentile of complaints per store, per month (stores with an MS)
-    p90: dict[str, float] = {}
-    months = sorted({m for _s, m in ms})
-    for m in months:
-        counts = np.array([complaints.get((s, mm), (0,))[0] for s, mm in ms if mm == m],
-                          dtype=float)
-        p90[m] = float(np.percentile(counts, 90)) if counts.size else math.inf
+    per_month: dict[str, list[int]] = {}
+    for key in ms:
+        per_month.setdefault(key[1], []).append(complaints.get(key, (0,))[0])
+    p90 = {m: float(np.percentile(np.array(counts, dtype=float), 90))
+           for m, counts in per_month.items()}
     keys = set(ms) | set(qa)
     if scope != BRAND:
         allowed_where = [Store.region_id == scope.region_id] if scope.region_id else []
@@ -645,22 +721,13 @@ class Gap:
         return "lead" if self.gap > 0 else "trail"
 
 
-def competitor_gaps(win: Period, region_id: int | None = None) -> list[Gap]:
+def competitor_gaps(win: Period, region_id: int | None = None,
+                    moments: dict | None = None) -> list[Gap]:
     """Per competitor chain and dimension (and overall): our mean minus theirs with both
     n, significant when |gap| > Z90·σ·√(1/n_ours + 1/n_theirs), σ the visit-to-visit
     spread of that dimension (of V for overall) in our own stores over the window."""
     scope = Scope(region_id=region_id)
-    sq = VisitDimensionScore.score * VisitDimensionScore.score
-    ours = {
-        d: (float(m), int(n), float(m2))
-        for d, m, n, m2 in db.session.execute(
-            select(VisitDimensionScore.dimension, func.avg(VisitDimensionScore.score),
-                   func.count(VisitDimensionScore.score), func.avg(sq))
-            .join(Visit, Visit.id == VisitDimensionScore.visit_id)
-            .join(Store, Store.id == Visit.store_id)
-            .where(*_ms_where(win, scope)).group_by(VisitDimensionScore.dimension))
-        if m is not None
-    }
+    ours = dict(moments if moments is not None else dimension_moments(win, scope))
     overall = db.session.execute(
         select(func.avg(Visit.score), func.count(Visit.id), func.avg(Visit.score * Visit.score))
         .join(Store, Store.id == Visit.store_id).where(*_ms_where(win, scope))).one()
@@ -764,69 +831,36 @@ class VersionHealth:
         return [i for i in self.items if i.flags]
 
 
-def item_health(win: Period) -> list[VersionHealth]:
+def item_health(win: Period, *, sums: dict | None = None, meta: list | None = None
+                ) -> list[VersionHealth]:
     """Every questionnaire version with counted visits in the window (mystery, QA and
-    competitor), each item's pass rate, N/A share, upheld disputes, and (mystery visits)
-    the correlation of its score with the visit's CSM."""
-    where = [Visit.counted, win.includes(Visit.visit_date), Visit.score.is_not(None)]
-    answered = and_(Answer.na.is_(False), Answer.voided.is_(False),
-                    Answer.score.is_not(None))
-    failed = and_(answered, or_(Answer.score == 0,
-                                and_(Item.item_type == scoring.SCALE7, Answer.value < 0)))
-    with_csm = and_(answered, Visit.csm.is_not(None), Visit.kind == MYSTERY)
-    s = cast(Answer.score, Float)
-    y = cast(Visit.csm, Float)
-    query = (
-        select(
-            Item.id, func.count(Answer.id),
-            func.sum(case((Answer.na.is_(True), 1), else_=0)),
-            func.sum(case((answered, 1), else_=0)),
-            func.sum(case((failed, 1), else_=0)),
-            func.sum(case((and_(answered, Answer.score >= 100), 1), else_=0)),
-            func.sum(case((with_csm, 1), else_=0)),
-            func.sum(case((with_csm, s), else_=0.0)), func.sum(case((with_csm, y), else_=0.0)),
-            func.sum(case((with_csm, s * s), else_=0.0)),
-            func.sum(case((with_csm, y * y), else_=0.0)),
-            func.sum(case((with_csm, s * y), else_=0.0)),
-        )
-        .join(Visit, Visit.id == Answer.visit_id)
-        .join(Item, Item.id == Answer.item_id)
-        .where(*where)
-        .group_by(Item.id)
-    )
-    sums = {row[0]: row[1:] for row in db.session.execute(query)}
+    competitor), each item's full-marks and failed shares, N/A share, upheld disputes, and
+    (mystery visits) the correlation of its score with the visit's CSM."""
+    sums = sums if sums is not None else _answer_sums(win)
     if not sums:
         return []
+    meta = meta if meta is not None else _item_meta(sums)
+    where = [Visit.counted, win.includes(Visit.visit_date), Visit.score.is_not(None)]
     upheld = dict(db.session.execute(
         select(Answer.item_id, func.count(Dispute.id))
         .join(Answer, Answer.id == Dispute.answer_id)
         .join(Visit, Visit.id == Dispute.visit_id)
-        .where(Dispute.status == DISPUTE_UPHELD, *where, Answer.item_id.in_(list(sums)))
+        .where(Dispute.status == DISPUTE_UPHELD, *where)
         .group_by(Answer.item_id)).all())
     visits = dict(db.session.execute(
         select(Visit.questionnaire_id, func.count(Visit.id)).where(*where)
         .group_by(Visit.questionnaire_id)).all())
-    items = db.session.execute(
-        select(Item.id, Item.code, Item.text, Item.text_zh, Item.item_type, Dimension.code,
-               Questionnaire.id, Questionnaire.code, Questionnaire.name,
-               Questionnaire.version, Questionnaire.kind)
-        .join(Dimension, Dimension.id == Item.dimension_id)
-        .join(Questionnaire, Questionnaire.id == Dimension.questionnaire_id)
-        .where(Item.id.in_(list(sums)))
-        .order_by(Questionnaire.code, Questionnaire.version, Dimension.position,
-                  Item.position)).all()
     versions: dict[int, VersionHealth] = {}
-    for item_id, code, text, text_zh, item_type, dim, qid, qcode, qname, version, kind in items:
+    for item_id, code, text, text_zh, item_type, dim, qid, qcode, qname, version, kind in meta:
         total, na, n_answered, n_failed, n_full, n, sx, sy, sxx, syy, sxy = sums[item_id]
-        found = correlation(int(n or 0), float(sx or 0), float(sy or 0), float(sxx or 0),
-                            float(syy or 0), float(sxy or 0))
+        found = correlation(int(n), sx, sy, sxx, syy, sxy)
         r, low, high = found if found else (None, None, None)
         vh = versions.setdefault(qid, VersionHealth(qid, qcode, qname, version, kind,
                                                     int(visits.get(qid, 0)), []))
         vh.items.append(ItemHealth(
-            item_id, code, dim, text, text_zh or "", item_type, int(total or 0),
-            int(na or 0), int(n_answered or 0), int(n_full or 0), int(n_failed or 0),
-            int(upheld.get(item_id, 0)), r, low, high))
+            item_id, code, dim, text, text_zh or "", item_type, int(total), int(na),
+            int(n_answered), int(n_full), int(n_failed), int(upheld.get(item_id, 0)),
+            r, low, high))
     return list(versions.values())
 
 
@@ -862,22 +896,27 @@ def build(month: Period, months: int = DEFAULT_MONTHS, scope: Scope = BRAND, *,
         own = key_drivers(win, scope)
         if own["csm"].enough:
             drivers, source = own, "region"
-    brand_means = dimension_means(win)
+    brand_moments = dimension_moments(win)
+    brand_means = dimension_means(win, moments=brand_moments)
     ipa = importance_performance(win, scope, drivers["csm"], brand_means, source)
-    item_scope = scope if source == "region" else BRAND
+    sums = _answer_sums(win)  # one pass over the answers: item health and item drivers
+    meta = _item_meta(sums)
+    item_sums = _answer_sums(win, scope) if source == "region" else sums
     total = loyalty_rows(win, "brand", scope)
     loyalty_scope = Scope(region_id=scope.region_id) if scope.store_id else scope
     return Insights(
         month=month, window=win, months=months, scope=scope,
         drivers=drivers, importance_from=source,
-        items=item_drivers(win, item_scope),
+        items=item_drivers(win, sums=item_sums, meta=meta),
         ipa=ipa,
         loyalty_total=total[0] if total else None,
         loyalty_regions=loyalty_rows(win, "region", loyalty_scope),
         loyalty_stores=stores_not_loyal(win, loyalty_scope),
         flags=triangulate(win, scope, config),
-        gaps=competitor_gaps(win, scope.region_id) if hq else [],
-        health=item_health(win) if hq else [],
+        gaps=(competitor_gaps(win, scope.region_id,
+                              brand_moments if scope.region_id is None else None)
+              if hq else []),
+        health=item_health(win, sums=sums, meta=meta) if hq else [],
     )
 
 
