@@ -34,10 +34,12 @@ minimum samples are written in ``docs/INSIGHTS.md`` and on the page.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from scipy import stats
 from sqlalchemy import Float, and_, case, cast, func, literal, or_, select
@@ -918,6 +920,35 @@ def build(month: Period, months: int = DEFAULT_MONTHS, scope: Scope = BRAND, *,
               if hq else []),
         health=item_health(win, sums=sums, meta=meta) if hq else [],
     )
+
+
+#: How long the Insights of a window of closed months are kept (seconds, per process).
+CACHE_SECONDS = 600
+
+
+def build_cached(month: Period, months: int = DEFAULT_MONTHS, scope: Scope = BRAND, *,
+                 hq: bool = True, config: scoring.ScoringConfig | None = None) -> Insights:
+    """``build``, kept for ``CACHE_SECONDS`` when every month of the window is closed:
+    a closed month's visits, complaints and settings never change again (SCORING.md §11),
+    so neither do its Insights (store and item names aside, which show as they were when
+    computed, for at most the cache's lifetime). A window with an open month is computed
+    every time. The cache lives in the app (``app.extensions``), one per process."""
+    from .months import is_provisional
+
+    win = window(month, months)
+    if is_provisional(win):
+        return build(month, months, scope, hq=hq, config=config)
+    cache = current_app.extensions.setdefault("insights_cache", {})
+    key = (month.label, months, scope, hq)
+    now = time.monotonic()
+    hit = cache.get(key)
+    if hit is not None and now - hit[0] < CACHE_SECONDS:
+        return hit[1]
+    result = build(month, months, scope, hq=hq, config=config)
+    if len(cache) > 200:  # regions × months × scopes: keep it small
+        cache.clear()
+    cache[key] = (now, result)
+    return result
 
 
 def _num(value: float | None, digits: int = 3) -> float | None:

@@ -408,3 +408,22 @@ def test_brand_summary_pdf_insights_in_chinese(client, auth, chain):
     assert "洞察" in text and "影响顾客满意级度的因素" in text and "三类数据不一致之处" in text
     html = client.get(f"/hq/insights?month={MONTH}").get_data(as_text=True)
     assert "满意度关键驱动因素" in html and "重点改进" in html
+
+
+def test_a_window_of_closed_months_is_computed_once(app, chain):
+    from auditapp.analytics import Period
+    from auditapp.models.months import MonthClosure
+
+    driver_chain(chain, n=60)
+    month = Period.month(MONTH)
+    with app.test_request_context():
+        open_first = insights.build_cached(month, 6)
+        assert insights.build_cached(month, 6) is not open_first  # an open month: live
+        for p in month.months_back(6):
+            db.session.add(MonthClosure(month=p.label, settings={}))
+        db.session.commit()
+        first = insights.build_cached(month, 6)
+        assert insights.build_cached(month, 6) is first
+        assert first.drivers["csm"].n == open_first.drivers["csm"].n == 60
+        assert insights.build_cached(month, 6, insights.Scope(region_id=chain.regions[0].id)) \
+            is not first

@@ -27,7 +27,7 @@ def hq_insights():
     store = store_param()
     scope = insights.Scope(region_id=store.region_id if store else region_id,
                            store_id=store.id if store else None)
-    data = insights.build(period, months, scope, config=scoring_config(period))
+    data = insights.build_cached(period, months, scope, config=scoring_config(period))
     body = insights.to_json(data)
     body["provisional"] = is_provisional(period)
     return jsonify(body)

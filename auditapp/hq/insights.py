@@ -79,7 +79,7 @@ def render(endpoint: str, *, regions: list[Region], allowed_regions: list[int] |
     store = store_param(allowed_regions)
     scope = insights.Scope(region_id=store.region_id if store else region_id,
                            store_id=store.id if store else None)
-    data = insights.build(period, months, scope, hq=hq, config=scoring_config(period))
+    data = insights.build_cached(period, months, scope, hq=hq, config=scoring_config(period))
     scope_name = (f"{store.code} {store.name}" if store
                   else next((r.name for r in regions if r.id == scope.region_id), "")
                   if scope.region_id else _("Brand"))
@@ -113,7 +113,7 @@ def insights_report(period, region=None) -> dict:
     """The brand summary PDF's Insights section (``reports/_insights.html``): its figures
     and charts for the brand or one region, over the 12 months ending with ``period``."""
     scope = insights.Scope(region_id=region.id if region is not None else None)
-    data = insights.build(period, insights.DEFAULT_MONTHS, scope, hq=region is None,
+    data = insights.build_cached(period, insights.DEFAULT_MONTHS, scope, hq=region is None,
                           config=scoring_config(period))
     return {
         "data": data,
