@@ -584,102 +584,115 @@ class Disagreement:
         return str(RULES[self.rule])
 
 
-def _by_store_month(query) -> dict[tuple[int, str], tuple]:
-    """Rows (store id, YYYYMM month number, figures …) by (store id, "YYYY-MM")."""
-    return {(row[0], _label(row[1])): tuple(row[2:]) for row in db.session.execute(query)}
-
-
 def triangulate(win: Period, scope: Scope = BRAND,
                 config: scoring.ScoringConfig | None = None) -> list[Disagreement]:
     """Store-months where MS, QA and the hotline disagree (``RULES``): newest month first.
 
     "Excellent" and "needs improvement" are the BDI bands of ``config``; a complaint count
     is in the brand's top tenth when it is at least that month's 90th percentile over the
-    stores with a mystery-shop score (and at least 1)."""
+    stores with a mystery-shop score (and at least 1). Everything is aggregated and the
+    rules are applied in SQL; only the flagged store-months leave the database (the 90th
+    percentiles come from a small count-of-counts query, numpy ``percentile``)."""
     config = config or scoring.DEFAULT_CONFIG
     excellent = config.bands[0][0]
     fair = config.bands[-1][0]
     base = [Visit.counted, win.includes(Visit.visit_date), Visit.score.is_not(None),
             Visit.store_id.is_not(None), analytics.counts_in(win)]
-    # the visit's month: its assignment month (the visit date lies in it, submission.py)
-    quality_score = aliased(VisitDimensionScore, name="quality_score")
-    ms: dict[tuple[int, str], tuple] = {}
-    qa: dict[tuple[int, str], tuple] = {}
-    quality: dict[str, dict[tuple[int, str], tuple]] = {MYSTERY: {}, QA: {}}
-    for kind, store_id, m, mean, q_mean in db.session.execute(
-        select(Visit.kind, Visit.store_id, Visit.month, func.avg(Visit.score),
-               func.avg(quality_score.score))
-        .join(Store, Store.id == Visit.store_id)
-        .outerjoin(quality_score, and_(quality_score.visit_id == Visit.id,
-                                       quality_score.dimension == QUALITY))
-        .where(Visit.kind.in_((MYSTERY, QA)), *base)
-        .group_by(Visit.kind, Visit.store_id, Visit.month)
-    ):
-        (ms if kind == MYSTERY else qa)[(store_id, m)] = (mean,)
-        quality[kind][(store_id, m)] = (q_mean,)
-    critical = {
-        (store_id, m): (n,)
-        for store_id, m, n in db.session.execute(
-            select(Visit.store_id, Visit.month, func.count(Answer.id))
-            .join(Visit, Visit.id == Answer.visit_id)
+    month = _month_key(Visit.visit_date)
+
+    def per_store_month(kind: str):
+        quality_score = aliased(VisitDimensionScore)
+        return (
+            select(Visit.store_id.label("store_id"), month.label("m"),
+                   func.avg(Visit.score).label("score"),
+                   func.avg(quality_score.score).label("quality"))
             .join(Store, Store.id == Visit.store_id)
-            .where(Visit.kind == QA, *base, Answer.na.is_(False),
-                   Answer.voided.is_(False), Answer.score == 0,
-                   Answer.item_id.in_(
-                       select(Item.id).join(Dimension, Dimension.id == Item.dimension_id)
-                       .where(Dimension.code == QUALITY, Item.critical.is_(True))))
-            .group_by(Visit.store_id, Visit.month))
-    }
+            .outerjoin(quality_score, and_(quality_score.visit_id == Visit.id,
+                                           quality_score.dimension == QUALITY))
+            .where(Visit.kind == kind, *base)
+            .group_by(Visit.store_id, month)
+            .subquery()
+        )
+
+    ms, qa = per_store_month(MYSTERY), per_store_month(QA)
+    critical = (
+        select(Visit.store_id.label("store_id"), month.label("m"),
+               func.count(Answer.id).label("n"))
+        .join(Visit, Visit.id == Answer.visit_id)
+        .join(Store, Store.id == Visit.store_id)
+        .where(Visit.kind == QA, *base, Answer.na.is_(False), Answer.voided.is_(False),
+               Answer.score == 0,
+               Answer.item_id.in_(
+                   select(Item.id).join(Dimension, Dimension.id == Item.dimension_id)
+                   .where(Dimension.code == QUALITY, Item.critical.is_(True))))
+        .group_by(Visit.store_id, month)
+        .subquery()
+    )
     c_month = _month_key(Complaint.received_on)
-    complaints = _by_store_month(
-        select(Complaint.store_id, c_month, func.count(Complaint.id))
-        .join(Store, Store.id == Complaint.store_id)
-        .where(win.includes(Complaint.received_on), analytics.counts_in(win))
-        .group_by(Complaint.store_id, c_month))
-    # the brand's 90th percentile of complaints per store, per month (stores with an MS)
-    per_month: dict[str, list[int]] = {}
-    for key in ms:
-        per_month.setdefault(key[1], []).append(complaints.get(key, (0,))[0])
-    p90 = {m: float(np.percentile(np.array(counts, dtype=float), 90))
-           for m, counts in per_month.items()}
-    keys = set(ms) | set(qa)
-    if scope != BRAND:
-        allowed_where = [Store.region_id == scope.region_id] if scope.region_id else []
-        if scope.store_id:
-            allowed_where.append(Store.id == scope.store_id)
-        allowed = set(db.session.scalars(select(Store.id).where(*allowed_where)))
-        keys = {k for k in keys if k[0] in allowed}
-    found: list[tuple[int, str, str, dict]] = []
-    for key in keys:
-        store_id, m = key
-        ms_v = ms.get(key, (None,))[0]
-        ms_q = quality[MYSTERY].get(key, (None,))[0]
-        qa_v = qa.get(key, (None,))[0]
-        qa_q = quality[QA].get(key, (None,))[0]
-        crit = int(critical.get(key, (0,))[0])
-        n_c = int(complaints.get(key, (0,))[0])
-        figures = {"ms": ms_v, "ms_quality": ms_q, "qa": qa_v, "qa_quality": qa_q,
-                   "qa_critical": crit, "complaints": n_c, "p90": p90.get(m)}
-        if (ms_q is not None and scoring.at_least(ms_q, excellent) and qa_v is not None
-                and (crit > 0 or (qa_q is not None and not scoring.at_least(qa_q, fair)))):
-            found.append((store_id, m, "ms_quality_vs_qa", figures))
-        if (ms_v is not None and scoring.at_least(ms_v, excellent) and n_c >= 1
-                and n_c >= p90.get(m, math.inf)):
-            found.append((store_id, m, "ms_vs_hotline", figures))
-        if (ms_v is not None and not scoring.at_least(ms_v, fair) and qa_v is not None
-                and scoring.at_least(qa_v, excellent) and n_c == 0):
-            found.append((store_id, m, "ms_low_vs_qa_hl", figures))
-    if not found:
+    complaints = (
+        select(Complaint.store_id.label("store_id"), c_month.label("m"),
+               func.count(Complaint.id).label("n"))
+        .where(win.includes(Complaint.received_on))
+        .group_by(Complaint.store_id, c_month)
+        .subquery()
+    )
+    on_ms = and_(complaints.c.store_id == ms.c.store_id, complaints.c.m == ms.c.m)
+    n_complaints = func.coalesce(complaints.c.n, 0)
+    # the brand's 90th percentile of complaints per store and month (stores with an MS)
+    counts: dict[int, list[tuple[int, int]]] = {}
+    for m, n, stores in db.session.execute(
+        select(ms.c.m, n_complaints, func.count())
+        .select_from(ms.outerjoin(complaints, on_ms))
+        .group_by(ms.c.m, n_complaints)
+    ):
+        counts.setdefault(int(m), []).append((int(n), int(stores)))
+    if not counts:
         return []
-    names = {
-        sid: (code, name, region)
-        for sid, code, name, region in db.session.execute(
-            select(Store.id, Store.code, Store.name, Region.name)
-            .join(Region, Region.id == Store.region_id)
-            .where(Store.id.in_({f[0] for f in found})))
+    p90 = {m: float(np.percentile(np.repeat([n for n, _k in pairs], [k for _n, k in pairs]),
+                                  90))
+           for m, pairs in counts.items()}
+    top_tenth = case({m: literal(v, Float) for m, v in p90.items()}, value=ms.c.m,
+                     else_=literal(1e9, Float))
+    n_critical = func.coalesce(critical.c.n, 0)
+    rules = {
+        "ms_quality_vs_qa": and_(
+            ms.c.quality.is_not(None), analytics._exact(ms.c.quality) >= excellent,
+            qa.c.score.is_not(None),
+            or_(n_critical > 0, and_(qa.c.quality.is_not(None),
+                                     analytics._exact(qa.c.quality) < fair))),
+        "ms_vs_hotline": and_(analytics._exact(ms.c.score) >= excellent, n_complaints >= 1,
+                              n_complaints >= top_tenth),
+        "ms_low_vs_qa_hl": and_(analytics._exact(ms.c.score) < fair,
+                                qa.c.score.is_not(None),
+                                analytics._exact(qa.c.score) >= excellent,
+                                n_complaints == 0),
     }
-    out = [Disagreement(sid, *names[sid], m, rule, figures)
-           for sid, m, rule, figures in found]
+    query = (
+        select(ms.c.store_id, ms.c.m, Store.code, Store.name, Region.name,
+               ms.c.score, ms.c.quality, qa.c.score, qa.c.quality, n_critical, n_complaints,
+               *[case((rule, 1), else_=0) for rule in rules.values()])
+        .select_from(ms)
+        .join(Store, Store.id == ms.c.store_id)
+        .join(Region, Region.id == Store.region_id)
+        .outerjoin(qa, and_(qa.c.store_id == ms.c.store_id, qa.c.m == ms.c.m))
+        .outerjoin(critical, and_(critical.c.store_id == ms.c.store_id,
+                                  critical.c.m == ms.c.m))
+        .outerjoin(complaints, on_ms)
+        .where(or_(*rules.values()))
+    )
+    if scope.region_id is not None:
+        query = query.where(Store.region_id == scope.region_id)
+    if scope.store_id is not None:
+        query = query.where(Store.id == scope.store_id)
+    out = []
+    for (store_id, m, code, name, region, ms_v, ms_q, qa_v, qa_q, crit, n_c,
+         *hits) in db.session.execute(query):
+        label = _label(m)
+        figures = {"ms": ms_v, "ms_quality": ms_q, "qa": qa_v, "qa_quality": qa_q,
+                   "qa_critical": int(crit), "complaints": int(n_c),
+                   "p90": p90.get(int(m))}
+        out += [Disagreement(store_id, code, name, region, label, rule, figures)
+                for rule, hit in zip(rules, hits, strict=True) if hit]
     out.sort(key=lambda d: (d.month, d.code, d.rule))
     out.sort(key=lambda d: d.month, reverse=True)
     return out
