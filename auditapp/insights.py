@@ -254,25 +254,33 @@ def fit_drivers(data: np.ndarray, outcome: str, weights: dict[str, float] | None
 
 
 def _driver_moments(win: Period, scope: Scope) -> dict[str, tuple[int, np.ndarray, np.ndarray]]:
-    """n, Σv and Σvvᵀ of (outcome, S_d …) over the complete visits, for the CSM and for
-    the loyalty answer: one aggregate row from SQL (each dimension joined by its key,
-    no row per visit leaves the database)."""
+    """n, Σv and Σvvᵀ of (outcome, S_d …) over the complete visits (a CSM and five
+    dimension scores), for the CSM and for the loyalty answer (those with one): one
+    aggregate row from SQL (each dimension joined by its key, no row per visit leaves
+    the database)."""
     scores = {d: aliased(VisitDimensionScore, name=f"s_{d}") for d in DIMENSIONS}
-    xs = [cast(scores[d].score, Float) for d in DIMENSIONS]
-    complete_x = and_(*[x.is_not(None) for x in xs])
-    outcomes = {"csm": cast(Visit.csm, Float), "loyalty": cast(Visit.loyalty, Float)}
+    xs = [scores[d].score for d in DIMENSIONS]
+    # complete visits: a CSM and all five dimension scores (the loyalty model: those of
+    # them with a loyalty answer)
+    complete = [Visit.csm.is_not(None), *[x.is_not(None) for x in xs]]
+    loyal = cast(Visit.loyalty, Float)
     columns = []
-    for y in outcomes.values():
-        cond = and_(complete_x, y.is_not(None))
+    for y, cond in ((Visit.csm, None), (loyal, loyal.is_not(None))):
         values = [y, *xs]
-        columns.append(func.count(case((cond, 1))))
-        columns += [func.sum(case((cond, v))) for v in values]
-        columns += [func.sum(case((cond, values[a] * values[b])))
+
+        def total(expr, cond=cond):
+            return func.sum(expr if cond is None else case((cond, expr)))
+
+        columns.append(func.count() if cond is None else func.count(case((cond, 1))))
+        columns += [total(v) for v in values]
+        columns += [total(values[a] * values[b])
                     for a in range(len(values)) for b in range(a, len(values))]
+    outcomes = ("csm", "loyalty")
     query = select(*columns).select_from(Visit).join(Store, Store.id == Visit.store_id)
     for d in DIMENSIONS:
         query = query.join(scores[d], and_(scores[d].visit_id == Visit.id,
                                            scores[d].dimension == d))
+    query = query.where(*complete)
     row = [float(v or 0) for v in db.session.execute(query.where(*_ms_where(win, scope))).one()]
     size = len(DIMENSIONS) + 1
     per = 1 + size + size * (size + 1) // 2
@@ -301,10 +309,12 @@ def configured_weights(win: Period, scope: Scope) -> dict[str, float]:
     return {d: w / total * 100 for d, w in weights.items()} if total else {}
 
 
-def key_drivers(win: Period, scope: Scope = BRAND) -> dict[str, Drivers]:
-    """Drivers of the CSM and of the loyalty answer over the window's visits in scope."""
+def key_drivers(win: Period, scope: Scope = BRAND,
+                weights: dict[str, float] | None = None) -> dict[str, Drivers]:
+    """Drivers of the CSM and of the loyalty answer over the window's visits in scope
+    (``weights``: the configured shares, when the caller has them)."""
     moments = _driver_moments(win, scope)
-    weights = configured_weights(win, scope)
+    weights = weights if weights is not None else configured_weights(win, scope)
     return {name: fit_moments(n, sums, cross, name, weights)
             for name, (n, sums, cross) in moments.items()}
 
@@ -427,27 +437,34 @@ def item_drivers(win: Period, scope: Scope = BRAND, *, sums: dict | None = None,
 
 
 def dimension_moments(win: Period, scope: Scope = BRAND
-                      ) -> dict[str, tuple[float, int, float]]:
-    """Mean S_d, its number of visits and the mean of S_d² over the window, per dimension,
-    in scope (one pass: the IPA's performance and the competitor gaps' σ)."""
+                      ) -> dict[str, tuple[float, int, float, float]]:
+    """Mean S_d, its number of visits, the mean of S_d² and the mean configured weight
+    W_d over the window, per dimension, in scope (one pass: the IPA's performance, the
+    competitor gaps' σ and the configured weights)."""
     score = VisitDimensionScore.score
     query = (
         select(VisitDimensionScore.dimension, func.avg(score), func.count(score),
-               func.avg(score * score))
+               func.avg(score * score), func.avg(VisitDimensionScore.weight))
         .join(Visit, Visit.id == VisitDimensionScore.visit_id)
         .join(Store, Store.id == Visit.store_id)
         .where(*_ms_where(win, scope))
         .group_by(VisitDimensionScore.dimension)
     )
-    return {d: (float(m), int(n), float(m2))
-            for d, m, n, m2 in db.session.execute(query) if m is not None}
+    return {d: (float(m), int(n), float(m2), float(w or 0))
+            for d, m, n, m2, w in db.session.execute(query) if m is not None}
+
+
+def weight_shares(moments: dict) -> dict[str, float]:
+    """The configured dimension weights of ``dimension_moments`` as shares (in %)."""
+    total = sum(w for *_rest, w in moments.values())
+    return {d: w / total * 100 for d, (*_rest, w) in moments.items()} if total else {}
 
 
 def dimension_means(win: Period, scope: Scope = BRAND,
                     moments: dict | None = None) -> dict[str, tuple[float, int]]:
     """Mean S_d and its number of visits over the window, per dimension, in scope."""
     moments = moments if moments is not None else dimension_moments(win, scope)
-    return {d: (m, n) for d, (m, n, _m2) in moments.items()}
+    return {d: (m, n) for d, (m, n, *_rest) in moments.items()}
 
 
 @dataclass(frozen=True)
@@ -523,43 +540,56 @@ class LoyaltyRow:
         return self.loyal / self.answered * 100 if self.answered >= MIN_SHARE_N else None
 
 
-def loyalty_rows(win: Period, by: str = "brand", scope: Scope = BRAND) -> list[LoyaltyRow]:
-    """Per brand, region or store: visits with a CSM and a loyalty answer, how many were
-    satisfied, how many of those were not loyal, how many loyal, the mean answer."""
+def _loyalty_by_store(win: Period, scope: Scope = BRAND) -> list[tuple]:
+    """Per store in scope: (store id, code, name, region id, region code, region name,
+    answered, satisfied, satisfied not loyal, loyal, Σ answers)."""
     answered = and_(Visit.csm.is_not(None), Visit.loyalty.is_not(None))
     satisfied = and_(answered, _satisfied(Visit.csm))
-    cols = [
-        func.count(case((answered, 1))),
-        func.sum(case((satisfied, 1), else_=0)),
-        func.sum(case((and_(satisfied, Visit.loyalty < loyalty.LOYAL_MIN), 1), else_=0)),
-        func.sum(case((and_(answered, Visit.loyalty >= loyalty.LOYAL_MIN), 1), else_=0)),
-        func.avg(case((answered, cast(Visit.loyalty, Float)))),
-    ]
-    where = _ms_where(win, scope)
-    if by == "store":
-        query = (select(Store.id, Store.name, Store.code, *cols)
-                 .join(Store, Store.id == Visit.store_id).where(*where)
-                 .group_by(Store.id, Store.name, Store.code))
-    elif by == "region":
-        query = (select(Region.id, Region.name, Region.code, *cols)
-                 .join(Store, Store.id == Visit.store_id)
-                 .join(Region, Region.id == Store.region_id).where(*where)
-                 .group_by(Region.id, Region.name, Region.code).order_by(Region.code))
-    else:
-        query = (select(literal(None), literal(""), literal(""), *cols)
-                 .join(Store, Store.id == Visit.store_id).where(*where))
-    rows = []
-    for gid, name, code, n, sat, snl, loyal, mean in db.session.execute(query):
-        rows.append(LoyaltyRow(gid, name or "", int(n or 0), int(sat or 0), int(snl or 0),
-                               int(loyal or 0), float(mean) if mean is not None else None,
-                               code or ""))
+    query = (
+        select(Store.id, Store.code, Store.name, Region.id, Region.code, Region.name,
+               func.count(case((answered, 1))),
+               func.sum(case((satisfied, 1), else_=0)),
+               func.sum(case((and_(satisfied, Visit.loyalty < loyalty.LOYAL_MIN), 1),
+                             else_=0)),
+               func.sum(case((and_(answered, Visit.loyalty >= loyalty.LOYAL_MIN), 1),
+                             else_=0)),
+               func.sum(case((answered, cast(Visit.loyalty, Float)), else_=0.0)))
+        .join(Store, Store.id == Visit.store_id)
+        .join(Region, Region.id == Store.region_id)
+        .where(*_ms_where(win, scope))
+        .group_by(Store.id, Store.code, Store.name, Region.id, Region.code, Region.name)
+    )
+    return [tuple(row) for row in db.session.execute(query)]
+
+
+def loyalty_rows(win: Period, by: str = "brand", scope: Scope = BRAND,
+                 stores: list[tuple] | None = None) -> list[LoyaltyRow]:
+    """Per brand, region or store: visits with a CSM and a loyalty answer, how many were
+    satisfied, how many of those were not loyal, how many loyal, the mean answer. One
+    query per store (``_loyalty_by_store``, or ``stores`` when the caller has it); the
+    regions and the brand are their stores' sums."""
+    stores = stores if stores is not None else _loyalty_by_store(win, scope)
+    groups: dict[object, list] = {}
+    for sid, code, name, rid, rcode, rname, n, sat, snl, loyal, total in stores:
+        key, label, gcode = {"store": (sid, name, code), "region": (rid, rname, rcode),
+                             "brand": (None, "", "")}[by]
+        entry = groups.setdefault(key, [label, gcode, 0, 0, 0, 0, 0.0])
+        for index, value in enumerate((n, sat, snl, loyal, total), start=2):
+            entry[index] += value or 0
+    if by == "brand" and not groups:
+        groups[None] = ["", "", 0, 0, 0, 0, 0.0]
+    rows = [LoyaltyRow(key, label, int(n), int(sat), int(snl), int(loyal),
+                       float(total) / n if n else None, gcode)
+            for key, (label, gcode, n, sat, snl, loyal, total) in groups.items()]
+    rows.sort(key=lambda r: r.code)
     return [r for r in rows if r.answered or by == "brand"]
 
 
-def stores_not_loyal(win: Period, scope: Scope = BRAND, limit: int = 15) -> list[LoyaltyRow]:
+def stores_not_loyal(win: Period, scope: Scope = BRAND, limit: int = 15,
+                     stores: list[tuple] | None = None) -> list[LoyaltyRow]:
     """Stores with the most satisfied-but-not-loyal visits (share first where it can be
     shown)."""
-    rows = [r for r in loyalty_rows(win, "store", scope) if r.satisfied_not_loyal]
+    rows = [r for r in loyalty_rows(win, "store", scope, stores) if r.satisfied_not_loyal]
     rows.sort(key=lambda r: (r.share_not_loyal is None, -(r.share_not_loyal or 0),
                              -r.satisfied_not_loyal, r.code))
     return rows[:limit]
@@ -590,9 +620,10 @@ def triangulate(win: Period, scope: Scope = BRAND,
 
     "Excellent" and "needs improvement" are the BDI bands of ``config``; a complaint count
     is in the brand's top tenth when it is at least that month's 90th percentile over the
-    stores with a mystery-shop score (and at least 1). Everything is aggregated and the
-    rules are applied in SQL; only the flagged store-months leave the database (the 90th
-    percentiles come from a small count-of-counts query, numpy ``percentile``)."""
+    brand's stores (those counting in the window; no complaint counts 0), and at least 1.
+    Everything is aggregated and the rules are applied in SQL; only the flagged
+    store-months leave the database (the 90th percentiles come from a small
+    count-of-counts query, numpy ``percentile``)."""
     config = config or scoring.DEFAULT_CONFIG
     excellent = config.bands[0][0]
     fair = config.bands[-1][0]
@@ -638,21 +669,24 @@ def triangulate(win: Period, scope: Scope = BRAND,
     )
     on_ms = and_(complaints.c.store_id == ms.c.store_id, complaints.c.m == ms.c.m)
     n_complaints = func.coalesce(complaints.c.n, 0)
-    # the brand's 90th percentile of complaints per store and month (stores with an MS)
+    # the brand's 90th percentile of complaints per store and month, over the brand's
+    # stores that count in the window (those without a complaint count 0)
+    stores = db.session.scalar(select(func.count(Store.id)).where(analytics.counts_in(win)))
     counts: dict[int, list[tuple[int, int]]] = {}
-    for m, n, stores in db.session.execute(
-        select(ms.c.m, n_complaints, func.count())
-        .select_from(ms.outerjoin(complaints, on_ms))
-        .group_by(ms.c.m, n_complaints)
+    for m, n, k in db.session.execute(
+        select(complaints.c.m, complaints.c.n, func.count())
+        .join(Store, Store.id == complaints.c.store_id).where(analytics.counts_in(win))
+        .group_by(complaints.c.m, complaints.c.n)
     ):
-        counts.setdefault(int(m), []).append((int(n), int(stores)))
-    if not counts:
-        return []
-    p90 = {m: float(np.percentile(np.repeat([n for n, _k in pairs], [k for _n, k in pairs]),
-                                  90))
-           for m, pairs in counts.items()}
-    top_tenth = case({m: literal(v, Float) for m, v in p90.items()}, value=ms.c.m,
-                     else_=literal(1e9, Float))
+        counts.setdefault(int(m), []).append((int(n), int(k)))
+    p90 = {}
+    for m, pairs in counts.items():
+        pairs.append((0, max(int(stores or 0) - sum(k for _n, k in pairs), 0)))
+        p90[m] = float(np.percentile(np.repeat([n for n, _k in pairs],
+                                               [k for _n, k in pairs]), 90))
+    never = literal(1e9, Float)  # no complaint that month: no top tenth
+    top_tenth = (case({m: literal(v, Float) for m, v in p90.items()}, value=ms.c.m,
+                      else_=never) if p90 else never)
     n_critical = func.coalesce(critical.c.n, 0)
     rules = {
         "ms_quality_vs_qa": and_(
@@ -747,7 +781,7 @@ def competitor_gaps(win: Period, region_id: int | None = None,
         select(func.avg(Visit.score), func.count(Visit.id), func.avg(Visit.score * Visit.score))
         .join(Store, Store.id == Visit.store_id).where(*_ms_where(win, scope))).one()
     if overall[0] is not None:
-        ours["overall"] = (float(overall[0]), int(overall[1]), float(overall[2]))
+        ours["overall"] = (float(overall[0]), int(overall[1]), float(overall[2]), 0.0)
     comp_where = [Visit.kind == COMPETITOR, Visit.counted, win.includes(Visit.visit_date),
                   Visit.score.is_not(None), Visit.competitor_id.is_not(None)]
     if region_id is not None:
@@ -769,7 +803,7 @@ def competitor_gaps(win: Period, region_id: int | None = None,
     for name, dim, mean, n in theirs:
         if mean is None or dim not in ours or not n:
             continue
-        m, n_o, m2 = ours[dim]
+        m, n_o, m2, *_rest = ours[dim]
         sigma = math.sqrt(max(m2 - m * m, 0.0) * n_o / (n_o - 1)) if n_o > 1 else 15.0
         half = Z90 * sigma * math.sqrt(1 / n_o + 1 / int(n))
         gaps.append(Gap(name, dim, m, float(mean), n_o, int(n), half))
@@ -905,28 +939,31 @@ def build(month: Period, months: int = DEFAULT_MONTHS, scope: Scope = BRAND, *,
     """All sections for ``scope`` over the window ending with ``month``. ``hq``: also
     the competitor gaps and item health (HQ only)."""
     win = window(month, months)
-    brand_drivers = key_drivers(win, BRAND)
+    brand_moments = dimension_moments(win)
+    brand_drivers = key_drivers(win, BRAND, weight_shares(brand_moments))
     drivers, source = brand_drivers, "brand"
     if scope.region_id is not None and scope.store_id is None:
         own = key_drivers(win, scope)
         if own["csm"].enough:
             drivers, source = own, "region"
-    brand_moments = dimension_moments(win)
     brand_means = dimension_means(win, moments=brand_moments)
     ipa = importance_performance(win, scope, drivers["csm"], brand_means, source)
     sums = _answer_sums(win)  # one pass over the answers: item health and item drivers
     meta = _item_meta(sums)
     item_sums = _answer_sums(win, scope) if source == "region" else sums
-    total = loyalty_rows(win, "brand", scope)
     loyalty_scope = Scope(region_id=scope.region_id) if scope.store_id else scope
+    by_store = _loyalty_by_store(win, loyalty_scope)
+    total = loyalty_rows(win, "brand", scope,
+                         [r for r in by_store if r[0] == scope.store_id]
+                         if scope.store_id else by_store)
     return Insights(
         month=month, window=win, months=months, scope=scope,
         drivers=drivers, importance_from=source,
         items=item_drivers(win, sums=item_sums, meta=meta),
         ipa=ipa,
         loyalty_total=total[0] if total else None,
-        loyalty_regions=loyalty_rows(win, "region", loyalty_scope),
-        loyalty_stores=stores_not_loyal(win, loyalty_scope),
+        loyalty_regions=loyalty_rows(win, "region", loyalty_scope, by_store),
+        loyalty_stores=stores_not_loyal(win, loyalty_scope, stores=by_store),
         flags=triangulate(win, scope, config),
         gaps=(competitor_gaps(win, scope.region_id,
                               brand_moments if scope.region_id is None else None)
