@@ -15,6 +15,7 @@ band colours of a chart, a page and a PDF cannot drift apart.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 
@@ -400,3 +401,132 @@ def heat_colour(value: float | None) -> str:
             f = (value - v0) / (v1 - v0)
             return _hex(a + (b - a) * f for a, b in zip(c0, c1, strict=True))
     return _hex(stops[-1][1])
+
+
+# --- insights (auditapp/insights.py): pages and the brand summary PDF -----------------------
+
+OK, BAD, WARN = PALETTE["ok"], PALETTE["bad"], PALETTE["warn"]
+
+
+def _figure(svg: Markup, title: str, rows: Sequence[tuple[str, str]]) -> Markup:
+    """A page chart: the picture and its figures, ``(label, text)``, as a table under a
+    disclosure (its text alternative, as ``_figures``)."""
+    cells = "".join(f'<tr><th scope="row">{escape(label)}</th>'
+                    f'<td class="num">{escape(text)}</td></tr>' for label, text in rows)
+    summary = gettext("Show the figures")
+    return Markup(
+        f'<figure class="chart-figure">{svg}<details class="chart-data"><summary>'
+        f'{escape(summary)}</summary><table class="table"><caption>{escape(title)}</caption>'
+        f"<tbody>{cells}</tbody></table></details></figure>"
+    )
+
+
+def coefficient_chart(
+    rows: Sequence[tuple], *, title: str, width: float = 460, row_height: float = 26,
+    figures: bool = True,
+) -> Markup:
+    """Horizontal bars of standardised coefficients with their 90 % interval as a whisker:
+    ``(label, beta, low, high)`` per row; the axis spans the intervals and zero."""
+    left = 12 + min(width * 0.38, max((_text_width(r[0], 11) for r in rows), default=40))
+    right, top = width - 14, 8.0
+    height = top + len(rows) * row_height + 22
+    lows = [r[2] for r in rows] + [0.0]
+    highs = [r[3] for r in rows] + [0.0]
+    lo = math.floor(min(lows) * 10) / 10
+    hi = math.ceil(max(highs) * 10) / 10
+    if hi - lo < 0.2:
+        hi = lo + 0.2
+
+    def x(value: float) -> float:
+        return left + (value - lo) / (hi - lo) * (right - left)
+
+    body = []
+    step = 0.1 if hi - lo <= 0.8 else 0.2 if hi - lo <= 1.6 else 0.5
+    tick = math.ceil(lo / step) * step
+    while tick <= hi + 1e-9:
+        body.append(f'<line x1="{x(tick):.1f}" x2="{x(tick):.1f}" y1="{top}" '
+                    f'y2="{height - 18:.1f}" stroke="{GRID}" stroke-width="0.8"/>')
+        body.append(_t(x(tick), height - 6, f"{tick:.1f}".replace("-0.0", "0.0"), size=9))
+        tick += step
+    body.append(f'<line x1="{x(0):.1f}" x2="{x(0):.1f}" y1="{top}" y2="{height - 18:.1f}" '
+                f'stroke="{INK}" stroke-width="1"/>')
+    for i, (label, beta, low, high, *_rest) in enumerate(rows):
+        y0 = top + i * row_height
+        mid = y0 + row_height / 2
+        colour = ACCENT if beta >= 0 else BAD
+        x0, x1 = sorted((x(0), x(beta)))
+        body.append(_t(left - 6, mid + 4, label, size=11, anchor="end", fill=INK))
+        body.append(f'<rect x="{x0:.1f}" y="{y0 + 6:.1f}" width="{max(x1 - x0, 0.8):.1f}" '
+                    f'height="{row_height - 12:.1f}" fill="{colour}"/>')
+        body.append(
+            f'<g stroke="{INK}" stroke-width="1.2"><line x1="{x(low):.1f}" x2="{x(high):.1f}" '
+            f'y1="{mid:.1f}" y2="{mid:.1f}"/><line x1="{x(low):.1f}" x2="{x(low):.1f}" '
+            f'y1="{mid - 4:.1f}" y2="{mid + 4:.1f}"/><line x1="{x(high):.1f}" '
+            f'x2="{x(high):.1f}" y1="{mid - 4:.1f}" y2="{mid + 4:.1f}"/></g>')
+    svg = _svg(width, height, body, title)
+    if not figures:
+        return svg
+    return _figure(svg, title, [(r[0], f"{r[1]:.2f} ({r[2]:.2f} – {r[3]:.2f})")
+                                for r in rows])
+
+
+def ipa_chart(
+    points: Sequence[tuple], *, importance_cut: float, performance_cut: float,
+    quadrant_labels: dict[str, str], title: str, x_label: str, y_label: str,
+    width: float = 440, height: float = 300, figures: bool = True,
+) -> Markup:
+    """The importance–performance matrix: ``(label, importance, performance, quadrant)``
+    per point; cut lines at ``importance_cut`` (x) and ``performance_cut`` (y); the four
+    quadrants named in their corners (``quadrant_labels`` by quadrant code)."""
+    left, right, top, bottom = 40.0, width - 10, 10.0, height - 34
+    xs = [p[1] for p in points] + [importance_cut, 0.0]
+    ys = [p[2] for p in points] + [performance_cut]
+    x_lo, x_hi = min(xs), max(xs)
+    pad = max((x_hi - x_lo) * 0.12, 0.05)
+    x_lo, x_hi = x_lo - pad, x_hi + pad
+    y_lo = max(0.0, math.floor(min(ys) / 5) * 5 - 5)
+    y_hi = min(100.0, math.ceil(max(ys) / 5) * 5 + 5)
+    if y_hi - y_lo < 10:
+        y_lo, y_hi = max(0.0, y_hi - 10), max(10.0, y_hi)
+
+    def px(v: float) -> float:
+        return left + (v - x_lo) / (x_hi - x_lo) * (right - left)
+
+    def py(v: float) -> float:
+        return bottom - (v - y_lo) / (y_hi - y_lo) * (bottom - top)
+
+    cx, cy = px(importance_cut), py(performance_cut)
+    body = [
+        f'<rect x="{cx:.1f}" y="{cy:.1f}" width="{right - cx:.1f}" height="{bottom - cy:.1f}" '
+        f'fill="{BAD}" fill-opacity="0.08"/>',
+        f'<rect x="{left}" y="{top}" width="{right - left:.1f}" height="{bottom - top:.1f}" '
+        f'fill="none" stroke="{GRID}"/>',
+        f'<line x1="{cx:.1f}" x2="{cx:.1f}" y1="{top}" y2="{bottom}" stroke="{MUTED}" '
+        f'stroke-dasharray="4 3"/>',
+        f'<line x1="{left}" x2="{right}" y1="{cy:.1f}" y2="{cy:.1f}" stroke="{MUTED}" '
+        f'stroke-dasharray="4 3"/>',
+        _t(right - 4, top + 12, quadrant_labels["keep_up"], anchor="end", size=9, fill=OK),
+        _t(right - 4, bottom - 5, quadrant_labels["concentrate"], anchor="end", size=9,
+           fill=BAD, weight="bold"),
+        _t(left + 4, bottom - 5, quadrant_labels["low_priority"], anchor="start", size=9),
+        _t(left + 4, top + 12, quadrant_labels["overkill"], anchor="start", size=9,
+           fill=WARN),
+        _t((left + right) / 2, height - 6, x_label, size=10, fill=INK),
+        f'<text x="12" y="{(top + bottom) / 2:.1f}" font-size="10" fill="{INK}" '
+        f'text-anchor="middle" transform="rotate(-90 12 {(top + bottom) / 2:.1f})" '
+        f'{FONT}>{escape(y_label)}</text>',
+        _t(left - 4, bottom + 3, f"{y_lo:.0f}", anchor="end", size=8),
+        _t(left - 4, top + 8, f"{y_hi:.0f}", anchor="end", size=8),
+    ]
+    for label, importance, performance, code, *_rest in points:
+        colour = BAD if code == "concentrate" else OK if code == "keep_up" else BRAND_2
+        x, y = px(importance), py(performance)
+        body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="{colour}"/>')
+        anchor = "end" if x > (left + right) / 2 else "start"
+        body.append(_t(x + (-8 if anchor == "end" else 8), y + 4, label, anchor=anchor,
+                       size=10, fill=INK))
+    svg = _svg(width, height, body, title)
+    if not figures:
+        return svg
+    return _figure(svg, title, [
+        (p[0], f"{p[1]:.2f} × {p[2]:.1f} · {quadrant_labels[p[3]]}") for p in points])

@@ -116,7 +116,41 @@ def previous_month(today: date) -> date:
     return (first - timedelta(days=1)).replace(day=1)
 
 
-def fill_answers(visit: Visit, questionnaire: Questionnaire, quality: float, rng: random.Random):
+#: Insights structure (issue #21). One visit differs from its store's usual level per
+#: dimension by a "shock" (standard deviation ``VISIT_SHOCK``); the customer's overall
+#: satisfaction (the satisfaction-scale answers, so the CSM) follows the shocks with
+#: ``SATISFACTION_LOADS`` (food quality most) and the loyalty answer with ``LOYALTY_LOADS``
+#: (courtesy most), so the Insights page has real drivers to find.
+VISIT_SHOCK = 0.15
+SATISFACTION_LOADS = {"quality": 0.8, "courtesy": 0.3, "speed": 0.2, "accuracy": 0.0,
+                      "cleanliness": 0.1}
+LOYALTY_LOADS = {"courtesy": 1.0, "quality": 0.4}
+
+
+def visit_shocks(rng: random.Random) -> dict[str, float]:
+    return {d: rng.gauss(0, VISIT_SHOCK) for d in scoring.DIMENSIONS}
+
+
+def item_quality(store_quality: float, dimension: str, item_type: str,
+                 shocks: dict[str, float] | None) -> float:
+    """The quality an answer reflects: the store's, moved by this visit's shocks."""
+    if not shocks:
+        return store_quality
+    if item_type == scoring.SCALE7:
+        moved = sum(load * shocks.get(d, 0.0) for d, load in SATISFACTION_LOADS.items())
+    else:
+        moved = shocks.get(dimension, 0.0)
+    return min(1.0, max(0.0, store_quality + moved))
+
+
+def loyalty_answer(store_quality: float, shocks: dict[str, float], rng: random.Random) -> int:
+    """The 0–10 "would you come back / recommend" answer of a visit."""
+    moved = sum(load * shocks.get(d, 0.0) for d, load in LOYALTY_LOADS.items())
+    return int(min(10, max(0, round(1.0 + 10 * (store_quality + moved) + rng.gauss(0, 1.4)))))
+
+
+def fill_answers(visit: Visit, questionnaire: Questionnaire, quality: float, rng: random.Random,
+                 shocks: dict[str, float] | None = None):
     """Plausible answers (each type's ``demo_value``) to the items the visit asks: an item
     hidden by its condition gets none, as in a real submission (``conditions.py``)."""
     answers: dict[str, dict] = {}
@@ -131,7 +165,8 @@ def fill_answers(visit: Visit, questionnaire: Questionnaire, quality: float, rng
             visit.answers.append(Answer(item=item, na=True))
             answers[str(item.id)] = {"na": True}
             continue
-        value = kind.demo_value(item, visit.visit_type, quality, rng)
+        level = item_quality(quality, item.dimension.code, item.item_type, shocks)
+        value = kind.demo_value(item, visit.visit_type, level, rng)
         failed = kind.failed(item, visit.visit_type, value)
         if kind.photos:
             value = 0.0  # the demo stores no image files
@@ -189,6 +224,7 @@ def seed_demo(last_month: date | None = None, months: int = 6, seed: int = 7) ->
             "Use `flask --app wsgi seed-demo --reset` to wipe it first."
         )
     rng = random.Random(seed)
+    srng = random.Random(f"insights-{seed}")  # the visits' shocks and loyalty answers
     last = last_month or previous_month(date.today())
     month_firsts = months_ending(last, months)
 
@@ -278,7 +314,9 @@ def seed_demo(last_month: date | None = None, months: int = 6, seed: int = 7) ->
             )
             # one shopper scores too kindly (issue #20: flagged lenient)
             lenient = shopper is shoppers[demo_workforce.LENIENT_SHOPPER]
-            fill_answers(visit, ms_q, 1.0 if lenient else quality[store.code], rng)
+            shocks = visit_shocks(srng)
+            fill_answers(visit, ms_q, 1.0 if lenient else quality[store.code], rng, shocks)
+            visit.loyalty = loyalty_answer(quality[store.code], shocks, srng)
             db.session.add(visit)
             score_and_store(visit)
             visits += 1
@@ -354,7 +392,9 @@ def seed_demo(last_month: date | None = None, months: int = 6, seed: int = 7) ->
             visit.visit_type_confirmed = True
             visit.submitted_at = datetime.combine(visit.visit_date, time(19, 0))
             visit.started_at = visit.submitted_at - timedelta(minutes=38)
-            fill_answers(visit, ms_q, quality[store.code], rng)
+            shocks = visit_shocks(srng)
+            fill_answers(visit, ms_q, quality[store.code], rng, shocks)
+            visit.loyalty = loyalty_answer(quality[store.code], shocks, srng)
             score_and_store(visit)
         db.session.add(visit)
         if s_index < 4:

@@ -26,7 +26,15 @@ from sqlalchemy import func, insert, select, text
 from werkzeug.security import generate_password_hash
 
 from . import scoring
-from .demo import COMMENTS, COMPLAINT_TEXTS, months_ending, previous_month
+from .demo import (
+    COMMENTS,
+    COMPLAINT_TEXTS,
+    item_quality,
+    loyalty_answer,
+    months_ending,
+    previous_month,
+    visit_shocks,
+)
 from .extensions import db
 from .models import (
     HQ_ADMIN,
@@ -171,17 +179,22 @@ class _Visits:
         self.count = {MYSTERY: 0, QA: 0}
         self.answer_count = 0
 
-    def add(self, form: ScoringForm, quality: float, rng: random.Random, **visit: object) -> None:
+    def add(self, form: ScoringForm, quality: float, rng: random.Random,
+            srng: random.Random | None = None, **visit: object) -> None:
+        """One visit; ``srng`` (mystery visits): draw the visit's shocks and loyalty answer
+        (``demo.visit_shocks``), so satisfaction has drivers for Insights to find."""
         visit_id = self.next_visit_id
         self.next_visit_id += 1
         visit_type = str(visit["visit_type"])
+        shocks = visit_shocks(srng) if srng is not None else None
         item_answers: list[scoring.ItemAnswer] = []
         answer_rows: list[dict] = []
         given: dict[str, dict] = {}
         for item in form.items:  # every answer first, then only those asked are kept
             if item.kind.asked and not item.kind.photos:  # no files here
                 na = item.allow_na and rng.random() < 0.08
-                value = None if na else _answer_value(item, quality, visit_type, rng)
+                level = item_quality(quality, item.dimension, item.item_type, shocks)
+                value = None if na else _answer_value(item, level, visit_type, rng)
                 given[str(item.id)] = {"value": value, "na": na}
         shown = form.visible_ids(visit_type, str(visit.get("kind", MYSTERY)), given)
         for item in form.items:
@@ -221,6 +234,7 @@ class _Visits:
                 "arrival_time": None, "visit_type_confirmed": True, "created_at": self.now,
                 "score": result.score, "csm": result.csm, "csm_grade": result.csm_grade,
                 "satisfied": result.satisfied, "scored_at": self.now,
+                "loyalty": loyalty_answer(quality, shocks, srng) if shocks else None,
                 **visit,
             }
         )
@@ -267,6 +281,7 @@ def generate_chain(
         )
     started = clock.perf_counter()
     rng = random.Random(seed)
+    srng = random.Random(f"insights-{seed}")  # visits' shocks and loyalty (demo.visit_shocks)
     now = utcnow().replace(microsecond=0)
     last = last_month or previous_month(date.today())
     month_firsts = months_ending(last, months)
@@ -370,7 +385,7 @@ def generate_chain(
                 shopper = shoppers[(m_index * 5 + s_index + 1) % len(shoppers)]
             day = first.replace(day=1 + rng.randrange(25))
             visits.add(
-                ms_form, q, rng, kind=MYSTERY, store_id=store["id"],
+                ms_form, q, rng, srng, kind=MYSTERY, store_id=store["id"],
                 evaluator_id=shopper["id"], month=month,
                 visit_type=types[(m_index + s_index) % len(types)], status=RELEASED,
                 visit_date=day, arrival_time=time(11 + rng.randrange(9), rng.randrange(60)),

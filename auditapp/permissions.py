@@ -113,6 +113,7 @@ ROLES_BY_CODE: dict[str, Role] = {
         NavLink("hq.disputes", _l("Disputes"), Cap.DECIDE_FOLLOW_UP),
         NavLink("hq.actions", _l("Actions"), Cap.DECIDE_FOLLOW_UP),
         NavLink("hq.competitors", _l("Competitors"), Cap.VIEW_CHAIN),
+        NavLink("hq.insights_page", _l("Insights"), Cap.VIEW_CHAIN),
         NavLink("hq.stores", _l("Stores"), Cap.MANAGE_MASTERDATA),
         NavLink("hq.users", _l("People"), Cap.MANAGE_MASTERDATA),
         NavLink("hq.shoppers_list", _l("Shoppers"), Cap.MANAGE_MASTERDATA),
@@ -131,7 +132,9 @@ ROLES_BY_CODE: dict[str, Role] = {
     AREA_MANAGER: Role(
         AREA_MANAGER, _STORE_SIDE | {Cap.SEE_REGION_STORES, Cap.VIEW_REGION_SUMMARY},
         "manager.regions",
-        (NavLink("manager.regions", _l("My regions"), Cap.VIEW_REGION_SUMMARY), *_STORE_NAV),
+        (NavLink("manager.regions", _l("My regions"), Cap.VIEW_REGION_SUMMARY),
+         NavLink("manager.insights_page", _l("Insights"), Cap.VIEW_REGION_SUMMARY),
+         *_STORE_NAV),
     ),
     MANAGER: Role(
         MANAGER, _STORE_SIDE | {Cap.SEE_OWN_STORES, Cap.ACKNOWLEDGE_VISITS},

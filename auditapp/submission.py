@@ -7,7 +7,9 @@ A payload, whatever it comes from, looks like::
      "answers": {"<item id>": {"value": 1, "na": false, "comment": ""}, …},
      "facts": {"visit_date": "2026-05-10", "arrival_time": "12:30",
                "visit_type_confirmed": true, "order_description": "…",
-               "receipt_total": 35.5, "overall_comment": "…"}}
+               "receipt_total": 35.5, "overall_comment": "…", "loyalty": 8}}
+
+(``loyalty``: the optional 0–10 "would you come back / recommend" answer, ``loyalty.py``.)
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from sqlalchemy import bindparam, func, null, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 
-from . import integrity, integrity_questions, item_types, scenarios, visit_states
+from . import integrity, integrity_questions, item_types, loyalty, scenarios, visit_states
 from .audit import log_change
 from .extensions import db
 from .geo import haversine_m
@@ -39,7 +41,7 @@ from .visits import ScoringForm, load_form, local_now, save_scored_answers, scor
 
 TIMED_MAX_SECONDS = item_types.TIMED_MAX_SECONDS
 FACT_FIELDS = ("visit_date", "arrival_time", "visit_type_confirmed", "order_description",
-               "receipt_total", "overall_comment")
+               "receipt_total", "overall_comment", loyalty.FIELD)
 TEXT_FACTS = ("order_description", "overall_comment")
 #: A draft's answer value is a short scalar (1, -30, "249" as the form holds it).
 DRAFT_VALUE_LIMIT = 64
@@ -160,6 +162,7 @@ def form_state(visit: Visit) -> dict:
         "order_description": visit.order_description or "",
         "receipt_total": visit.receipt_total,
         "overall_comment": visit.overall_comment or "",
+        loyalty.FIELD: visit.loyalty,
     }
     return {"answers": answers, "facts": facts}
 
@@ -380,6 +383,10 @@ def validate(visit: Visit, payload: dict, form: ScoringForm) -> Checked:
             out.errors["receipt_total"] = _("Enter the receipt total as a number, e.g. 35.50.")
         else:
             out.facts["receipt_total"] = total
+    if visit.kind != QA:  # the loyalty question is the customer's, not the auditor's
+        out.facts[loyalty.FIELD], problem = loyalty.parse(facts.get(loyalty.FIELD))
+        if problem:
+            out.errors[loyalty.FIELD] = problem
     for name in TEXT_FACTS:
         out.facts[name] = str(facts.get(name) or "") if name in asked else ""
         if problem := text_problem(out.facts[name]):

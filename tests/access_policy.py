@@ -71,6 +71,7 @@ POLICY: dict[str, frozenset[str]] = {
     "manager.index": MANAGERS,
     "manager.actions": MANAGERS,
     "manager.regions": AREA_MANAGERS,
+    "manager.insights_page": AREA_MANAGERS,  # Insights for one's own regions (#21)
     "manager.store": STORE_MANAGER,
     "manager.visit": STORE_MANAGER,
     "manager.acknowledge": frozenset({"manager_a"}),
@@ -117,6 +118,7 @@ POLICY: dict[str, frozenset[str]] = {
     "api.hq_visit_receipt": HQ,
     "api.hq_store_receipt": HQ,
     "api.hq_dimensions": HQ,
+    "api.hq_insights": HQ,  # Insights as JSON (#21)
     "api.hq_series": HQ,
     "api.hq_recovery": HQ,
     "hq.index": HQ,
@@ -135,6 +137,7 @@ POLICY: dict[str, frozenset[str]] = {
     "hq.competitor_edit": HQ,
     "hq.competitor_new": HQ,
     "hq.competitors": HQ,
+    "hq.insights_page": HQ,  # Insights: drivers, IPA, loyalty, triangulation (#21)
     "hq.complaints": HQ,
     "hq.complaint_detail": HQ,
     "hq.complaint_handling": HQ,

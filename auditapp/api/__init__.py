@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__)
 
-from . import hq, recovery, routes, shopper  # noqa: E402,F401
+from . import F401, hq, insights, recovery, routes, shopper  # noqa: E402

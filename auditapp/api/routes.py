@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import current_app, jsonify
 
-from . import bp, hq, recovery, shopper
+from . import bp, hq, insights, recovery, shopper
 
 
 @bp.route("/health")
@@ -44,7 +44,7 @@ def openapi_spec() -> dict:
         "responses": {"200": {"description": "The app is up"}},
     }}}
     schemas: dict = {}
-    for module in (shopper, hq, recovery):
+    for module in (shopper, hq, recovery, insights):
         paths.update(module.OPENAPI_PATHS)
         schemas.update(module.OPENAPI_SCHEMAS)
     return {

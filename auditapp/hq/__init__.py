@@ -10,6 +10,7 @@ from . import (  # noqa: E402,F401
     complaints,
     deadlines,
     disputes,
+    insights,
     integrity_settings,
     masterdata,
     month_end,

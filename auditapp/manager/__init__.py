@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("manager", __name__)
 
-from . import month_reports, regions, reports, routes, scenario_views  # noqa: E402,F401
+from . import insights, month_reports, regions, reports, routes, scenario_views  # noqa: E402,F401

@@ -16,6 +16,7 @@ from sqlalchemy import (
     JSON,
     ForeignKey,
     Index,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -127,6 +128,9 @@ class Visit(db.Model):
     csm_grade: Mapped[int | None]
     satisfied: Mapped[bool | None]
     scored_at: Mapped[datetime | None]
+    #: "Would you come back / recommend this store?", 0–10 (``auditapp.loyalty``): asked
+    #: beside the questionnaire, never a scored item, never in the BDI. None: not asked.
+    loyalty: Mapped[int | None] = mapped_column(SmallInteger)
 
     store: Mapped[Store | None] = relationship()
     competitor: Mapped[CompetitorStore | None] = relationship()

@@ -45,8 +45,8 @@
       a.comment = c ? c.value : "";
       answers[id] = a;
     });
-    ["visit_date", "arrival_time", "order_description", "receipt_total", "overall_comment"]
-      .forEach(function (k) { facts[k] = form.elements[k].value; });
+    ["visit_date", "arrival_time", "order_description", "receipt_total", "overall_comment", "loyalty"]
+      .forEach(function (k) { if (form.elements[k]) facts[k] = form.elements[k].value; });
     var c = form.querySelector("input[name=visit_type_confirmed]:checked");
     facts.visit_type_confirmed = c ? c.value === "1" : null;
     var out = { answers: answers, facts: facts };
@@ -66,8 +66,8 @@
       var c = fs.querySelector("textarea[name=c_" + id + "]"); if (c) c.value = a.comment || "";
     });
     var f = p.facts || {};
-    ["visit_date", "arrival_time", "order_description", "receipt_total", "overall_comment"]
-      .forEach(function (k) { if (f[k] !== undefined && f[k] !== null) form.elements[k].value = f[k]; });
+    ["visit_date", "arrival_time", "order_description", "receipt_total", "overall_comment", "loyalty"]
+      .forEach(function (k) { if (f[k] !== undefined && f[k] !== null && form.elements[k]) form.elements[k].value = f[k]; });
     form.querySelectorAll("input[name=visit_type_confirmed]").forEach(function (r) {
       r.checked = f.visit_type_confirmed === (r.value === "1");
     });
