@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__)
 
-from . import F401, hq, insights, recovery, routes, shopper  # noqa: E402
+from . import hq, insights, recovery, routes, shopper  # noqa: E402,F401
