@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 's3a1b2c3d4e5'
-down_revision = 'w7a1b2c3d4e5'
+down_revision = "w7a1b2c3d4e5"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """deadlines: late submissions, periodic reminders sent, notification preferences
 
 Revision ID: s3b1d2e3f4a5
-Revises: w7a1b2c3d4e5
+Revises: s3a1b2c3d4e5
 Create Date: 2026-12-07 14:40:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 's3b1d2e3f4a5'
-down_revision = 'w7a1b2c3d4e5'
+down_revision = "s3a1b2c3d4e5"
 branch_labels = None
 depends_on = None
 

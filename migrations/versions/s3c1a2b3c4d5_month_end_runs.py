@@ -1,7 +1,7 @@
 """month-end runs and their parts (issue #22)
 
 Revision ID: s3c1a2b3c4d5
-Revises: w7a1b2c3d4e5
+Revises: s3b1d2e3f4a5
 Create Date: 2026-12-07 14:40:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 's3c1a2b3c4d5'
-down_revision = 'w7a1b2c3d4e5'
+down_revision = "s3b1d2e3f4a5"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """questionnaire engine: item settings per type, conditions, follow-ups, text answers
 
 Revision ID: s3e1a7c9d2f4
-Revises: w7a1b2c3d4e5
+Revises: s3c1a2b3c4d5
 Create Date: 2026-12-07 14:40:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 's3e1a7c9d2f4'
-down_revision = 'w7a1b2c3d4e5'
+down_revision = "s3c1a2b3c4d5"
 branch_labels = None
 depends_on = None
 

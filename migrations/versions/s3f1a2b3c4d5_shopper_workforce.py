@@ -1,7 +1,7 @@
 """shopper workforce
 
 Revision ID: s3f1a2b3c4d5
-Revises: w7a1b2c3d4e5
+Revises: s3e1a7c9d2f4
 Create Date: 2026-12-07 14:23:32.148332
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 's3f1a2b3c4d5'
-down_revision = 'w7a1b2c3d4e5'
+down_revision = "s3e1a7c9d2f4"
 branch_labels = None
 depends_on = None
 

@@ -3,7 +3,7 @@
 Recorded beside the questionnaire, never a scored item (it is not in the BDI).
 
 Revision ID: s3g1a2b3c4d5
-Revises: w7a1b2c3d4e5
+Revises: s3f1a2b3c4d5
 Create Date: 2026-12-07 14:30:00
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 's3g1a2b3c4d5'
-down_revision = 'w7a1b2c3d4e5'
+down_revision = "s3f1a2b3c4d5"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """scenario shops (scenarios, scenario_visits) and automatic corrective actions
 
 Revision ID: s3h1a2b3c4d5
-Revises: w7a1b2c3d4e5
+Revises: s3g1a2b3c4d5
 Create Date: 2026-12-07 14:40:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 's3h1a2b3c4d5'
-down_revision = 'w7a1b2c3d4e5'
+down_revision = "s3g1a2b3c4d5"
 branch_labels = None
 depends_on = None
 
