@@ -160,6 +160,12 @@ def test_bulk_cancel_kills_the_link_keeps_the_record_and_tells_the_shopper(clien
     assert log.entity_id == str(a.id) and log.before["status"] == ASSIGNED
     auth.logout()
     assert client.get(link).status_code == 404
+    auth.login(alice.username)  # her list says so; the visit tells her not to go
+    page = client.get("/shopper/").get_data(as_text=True)
+    assert "pill status-cancelled" in page  # marked cancelled in her list
+    page = client.get(f"/shopper/visits/{a.id}").get_data(as_text=True)
+    assert "please do not make this visit" in page or "请不要再去访店" in page
+    auth.logout()
     [msg] = smtp.to(alice.email)
     assert "任务已取消" in msg["Subject"]
     # nothing selected: a clear message, nothing changes
