@@ -363,10 +363,16 @@ def test_periodic_checks_run_as_a_scheduled_rq_job(app, chain, smtp, rq_queue):
     assert len(smtp.messages) == 2
 
 
-def test_without_redis_notify_schedule_points_to_cron(app, runner):
+def test_without_redis_notify_schedule_runs_the_checks_now(app, runner, chain, smtp):
+    _emails(chain)
     app.config["REDIS_URL"] = None
+    _visit(chain, chain.stores[1], chain.shoppers[1], TODAY - timedelta(days=2))
     result = runner.invoke(args=["notify", "schedule"])
-    assert result.exit_code == 1 and "flask notify run" in result.output
+    assert result.exit_code == 0
+    assert "the checks ran now (2 notice(s) given)" in result.output
+    assert "flask notify run" in result.output
+    assert len(smtp.to(chain.shoppers[1].email)) == 1
+    assert "(0 notice(s) given)" in runner.invoke(args=["notify", "schedule"]).output
 
 
 # --- other notifications and preferences ---------------------------------------------------
