@@ -379,16 +379,18 @@ def notify_run_command(now_text: str | None) -> None:
 @cli_localised
 def notify_schedule_command() -> None:
     """Schedule the periodic checks on the RQ queue (run the worker with
-    `rq worker --with-scheduler`); they then reschedule themselves."""
-    from .jobs import periodic_interval, queue_name, schedule_periodic
+    `rq worker --with-scheduler`); they then reschedule themselves. Without Redis or a
+    worker the checks run once now: run `flask notify run` from cron instead."""
+    from .jobs import periodic_interval, queue_name, start_periodic
 
-    job_id = schedule_periodic()
-    if job_id is None:
-        click.echo(_("No REDIS_URL set: run `flask notify run` from cron instead."), err=True)
-        raise SystemExit(1)
-    click.echo(_("Periodic checks scheduled on queue %(queue)s every %(minutes)s minutes "
-                 "(job %(job)s).", queue=queue_name(),
-                 minutes=int(periodic_interval().total_seconds() // 60), job=job_id))
+    job_id, sent = start_periodic()
+    if job_id is not None:
+        click.echo(_("Periodic checks scheduled on queue %(queue)s every %(minutes)s minutes "
+                     "(job %(job)s).", queue=queue_name(),
+                     minutes=int(periodic_interval().total_seconds() // 60), job=job_id))
+    if sent is not None:
+        click.echo(_("No RQ worker to run them: the checks ran now (%(n)s notice(s) given). "
+                     "Run `flask notify run` from cron.", n=sum(sent.values())), err=True)
 
 
 @notify_group.command("escalation-delay")

@@ -279,7 +279,7 @@ def run_periodic(now: datetime | None = None) -> dict[str, int]:
             if overdue_hq.first_time(visit.id, visit.due_date.isoformat()):
                 newly_overdue.append(visit)
         if newly_overdue and hq:
-            listed = [f"{v.store.code if v.store else v.place_name} {v.place_name} "
+            listed = [f"{f'{v.store.code} ' if v.store else ''}{v.place_name} "
                       f"({v.month}, {v.due_date.isoformat()}, "
                       f"{v.evaluator.pseudonym if v.evaluator else '–'})"
                       for v in newly_overdue]

@@ -559,6 +559,29 @@ def periodic_job() -> dict[str, int]:
             schedule_periodic()
 
 
+def start_periodic() -> tuple[str | None, dict[str, int] | None]:
+    """Start the periodic checks on the queue (``schedule_periodic``); returns (job id,
+    None). The synchronous fallback: without Redis, with Redis unreachable or with no
+    worker listening on the queue, the checks also run now, in this process, and their
+    counts are returned (then cron should run ``flask notify run``)."""
+    connection = redis_connection()
+    if connection is None:
+        return None, run_periodic_now()
+    from redis.exceptions import RedisError
+
+    try:
+        job_id = schedule_periodic(connection)
+        if live_workers(_queue(connection)):
+            return job_id, None
+        log.warning("No RQ worker listens on queue %r: the periodic checks run now. Start "
+                    "one with `rq worker --with-scheduler --url $REDIS_URL %s`.",
+                    queue_name(), queue_name())
+        return job_id, run_periodic_now()
+    except RedisError as exc:
+        log.warning("Redis unreachable (%s): the periodic checks run in this process", exc)
+        return None, run_periodic_now()
+
+
 def schedule_periodic(connection=None) -> str | None:
     """Make sure the next periodic run is scheduled on the queue; returns its job id, or
     None without Redis. A run already scheduled (or queued) is kept, so calling this again

@@ -38,6 +38,7 @@ POLICY: dict[str, frozenset[str]] = {
     "auth.account": LOGGED_IN,  # one's own language setting
     "auth.change_password": LOGGED_IN,  # one's own password (the current one required)
     "auth.change_email": LOGGED_IN,  # one's own e-mail address (the password required)
+    "auth.notification_preferences": LOGGED_IN,  # one's own optional notifications
     # "forgot password": anyone may ask for a link; the reset page needs a genuine token
     "auth.forgot_password": EVERYONE,
     "auth.reset_password": EVERYONE,
@@ -171,6 +172,7 @@ POLICY: dict[str, frozenset[str]] = {
     "hq.scheduling_reassign": HQ,
     "hq.proposals_accept": HQ,
     "hq.proposals_budget": HQ,
+    "hq.scheduling_bulk": HQ,  # extend / reassign / cancel assignments in bulk
     "hq.settings": HQ,
     "hq.months": HQ,  # open and closed months (SCORING.md §11)
     "hq.close_month": HQ,
