@@ -427,7 +427,7 @@ def coefficient_chart(
 ) -> Markup:
     """Horizontal bars of standardised coefficients with their 90 % interval as a whisker:
     ``(label, beta, low, high)`` per row; the axis spans the intervals and zero."""
-    left = 12 + min(width * 0.38, max((_text_width(r[0], 11) for r in rows), default=40))
+    left = 12 + min(width * 0.5, max((_text_width(r[0], 10) for r in rows), default=40))
     right, top = width - 14, 8.0
     height = top + len(rows) * row_height + 22
     lows = [r[2] for r in rows] + [0.0]
@@ -455,7 +455,7 @@ def coefficient_chart(
         mid = y0 + row_height / 2
         colour = ACCENT if beta >= 0 else BAD
         x0, x1 = sorted((x(0), x(beta)))
-        body.append(_t(left - 6, mid + 4, label, size=11, anchor="end", fill=INK))
+        body.append(_t(left - 6, mid + 4, label, size=10, anchor="end", fill=INK))
         body.append(f'<rect x="{x0:.1f}" y="{y0 + 6:.1f}" width="{max(x1 - x0, 0.8):.1f}" '
                     f'height="{row_height - 12:.1f}" fill="{colour}"/>')
         body.append(

@@ -36,7 +36,6 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from datetime import date
 
 import numpy as np
 from flask import current_app
@@ -1079,10 +1078,3 @@ def to_json(ins: Insights) -> dict:
         ],
     }
 
-
-def default_month() -> Period:
-    return Period.month(analytics.latest_month())
-
-
-def today_month() -> Period:
-    return Period.month(f"{date.today():%Y-%m}")

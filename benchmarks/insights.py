@@ -73,7 +73,7 @@ def run(url: str, repeat: int) -> None:
         win = insights.window(period)
         brand = insights.key_drivers(win)
         sections = side_by_side({
-            "key_drivers (SQL pivot + numpy OLS)": lambda: insights.key_drivers(win),
+            "key_drivers (SQL moments + numpy)": lambda: insights.key_drivers(win),
             "item_drivers (SQL sums, r per item)": lambda: insights.item_drivers(win),
             "importance_performance": lambda: insights.importance_performance(
                 win, insights.BRAND, brand["csm"]),

@@ -427,3 +427,12 @@ def test_a_window_of_closed_months_is_computed_once(app, chain):
         assert first.drivers["csm"].n == open_first.drivers["csm"].n == 60
         assert insights.build_cached(month, 6, insights.Scope(region_id=chain.regions[0].id)) \
             is not first
+
+
+def test_hq_sees_the_loyalty_answer_on_the_visit(client, auth, chain):
+    visit = make_visit(chain, chain.stores[0])
+    db.session.execute(update(Visit).where(Visit.id == visit.id).values(loyalty=8))
+    db.session.commit()
+    auth.login("hq@example.com")
+    html = client.get(f"/hq/visits/{visit.id}").get_data(as_text=True)
+    assert 'id="loyalty-answer"' in html and "8<small" in html
