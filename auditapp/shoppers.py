@@ -210,6 +210,11 @@ class ShopperFigures:
     accuracy_n: int = 0
 
     @property
+    def released(self) -> int:
+        """Released reports (a disputed one stays released)."""
+        return self.by_status.get(RELEASED, 0) + self.by_status.get(DISPUTED, 0)
+
+    @property
     def standing(self) -> str:
         return self.profile.standing if self.profile else ACTIVE
 
@@ -295,7 +300,7 @@ def sort_figures(rows: list[ShopperFigures], key: str, descending: bool) -> list
     def value(f: ShopperFigures):
         return {
             "code": f.user.username, "reports": f.reports,
-            "released": f.by_status.get(RELEASED, 0) + f.by_status.get(DISPUTED, 0),
+            "released": f.released,
             "avg_grade": f.avg_grade, "on_time": f.on_time, "returns": f.returns,
             "rejections": f.rejections, "upheld_disputes": f.upheld_disputes,
             "leniency": f.leniency.value, "accuracy": f.accuracy,

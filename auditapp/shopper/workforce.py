@@ -15,6 +15,7 @@ from sqlalchemy import select
 from .. import integrity_questions, payments, shoppers
 from ..extensions import db
 from ..models import ReportGrade, Visit, VisitPay
+from ..models.visit import MYSTERY
 from ..permissions import Cap, requires
 from . import bp
 
@@ -35,7 +36,7 @@ def quizzes_to_take() -> list[str]:
 @bp.app_template_global()
 def integrity_questions_for(visit: Visit) -> list:
     """The integrity questions the form asks for ``visit`` (mystery visits of our stores)."""
-    if visit.store_id is None or visit.kind != "mystery":
+    if visit.store_id is None or visit.kind != MYSTERY:
         return []
     return integrity_questions.questions(visit.questionnaire.code)
 
