@@ -195,7 +195,11 @@ def test_closing_a_month_builds_and_delivers_its_reports(app, client, auth, mont
     response = client.post("/hq/months/close", data={"month": MONTH})
     assert response.status_code == 303
     run = db.session.scalar(select(MonthEndRun).where(MonthEndRun.month == MONTH))
-    assert month_end.progress(run).done == 10  # no Redis: built in the request
+    assert month_end.progress(run).total == 0  # no worker: not built in the close request
+    page = client.get(f"/hq/month-end?month={MONTH}").get_data(as_text=True)
+    assert 'id="month-end-start"' in page and "still open" not in page
+    assert client.post("/hq/month-end/start", data={"month": MONTH}).status_code == 303
+    assert month_end.progress(run).done == 10  # built in that request
 
     page = client.get(f"/hq/month-end?month={MONTH}").get_data(as_text=True)
     assert "10 of 10 parts done, 0 failed, 0 remaining." in page
@@ -322,6 +326,16 @@ def _burst(queue, max_jobs: int | None = None) -> None:
     worker.work(burst=True, max_jobs=max_jobs)
     worker.register_death()
     queue.connection.delete(worker.key)
+
+
+def test_closing_a_month_queues_its_run(app, client, auth, month_data, rq_queue):
+    auth.login("hq@example.com")
+    assert client.post("/hq/months/close", data={"month": MONTH}).status_code == 303
+    assert [job.func_name for job in rq_queue.jobs] == ["auditapp.month_end_jobs.plan_job"]
+    _burst(rq_queue)
+    db.session.expire_all()
+    run = db.session.scalar(select(MonthEndRun))
+    assert month_end.progress(run).done == 10
 
 
 def test_run_on_rq_builds_every_part_once(app, month_data, rq_queue):
