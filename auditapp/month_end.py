@@ -182,6 +182,8 @@ def build(part: MonthEndPart) -> None:
     part.status, part.finished_at, part.error = PART_DONE, utcnow(), ""
     part.build_ms = int((time.perf_counter() - started) * 1000)
     part.peak_rss_mb = _peak_rss_mb()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    part.cpu_ms = int((usage.ru_utime + usage.ru_stime) * 1000)
     db.session.flush()
     if old and old != key:
         storage.delete(old)
