@@ -217,12 +217,17 @@ def _build_with_retries(part_id: int) -> None:
 
 
 def rerun(run: MonthEndRun, part_ids: list[int] | None = None) -> int:
-    """Start again the failed parts ``part_ids`` (default: all the run's failed parts),
-    on the queue or here; returns how many were started."""
+    """Start again the failed parts ``part_ids`` (default: all the run's failed parts, and
+    those whose worker died while running them), on the queue or here; returns how many
+    were started."""
     from sqlalchemy import select
 
+    from .models import utcnow
+
+    stale = (MonthEndPart.status == "running") & (
+        MonthEndPart.started_at < utcnow() - month_end.STALE_AFTER)
     query = select(MonthEndPart.id, MonthEndPart.kind).where(
-        MonthEndPart.run_id == run.id, MonthEndPart.status == PART_FAILED)
+        MonthEndPart.run_id == run.id, (MonthEndPart.status == PART_FAILED) | stale)
     if part_ids is not None:
         query = query.where(MonthEndPart.id.in_(part_ids))
     rows = db.session.execute(query.order_by(MonthEndPart.id)).all()

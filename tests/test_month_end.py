@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import secrets
 import zipfile
+from datetime import timedelta
 
 import pytest
 from pypdf import PdfReader
@@ -15,7 +16,7 @@ from sqlalchemy import select
 from auditapp import month_end, month_end_jobs, storage
 from auditapp.analytics import Period
 from auditapp.extensions import db
-from auditapp.models import MonthEndPart, MonthEndRun, Notification, OutboxMessage
+from auditapp.models import MonthEndPart, MonthEndRun, Notification, OutboxMessage, utcnow
 from auditapp.models.month_end import (
     KIND_BRAND,
     KIND_BRAND_PIECE,
@@ -177,6 +178,18 @@ def test_failed_part_is_retried_in_process(app, month_data, monkeypatch):
     assert broken.attempts == 1 + month_end.RETRIES and "store data broken" in broken.error
 
     monkeypatch.setitem(month_end.BUILDERS, KIND_STORE, real)
+    # a part whose worker died while running it: re-run once it is older than any job
+    lost = _parts(KIND_REGION)[0]
+    lost.status, lost.started_at = "running", utcnow() - timedelta(minutes=5)
+    db.session.commit()
+    assert [p.id for p in month_end.failed_parts(run)] == [broken.id]
+    lost.started_at = utcnow() - timedelta(minutes=30)
+    db.session.commit()
+    assert [p.id for p in month_end.failed_parts(run)] == [broken.id, lost.id]
+    with app.test_request_context("/"):
+        assert month_end_jobs.rerun(run, [lost.id]) == 1
+    db.session.expire_all()
+    assert lost.status == PART_DONE and lost.attempts == 2
     others = {p.id: p.finished_at for p in _parts() if p.id != broken.id}
     with app.test_request_context("/"):
         assert month_end_jobs.rerun(run, [broken.id]) == 1
