@@ -16,7 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .base import utcnow
-from .org import Store
+from .org import Region, Store
 
 PART_PENDING, PART_QUEUED, PART_RUNNING, PART_DONE, PART_FAILED = (
     "pending", "queued", "running", "done", "failed")
@@ -76,3 +76,4 @@ class MonthEndPart(db.Model):
 
     run: Mapped[MonthEndRun] = relationship(back_populates="parts")
     store: Mapped[Store | None] = relationship()
+    region: Mapped[Region | None] = relationship()
