@@ -16,12 +16,12 @@ from __future__ import annotations
 import resource
 import time
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from . import notifications, storage
@@ -52,8 +52,17 @@ KIND_LABELS = {
 }
 #: A part that fails is tried again this many times (RQ ``Retry``; in-process the same).
 RETRIES = 2
-#: Parts that may be taken: never one running or done.
+#: Parts that may be taken: never one done, nor one running (unless it has run longer than
+#: any job may: its worker died, ``STALE_AFTER``).
 CLAIMABLE = (PART_PENDING, PART_QUEUED, PART_FAILED)
+STALE_AFTER = timedelta(minutes=20)
+
+
+def claimable():
+    """The condition of a part that may be taken."""
+    return or_(MonthEndPart.status.in_(CLAIMABLE),
+               (MonthEndPart.status == PART_RUNNING)
+               & (MonthEndPart.started_at < utcnow() - STALE_AFTER))
 
 
 def piece_rows() -> int:
@@ -136,7 +145,7 @@ def claim(part_id: int) -> bool:
     or done already (then there is nothing to do)."""
     taken = db.session.execute(
         update(MonthEndPart)
-        .where(MonthEndPart.id == part_id, MonthEndPart.status.in_(CLAIMABLE))
+        .where(MonthEndPart.id == part_id, claimable())
         .values(status=PART_RUNNING, attempts=MonthEndPart.attempts + 1,
                 started_at=utcnow(), error="")
     ).rowcount
@@ -147,11 +156,13 @@ def mark_queued(part_ids: list[int]) -> list[int]:
     """Mark the pending or failed ones among ``part_ids`` queued; returns those marked (the
     ones to enqueue), so a part already queued or running is not enqueued twice."""
     marked = []
+    stale = (MonthEndPart.status == PART_RUNNING) & (
+        MonthEndPart.started_at < utcnow() - STALE_AFTER)
     for part_id in part_ids:
         if db.session.execute(
                 update(MonthEndPart)
                 .where(MonthEndPart.id == part_id,
-                       MonthEndPart.status.in_((PART_PENDING, PART_FAILED)))
+                       MonthEndPart.status.in_((PART_PENDING, PART_FAILED)) | stale)
                 .values(status=PART_QUEUED)).rowcount:
             marked.append(part_id)
     return marked
@@ -182,6 +193,8 @@ def build(part: MonthEndPart) -> None:
     part.status, part.finished_at, part.error = PART_DONE, utcnow(), ""
     part.build_ms = int((time.perf_counter() - started) * 1000)
     part.peak_rss_mb = _peak_rss_mb()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    part.cpu_ms = int((usage.ru_utime + usage.ru_stime) * 1000)
     db.session.flush()
     if old and old != key:
         storage.delete(old)
@@ -312,9 +325,13 @@ def progress(run: MonthEndRun) -> Progress:
 
 
 def failed_parts(run: MonthEndRun, limit: int = 200) -> list[MonthEndPart]:
+    """The run's failed parts, and those running for longer than any job may (their
+    worker died): both can be re-run."""
+    stale = (MonthEndPart.status == PART_RUNNING) & (
+        MonthEndPart.started_at < utcnow() - STALE_AFTER)
     return list(db.session.scalars(
         select(MonthEndPart).where(MonthEndPart.run_id == run.id,
-                                   MonthEndPart.status == PART_FAILED)
+                                   (MonthEndPart.status == PART_FAILED) | stale)
         .order_by(MonthEndPart.id).limit(limit)))
 
 

@@ -62,10 +62,11 @@ def _live_queue():
 
 
 def start(month: str, *, user_id: int | None = None, locale: str | None = None,
-          queue=None) -> MonthEndRun:
+          queue=None, in_process: bool = True) -> MonthEndRun:
     """Start (or continue) the month-end run of ``month``: on the queue when a worker
-    listens, else built now in this process. Commits. Starting it again builds only the
-    parts not done (and the failed ones)."""
+    listens, else built now in this process (or, with ``in_process=False``, only created,
+    to be built later from its page or the CLI). Commits. Starting it again builds only
+    the parts not done (and the failed ones)."""
     locale = locale or str(get_locale() or "en")
     run = month_end.get_or_create_run(month, locale=locale, user_id=user_id)
     db.session.commit()
@@ -74,16 +75,18 @@ def start(month: str, *, user_id: int | None = None, locale: str | None = None,
         queue.enqueue("auditapp.month_end_jobs.plan_job", run.id, job_timeout=PART_TIMEOUT,
                       result_ttl=3600, failure_ttl=jobs.RESULT_TTL,
                       retry=_retry())
-    else:
+    elif in_process:
         run_in_process(run.id)
     return run
 
 
 def start_after_close(month: str, user_id: int | None) -> None:
-    """The hook of HQ closing a month: start its run; a failure to start is logged, never
-    shown as a failed close (the run can be started again from its page or the CLI)."""
+    """The hook of HQ closing a month: start its run on the queue. Without a worker the
+    run is only created — thousands of PDFs are not built inside the close request — and
+    HQ builds it from the run's page or ``flask reports month-end``. A failure to start
+    is logged, never shown as a failed close."""
     try:
-        start(month, user_id=user_id)
+        start(month, user_id=user_id, in_process=False)
     except Exception:  # noqa: BLE001 - the month is closed either way
         db.session.rollback()
         log.exception("The month-end run of %s could not be started", month)
@@ -214,12 +217,17 @@ def _build_with_retries(part_id: int) -> None:
 
 
 def rerun(run: MonthEndRun, part_ids: list[int] | None = None) -> int:
-    """Start again the failed parts ``part_ids`` (default: all the run's failed parts),
-    on the queue or here; returns how many were started."""
+    """Start again the failed parts ``part_ids`` (default: all the run's failed parts, and
+    those whose worker died while running them), on the queue or here; returns how many
+    were started."""
     from sqlalchemy import select
 
+    from .models import utcnow
+
+    stale = (MonthEndPart.status == "running") & (
+        MonthEndPart.started_at < utcnow() - month_end.STALE_AFTER)
     query = select(MonthEndPart.id, MonthEndPart.kind).where(
-        MonthEndPart.run_id == run.id, MonthEndPart.status == PART_FAILED)
+        MonthEndPart.run_id == run.id, (MonthEndPart.status == PART_FAILED) | stale)
     if part_ids is not None:
         query = query.where(MonthEndPart.id.in_(part_ids))
     rows = db.session.execute(query.order_by(MonthEndPart.id)).all()

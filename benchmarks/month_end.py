@@ -200,6 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", default="1,2", help="worker counts, e.g. 1,2")
     parser.add_argument("--skip-single", action="store_true",
                         help="leave out the one-process brand summary and bare table")
+    parser.add_argument("--skip-brand", action="store_true",
+                        help="store PDFs only")
     parser.add_argument("--child", choices=("bare", "single"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -235,11 +237,25 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 workers.wait_listening(queue)
                 time.sleep(2)
+                if args.skip_brand:
+                    run_id, ids = fresh_run(app, month, "store", args.stores)
+                    seconds, parts = timed_parts(app, queue, run_id, ids, None, 7200)
+                    cpu = sum(p.cpu_ms or 0 for p in parts) / 1000
+                    results[f"stores_{n}"] = {"seconds": seconds, "per_s": len(ids) / seconds,
+                                              "peak_mb": max(p.peak_rss_mb or 0 for p in parts),
+                                              "cpu_s": cpu}
+                    print(f"{n} worker(s): {len(ids)} store PDFs in {seconds:.1f} s = "
+                          f"{len(ids) / seconds:.2f} /s; CPU {cpu / len(ids):.2f} s per PDF, "
+                          f"the workers got {cpu / seconds:.2f} cores", flush=True)
+                    continue
                 run_id, ids = fresh_run(app, month, "brand", args.stores)
                 seconds, parts = timed_parts(app, queue, run_id, ids, "brand", 1800)
                 merged = next(p for p in parts if p.kind == "brand")
                 peak = max(p.peak_rss_mb or 0 for p in parts if p.id in set(ids) | {merged.id})
-                results[f"brand_{n}"] = {"seconds": seconds, "pages": merged.pages,
+                cpu = sum(p.cpu_ms or 0 for p in parts if p.id in set(ids) | {merged.id}) / 1000
+                print(f"   CPU {cpu:.1f} s in all; the workers got {cpu / seconds:.2f} cores",
+                      flush=True)
+                results[f"brand_{n}"] = {"seconds": seconds, "pages": merged.pages, "cpu_s": cpu,
                                          "pieces": len(ids), "peak_mb": peak,
                                          "build_ms": [p.build_ms for p in parts
                                                       if p.id in ids] + [merged.build_ms]}
@@ -249,10 +265,13 @@ def main(argv: list[str] | None = None) -> int:
                 run_id, ids = fresh_run(app, month, "store", args.stores)
                 seconds, parts = timed_parts(app, queue, run_id, ids, None, 7200)
                 peak = max(p.peak_rss_mb or 0 for p in parts)
+                cpu = sum(p.cpu_ms or 0 for p in parts) / 1000
                 results[f"stores_{n}"] = {"seconds": seconds, "per_s": len(ids) / seconds,
-                                          "peak_mb": peak}
+                                          "peak_mb": peak, "cpu_s": cpu}
                 print(f"{n} worker(s): {len(ids)} store PDFs in {seconds:.1f} s = "
-                      f"{len(ids) / seconds:.2f} /s, peak {peak} MB per job", flush=True)
+                      f"{len(ids) / seconds:.2f} /s, peak {peak} MB per job; CPU "
+                      f"{cpu / len(ids):.2f} s per PDF, the workers got {cpu / seconds:.2f} "
+                      "cores", flush=True)
             finally:
                 workers.stop()
         db.session.execute(db.delete(MonthEndPart))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import secrets
 import zipfile
+from datetime import timedelta
 
 import pytest
 from pypdf import PdfReader
@@ -15,7 +16,7 @@ from sqlalchemy import select
 from auditapp import month_end, month_end_jobs, storage
 from auditapp.analytics import Period
 from auditapp.extensions import db
-from auditapp.models import MonthEndPart, MonthEndRun, Notification, OutboxMessage
+from auditapp.models import MonthEndPart, MonthEndRun, Notification, OutboxMessage, utcnow
 from auditapp.models.month_end import (
     KIND_BRAND,
     KIND_BRAND_PIECE,
@@ -177,6 +178,18 @@ def test_failed_part_is_retried_in_process(app, month_data, monkeypatch):
     assert broken.attempts == 1 + month_end.RETRIES and "store data broken" in broken.error
 
     monkeypatch.setitem(month_end.BUILDERS, KIND_STORE, real)
+    # a part whose worker died while running it: re-run once it is older than any job
+    lost = _parts(KIND_REGION)[0]
+    lost.status, lost.started_at = "running", utcnow() - timedelta(minutes=5)
+    db.session.commit()
+    assert [p.id for p in month_end.failed_parts(run)] == [broken.id]
+    lost.started_at = utcnow() - timedelta(minutes=30)
+    db.session.commit()
+    assert [p.id for p in month_end.failed_parts(run)] == [broken.id, lost.id]
+    with app.test_request_context("/"):
+        assert month_end_jobs.rerun(run, [lost.id]) == 1
+    db.session.expire_all()
+    assert lost.status == PART_DONE and lost.attempts == 2
     others = {p.id: p.finished_at for p in _parts() if p.id != broken.id}
     with app.test_request_context("/"):
         assert month_end_jobs.rerun(run, [broken.id]) == 1
@@ -195,7 +208,11 @@ def test_closing_a_month_builds_and_delivers_its_reports(app, client, auth, mont
     response = client.post("/hq/months/close", data={"month": MONTH})
     assert response.status_code == 303
     run = db.session.scalar(select(MonthEndRun).where(MonthEndRun.month == MONTH))
-    assert month_end.progress(run).done == 10  # no Redis: built in the request
+    assert month_end.progress(run).total == 0  # no worker: not built in the close request
+    page = client.get(f"/hq/month-end?month={MONTH}").get_data(as_text=True)
+    assert 'id="month-end-start"' in page and "still open" not in page
+    assert client.post("/hq/month-end/start", data={"month": MONTH}).status_code == 303
+    assert month_end.progress(run).done == 10  # built in that request
 
     page = client.get(f"/hq/month-end?month={MONTH}").get_data(as_text=True)
     assert "10 of 10 parts done, 0 failed, 0 remaining." in page
@@ -322,6 +339,16 @@ def _burst(queue, max_jobs: int | None = None) -> None:
     worker.work(burst=True, max_jobs=max_jobs)
     worker.register_death()
     queue.connection.delete(worker.key)
+
+
+def test_closing_a_month_queues_its_run(app, client, auth, month_data, rq_queue):
+    auth.login("hq@example.com")
+    assert client.post("/hq/months/close", data={"month": MONTH}).status_code == 303
+    assert [job.func_name for job in rq_queue.jobs] == ["auditapp.month_end_jobs.plan_job"]
+    _burst(rq_queue)
+    db.session.expire_all()
+    run = db.session.scalar(select(MonthEndRun))
+    assert month_end.progress(run).done == 10
 
 
 def test_run_on_rq_builds_every_part_once(app, month_data, rq_queue):

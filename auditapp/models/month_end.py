@@ -16,7 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .base import utcnow
-from .org import Store
+from .org import Region, Store
 
 PART_PENDING, PART_QUEUED, PART_RUNNING, PART_DONE, PART_FAILED = (
     "pending", "queued", "running", "done", "failed")
@@ -66,11 +66,14 @@ class MonthEndPart(db.Model):
     storage_key: Mapped[str | None] = mapped_column(String(200))
     filename: Mapped[str | None] = mapped_column(String(200))
     pages: Mapped[int | None] = mapped_column(Integer)
-    #: Peak resident memory of the process that built it (MB) and its build time (ms).
+    #: Peak resident memory of the process that built it (MB) and the build's wall time.
     peak_rss_mb: Mapped[int | None] = mapped_column(Integer)
     build_ms: Mapped[int | None] = mapped_column(Integer)
+    #: CPU time of the process that built it (ms): in a forked job, that job's own.
+    cpu_ms: Mapped[int | None] = mapped_column(Integer)
     started_at: Mapped[datetime | None] = mapped_column()
     finished_at: Mapped[datetime | None] = mapped_column()
 
     run: Mapped[MonthEndRun] = relationship(back_populates="parts")
     store: Mapped[Store | None] = relationship()
+    region: Mapped[Region | None] = relationship()

@@ -47,6 +47,7 @@ def upgrade():
         sa.Column('pages', sa.Integer(), nullable=True),
         sa.Column('peak_rss_mb', sa.Integer(), nullable=True),
         sa.Column('build_ms', sa.Integer(), nullable=True),
+        sa.Column('cpu_ms', sa.Integer(), nullable=True),
         sa.Column('started_at', sa.DateTime(), nullable=True),
         sa.Column('finished_at', sa.DateTime(), nullable=True),
         sa.ForeignKeyConstraint(['run_id'], ['month_end_runs.id'],
