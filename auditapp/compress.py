@@ -1,8 +1,9 @@
-"""gzip for text responses (pages, styles, scripts, JSON, SVG) when the browser accepts it:
+"""gzip for pages, styles, scripts, the manifest and SVG when the browser accepts it:
 the shopper's form page and everything it loads arrive in about a third of their bytes on
 a phone's slow network (issue #19; ``benchmarks/form_weight.py``). Static files are
 compressed once per version (their ETag) and kept in memory; pages each time (a few KB:
-well under a millisecond). Range, conditional and streamed responses are left as they are."""
+well under a millisecond). The JSON API, downloads, range, conditional and streamed
+responses are left as they are."""
 
 from __future__ import annotations
 
@@ -12,8 +13,7 @@ from flask import Flask, Response, request
 
 #: Media types worth compressing (images and PDFs are compressed already).
 COMPRESSIBLE = ("text/html", "text/css", "text/javascript", "application/javascript",
-                "application/json", "application/manifest+json", "image/svg+xml", "text/csv",
-                "text/plain")
+                "application/manifest+json", "image/svg+xml")
 #: Smaller bodies gain nothing worth the header.
 MIN_BYTES = 1024
 #: Compressed static files by ETag (a static file changes its ETag when it changes).
@@ -30,6 +30,7 @@ def accepts_gzip() -> bool:
 
 def gzip_response(response: Response) -> Response:
     if (response.status_code != 200 or request.method == "HEAD"
+            or request.path.startswith("/api/")  # (API clients get what they always got)
             or response.mimetype not in COMPRESSIBLE
             or "Content-Encoding" in response.headers or not accepts_gzip()):
         return response

@@ -11,8 +11,8 @@
   window.addEventListener("online", drain);
   setInterval(drain, 5000);
   Outbox.on(function () { mark(); });
-  if (sw && T.sw) {
-    sw.register(T.sw, { scope: "/shopper/" }).catch(function () {});
+  if (sw && T.worker) {
+    sw.register(T.worker, { scope: "/shopper/" }).catch(function () {});
     sw.ready.then(function (reg) {
       var links = document.querySelectorAll(".assignment.is-open [data-visit-url]");
       if (document.querySelector(".assignments") && navigator.onLine && reg.active) {

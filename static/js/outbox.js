@@ -43,7 +43,7 @@ var Outbox = (function () {
   }
   function user() { var s = document.getElementById("offline-js"); return s ? s.dataset.user : ""; }
   function add(c, kind, o) {
-    o.kind = kind; o.at = now();
+    o.kind = kind; o.at = now(); o.waited = !navigator.onLine;
     ["visit", "api", "token", "user", "csrf"].forEach(function (k) { o[k] = String(c[k] || ""); });
     return put(o).then(function (id) { tell({ visit: o.visit, what: "queued" }); return id; });
   }
@@ -54,7 +54,8 @@ var Outbox = (function () {
     }).then(function () { return add(c, kind, o); });
   }
   function send(o, path, method, body, csrf) {
-    var h = { "X-Queued-At": o.at };
+    /* what waited (made offline, or out more than 5 s later) says since when */
+    var h = o.waited || Date.now() - Date.parse(o.at) > 5000 ? { "X-Queued-At": o.at } : {};
     if (!(body instanceof FormData)) { h["Content-Type"] = "application/json"; body = JSON.stringify(body); }
     if (o.token) h.Authorization = "Bearer " + o.token; else h["X-CSRFToken"] = csrf || o.csrf;
     return fetch(o.api + path, { method: method, headers: h, credentials: "same-origin", body: body })
