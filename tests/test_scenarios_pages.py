@@ -46,7 +46,7 @@ def test_manager_sees_store_rs_and_which_steps_staff_miss_most(client, auth, cha
     assert 'id="recovery"' in page
     assert 'id="store-rs">60.0<' in page  # (60 + 60) / 2
     assert "2 scenario visits" in page
-    steps = page.split('id="rs-steps"')[1].split("</ol>")[0]
+    steps = page.split('id="rs-steps"')[1].split("</ul>")[0]
     # step 5 missed twice comes first, then steps 2 and 3 (once each)
     assert steps.index('data-step="5"') < steps.index('data-step="2"') < steps.index(
         'data-step="1"')
