@@ -102,6 +102,16 @@ def test_no_scenario_detail_or_shopper_reaches_a_manager(client, auth, chain, sh
             assert secret not in text, (url, secret)
         if "/visits/" in url:  # a visit's page never says it was a scenario shop
             assert "Recovery score" not in text and "Complaint handling" not in text
+    # the action list never dates a scenario action (open, then verified)
+    action = db.session.scalars(select(CorrectiveAction)).one()
+    for status in ("open", "verified"):
+        action.status = status
+        db.session.commit()
+        body = client.get("/manager/actions").get_data(as_text=True)
+        assert "Role-play the remedy question" in body
+        assert "2026-05-10" not in body and "05/10" not in body, status
+    action.status = "open"
+    db.session.commit()
     # the store PDF carries the store's RS (summed), not per visit
     with client.get(f"/manager/reports/stores/{store}.pdf?month=2026-05") as r:
         text = pdf_text(r.get_data())
