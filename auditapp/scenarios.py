@@ -380,6 +380,23 @@ def form_state(visit: Visit, draft: dict | None) -> dict:
             "handling": row.handling, "comment": row.comment}
 
 
+def shopper_json(visit: Visit, zh: bool = False) -> dict | None:
+    """The scenario as the shopper's API gives it (None for a plain shop): the script, the
+    steps to answer and how the answers are sent (the payload's ``scenario`` object)."""
+    row = scenario_for(visit)
+    if row is None:
+        return None
+    sc = row.scenario
+    return {
+        "code": sc.code, "version": sc.version,
+        "title": sc.title_zh if zh and sc.title_zh else sc.title,
+        "script": sc.script_zh if zh and sc.script_zh else sc.script,
+        "steps": [{"step": n, "code": code, "text": str(STEP_LABELS[code])}
+                  for n, code in enumerate(STEPS, start=1)],
+        "handling_levels": list(scoring.SCALE7_LEVELS),
+    }
+
+
 # --- figures --------------------------------------------------------------------------------
 
 

@@ -76,8 +76,10 @@ def test_no_scenario_detail_or_shopper_reaches_a_manager(client, auth, chain, sh
     make_area_manager("area.east@example.com", chain.regions[0])
     a, b, _c = shops["visits"]
     auth.login("hq@example.com")
-    # HQ sees the script and the comment …
+    # HQ sees the script, the steps and the comment …
     assert SCRIPT in client.get("/hq/scenarios").get_data(as_text=True)
+    review = client.get(f"/hq/visits/{b.id}").get_data(as_text=True)
+    assert SCRIPT in review and COMMENT in review and 'id="scenario-result"' in review
     auth.logout()
     auth.login(who)
     client.post(f"/manager/stores/{chain.stores[0].id}/scenario-actions?month=2026-05",
