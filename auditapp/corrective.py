@@ -90,16 +90,20 @@ def _earlier(visit: Visit, row_visit: Visit) -> bool:
             if row_visit.visit_date and visit.visit_date else row_visit.id < visit.id)
 
 
-def _follow_up(row: CorrectiveAction, visit: Visit, passed: bool) -> None:
-    before = {"status": row.status, "followup_visit_id": row.followup_visit_id}
+def _follow_up(row: CorrectiveAction, visit: Visit, passed: bool, due_days: int) -> None:
+    """Confirm the action, or reopen it with a fresh due date (from this release)."""
+    before = {"status": row.status, "followup_visit_id": row.followup_visit_id,
+              "due_date": row.due_date.isoformat() if row.due_date else None}
     row.followup_visit_id = visit.id
     if passed:
         row.status, row.closed_at = ACTION_CONFIRMED, utcnow()
     else:
         row.status, row.done_at, row.closed_at = ACTION_OPEN, None, None
         row.reopened = (row.reopened or 0) + 1
+        row.due_date = (visit.released_at or utcnow()).date() + timedelta(days=due_days)
     log_change("corrective_action", row.id, "confirm" if passed else "reopen_failed_again",
-               None, before, {"status": row.status, "followup_visit_id": visit.id})
+               None, before, {"status": row.status, "followup_visit_id": visit.id,
+                              "due_date": row.due_date.isoformat() if row.due_date else None})
 
 
 def on_release(visit: Visit) -> list[CorrectiveAction]:
@@ -131,12 +135,12 @@ def on_release(visit: Visit) -> list[CorrectiveAction]:
             if again is None:
                 continue
             failed = again.failed
-            _follow_up(row, visit, not failed)
+            _follow_up(row, visit, not failed, cfg["due_days"])
             if failed:
                 reopened_codes.add(code)
         elif row.dimension and threshold is not None and row.dimension in dimension_scores:
             below = not scoring.at_least(dimension_scores[row.dimension], threshold)
-            _follow_up(row, visit, not below)
+            _follow_up(row, visit, not below, cfg["due_days"])
             if below:
                 reopened_dims.add(row.dimension)
     if not cfg["auto"]:

@@ -141,6 +141,9 @@ class StoreReceipt:
     bdi: float | None
     band: str | None
     settings: dict = field(default_factory=dict)
+    #: The store's recovery score (SCORING.md §13), recomputed from the steps; it joins
+    #: the BDI only when the settings give it a weight c_RS.
+    rs: float | None = None
 
     def to_dict(self) -> dict:
         data = _plain(self)
@@ -228,13 +231,29 @@ def store_receipt(
     hl = (scoring.hotline_score(
         [(line.severity, line.resolution_hours) for line in lines], config)
         if ms is not None or qa is not None else None)
-    value = scoring.bdi(ms, qa, hl, config)
+    rs = store_recovery(store, period) if config.rs_weight > 0 else None
+    value = scoring.bdi(ms, qa, hl, config, rs=rs)
     return StoreReceipt(
         store_id=store.id, store_code=store.code, store_name=store.name, month=period.label,
         counts_in_period=counts_in(store, period), mystery=mystery, qa=audits,
         complaints=lines, ms=ms, qa_score=qa, hl=hl, bdi=value,
-        band=scoring.band(value, config), settings=config.to_dict(),
+        band=scoring.band(value, config), settings=config.to_dict(), rs=rs,
     )
+
+
+def store_recovery(store: Store, period: Period) -> float | None:
+    """The store's RS from its released scenario visits' steps in the three months ending
+    with the period (SCORING.md §13), recomputed with ``scoring.recovery_score``."""
+    from .models import ScenarioVisit
+    from .scenarios import rs_window
+
+    window = rs_window(period)
+    rows = db.session.scalars(
+        select(ScenarioVisit).join(Visit, Visit.id == ScenarioVisit.visit_id).where(
+            Visit.store_id == store.id, Visit.kind == MYSTERY, Visit.counted,
+            window.includes(Visit.visit_date), ScenarioVisit.rs.is_not(None)))
+    return scoring.rolling_recovery(
+        scoring.recovery_score(row.steps()) for row in rows)[0]
 
 
 def _plain(obj) -> dict:

@@ -324,7 +324,8 @@ def check(visit: Visit, raw: Any) -> tuple[dict | None, dict[str, str]]:
     """The scenario answers of a submission, checked: (clean values, errors keyed
     ``scenario_step<n>``, ``scenario_handling``, ``scenario_comment``). Nothing for a visit
     without a scenario."""
-    if scenario_for(visit) is None:
+    row = scenario_for(visit)
+    if row is None:
         return None, {}
     data = clean_payload(raw) or {"steps": {}, "handling": None, "comment": ""}
     errors: dict[str, str] = {}
@@ -350,14 +351,14 @@ def check(visit: Visit, raw: Any) -> tuple[dict | None, dict[str, str]]:
         errors["scenario_comment"] = problem
     if errors:
         return None, errors
-    return {"steps": steps, "handling": int(level), "comment": comment}, {}
+    return {"row": row, "steps": steps, "handling": int(level), "comment": comment}, {}
 
 
 def save_result(visit: Visit, clean: dict | None) -> None:
     """Store the checked answers and RS (at submission, in the caller's transaction)."""
-    row = scenario_for(visit)
-    if row is None or clean is None:
+    if clean is None:
         return
+    row = clean["row"]  # read by ``check`` (no second query)
     for column, value in zip(("step1", "step2", "step3", "step4", "step5"),
                              clean["steps"], strict=True):
         setattr(row, column, bool(value))
@@ -378,6 +379,23 @@ def form_state(visit: Visit, draft: dict | None) -> dict:
         return {"steps": {}, "handling": None, "comment": ""}
     return {"steps": {str(n): v for n, v in enumerate(row.steps(), start=1)},
             "handling": row.handling, "comment": row.comment}
+
+
+def shopper_json(visit: Visit, zh: bool = False) -> dict | None:
+    """The scenario as the shopper's API gives it (None for a plain shop): the script, the
+    steps to answer and how the answers are sent (the payload's ``scenario`` object)."""
+    row = scenario_for(visit)
+    if row is None:
+        return None
+    sc = row.scenario
+    return {
+        "code": sc.code, "version": sc.version,
+        "title": sc.title_zh if zh and sc.title_zh else sc.title,
+        "script": sc.script_zh if zh and sc.script_zh else sc.script,
+        "steps": [{"step": n, "code": code, "text": str(STEP_LABELS[code])}
+                  for n, code in enumerate(STEPS, start=1)],
+        "handling_levels": list(scoring.SCALE7_LEVELS),
+    }
 
 
 # --- figures --------------------------------------------------------------------------------

@@ -121,8 +121,11 @@ def _clean_payload(payload: dict | None) -> dict:
         }
     facts_in = payload.get("facts") if isinstance(payload.get("facts"), dict) else {}
     facts = {k: facts_in.get(k) for k in FACT_FIELDS if k in facts_in}
-    return {"answers": answers, "facts": facts,
-            "scenario": scenarios.clean_payload(payload.get("scenario"))}
+    clean = {"answers": answers, "facts": facts}
+    scenario = scenarios.clean_payload(payload.get("scenario"))  # scenario shops (#24)
+    if scenario is not None:
+        clean["scenario"] = scenario
+    return clean
 
 
 def payload_from_form(form: MultiDict) -> dict:
@@ -391,7 +394,7 @@ def validate(visit: Visit, payload: dict, form: ScoringForm) -> Checked:
         out.facts[name] = str(facts.get(name) or "") if name in asked else ""
         if problem := text_problem(out.facts[name]):
             out.errors[name] = problem
-    out.scenario, scenario_errors = scenarios.check(visit, clean["scenario"])
+    out.scenario, scenario_errors = scenarios.check(visit, clean.get("scenario"))
     out.errors.update(scenario_errors)
     return out
 

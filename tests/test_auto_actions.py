@@ -113,6 +113,7 @@ def test_failed_again_reopens_instead_of_opening_a_second_action(client, auth, c
     _release(client, auth, second)
     db.session.refresh(row)
     assert row.status == ACTION_OPEN and row.reopened == 1 and row.followup_visit_id == second.id
+    assert row.due_date == utcnow().date() + timedelta(days=14)  # a fresh due date
     assert len(_actions(store)) == 1
     # an older visit released late never closes a newer action
     late = make_visit(chain, store, status=SUBMITTED, visit_date=date(2026, 5, 2))

@@ -93,6 +93,7 @@ def scenario_visit(chain, store, when: date, steps, handling=30, comment="", sce
 
 
 Y, N = True, False
+SCRIPT_START = "Tell the cashier your fries are cold"
 
 # --- figures in SQL ------------------------------------------------------------------------------
 
@@ -134,6 +135,11 @@ def test_bdi_sql_includes_rs_only_with_a_weight(app, chain):
     assert after.bdi == pytest.approx(87 / 0.95)
     assert after.bdi == pytest.approx(scoring.bdi(100, None, 100, settings.scoring_config(
         "2026-05"), rs=60))
+    # the score receipt (raw rows through scoring.py) agrees with the SQL
+    from auditapp import receipts
+
+    receipt = receipts.store_receipt(e1, may, settings.scoring_config("2026-05"))
+    assert receipt.rs == 60.0 and receipt.bdi == pytest.approx(after.bdi)
     # the weight is effective-dated: April keeps c_RS = 0
     assert settings.scoring_config("2026-04").rs_weight == 0
 
@@ -260,6 +266,8 @@ def test_no_js_form_requires_every_step_and_stores_rs(client, auth, chain):
 def test_api_submit_takes_the_scenario_object_and_refuses_na(client, auth, chain):
     visit = _scenario_assignment(chain)
     auth.login("MS-101")
+    described = client.get(f"/api/shopper/visits/{visit.id}").get_json()["scenario"]
+    assert described["script"].startswith(SCRIPT_START) and len(described["steps"]) == 5
     payload = full_payload(visit)
     payload["scenario"] = {"steps": {"1": True, "2": True, "3": True, "4": "na", "5": True},
                            "handling": 60, "comment": ""}
@@ -280,6 +288,7 @@ def test_a_plain_visit_ignores_scenario_fields(client, auth, chain):
     assert client.post(f"/api/shopper/visits/{visit.id}/submit",
                        json=payload).status_code == 200
     assert scenarios.scenario_for(visit.id) is None
+    assert client.get(f"/api/shopper/visits/{visit.id}").get_json()["scenario"] is None
 
 
 def test_draft_keeps_the_scenario_answers(client, auth, chain):

@@ -46,7 +46,7 @@ def test_manager_sees_store_rs_and_which_steps_staff_miss_most(client, auth, cha
     assert 'id="recovery"' in page
     assert 'id="store-rs">60.0<' in page  # (60 + 60) / 2
     assert "2 scenario visits" in page
-    steps = page.split('id="rs-steps"')[1].split("</ol>")[0]
+    steps = page.split('id="rs-steps"')[1].split("</ul>")[0]
     # step 5 missed twice comes first, then steps 2 and 3 (once each)
     assert steps.index('data-step="5"') < steps.index('data-step="2"') < steps.index(
         'data-step="1"')
@@ -76,8 +76,10 @@ def test_no_scenario_detail_or_shopper_reaches_a_manager(client, auth, chain, sh
     make_area_manager("area.east@example.com", chain.regions[0])
     a, b, _c = shops["visits"]
     auth.login("hq@example.com")
-    # HQ sees the script and the comment …
+    # HQ sees the script, the steps and the comment …
     assert SCRIPT in client.get("/hq/scenarios").get_data(as_text=True)
+    review = client.get(f"/hq/visits/{b.id}").get_data(as_text=True)
+    assert SCRIPT in review and COMMENT in review and 'id="scenario-result"' in review
     auth.logout()
     auth.login(who)
     client.post(f"/manager/stores/{chain.stores[0].id}/scenario-actions?month=2026-05",
@@ -102,6 +104,16 @@ def test_no_scenario_detail_or_shopper_reaches_a_manager(client, auth, chain, sh
             assert secret not in text, (url, secret)
         if "/visits/" in url:  # a visit's page never says it was a scenario shop
             assert "Recovery score" not in text and "Complaint handling" not in text
+    # the action list never dates a scenario action (open, then verified)
+    action = db.session.scalars(select(CorrectiveAction)).one()
+    for status in ("open", "verified"):
+        action.status = status
+        db.session.commit()
+        body = client.get("/manager/actions").get_data(as_text=True)
+        assert "Role-play the remedy question" in body
+        assert "2026-05-10" not in body and "05/10" not in body, status
+    action.status = "open"
+    db.session.commit()
     # the store PDF carries the store's RS (summed), not per visit
     with client.get(f"/manager/reports/stores/{store}.pdf?month=2026-05") as r:
         text = pdf_text(r.get_data())

@@ -18,7 +18,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 
-from .. import integrity, item_types, outbox, photos, submission, visit_states
+from .. import integrity, item_types, outbox, photos, scenarios, submission, visit_states
 from ..extensions import csrf, db
 from ..i18n import csm_label, is_chinese
 from ..inputs import JsonBodyError, json_body
@@ -138,6 +138,7 @@ def visit_json(visit: Visit, token: str | None, full: bool = True) -> dict:
         ],
     }
     out["state"] = submission.form_state(visit)
+    out["scenario"] = scenarios.shopper_json(visit, zh)  # issue #24: the shopper's only
     out["photos"] = [photo_json(p, token) for p in visit.photos]
     return out
 
@@ -433,7 +434,9 @@ OPENAPI_SCHEMAS: dict = {
         "type": "object", "properties": {
             "questionnaire": {"type": "object"},
             "state": {"$ref": "#/components/schemas/Payload"},
-            "photos": {"type": "array", "items": {"$ref": "#/components/schemas/Photo"}}}}]},
+            "photos": {"type": "array", "items": {"$ref": "#/components/schemas/Photo"}},
+            "scenario": {"type": ["object", "null"],
+                         "description": "A scenario shop's script and steps (issue #24)"}}}]},
     "Answer": {"type": "object", "properties": {
         "value": {"type": ["number", "string", "null"],
                   "description": "yes/no 1|0, CSM level −90…90, or whole seconds 0–3600 "
@@ -455,7 +458,13 @@ OPENAPI_SCHEMAS: dict = {
             "order_description": {"type": "string", "maxLength": 4000},
             "receipt_total": {"type": ["number", "string", "null"],
                               "description": "e.g. 35.5 (a form's draft may hold text)"},
-            "overall_comment": {"type": "string", "maxLength": 4000}}}}},
+            "overall_comment": {"type": "string", "maxLength": 4000}}},
+        "scenario": {"type": ["object", "null"], "description": (
+            "A scenario shop's complaint handling: steps {\"1\"…\"5\": true|false} "
+            "(N/A not allowed), handling (a CSM level −90…90), comment"),
+            "properties": {"steps": {"type": "object"},
+                           "handling": {"type": ["number", "string", "null"]},
+                           "comment": {"type": "string", "maxLength": 4000}}}}},
     "CheckIn": {"type": "object", "properties": {
         "consent": {"type": "boolean"}, "latitude": {"type": "number"},
         "longitude": {"type": "number"},

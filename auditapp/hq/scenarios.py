@@ -21,6 +21,7 @@ from ..extensions import db
 from ..followup import FollowupError
 from ..i18n import VISIT_TYPE_LABELS
 from ..models import CorrectiveAction, Scenario
+from ..models.followup import SOURCE_AUTO
 from ..models.scenario import SCENARIO_ACTIVE
 from ..permissions import Cap, requires
 from ..scoring import VISIT_TYPES, ScoringError
@@ -199,6 +200,24 @@ def recovery_figures(period, store_ids=None):
 @bp.app_template_global()
 def scenario_step_actions(store_id):
     return scenarios.step_actions(store_id)
+
+
+@bp.app_template_global()
+def action_text(act, with_item: bool = True) -> str:
+    """What an action is about, in the reader's language: an automatic action names its
+    failed critical item (or its dimension), the others show what the manager wrote."""
+    from flask_babel import gettext
+
+    from ..i18n import DIMENSION_LABELS, label, loc
+
+    if act.source == SOURCE_AUTO and act.dimension:
+        return gettext("%(dimension)s scored below the threshold",
+                       dimension=label(DIMENSION_LABELS, act.dimension))
+    if act.source == SOURCE_AUTO and act.answer is not None:
+        if not with_item:
+            return gettext("Failed critical item")
+        return gettext("Failed critical item: %(item)s", item=loc(act.answer.item, "text"))
+    return act.action
 
 
 @bp.app_template_global()
