@@ -44,7 +44,7 @@
       answers[id] = a;
     });
     ["visit_date", "arrival_time", "order_description", "receipt_total", "overall_comment"]
-      .forEach(function (k) { facts[k] = form.elements[k].value; });
+      .forEach(function (k) { if (form.elements[k]) facts[k] = form.elements[k].value; });  /* a QA audit asks fewer */
     var c = form.querySelector("input[name=visit_type_confirmed]:checked");
     facts.visit_type_confirmed = c ? c.value === "1" : null;
     return { answers: answers, facts: facts };
@@ -62,7 +62,7 @@
     });
     var f = p.facts || {};
     ["visit_date", "arrival_time", "order_description", "receipt_total", "overall_comment"]
-      .forEach(function (k) { if (f[k] !== undefined && f[k] !== null) form.elements[k].value = f[k]; });
+      .forEach(function (k) { if (f[k] !== undefined && f[k] !== null && form.elements[k]) form.elements[k].value = f[k]; });
     form.querySelectorAll("input[name=visit_type_confirmed]").forEach(function (r) {
       r.checked = f.visit_type_confirmed === (r.value === "1");
     });
