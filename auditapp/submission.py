@@ -306,7 +306,15 @@ def validate(visit: Visit, payload: dict, form: ScoringForm) -> Checked:
     clean = _clean_payload(payload)
     out = Checked()
     shown = form.visible_ids(visit.visit_type, visit.kind, clean["answers"])
-    item_photos = photo_counts(visit.id)
+    counts: dict[int, int] | None = None
+
+    def photos_of(item_id: int) -> int:
+        """The item's photos, read once and only when a question needs them."""
+        nonlocal counts
+        if counts is None:
+            counts = photo_counts(visit.id)
+        return counts.get(item_id, 0)
+
     for item in form.items:
         kind = item.kind
         if item.id not in shown or not kind.asked:
@@ -320,7 +328,7 @@ def validate(visit: Visit, payload: dict, form: ScoringForm) -> Checked:
             else:
                 out.answers[item.id] = (None, True, comment)
             continue
-        value = item_photos.get(item.id, 0) if kind.photos else raw.get("value")
+        value = photos_of(item.id) if kind.photos else raw.get("value")
         if value in (None, ""):
             out.errors[key] = _("Please answer this question.")
             continue
@@ -330,7 +338,8 @@ def validate(visit: Visit, payload: dict, form: ScoringForm) -> Checked:
             out.errors[key] = str(error)
             continue
         if kind.failed(item, visit.visit_type, x):
-            needs = followup_problems(item, comment, item_photos.get(item.id, 0))
+            needs = followup_problems(
+                item, comment, photos_of(item.id) if item.require_photo else 0)
             if needs:
                 out.errors[key] = " ".join(needs)
                 continue

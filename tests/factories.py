@@ -98,8 +98,9 @@ def answer_all(visit: Visit, values: dict[str, object] | None = None, default=No
             continue
         if item.item_type in ("info", "photo"):
             continue  # only read / no image files here
-        if item.item_type == "text":
-            visit.answers.append(Answer(item=item, text=str(v or "Fine")))
+        if item.item_type == "text":  # a follow-up: answered when the test says so
+            if item.code in values:
+                visit.answers.append(Answer(item=item, text=str(v)))
             continue
         if item.item_type == "number" and item.code not in values:
             lo, hi = item.config["lo"], item.config["hi"]

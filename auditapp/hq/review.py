@@ -11,7 +11,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from .. import audit, integrity
+from .. import audit, integrity, item_types
 from .. import visits as visit_service
 from ..extensions import db
 from ..inputs import StorableText
@@ -80,7 +80,11 @@ def _render_detail(visit: Visit, return_form: ReturnForm | None = None, status: 
     answers = {a.item_id: a for a in visit.answers}
     sections = []
     for dimension in visit.questionnaire.dimensions:
-        rows: list[tuple] = [(item, answers.get(item.id)) for item in dimension.items]
+        # an item the visit did not ask (its condition, or an instruction) is left out
+        rows: list[tuple] = [
+            (item, answers.get(item.id)) for item in dimension.items
+            if item.id in answers or (item_types.of(item).asked and not item.condition
+                                      and not dimension.condition)]
         sections.append((dimension, rows))
     dim_scores = {ds.dimension: ds.score for ds in visit.dimension_scores}
     photos_by_item: dict[int | None, list] = {}
