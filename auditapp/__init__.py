@@ -135,16 +135,17 @@ def register_blueprints(app: Flask) -> None:
 
 def register_template_helpers(app: Flask) -> None:
     from . import i18n, item_types, months, questionnaires, scoring
-    from .models import followup, questionnaire, visit
+    from .models import followup, month_end, questionnaire, visit
 
     i18n.init_template_helpers(app)
     # the codes templates compare with (``visit.status == DISPUTED``), never bare strings
     app.jinja_env.globals.update(
         SUBMITTED=visit.SUBMITTED, RETURNED=visit.RETURNED, DISPUTED=visit.DISPUTED,
-        REJECTED=visit.REJECTED,
+        REJECTED=visit.REJECTED, MYSTERY=visit.MYSTERY, QA=visit.QA,
         ACTION_OPEN=followup.ACTION_OPEN, ACTION_DONE=followup.ACTION_DONE,
         DISPUTE_UPHELD=followup.DISPUTE_UPHELD,
         DRAFT=questionnaire.DRAFT, PUBLISHED=questionnaire.PUBLISHED,
+        PART_DONE=month_end.PART_DONE,
         YESNO=scoring.YESNO, SCALE7=scoring.SCALE7, TIMED=scoring.TIMED,
         item_type=item_types.of, answer_text=item_types.answer_text,
         when_text=questionnaires.when_text,
