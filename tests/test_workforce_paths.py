@@ -13,9 +13,11 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from auditapp import scheduling, shoppers
+from auditapp import notifications, scheduling, shoppers
 from auditapp.extensions import db
 from auditapp.models import (
+    CorrectiveAction,
+    Notification,
     QuizAttempt,
     QuizSetting,
     Scenario,
@@ -24,9 +26,17 @@ from auditapp.models import (
     Visit,
     VisitPay,
 )
+from auditapp.models.followup import (
+    ACTION_CONFIRMED,
+    ACTION_DONE,
+    ACTION_OPEN,
+    ACTION_VERIFIED,
+    SOURCE_AUTO,
+)
 from auditapp.models.visit import ASSIGNED, CANCELLED
+from auditapp.notifications import ACTION_DUE_SOON, ACTION_ESCALATED, ACTION_OVERDUE
 
-from .factories import make_user
+from .factories import make_user, make_visit
 from .test_deadlines import _bulk, _visit
 from .test_proposals import THIS, _this_month
 from .test_scenarios import make_scenario
@@ -115,3 +125,44 @@ def test_a_store_whose_scenario_visit_was_cancelled_still_gets_one_that_quarter(
         .join(Scenario, Scenario.id == ScenarioVisit.scenario_id)
         .where(Visit.month.in_(months), Visit.status == ASSIGNED)))
     assert covered == set(db.session.scalars(select(Store.id).where(Store.active.is_(True))))
+
+
+def test_periodic_run_reminds_only_open_automatic_actions(runner, chain):
+    """#17 item 6 next to #18: a confirmed (passed again), done or verified automatic action
+    gets no reminder; an open one (also a reopened one) does, once."""
+    visit = make_visit(chain, chain.stores[0], visit_date=date(2036, 4, 10))
+    statuses = (ACTION_CONFIRMED, ACTION_DONE, ACTION_VERIFIED, ACTION_OPEN)
+    rows = {status: CorrectiveAction(visit=visit, action=f"Fix it ({status})", owner="",
+                                     due_date=date(2036, 5, 1), status=status,
+                                     source=SOURCE_AUTO)
+            for status in statuses}
+    rows[ACTION_OPEN].reopened = 1
+    db.session.add_all(rows.values())
+    db.session.commit()
+    for _ in range(2):
+        result = runner.invoke(args=["notify", "run", "--now", "2036-05-20T08:00"])
+        assert result.exit_code == 0, result.output
+    told = db.session.execute(select(Notification.event, Notification.params).where(
+        Notification.event.in_((ACTION_DUE_SOON, ACTION_OVERDUE, ACTION_ESCALATED)))).all()
+    assert told and {p["action"] for _e, p in told} == {f"Fix it ({ACTION_OPEN})"}
+    assert sorted(e for e, _p in told if e == ACTION_OVERDUE) == \
+        [ACTION_OVERDUE] * len(notifications._store_managers(chain.stores[0].id))
+
+
+def test_a_visit_cancelled_before_check_in_does_not_block_the_next_month(client, auth, chain):
+    """The neighbour rule (no shopper at the same store two months running) counts visits
+    made or started, not an assignment cancelled in bulk before the shopper went."""
+    alice, bob, _carol = chain.shoppers
+    store = chain.stores[0]
+    january = _visit(chain, store, alice, date(2027, 1, 31))
+    february = _visit(chain, store, bob, date(2027, 2, 28))
+    auth.login("hq@example.com")
+    url = f"/hq/scheduling/visits/{february.id}/reassign"
+    refused = client.post(url, data={"shopper_id": alice.id})
+    assert refused.status_code == 422
+    assert "MS-101 visits store E001 in the month before or after." in refused.get_data(True)
+    _bulk(client, [january.id], "cancel", month="2027-01")
+    r = client.post(url, data={"shopper_id": alice.id}, follow_redirects=True)
+    assert r.status_code == 200
+    db.session.expire_all()
+    assert db.session.get(Visit, february.id).evaluator_id == alice.id
