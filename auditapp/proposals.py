@@ -25,7 +25,8 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from . import analytics, notifications, scoring
+from . import analytics, notifications, payments, scoring
+from . import shoppers as shoppers_rules
 from .audit import log_change
 from .extensions import db
 from .models import SHOPPER, Store, User, Visit
@@ -35,6 +36,7 @@ from .scheduling import (
     TOKEN_GRACE,
     SchedulingError,
     _,
+    _neighbour_evaluators,
     due_date_for,
     ineligibility,
     latest_mystery_questionnaire,
@@ -161,20 +163,34 @@ def save_budget(month: str, value: int, user_id: int | None) -> None:
     save_setting(SETTING_KEY, {"extra_visit_budget": int(value)}, user_id, month)
 
 
-def _shopper_for(store: Store, month: str, shoppers: list[User], load: Counter) -> User | None:
-    """The least-loaded eligible shopper who is not already visiting the store this
-    month (ties: fewer visits to the store, then pseudonym)."""
+def _shopper_for(store: Store, month: str, shoppers: list[User], load: Counter,
+                 questionnaire_code: str, neighbours: dict[int, set[int]],
+                 workforce: shoppers_rules.SchedulingFacts) -> tuple[User | None, list[str]]:
+    """The least-loaded eligible shopper who is not already visiting the store this month
+    (ties as the monthly plan breaks them: ``shoppers.preference``, then fewer visits to
+    the store, then pseudonym), and why the others may not go. Eligible is what the monthly
+    plan and every reassignment ask (``scheduling.ineligibility``, with the workforce
+    rules): never suspended, blacklisted, unavailable all month or uncertified."""
     this_month = set(db.session.scalars(select(Visit.evaluator_id).where(
         Visit.store_id == store.id, Visit.month == month, Visit.evaluator_id.is_not(None))))
     pairs = Counter(dict(db.session.execute(
         select(Visit.evaluator_id, func.count(Visit.id))
         .where(Visit.store_id == store.id, Visit.evaluator_id.is_not(None))
         .group_by(Visit.evaluator_id)).all()))
-    candidates = [u for u in shoppers if u.id not in this_month
-                  and ineligibility(u, store, month) is None]
+    candidates, reasons = [], []
+    for u in shoppers:
+        if u.id in this_month:
+            continue
+        why = ineligibility(u, store, month, neighbours, workforce, questionnaire_code)
+        if why is None:
+            candidates.append(u)
+        else:
+            reasons.append(why)
     if not candidates:
-        return None
-    return min(candidates, key=lambda u: (load[u.id], pairs[u.id], u.username))
+        return None, reasons
+    return min(candidates, key=lambda u: (load[u.id],
+                                          *shoppers_rules.preference(workforce, u, store),
+                                          pairs[u.id], u.username)), reasons
 
 
 def accept(month: str, store_ids: list[int], user_id: int | None,
@@ -213,16 +229,20 @@ def accept(month: str, store_ids: list[int], user_id: int | None,
         select(Visit.evaluator_id, func.count(Visit.id))
         .where(Visit.month == month, Visit.evaluator_id.is_not(None))
         .group_by(Visit.evaluator_id)).all()))
+    neighbours = _neighbour_evaluators(month)
+    workforce = shoppers_rules.scheduling_facts()
     due = due_date_for(month)
     expires = datetime.combine(due, datetime.min.time()) + timedelta(days=1) + TOKEN_GRACE
     created = []
     for sid in chosen:
         proposal = proposed[sid]
         store = db.session.get(Store, sid)
-        shopper = _shopper_for(store, month, shoppers, load)
+        shopper, reasons = _shopper_for(store, month, shoppers, load, questionnaire.code,
+                                        neighbours, workforce)
         if shopper is None:
             raise SchedulingError(_("No eligible shopper for an extra visit to store "
-                                    "%(store)s in %(month)s.", store=store.code, month=month))
+                                    "%(store)s in %(month)s: %(reasons)s", store=store.code,
+                                    month=month, reasons=" ".join(reasons)))
         load[shopper.id] += 1
         history = list(db.session.execute(
             select(Visit.month, Visit.visit_type)
@@ -236,6 +256,7 @@ def accept(month: str, store_ids: list[int], user_id: int | None,
         db.session.add(visit)
         created.append((visit, proposal))
     db.session.flush()
+    payments.cap_new_assignments([v for v, _p in created], user_id)  # #20: every assignment
     log_change("schedule", month, "accept_extra_visits", user_id, None, {
         "created": [v.id for v, _p in created],
         "stores": {p.store.code: {

@@ -42,7 +42,7 @@ from .inputs import TEXT_LIMIT, text_problem
 from .models import Region, Scenario, ScenarioVisit, Store, Visit
 from .models.followup import ACTION_OPEN, SOURCE_SCENARIO, CorrectiveAction
 from .models.scenario import SCENARIO_ACTIVE, SCENARIO_RETIRED
-from .models.visit import ASSIGNED, MYSTERY
+from .models.visit import ASSIGNED, CANCELLED, MYSTERY
 from .settings import get_setting, save_setting
 
 SETTING_KEY = "scenarios"
@@ -207,7 +207,8 @@ def assign_month(month: str, user_id: int | None = None) -> list[ScenarioVisit]:
         return []
     visits = list(db.session.scalars(
         select(Visit).join(Store, Store.id == Visit.store_id)
-        .where(Visit.kind == MYSTERY, Visit.month == month).order_by(Store.code)))
+        .where(Visit.kind == MYSTERY, Visit.month == month, Visit.status != CANCELLED)
+        .order_by(Store.code)))
     if not visits:
         return []
     carried = {v.visit_id: v for v in db.session.scalars(
@@ -218,8 +219,9 @@ def assign_month(month: str, user_id: int | None = None) -> list[ScenarioVisit]:
         select(Visit.store_id, Visit.month, Scenario.code)
         .join(ScenarioVisit, ScenarioVisit.visit_id == Visit.id)
         .join(Scenario, Scenario.id == ScenarioVisit.scenario_id)
-        .where(Visit.kind == MYSTERY, Visit.month < month).order_by(Visit.month)
-    ):
+        .where(Visit.kind == MYSTERY, Visit.month < month, Visit.status != CANCELLED)
+        .order_by(Visit.month)
+    ):  # a cancelled visit (#18 bulk cancel) made no scenario visit: it does not count
         history.setdefault(store_id, []).append((vmonth, code))
     quarter = quarter_months(month)
     had_this_quarter = {sid for sid, rows in history.items()

@@ -26,7 +26,7 @@ from datetime import date, datetime, timedelta
 
 from flask import has_request_context
 from flask_babel import force_locale, gettext
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from . import analytics, notifications, payments, scenarios, scoring, visit_states
 from . import shoppers as workforce_rules
@@ -34,7 +34,7 @@ from .audit import log_change
 from .extensions import db
 from .models import SHOPPER, Questionnaire, Store, User, Visit
 from .models.questionnaire import KIND_MYSTERY, PUBLISHED
-from .models.visit import ASSIGNED, MYSTERY
+from .models.visit import ASSIGNED, CANCELLED, MYSTERY
 from .visits import new_access_token
 
 #: Statuses in which HQ may still hand a visit to another shopper.
@@ -146,12 +146,14 @@ def ineligibility(shopper: User, store: Store, month: str,
 
 
 def _neighbour_evaluators(month: str) -> dict[int, set[int]]:
-    """store id → shoppers who visit it in the month before or after ``month``."""
+    """store id → shoppers who visit it in the month before or after ``month`` (a visit
+    cancelled before the shopper checked in was never made: it does not count)."""
     rows = db.session.execute(
         select(Visit.store_id, Visit.evaluator_id).where(
             Visit.kind == MYSTERY,
             Visit.month.in_([shift_month(month, -1), shift_month(month, 1)]),
             Visit.evaluator_id.is_not(None),
+            or_(Visit.status != CANCELLED, Visit.started_at.is_not(None)),
         )
     )
     result: dict[int, set[int]] = {}
