@@ -26,6 +26,7 @@ from auditapp.scoring import DIMENSIONS
 
 from .factories import make_complaint, make_visit
 from .manager_helpers import make_area_manager
+from .shopper_helpers import default_value
 
 MONTH = "2026-05"
 #: The synthetic driver chain: S_d ~ N(60, 8) independent; CSM = 20 + 1.5·(quality − 60)
@@ -198,14 +199,15 @@ def test_feeds_that_disagree_flag_exactly_the_chosen_stores(client, auth, chain)
     stores = db.session.scalars(select(Store).order_by(Store.code)).all()
     assert len(stores) == 20
     worst = {"yesno": 0, "scale7": -90, "timed": 3000}
-    low_ms = {item.code: worst[item.item_type] for item in chain.ms_q.items}
+    low_ms = {item.code: worst[item.item_type] for item in chain.ms_q.items
+              if item.item_type in worst}
     slow = {"speed_total": 3000, "speed_greeted": 0, "courtesy_smile": 0}  # MS ≈ 80
     day = date(2026, 5, 10)
     a, b, c = stores[0], stores[1], stores[2]
     for store in stores:
         ms_values, qa_values, complaints = None, None, 0
         if store is a:  # MS: food quality excellent; QA: a critical food-safety item failed
-            qa_values = {"qa_temperatures": 0}
+            qa_values = {"qa_fridge_temp": 12.0}  # outside 0–5 °C: a critical item failed
         elif store is b:  # MS excellent, but the most complaints of the brand this month
             complaints = 3
         elif store is c:  # MS poor while QA is excellent and nobody complained
@@ -314,8 +316,9 @@ def _assigned(chain):
 def _payload(visit, loyalty=None) -> dict:
     answers = {}
     for item in visit.questionnaire.items:
-        value = {"yesno": 1, "scale7": 60, "timed": 100}[item.item_type]
-        answers[str(item.id)] = {"value": value, "na": False, "comment": ""}
+        if item.item_type in ("info", "photo"):
+            continue
+        answers[str(item.id)] = {"value": default_value(item, {}), "na": False, "comment": ""}
     facts = {"visit_date": date.today().isoformat(), "arrival_time": "00:00",
              "visit_type_confirmed": True}
     if loyalty is not None:
@@ -327,7 +330,8 @@ def _form(visit, loyalty: str) -> dict:
     data = {"action": "submit", "visit_date": date.today().isoformat(),
             "arrival_time": "00:00", "visit_type_confirmed": "1", "loyalty": loyalty}
     for item in visit.questionnaire.items:
-        data[f"v_{item.id}"] = str({"yesno": 1, "scale7": 60, "timed": 100}[item.item_type])
+        if item.item_type not in ("info", "photo"):
+            data[f"v_{item.id}"] = str(default_value(item, {}))
     return data
 
 
