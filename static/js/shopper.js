@@ -331,7 +331,7 @@
     var payload = collect();
     /* the photos already on the server that the report comes with; those still on the
        phone are added as they arrive, and the report waits for them */
-    payload.photo_ids = [].map.call(document.querySelectorAll("#thumbs li[data-photo-id]"),
+    payload.photo_ids = [].map.call(form.querySelectorAll(".thumbs li[data-photo-id]"),
       function (li) { return Number(li.dataset.photoId); });
     payload.client_submission_id = uid();  /* (a queued report keeps its first id) */
     store(KEY, { at: new Date().toISOString().slice(0, 19), state: payload });
