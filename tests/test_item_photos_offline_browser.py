@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from auditapp.extensions import db
-from auditapp.models import Photo, Visit, VisitEvent
+from auditapp.models import Photo, User, Visit, VisitEvent
 from auditapp.questionnaires import build_questionnaire
 
 from .conftest import browser_login
@@ -22,6 +22,7 @@ from .test_offline_browser import (  # noqa: F401
     count_submits,
     launch,
     server,
+    shot,
     small_photo,
     wait_cached,
 )
@@ -51,8 +52,11 @@ def waiting(page, item_id: int, n: int) -> None:
     expect(page.locator(f"#thumbs-{item_id} li.photo-pending")).to_have_count(n, timeout=30_000)
 
 
+@pytest.mark.parametrize("lang", ["en", "zh"])
 def test_a_failed_answers_photo_taken_offline_arrives_shrunk_before_the_report(
-        server, chromium, chain, tmp_path):  # noqa: F811
+        server, chromium, chain, tmp_path, lang):  # noqa: F811
+    if lang == "zh":
+        db.session.get(User, chain.shoppers[0].id).locale = "zh_CN"
     q = build_questionnaire("IPH", "Item photos", "mystery", ITEMS)
     db.session.add(q)
     db.session.flush()
@@ -91,6 +95,7 @@ def test_a_failed_answers_photo_taken_offline_arrives_shrunk_before_the_report(
         waiting(page, ok, 2)
         page.locator(f"#thumbs-{ok} li.photo-pending").nth(1).locator(".photo-rm").click()
         waiting(page, ok, 1)
+        shot(page, lang, "failed-answer-photo-waiting", tmp_path)
         page.click("#next-btn")  # quality
         rate(page)
         page.click("#next-btn")  # cleanliness
@@ -105,7 +110,7 @@ def test_a_failed_answers_photo_taken_offline_arrives_shrunk_before_the_report(
         page.wait_for_selector("#audit-form")
         waiting(page, ok, 1)
         waiting(page, counter, 1)
-        page.screenshot(path=str(tmp_path / "item-photo-waiting.png"), full_page=True)
+        shot(page, lang, "photo-question-waiting", tmp_path)
         for _ in range(3):
             if page.locator("#step-final").is_visible():
                 break
