@@ -139,3 +139,51 @@ def test_a_failed_answers_photo_taken_offline_arrives_shrunk_before_the_report(
     events = db.session.scalars(select(VisitEvent).where(VisitEvent.visit_id == visit.id)).all()
     arrived = [e.data["what"] for e in sorted(events, key=lambda e: e.id) if e.kind == "queued"]
     assert arrived == ["checkin", "photo", "photo", "submit"]
+
+
+def test_a_report_submitted_while_its_required_photo_is_being_shrunk_waits_for_it(
+        live_server, phone, chain, tmp_path):
+    """Online, a 12 MB photo is attached to the failed answer and Submit tapped at once: the
+    report waits for the photo (shrunk, sent), and is accepted the first time."""
+    q = build_questionnaire("IPH", "Item photos", "mystery", ITEMS)
+    db.session.add(q)
+    db.session.flush()
+    visit = make_assignment(chain, visit_type="walk_in")
+    visit.questionnaire = q
+    db.session.commit()
+    items = {i.code: i for i in q.items}
+    ok, counter = items["t_ok"].id, items["t_photo"].id
+    big = tmp_path / "IMG_0003.jpg"
+    big_camera_photo(big)
+
+    browser_login(phone, live_server, "MS-101")
+    phone.goto(f"{live_server}/shopper/visits/{visit.id}")
+    phone.uncheck("#share-location")
+    phone.click("#checkin-btn")
+    phone.wait_for_selector("#checkin-form", state="hidden")
+    fill_facts(phone)
+    for _ in range(3):
+        phone.click("#next-btn")
+        rate(phone)
+    box = phone.locator(f"#item-{ok}")
+    box.locator("input[value='0'] + span").click()
+    box.locator("details.comment summary").click()
+    box.locator(f"textarea[name=c_{ok}]").fill("The cola was missing")
+    phone.click("#next-btn")
+    rate(phone)
+    phone.click("#next-btn")
+    phone.set_input_files(f"#p_{counter}", files=[{"name": "counter.jpg",
+                                                   "mimeType": "image/jpeg",
+                                                   "buffer": small_photo()}])
+    expect(phone.locator(f"#thumbs-{counter} li.photo-sent")).to_have_count(1)
+    rate(phone)
+    phone.click("#next-btn")
+    phone.set_input_files(f"#p_{ok}", files=[str(big)])  # (the photo of step 4) …
+    phone.click("#submit-btn")  # … and Submit before it is shrunk
+    phone.wait_for_url("**sent=1", timeout=60_000)
+
+    db.session.expire_all()
+    stored = db.session.get(Visit, visit.id)
+    assert stored.status == "submitted" and count_submits(visit.id) == 1
+    assert sorted((p.item_id, p.width) for p in stored.photos) == sorted([(ok, 1200),
+                                                                           (counter, 800)])

@@ -48,15 +48,20 @@
       return r[1] ? new Blob([r[0].slice(0, 2), r[1], r[0].slice(2)], { type: "image/jpeg" }) : r[0];
     }).catch(function () { return file; });  /* not readable here: the server says why */
   }
+  /* photos still being shrunk and stored: a report submitted meanwhile waits for them
+     (else it could leave before a failed answer's required photo, and be refused) */
+  var busy = Promise.resolve();
   function add(files, fields) {
     if (err && !(fields && fields.item_id)) err.textContent = "";
-    return files.reduce(function (p, f) {
+    var done = files.reduce(function (p, f) {
       return p.then(function () { return shrink(f); }).then(function (b) {
         return Outbox.photo(ctx, b, fields, (f.name || "photo").replace(/\.\w+$/, "") + ".jpg");
       });
     }, Promise.resolve()).then(function () {
       draw(); if (navigator.onLine) Outbox.drain({ user: ctx.user, csrf: ctx.csrf });
     });
+    busy = busy.then(function () { return done; }).catch(function () {});
+    return done;
   }
   if (input) input.addEventListener("change", function () {
     var files = [].slice.call(input.files);
@@ -110,5 +115,5 @@
   }
   Outbox.on(function (m) { if (m.visit === ctx.visit && m.what === "photo") draw(); });
   draw();
-  window.AuditPhotos = { add: add, shrink: shrink };
+  window.AuditPhotos = { add: add, shrink: shrink, ready: function () { return busy; } };
 })();

@@ -338,7 +338,10 @@
     btn.disabled = true;
     track({ kind: "step", step: cur, seconds: Math.round((Date.now() - stepSince) / 100) / 10 }, true);
     stepSince = Date.now();
-    Outbox.submit(ctx, payload).then(function () {
+    /* (after the photos still being shrunk: the outbox sends them first) */
+    (window.AuditPhotos ? AuditPhotos.ready() : Promise.resolve()).then(function () {
+      return Outbox.submit(ctx, payload);
+    }).then(function () {
       say(navigator.onLine ? T.sending : T.queued, "queued");
       return drain();
     }).then(function (ok) { if (!ok) say(T.queued, "queued"); });  /* (no answer: later) */
