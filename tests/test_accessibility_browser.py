@@ -167,7 +167,7 @@ def test_step_form_moves_focus_and_keeps_it_in_view(app, live_server, phone, cha
     # the photo picker shows where the focus is
     phone.focus("#photos")
     outline = phone.evaluate(
-        "getComputedStyle(document.querySelector('.file-btn')).outlineStyle")
+        "getComputedStyle(document.querySelector('.file-btn[for=photos]')).outlineStyle")
     assert outline == "solid"
 
     # a failed submit: the summary takes focus, names each question and links to it; each

@@ -1,13 +1,21 @@
-/* The form's photos, online or not: each is shrunk on the phone (long side 1,600 px, JPEG,
+/* The form's photos, online or not, the visit's (last step) and each question's (its own
+   field, sent with the item's id): each is shrunk on the phone (long side 1,600 px, JPEG,
    the camera's EXIF kept and set upright), kept in the outbox (IndexedDB) and shown as
-   waiting until the server has it; any can be removed before the report is sent.
-   AuditPhotos.add(files, fields) queues photos with extra form fields (e.g. an item). */
+   waiting, under its question or in the visit's list, until the server has it; any can be
+   removed before the report is sent, which goes only once they have all arrived.
+   AuditPhotos.add(files, fields) queues photos with extra form fields (e.g. item_id).
+   (Without IndexedDB the form posts them: photos, p_<item id>.) */
 (function () {
   "use strict";
-  var form = document.getElementById("audit-form"), input = document.getElementById("photos");
-  if (!form || !input || !window.Outbox || !window.indexedDB) return;
-  var T = document.getElementById("i18n").dataset, ctx = Outbox.ctx(form),
+  var form = document.getElementById("audit-form");
+  if (!form || !window.Outbox || !window.indexedDB) return;
+  var T = document.getElementById("i18n").dataset, ctx = Outbox.ctx(form), input = document.getElementById("photos"),
     list = document.getElementById("thumbs"), err = document.getElementById("photo-error"), SIDE = 1600;
+  /* where a photo is shown: under its question, else in the visit's list */
+  function listFor(fields) {
+    var item = fields && fields.item_id;
+    return item && document.getElementById("thumbs-" + item) || list;
+  }
 
   /* the JPEG's EXIF segment (APP1), its orientation set to 1 (the pixels are upright now) */
   function exif(buf) {
@@ -40,21 +48,35 @@
       return r[1] ? new Blob([r[0].slice(0, 2), r[1], r[0].slice(2)], { type: "image/jpeg" }) : r[0];
     }).catch(function () { return file; });  /* not readable here: the server says why */
   }
+  /* photos still being shrunk and stored: a report submitted meanwhile waits for them
+     (else it could leave before a failed answer's required photo, and be refused) */
+  var busy = Promise.resolve();
   function add(files, fields) {
-    err.textContent = "";
-    return files.reduce(function (p, f) {
+    if (err && !(fields && fields.item_id)) err.textContent = "";
+    var done = files.reduce(function (p, f) {
       return p.then(function () { return shrink(f); }).then(function (b) {
         return Outbox.photo(ctx, b, fields, (f.name || "photo").replace(/\.\w+$/, "") + ".jpg");
       });
     }, Promise.resolve()).then(function () {
       draw(); if (navigator.onLine) Outbox.drain({ user: ctx.user, csrf: ctx.csrf });
     });
+    busy = busy.then(function () { return done; }).catch(function () {});
+    return done;
   }
-  input.addEventListener("change", function () {
+  if (input) input.addEventListener("change", function () {
     var files = [].slice.call(input.files);
     input.value = "";
     add(files, { category: form.elements.photo_category.value });
   });
+  /* a question's photo (taken when its answer fails, or the answer of a photo question) */
+  [].forEach.call(form.querySelectorAll("input[data-item-photo]"), function (inp) {
+    inp.addEventListener("change", function () {
+      var files = [].slice.call(inp.files);
+      inp.value = "";
+      add(files, { category: "other", item_id: inp.dataset.itemPhoto });
+    });
+  });
+  function drawn(id) { return form.querySelector(".thumbs li[data-photo-id='" + id + "']"); }
   function removeBtn(li, fn) {
     var b = document.createElement("button");
     b.type = "button"; b.className = "btn photo-rm"; b.textContent = "×"; b.setAttribute("aria-label", T.removePhoto);
@@ -62,20 +84,20 @@
     li.appendChild(b);
   }
   /* the photos already on the server (drawn by the page) can be removed too */
-  [].forEach.call(list.querySelectorAll("li[data-photo-id]"), function (li) {
+  [].forEach.call(form.querySelectorAll(".thumbs li[data-photo-id]"), function (li) {
     removeBtn(li, function () { Outbox.unphoto(ctx, li.dataset.photoId); });
   });
   var urls = [];
   function draw() {
     Outbox.ops(ctx.visit).then(function (l) {
-      [].forEach.call(list.querySelectorAll("li[data-op]"), function (li) { li.remove(); });
+      [].forEach.call(form.querySelectorAll(".thumbs li[data-op]"), function (li) { li.remove(); });
       urls.forEach(URL.revokeObjectURL); urls = [];
       var gone = l.filter(function (o) { return o.kind === "photo_delete"; }).map(function (o) { return o.photo_id; });
-      [].forEach.call(list.querySelectorAll("li[data-photo-id]"), function (li) {
+      [].forEach.call(form.querySelectorAll(".thumbs li[data-photo-id]"), function (li) {
         if (gone.indexOf(li.dataset.photoId) >= 0) li.remove();
       });
       l.filter(function (o) {  /* (one the page drew already: once) */
-        return o.kind === "photo" && !list.querySelector("li[data-photo-id='" + o.photo_id + "']");
+        return o.kind === "photo" && !drawn(o.photo_id);
       }).forEach(function (o) {
         var li = document.createElement("li"), img = document.createElement("img"), s = document.createElement("span");
         var u = URL.createObjectURL(o.blob); urls.push(u);
@@ -86,11 +108,12 @@
         removeBtn(li, function () {
           Outbox.del(o.id).then(function () { if (o.photo_id) Outbox.unphoto(ctx, String(o.photo_id)); });
         });
-        list.appendChild(li);
+        var ul = listFor(o.fields);
+        if (ul) ul.appendChild(li);
       });
     });
   }
   Outbox.on(function (m) { if (m.visit === ctx.visit && m.what === "photo") draw(); });
   draw();
-  window.AuditPhotos = { add: add, shrink: shrink };
+  window.AuditPhotos = { add: add, shrink: shrink, ready: function () { return busy; } };
 })();

@@ -331,14 +331,17 @@
     var payload = collect();
     /* the photos already on the server that the report comes with; those still on the
        phone are added as they arrive, and the report waits for them */
-    payload.photo_ids = [].map.call(document.querySelectorAll("#thumbs li[data-photo-id]"),
+    payload.photo_ids = [].map.call(form.querySelectorAll(".thumbs li[data-photo-id]"),
       function (li) { return Number(li.dataset.photoId); });
     payload.client_submission_id = uid();  /* (a queued report keeps its first id) */
     store(KEY, { at: new Date().toISOString().slice(0, 19), state: payload });
     btn.disabled = true;
     track({ kind: "step", step: cur, seconds: Math.round((Date.now() - stepSince) / 100) / 10 }, true);
     stepSince = Date.now();
-    Outbox.submit(ctx, payload).then(function () {
+    /* (after the photos still being shrunk: the outbox sends them first) */
+    (window.AuditPhotos ? AuditPhotos.ready() : Promise.resolve()).then(function () {
+      return Outbox.submit(ctx, payload);
+    }).then(function () {
       say(navigator.onLine ? T.sending : T.queued, "queued");
       return drain();
     }).then(function (ok) { if (!ok) say(T.queued, "queued"); });  /* (no answer: later) */

@@ -1,0 +1,189 @@
+"""Per-item photos (issue #17) through the offline field app (issue #19), in a real
+phone-sized Chromium: with no network, a question that needs a photo when it fails is
+answered "No", a 12 MB camera photo is attached to it (shrunk on the phone, kept in
+IndexedDB, shown waiting under its question, a second one removed again), the photo
+question gets its photo, the report is submitted offline; back online, exactly one
+submission arrives, after its photos, each stored with its item."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import func, select
+
+from auditapp.extensions import db
+from auditapp.models import Photo, User, Visit, VisitEvent
+from auditapp.questionnaires import build_questionnaire
+
+from .conftest import browser_login
+from .shopper_helpers import make_assignment
+from .test_offline_browser import (  # noqa: F401
+    big_camera_photo,
+    count_submits,
+    launch,
+    server,
+    shot,
+    small_photo,
+    wait_cached,
+)
+from .test_shopper_browser import fill_facts
+
+pytestmark = pytest.mark.browser
+
+ITEMS = {
+    "speed": [("t_speed", "scale7", "Quick?", "快吗？", 1.0, False, False)],
+    "courtesy": [("t_smile", "scale7", "Friendly?", "友好吗？", 1.0, False, False)],
+    "quality": [("t_taste", "scale7", "Tasty?", "好吃吗？", 1.0, False, False)],
+    "accuracy": [("t_ok", "yesno", "Order correct?", "订单正确吗？", 1.0, False, False,
+                  {"require_comment": True, "require_photo": True})],
+    "cleanliness": [("t_photo", "photo", "Photo of the counter", "柜台照片", 1.0, False, False),
+                    ("t_clean", "scale7", "Clean?", "干净吗？", 1.0, False, False)],
+}
+
+
+def rate(page) -> None:
+    """"Good" (30) on every seven-level question of the step shown."""
+    for box in page.locator("fieldset[data-type=scale7]:visible").all():
+        box.locator("input[value='30'] + span").click()
+
+
+def waiting(page, item_id: int, n: int) -> None:
+    """``n`` photos wait under the question (shrinking a 12 MB photo takes a moment)."""
+    expect(page.locator(f"#thumbs-{item_id} li.photo-pending")).to_have_count(n, timeout=30_000)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_failed_answers_photo_taken_offline_arrives_shrunk_before_the_report(
+        server, chromium, chain, tmp_path, lang):  # noqa: F811
+    if lang == "zh":
+        db.session.get(User, chain.shoppers[0].id).locale = "zh_CN"
+    q = build_questionnaire("IPH", "Item photos", "mystery", ITEMS)
+    db.session.add(q)
+    db.session.flush()
+    visit = make_assignment(chain, visit_type="walk_in")
+    visit.questionnaire = q
+    db.session.commit()
+    items = {i.code: i for i in q.items}
+    ok, counter = items["t_ok"].id, items["t_photo"].id
+    big = tmp_path / "IMG_0002.jpg"
+    assert big_camera_photo(big) > 10 * 1024 * 1024
+    form_path = f"/shopper/visits/{visit.id}"
+
+    ctx, page = launch(chromium, tmp_path / "profile")
+    try:
+        browser_login(page, server.url, "MS-101")  # the list: the worker keeps the form
+        wait_cached(page, form_path)
+        server.down()
+        ctx.set_offline(True)
+        page.goto(server.url + form_path)
+        page.wait_for_selector("#audit-form")
+        page.uncheck("#share-location")
+        page.click("#checkin-btn")
+        page.wait_for_selector("#checkin-form", state="hidden")
+        fill_facts(page)
+        for _ in range(3):  # speed, courtesy: rated; then accuracy
+            page.click("#next-btn")
+            rate(page)
+        box = page.locator(f"#item-{ok}")
+        box.locator("input[value='0'] + span").click()  # "No": needs a comment and a photo
+        box.locator("details.comment summary").click()
+        box.locator(f"textarea[name=c_{ok}]").fill("The cola was missing")
+        page.set_input_files(f"#p_{ok}", files=[str(big)])
+        waiting(page, ok, 1)
+        page.set_input_files(f"#p_{ok}", files=[{"name": "oops.jpg", "mimeType": "image/jpeg",
+                                                 "buffer": small_photo()}])
+        waiting(page, ok, 2)
+        page.locator(f"#thumbs-{ok} li.photo-pending").nth(1).locator(".photo-rm").click()
+        waiting(page, ok, 1)
+        shot(page, lang, "failed-answer-photo-waiting", tmp_path)
+        page.click("#next-btn")  # quality
+        rate(page)
+        page.click("#next-btn")  # cleanliness
+        page.set_input_files(f"#p_{counter}", files=[{"name": "counter.jpg",
+                                                      "mimeType": "image/jpeg",
+                                                      "buffer": small_photo()}])
+        waiting(page, counter, 1)
+        rate(page)
+        expect(page.locator("#thumbs li")).to_have_count(0)  # not among the visit's photos
+
+        page.reload()  # still offline: the photos wait on the phone, each under its question
+        page.wait_for_selector("#audit-form")
+        waiting(page, ok, 1)
+        waiting(page, counter, 1)
+        shot(page, lang, "photo-question-waiting", tmp_path)
+        for _ in range(3):
+            if page.locator("#step-final").is_visible():
+                break
+            page.click("#next-btn")
+        page.click("#submit-btn")
+        page.wait_for_selector("#save-state.queued")
+        db.session.expire_all()
+        assert db.session.get(Visit, visit.id).status == "assigned"
+        assert db.session.scalar(select(func.count()).select_from(Photo)
+                                 .where(Photo.visit_id == visit.id)) == 0
+
+        server.up()  # back online: photos first, then the report (it needs the photo)
+        ctx.set_offline(False)
+        page.wait_for_url("**sent=1", timeout=60_000)
+    finally:
+        ctx.close()
+
+    db.session.expire_all()
+    stored = db.session.get(Visit, visit.id)
+    assert stored.status == "submitted"
+    assert count_submits(visit.id) == 1
+    by_item = sorted((p.item_id, p.width, p.height) for p in stored.photos)
+    assert by_item == sorted([(ok, 1200, 1600), (counter, 800, 600)])  # shrunk, upright
+    answer = stored.answer_for(ok)
+    assert answer.value == 0 and answer.comment == "The cola was missing"
+    events = db.session.scalars(select(VisitEvent).where(VisitEvent.visit_id == visit.id)).all()
+    arrived = [e.data["what"] for e in sorted(events, key=lambda e: e.id) if e.kind == "queued"]
+    assert arrived == ["checkin", "photo", "photo", "submit"]
+
+
+def test_a_report_submitted_while_its_required_photo_is_being_shrunk_waits_for_it(
+        live_server, phone, chain, tmp_path):
+    """Online, a 12 MB photo is attached to the failed answer and Submit tapped at once: the
+    report waits for the photo (shrunk, sent), and is accepted the first time."""
+    q = build_questionnaire("IPH", "Item photos", "mystery", ITEMS)
+    db.session.add(q)
+    db.session.flush()
+    visit = make_assignment(chain, visit_type="walk_in")
+    visit.questionnaire = q
+    db.session.commit()
+    items = {i.code: i for i in q.items}
+    ok, counter = items["t_ok"].id, items["t_photo"].id
+    big = tmp_path / "IMG_0003.jpg"
+    big_camera_photo(big)
+
+    browser_login(phone, live_server, "MS-101")
+    phone.goto(f"{live_server}/shopper/visits/{visit.id}")
+    phone.uncheck("#share-location")
+    phone.click("#checkin-btn")
+    phone.wait_for_selector("#checkin-form", state="hidden")
+    fill_facts(phone)
+    for _ in range(3):
+        phone.click("#next-btn")
+        rate(phone)
+    box = phone.locator(f"#item-{ok}")
+    box.locator("input[value='0'] + span").click()
+    box.locator("details.comment summary").click()
+    box.locator(f"textarea[name=c_{ok}]").fill("The cola was missing")
+    phone.click("#next-btn")
+    rate(phone)
+    phone.click("#next-btn")
+    phone.set_input_files(f"#p_{counter}", files=[{"name": "counter.jpg",
+                                                   "mimeType": "image/jpeg",
+                                                   "buffer": small_photo()}])
+    expect(phone.locator(f"#thumbs-{counter} li.photo-sent")).to_have_count(1)
+    rate(phone)
+    phone.click("#next-btn")
+    phone.set_input_files(f"#p_{ok}", files=[str(big)])  # (the photo of step 4) …
+    phone.click("#submit-btn")  # … and Submit before it is shrunk
+    phone.wait_for_url("**sent=1", timeout=60_000)
+
+    db.session.expire_all()
+    stored = db.session.get(Visit, visit.id)
+    assert stored.status == "submitted" and count_submits(visit.id) == 1
+    assert sorted((p.item_id, p.width) for p in stored.photos) == sorted([(ok, 1200),
+                                                                           (counter, 800)])
