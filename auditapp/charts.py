@@ -470,6 +470,33 @@ def coefficient_chart(
                                 for r in rows])
 
 
+def _ipa_label_place(x: float, y: float, w: float,
+                     placed: list[tuple[float, float, float, float]], *,
+                     inner_right: bool, bounds: tuple[float, float]) -> tuple[float, float, str]:
+    """Where a point's label goes: beside the point towards the chart's middle, else the
+    other side, else above or below, the first place whose box meets no label already
+    drawn (two dimensions close in importance and performance drew over each other) and
+    that stays inside the plot's ``bounds`` (left, right). The chosen box is added to
+    ``placed``."""
+    side = [(-8.0, 4.0, "end"), (8.0, 4.0, "start")]
+    if not inner_right:
+        side.reverse()
+    tries = side + [(0.0, -9.0, "middle"), (0.0, 17.0, "middle"),
+                    (side[0][0], -9.0, side[0][2]), (side[0][0], 17.0, side[0][2])]
+
+    def box(dx: float, dy: float, anchor: str) -> tuple[float, float, float, float]:
+        x0 = x + dx - (w if anchor == "end" else w / 2 if anchor == "middle" else 0)
+        return (x0, y + dy - 9, x0 + w, y + dy + 2)
+
+    def clear(b: tuple[float, float, float, float]) -> bool:
+        return bounds[0] <= b[0] and b[2] <= bounds[1] and all(
+            b[2] <= o[0] or o[2] <= b[0] or b[3] <= o[1] or o[3] <= b[1] for o in placed)
+
+    choice = next((t for t in tries if clear(box(*t))), tries[0])
+    placed.append(box(*choice))
+    return x + choice[0], y + choice[1], choice[2]
+
+
 def ipa_chart(
     points: Sequence[tuple], *, importance_cut: float, performance_cut: float,
     quadrant_labels: dict[str, str], title: str, x_label: str, y_label: str,
@@ -518,13 +545,15 @@ def ipa_chart(
         _t(left - 4, bottom + 3, f"{y_lo:.0f}", anchor="end", size=8),
         _t(left - 4, top + 8, f"{y_hi:.0f}", anchor="end", size=8),
     ]
+    placed: list[tuple[float, float, float, float]] = []  # label boxes drawn so far
     for label, importance, performance, code, *_rest in points:
         colour = BAD if code == "concentrate" else OK if code == "keep_up" else BRAND_2
         x, y = px(importance), py(performance)
         body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="{colour}"/>')
-        anchor = "end" if x > (left + right) / 2 else "start"
-        body.append(_t(x + (-8 if anchor == "end" else 8), y + 4, label, anchor=anchor,
-                       size=10, fill=INK))
+        tx, ty, anchor = _ipa_label_place(x, y, _text_width(label, 10), placed,
+                                          inner_right=x > (left + right) / 2,
+                                          bounds=(left, right))
+        body.append(_t(tx, ty, label, anchor=anchor, size=10, fill=INK))
     svg = _svg(width, height, body, title)
     if not figures:
         return svg
