@@ -470,6 +470,37 @@ def coefficient_chart(
                                 for r in rows])
 
 
+def _ipa_label_place(x: float, y: float, w: float,
+                     placed: list[tuple[float, float, float, float]], *,
+                     inner_right: bool, bounds: tuple[float, float]) -> tuple[float, float, str]:
+    """Where a point's label goes: beside the point towards the chart's middle, else the
+    other side, else above or below (a little further if need be), the first place
+    whose box meets no label or point already drawn (two dimensions close in importance
+    and performance drew over each other) and stays inside the plot's ``bounds`` (left,
+    right); in a crowd, the place that meets least. The chosen box is added to
+    ``placed``."""
+    side = [(-8.0, 4.0, "end"), (8.0, 4.0, "start")]
+    if not inner_right:
+        side.reverse()
+    tries = side + [(0.0, -9.0, "middle"), (0.0, 17.0, "middle")] + [
+        (dx, dy, anchor) for dy in (-9.0, 17.0, -20.0, 28.0) for dx, _dy, anchor in side]
+
+    def box(dx: float, dy: float, anchor: str) -> tuple[float, float, float, float]:
+        x0 = x + dx - (w if anchor == "end" else w / 2 if anchor == "middle" else 0)
+        return (x0, y + dy - 9, x0 + w, y + dy + 2)
+
+    def overlap(b: tuple[float, float, float, float]) -> float:
+        """Area shared with the labels drawn so far; outside the plot counts as shared."""
+        area = sum(max(0.0, min(b[2], o[2]) - max(b[0], o[0]))
+                   * max(0.0, min(b[3], o[3]) - max(b[1], o[1])) for o in placed)
+        return area + 1000.0 * (max(0.0, bounds[0] - b[0]) + max(0.0, b[2] - bounds[1]))
+
+    # the first place that meets nothing; in a crowd, the one that meets least
+    choice = min(tries, key=lambda t: (overlap(box(*t)) > 0, overlap(box(*t))))
+    placed.append(box(*choice))
+    return x + choice[0], y + choice[1], choice[2]
+
+
 def ipa_chart(
     points: Sequence[tuple], *, importance_cut: float, performance_cut: float,
     quadrant_labels: dict[str, str], title: str, x_label: str, y_label: str,
@@ -518,13 +549,16 @@ def ipa_chart(
         _t(left - 4, bottom + 3, f"{y_lo:.0f}", anchor="end", size=8),
         _t(left - 4, top + 8, f"{y_hi:.0f}", anchor="end", size=8),
     ]
+    # boxes to keep labels off: every point, then each label as it is placed
+    placed = [(px(p[1]) - 5, py(p[2]) - 5, px(p[1]) + 5, py(p[2]) + 5) for p in points]
     for label, importance, performance, code, *_rest in points:
         colour = BAD if code == "concentrate" else OK if code == "keep_up" else BRAND_2
         x, y = px(importance), py(performance)
         body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="{colour}"/>')
-        anchor = "end" if x > (left + right) / 2 else "start"
-        body.append(_t(x + (-8 if anchor == "end" else 8), y + 4, label, anchor=anchor,
-                       size=10, fill=INK))
+        tx, ty, anchor = _ipa_label_place(x, y, _text_width(label, 10), placed,
+                                          inner_right=x > (left + right) / 2,
+                                          bounds=(left, right))
+        body.append(_t(tx, ty, label, anchor=anchor, size=10, fill=INK))
     svg = _svg(width, height, body, title)
     if not figures:
         return svg

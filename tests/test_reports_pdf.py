@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import io
 import os
+import re
+import shutil
+import subprocess
 from datetime import date, datetime
 from pathlib import Path
 
@@ -208,6 +211,53 @@ def test_brand_summary_pdf(client, auth, chain, month_data):
     text, _ = pdf_text(data)
     assert "北京王府井店" in text and "上海南京西路店" not in text
     assert status(client, "/hq/reports/brand.pdf?month=2026-05&region=999") == 404
+
+
+def word_boxes(path: Path) -> list[list[tuple[float, float, float, float, str]]]:
+    """Each page's words with their boxes (poppler's ``pdftotext -bbox``), without the
+    1 pt hidden strings of the running header and footer."""
+    out = subprocess.run(["pdftotext", "-bbox", str(path), "-"], capture_output=True,
+                         text=True, check=True).stdout
+    pattern = r'xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)<'
+    return [[(float(a), float(b), float(c), float(d), w)
+             for a, b, c, d, w in re.findall(pattern, page) if float(d) - float(b) > 3]
+            for page in out.split("<page ")[1:]]
+
+
+def overlapping_words(words) -> list[tuple[str, str]]:
+    """Pairs of words drawn over each other: on one line and sharing more than 0.5 pt."""
+    pairs = []
+    for i, a in enumerate(words):
+        for b in words[i + 1:]:
+            on_one_line = (min(a[3], b[3]) - max(a[1], b[1])
+                           > 0.5 * min(a[3] - a[1], b[3] - b[1]))
+            if on_one_line and min(a[2], b[2]) - max(a[0], b[0]) > 0.5:
+                pairs.append((a[4], b[4]))
+    return pairs
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler's pdftotext")
+@pytest.mark.parametrize("locale", ["en", "zh_CN"])
+def test_brand_ranking_columns_do_not_overlap(app, chain, month_data, tmp_path, locale):
+    """The ranking's BDI interval ("(80–100, n=1)") and provisional band range
+    ("Good–Excellent*" / "良好至优秀*") stay in their own columns, and the Chinese headers
+    (神秘顾客访店, 品质稽核) do not run into each other."""
+    out = tmp_path / "brand.pdf"
+    result = app.test_cli_runner().invoke(args=["reports", "brand", "--month", "2026-05",
+                                                "-o", str(out), "--locale", locale])
+    assert result.exit_code == 0, result.output
+    pages = word_boxes(out)
+    heading = "Store ranking" if locale == "en" else "门店排名"
+    first = next(i for i, page in enumerate(pages)
+                 if heading in " ".join(w[4] for w in page))
+    ranking = [w for page in pages[first:] for w in page]
+    texts = {w[4] for w in ranking}
+    assert any(t.endswith("*") for t in texts)  # a provisional band range is listed
+    assert any(t.startswith("n=") for t in texts)
+    for page in pages[first:]:
+        assert overlapping_words(page) == []
+    if locale == "zh_CN":
+        assert "品质稽核" in texts and not any("访店品质" in t for t in texts)
 
 
 def test_reports_pages(client, auth, chain, month_data):
