@@ -17,6 +17,7 @@ from . import integrity, photos, visit_states
 from .extensions import db
 from .models import Photo, Visit, VisitEvent
 from .models.integrity import OPENED
+from .params import MAX_ID
 
 #: The paradata event of a queued item's arrival.
 QUEUED = "queued"
@@ -83,6 +84,7 @@ def missing_photos(visit: Visit, raw: Any) -> list[int]:
     wanted = {x for x in raw if isinstance(x, int) and not isinstance(x, bool)}
     if not wanted:
         return []
+    storable = {x for x in wanted if 1 <= x <= MAX_ID}  # any other id names no photo
     have = set(db.session.scalars(select(Photo.id).where(
-        Photo.visit_id == visit.id, Photo.id.in_(wanted))))
+        Photo.visit_id == visit.id, Photo.id.in_(storable)))) if storable else set()
     return sorted(wanted - have)
