@@ -252,6 +252,9 @@ _ERRORS = {
 }
 _NUM = {"type": ["number", "null"]}
 _AUTH = [{"session": []}, {"hqApiToken": []}]
+#: ``?by=store|region|brand``, as the figures endpoints take it
+_BY = {"name": "by", "in": "query", "required": False,
+       "schema": {"type": "string", "enum": ["store", "region", "brand"], "default": "store"}}
 
 OPENAPI_PATHS: dict = {
     "/api/hq/bdi": {"get": {
@@ -260,9 +263,7 @@ OPENAPI_PATHS: dict = {
                        "(personal token from /hq/api-token).",
         "parameters": [
             _MONTH,
-            {"name": "by", "in": "query", "required": False,
-             "schema": {"type": "string", "enum": ["store", "region", "brand"],
-                        "default": "store"}},
+            _BY,
         ],
         "security": _AUTH,
         "responses": {"200": {"description": "Figures (by=store equals `flask bdi --format json`)",

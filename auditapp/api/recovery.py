@@ -13,7 +13,7 @@ from flask import jsonify
 from .. import params, scenarios
 from ..months import is_provisional
 from . import bp
-from .hq import _AUTH, _ERRORS, _MONTH, _choice, hq_api
+from .hq import _AUTH, _BY, _ERRORS, _MONTH, _NUM, _choice, hq_api
 
 
 @bp.route("/hq/recovery")
@@ -46,9 +46,7 @@ OPENAPI_PATHS: dict = {
                    "three months, with n and the steps staff missed",
         "parameters": [
             _MONTH,
-            {"name": "by", "in": "query", "required": False,
-             "schema": {"type": "string", "enum": ["store", "region", "brand"],
-                        "default": "store"}},
+            _BY,
         ],
         "security": _AUTH,
         "responses": {"200": {"description": "RS figures (0–100)",
@@ -56,7 +54,6 @@ OPENAPI_PATHS: dict = {
                                   "$ref": "#/components/schemas/HqRecovery"}}}}, **_ERRORS},
     }},
 }
-_NUM = {"type": ["number", "null"]}
 OPENAPI_SCHEMAS: dict = {
     "HqRecovery": {"type": "object", "properties": {
         "month": {"type": "string"}, "by": {"type": "string"},
