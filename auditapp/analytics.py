@@ -20,7 +20,19 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 
 from flask_babel import gettext as _
-from sqlalchemy import Float, Numeric, and_, case, cast, func, literal, or_, select, true, union_all
+from sqlalchemy import (
+    Float,
+    Numeric,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.sql import ColumnElement, Select
 
 from . import scoring
@@ -212,36 +224,103 @@ def spread_window(period: Period) -> Period:
     return Period(last_month.months_back(12)[0].start, period.end, False)
 
 
-def pooled_variance_query(period: Period) -> Select:
-    """σ² (SCORING.md §10) as one SELECT: per active store with ≥ 2 released mystery-shop
-    visits in the 12-month window, n, ΣV and ΣV² (GROUP BY); then
-    Σ (ΣV² − (ΣV)²/n) / (N − S), or DEFAULT_SIGMA² when N − S < MIN_SPREAD_DF."""
-    per_store = (
+#: A store's released mystery-shop visits in part of σ's window: n, ΣV and ΣV².
+Moments = tuple[int, float, float]
+_NO_MOMENTS: Moments = (0, 0.0, 0.0)
+
+
+def _moments_query(ranges: list[Period]) -> Select:
+    """Per store, n, ΣV and ΣV² of its released mystery-shop visits in ``ranges``."""
+    return (
         select(
+            Visit.store_id.label("store_id"),
             func.count(Visit.id).label("n"),
             func.sum(Visit.score).label("s"),
             func.sum(Visit.score * Visit.score).label("ss"),
         )
-        .join(Store, Store.id == Visit.store_id)
-        .where(*_counted_visits(MYSTERY, spread_window(period)), Store.active.is_(True))
+        .where(
+            Visit.kind == MYSTERY, Visit.counted, Visit.score.is_not(None),
+            Visit.store_id.is_not(None),
+            or_(*(r.includes(Visit.visit_date) for r in ranges)),
+        )
         .group_by(Visit.store_id)
-        .having(func.count(Visit.id) >= 2)
-        .subquery()
     )
-    df = func.coalesce(func.sum(per_store.c.n), 0) - func.count()
-    squares = func.sum(per_store.c.ss - per_store.c.s * per_store.c.s / per_store.c.n)
-    default = _num(scoring.DEFAULT_SIGMA**2)
-    variance = case(
-        (df < scoring.MIN_SPREAD_DF, default),
-        (squares < 0, _num(0.0)),  # rounding when every visit of the window is equal
-        else_=squares / (df * _num(1.0)),
-    )
-    return select(variance.label("variance"))
+
+
+@lru_cache(maxsize=32)
+def _closed_moments(database: str, closed: tuple[tuple[str, datetime], ...]) -> dict[int, Moments]:
+    """Per store, the moments of the closed months ``closed`` (label, closed at). Closed
+    months never change and are never reopened (SCORING.md §11), so they are read once per
+    process and set of closed months; the key names the database and each closure."""
+    months = [Period.month(label) for label, _closed_at in closed]
+    return {sid: (n, s, ss) for sid, n, s, ss in db.session.execute(_moments_query(months))}
+
+
+def _window_parts(window: Period) -> tuple[list[Period], list[Period]]:
+    """σ's window as its calendar months and, when it ends mid-month (a range), the
+    days left over."""
+    months, day = [], window.start
+    while True:
+        end = date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+        if end > window.end:
+            break
+        months.append(Period(day, end, True))
+        day = end
+    rest = [Period(day, window.end, False)] if day < window.end else []
+    return months, rest
+
+
+_ACTIVE_STORES = select(Store.id).where(Store.active.is_(True))
+
+
+def pooled_variance(period: Period) -> float:
+    """σ² of SCORING.md §10 for the period, over its own 12-month window: per active
+    store n, ΣV and ΣV², then ``scoring.variance_from_moments``.
+
+    The window's closed months come from ``_closed_moments`` (read once per process),
+    the rest from the visits; ``live_figures`` reads every month from the visits."""
+    months, rest = _window_parts(spread_window(period))
+    closed: tuple = ()
+    if not _LIVE.get():
+        from .models import MonthClosure
+
+        closed = tuple(tuple(row) for row in db.session.execute(
+            select(MonthClosure.month, MonthClosure.closed_at)
+            .where(MonthClosure.month.in_([m.label for m in months]))
+            .order_by(MonthClosure.month)))
+    frozen = _closed_moments(str(db.engine.url), closed) if closed else {}
+    closed_labels = {label for label, _closed_at in closed}
+    ranges = [m for m in months if m.label not in closed_labels] + rest
+    connection = db.session.connection()
+    # fetched whole (fetchall): iterating a result row by row costs more than the query
+    live = {row[0]: row[1:] for row in connection.execute(_moments_query(ranges)).all()} \
+        if ranges else {}
+    no_moments = _NO_MOMENTS
+    moments = []
+    for store_id in connection.execute(_ACTIVE_STORES).scalars().all():
+        n, s, ss = frozen.get(store_id, no_moments)
+        own = live.get(store_id)
+        if own is not None:
+            n, s, ss = n + own[0], s + own[1], ss + own[2]
+        moments.append((n, s, ss))
+    return scoring.variance_from_moments(moments)
 
 
 def pooled_sigma(period: Period) -> float:
     """σ of SCORING.md §10 for the period (its own 12-month window)."""
-    return math.sqrt(db.session.scalar(pooled_variance_query(period)))
+    return math.sqrt(pooled_variance(period))
+
+
+def _variance_param(period: Period):
+    """The bound parameter that carries the period's σ² into ``store_scores_query``
+    (named after the period: one statement may hold several periods)."""
+    return bindparam(f"sigma2_{period.start:%Y%m%d}_{period.end:%Y%m%d}", type_=Float,
+                     required=True)
+
+
+def _with_variance(query: Select, period: Period) -> Select:
+    """A live figures statement with the period's σ² bound."""
+    return query.params({_variance_param(period).key: pooled_variance(period)})
 
 
 def store_scores_query(period: Period, config: scoring.ScoringConfig) -> Select:
@@ -281,8 +360,8 @@ def store_scores_query(period: Period, config: scoring.ScoringConfig) -> Select:
                                      else_=_num(0.0))
         denominator = denominator + case((has_rs, _num(config.rs_weight)), else_=_num(0.0))
     bdi = case((has_hl, numerator / func.nullif(denominator, 0.0)), else_=None)
-    spread = pooled_variance_query(period).subquery("spread")  # one row, joined once
-    ms_e2 = case((has_ms, spread.c.variance / ms.c.n), else_=None)
+    variance = _variance_param(period)  # σ², bound by _with_variance when run
+    ms_e2 = case((has_ms, variance / ms.c.n), else_=None)
     ms_share = _num(c["MS"]) / func.nullif(denominator, 0.0)
     bdi_e2 = case((has_ms, ms_e2 * ms_share * ms_share), (has_qa, _num(0.0)), else_=None)
 
@@ -306,7 +385,6 @@ def store_scores_query(period: Period, config: scoring.ScoringConfig) -> Select:
             bdi_e2.label("bdi_e2"),
         )
         .join(Region, Region.id == Store.region_id)
-        .join(spread, true())
         .outerjoin(ms, ms.c.store_id == Store.id)
         .outerjoin(qa, qa.c.store_id == Store.id)
         .outerjoin(hl, hl.c.store_id == Store.id)
@@ -359,7 +437,7 @@ def _cached_query(
     live. Both give the same columns, so every consumer reads either alike."""
     if _from_snapshot(period):
         return _shared_snapshot_query(period, active_only)
-    return _shared_store_query(period, _config_key(config), active_only)
+    return _with_variance(_shared_store_query(period, _config_key(config), active_only), period)
 
 
 #: Set (``live_figures``) to compute closed months from the raw rows too: ``flask verify``
@@ -405,6 +483,18 @@ def _shared_snapshot_query(period: Period, active_only: bool) -> Select:
         f.ms_e2.label("ms_e2"), f.bdi_e2.label("bdi_e2"),
     ).where(f.month == period.label, f.scope == SCOPE_STORE)
     return query.where(f.counted.is_(True)) if active_only else query
+
+
+@lru_cache(maxsize=256)
+def _shared_snapshot_ranking(period: Period, active_only: bool) -> Select:
+    """A closed month's store rows in the order stored at closing (by rank, stores without
+    a BDI last by code), each with its stored band (``stored_band``, last column)."""
+    from .models import MonthFigure
+
+    f = MonthFigure
+    return (_shared_snapshot_query(period, active_only)
+            .add_columns(f.band.label("stored_band"))
+            .order_by(f.rank.is_(None), f.rank, f.code))
 
 
 @lru_cache(maxsize=256)
@@ -586,11 +676,11 @@ def store_scores(
 ) -> list[StoreScore]:
     """Every store's figures for the period, best BDI first (stores without one last),
     ranked 1…n among the stores that have a BDI."""
+    # a closed month with its own settings: its stored order and bands (SCORING.md §11)
+    stored = config is None and _from_snapshot(period)
     config = _scoring_config(config, period)
 
-    def filtered(p: Period) -> Select:
-        query = _cached_query(p, _config_for(p, period, config),
-                              active_only=not include_inactive)
+    def narrowed(query: Select) -> Select:
         columns = query.selected_columns  # live or a closed month's snapshot alike
         if region_id is not None:
             query = query.where(columns.region_id == region_id)
@@ -600,13 +690,23 @@ def store_scores(
             query = query.where(columns.code.in_(store_codes))
         return query
 
+    def filtered(p: Period) -> Select:
+        return narrowed(_cached_query(p, _config_for(p, period, config),
+                                      active_only=not include_inactive))
+
     # Rows are fetched as plain tuples on the session's connection and each becomes one
     # StoreScore, built once after sorting (2,000 stores: see benchmarks/bdi_ranking.py).
     if db.session.autoflush:  # as Session.execute would, before reading
         db.session.flush()
     connection = db.session.connection()
-    result = connection.execute(filtered(period))
-    if tuple(result.keys()) != _ROW_FIELDS:  # pragma: no cover - guards the positional build
+    if stored:
+        result = connection.execute(narrowed(
+            _shared_snapshot_ranking(period, not include_inactive)))
+        fields_expected = (*_ROW_FIELDS, "stored_band")
+    else:
+        result = connection.execute(filtered(period))
+        fields_expected = _ROW_FIELDS
+    if tuple(result.keys()) != fields_expected:  # pragma: no cover - guards the positional build
         raise RuntimeError("store_scores_query columns no longer match StoreScore")
     rows = result.all()
 
@@ -618,30 +718,34 @@ def store_scores(
             store_id: (bdi, e2)
             for store_id, bdi, e2 in connection.execute(
                 select(prev.c.store_id, prev.c.bdi, prev.c.bdi_e2)
-            )
+            ).all()
         }
 
-    exact = scoring.exact  # equal BDIs tie exactly, then go by code
-    keyed = sorted(((r[_BDI] is None, -exact(r[_BDI]) if r[_BDI] is not None else 0.0,
-                     r[_CODE]), r) for r in rows)
     get_previous, no_previous = previous.get, (None, None)
-    banding = _banding(config)
+    band_of, touched = _band_functions(config)
+    if stored:  # already in rank order, each with its band as stored at closing
+        ordered = ((row[-1], row[:-1]) for row in rows)
+    else:
+        exact = scoring.exact  # equal BDIs tie exactly, then go by code
+        keyed = sorted(((r[_BDI] is None, -exact(r[_BDI]) if r[_BDI] is not None else 0.0,
+                         r[_CODE]), r) for r in rows)
+        ordered = ((None if none else band_of(-minus_exact), row)
+                   for (none, minus_exact, _code), row in keyed)
     out = []
-    for position, ((_none, minus_exact, _code), row) in enumerate(keyed, start=1):
+    for position, (band, row) in enumerate(ordered, start=1):
         if row[_BDI] is None:
-            band, bands, rank = None, (), None
+            bands, rank = (), None
         else:
-            band, bands = banding(row[_BDI], -minus_exact, row[_E2])
-            rank = position
+            bands, rank = touched(band, row[_BDI], row[_E2]), position
         out.append(_store_score((*row, band, rank, *get_previous(row[0], no_previous), bands)))
     return out
 
 
-def _banding(config: scoring.ScoringConfig):
-    """``scoring.band`` and ``scoring.bands_touched`` of a BDI and its e², for many stores:
-    the same comparisons (exact decimals against exact bounds), with each value rounded
-    once instead of once per bound (2,000 stores: rounding was most of the Python time).
-    ``tests/test_closed_snapshot.py`` checks it against scoring.py."""
+def _band_functions(config: scoring.ScoringConfig):
+    """``scoring.band`` of an exact value and ``scoring.bands_touched`` of a BDI with its
+    band and e², for many stores: the same comparisons (exact decimals against exact
+    bounds), with each value rounded once instead of once per bound (2,000 stores:
+    rounding was most of the Python time)."""
     bounds = [(scoring.exact(bound), code) for bound, code in config.bands]
     order = ["needs_improvement", *(code for _, code in reversed(config.bands))]
     index = {code: n for n, code in enumerate(order)}
@@ -653,14 +757,25 @@ def _banding(config: scoring.ScoringConfig):
                 return code
         return "needs_improvement"
 
-    def banding(bdi: float, bdi_exact: float, e2: float | None) -> tuple[str, tuple]:
-        band = band_of(bdi_exact)
+    def touched(band: str, bdi: float, e2: float | None) -> tuple[str, ...]:
         if not e2:
-            return band, (band,)
+            return (band,)
         half = z90 * sqrt(e2)
         low = band_of(exact(max(0.0, bdi - half)))
         high = band_of(exact(min(100.0, bdi + half)))
-        return band, tuple(order[index[low]:index[high] + 1])
+        return tuple(order[index[low]:index[high] + 1])
+
+    return band_of, touched
+
+
+def _banding(config: scoring.ScoringConfig):
+    """Band and bands touched of a BDI (given also as its exact value) and its e²;
+    ``tests/test_closed_snapshot.py`` checks it against scoring.py."""
+    band_of, touched = _band_functions(config)
+
+    def banding(bdi: float, bdi_exact: float, e2: float | None) -> tuple[str, tuple]:
+        band = band_of(bdi_exact)
+        return band, touched(band, bdi, e2)
 
     return banding
 
@@ -699,7 +814,7 @@ def _group_query(period: Period, config: scoring.ScoringConfig, key: str):
     snapshot (see ``_cached_query``)."""
     if _from_snapshot(period):
         return _shared_snapshot_group_query(period, key)
-    return _shared_group_query(period, _config_key(config), key)
+    return _with_variance(_shared_group_query(period, _config_key(config), key), period)
 
 
 @lru_cache(maxsize=256)
@@ -1132,7 +1247,7 @@ def competitor_benchmark(
     if region_id is not None:
         where.append(CompetitorStore.region_id == region_id)
     out: dict[str, dict] = {}
-    sigma2 = pooled_variance_query(period).scalar_subquery()
+    sigma2 = literal(pooled_variance(period), type_=Float)
     totals = (
         select(CompetitorStore.competitor, func.count(Visit.id), func.avg(Visit.score),
                sigma2 / func.count(Visit.id))

@@ -521,6 +521,18 @@ def pooled_variance(visit_count: int, store_count: int, squared_deviations: floa
     return max(0.0, squared_deviations) / df
 
 
+def variance_from_moments(stores: Iterable[tuple[int, float, float]]) -> float:
+    """σ² from each store's n, ΣV and ΣV² in the 12-month window (how ``analytics``
+    sums them): Σ (ΣV² − (ΣV)²/n) over the stores with n ≥ 2."""
+    visits = count = 0
+    squares = 0.0
+    for n, total, total_sq in stores:
+        if n >= 2:
+            visits, count = visits + n, count + 1
+            squares += total_sq - total * total / n
+    return pooled_variance(visits, count, squares)
+
+
 def pooled_sigma(visit_scores_by_store: Iterable[Sequence[float]]) -> float:
     """σ from each store's visit scores in the 12-month window (the reference for the SQL
     in ``analytics``, which sums n, ΣV and ΣV² per store)."""

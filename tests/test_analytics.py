@@ -303,3 +303,68 @@ def test_intervals_from_sql_equal_scoring(chain):
     _, april = python_reliability(MAY.previous(), config)
     assert row.change_significant == scoring.change_is_significant(
         row.bdi, april["E001"][2]["bdi"], row.error, april["E001"][1])
+
+
+def _raw_variance(period: analytics.Period) -> float:
+    """σ² of SCORING.md §10 from the visit rows, with scoring.py only."""
+    window = analytics.spread_window(period)
+    by_store: dict[int, list[float]] = {}
+    for v in db.session.scalars(select(Visit).join(Store).where(Store.active.is_(True))):
+        if (v.kind == MYSTERY and v.status in COUNTED_STATUSES and v.score is not None
+                and window.start <= v.visit_date < window.end):
+            by_store.setdefault(v.store_id, []).append(v.score)
+    return scoring.pooled_sigma(by_store.values()) ** 2
+
+
+def test_sigma_reads_closed_months_once_and_the_open_ones_live(chain):
+    """σ's 12-month window: its closed months are read once per process (they never
+    change), its open months and the active stores live; always the σ of the raw rows."""
+    from auditapp.months import close_month
+
+    rng = random.Random(11)
+    for period in MAY.months_back(4):
+        for store in chain.stores:
+            for day in (3, 11, 19):
+                make_visit(chain, store, visit_date=period.start + timedelta(days=day),
+                           values={"courtesy_satisfaction": rng.choice(scoring.SCALE7_LEVELS),
+                                   "clean_restroom": rng.choice((0, 1))})
+    db.session.commit()
+    before = analytics.pooled_variance(MAY)
+    assert before == pytest.approx(_raw_variance(MAY), rel=1e-12)
+    assert before != scoring.DEFAULT_SIGMA**2  # enough visits to pool
+
+    for label in ("2026-02", "2026-03", "2026-04"):
+        close_month(analytics.Period.month(label), None, today=date(2026, 6, 1))
+    db.session.commit()
+    assert analytics.pooled_variance(MAY) == pytest.approx(before, rel=1e-12)
+
+    # read once: a closed month's visit altered behind the services' back changes only
+    # the live recomputation (flask verify's), not the figures
+    march = db.session.scalar(select(Visit).where(Visit.visit_date == date(2026, 3, 12)).limit(1))
+    original, march.score = march.score, (0.0 if march.score > 50 else 100.0)
+    db.session.commit()
+    assert analytics.pooled_variance(MAY) == pytest.approx(before, rel=1e-12)
+    with analytics.live_figures():
+        assert analytics.pooled_variance(MAY) == pytest.approx(_raw_variance(MAY), rel=1e-12)
+        assert analytics.pooled_variance(MAY) != pytest.approx(before, rel=1e-9)
+    march.score = original  # as it was
+    db.session.commit()
+
+    # the open month counts live: another May visit moves σ
+    make_visit(chain, chain.stores[0], visit_date=date(2026, 5, 25),
+               values={"clean_restroom": 0, "courtesy_satisfaction": -90})
+    db.session.commit()
+    assert analytics.pooled_variance(MAY) == pytest.approx(_raw_variance(MAY), rel=1e-12)
+    assert analytics.pooled_variance(MAY) != pytest.approx(before, rel=1e-9)
+
+    # a deactivated store leaves σ, its visits in closed months too
+    chain.stores[1].active = False
+    db.session.commit()
+    assert analytics.pooled_variance(MAY) == pytest.approx(_raw_variance(MAY), rel=1e-12)
+
+    # a range ending mid-month: its closed months plus the days left over
+    days = analytics.Period.between(date(2026, 3, 5), date(2026, 5, 15))
+    assert analytics.pooled_variance(days) == pytest.approx(_raw_variance(days), rel=1e-12)
+    # and the store figures carry that σ (e² = σ²/n for MS)
+    row = next(s for s in analytics.store_scores(MAY) if s.code == chain.stores[0].code)
+    assert row.ms_e2 == pytest.approx(_raw_variance(MAY) / row.ms_visits, rel=1e-12)
