@@ -53,8 +53,8 @@ def _month_views(client, runner, east_id: int, store_id: int) -> dict[str, str]:
         "brand pdf": _pdf_text(client.get("/hq/reports/brand.pdf?month=2026-05").data),
         "store pdf": _pdf_text(
             client.get(f"/hq/reports/stores/{store_id}.pdf?month=2026-05").data)
-        # the masthead names the store as it is today (name, city); the figures are May's
-        .replace("Hangzhou Moved", "Hangzhou Lake").replace(" · Hangzhou · ", " · "),
+        # the masthead names the store as it was in May; its city is today's
+        .replace(" · Hangzhou · ", " · "),
         "api stores": json.dumps(client.get("/api/hq/bdi?month=2026-05&by=store").get_json(),
                                  ensure_ascii=False),
         "api regions": json.dumps(client.get("/api/hq/bdi?month=2026-05&by=region").get_json(),

@@ -188,6 +188,8 @@ def store_month_context(store: Store, period: analytics.Period) -> dict:
     sat = analytics.satisfaction(period, store_ids=[store.id])
     return {
         "store": store,
+        # the store's name and code in the month (a closed month: as they stood at closing)
+        "named": score if score is not None else store,
         # a closed month names the region the store was in then
         "region": SimpleNamespace(id=region_id, name=score.region_name if score is not None
                                   else store.region.name),
