@@ -356,39 +356,60 @@ def _answer_sums(win: Period, scope: Scope = BRAND) -> dict[int, list[float]]:
     """One pass over the window's answers, per item id: [answers, N/A, answered (not N/A,
     not voided), failed (SCORING.md §8), full marks, then over the mystery visits in
     ``scope`` with a CSM: n, Σs, Σy, Σs², Σy², Σs·y (y the visit's CSM)]. Item health
-    (every counted visit) and the item drivers (mystery visits in scope) share it."""
-    answered = and_(Answer.na.is_(False), Answer.voided.is_(False),
-                    Answer.score.is_not(None))
-    failed = and_(answered, or_(Answer.score == 0,
-                                and_(Item.item_type == scoring.SCALE7, Answer.value < 0)))
-    in_scope = [Visit.kind == MYSTERY, Visit.store_id.is_not(None), analytics.counts_in(win)]
+    (every counted visit) and the item drivers (mystery visits in scope) share it.
+
+    The window's visits come first, each with y (its CSM when it is in ``scope``, else
+    NULL); the answers are then grouped by item and by their N/A and voided flags, in
+    the order of ``ix_answers_item_pass``, which holds every column read. SQLite
+    materialises the visits once, walks that index and looks each answer's visit up:
+    no sort, no per-answer test of the visit's scope (the NULLs of y and of s do the
+    filtering). PostgreSQL plans the CTE inline (materialised, it would lose its
+    parallel hash join)."""
+    in_scope = [Visit.kind == MYSTERY, Visit.store_id.is_not(None), analytics.counts_in(win),
+                Visit.csm.is_not(None)]
     if scope.region_id is not None:
         in_scope.append(Store.region_id == scope.region_id)
     if scope.store_id is not None:
         in_scope.append(Visit.store_id == scope.store_id)
-    with_csm = and_(answered, Visit.csm.is_not(None), *in_scope)
-    sc = cast(Answer.score, Float)
-    y = cast(Visit.csm, Float)
-    query = (
-        select(
-            Answer.item_id, func.count(Answer.id),
-            func.sum(case((Answer.na.is_(True), 1), else_=0)),
-            func.sum(case((answered, 1), else_=0)),
-            func.sum(case((failed, 1), else_=0)),
-            func.sum(case((and_(answered, Answer.score >= 100), 1), else_=0)),
-            func.sum(case((with_csm, 1), else_=0)),
-            func.sum(case((with_csm, sc), else_=0.0)), func.sum(case((with_csm, y), else_=0.0)),
-            func.sum(case((with_csm, sc * sc), else_=0.0)),
-            func.sum(case((with_csm, y * y), else_=0.0)),
-            func.sum(case((with_csm, sc * y), else_=0.0)),
-        )
-        .join(Visit, Visit.id == Answer.visit_id)
-        .join(Item, Item.id == Answer.item_id)
+    visits = (
+        select(Visit.id, case((and_(*in_scope), cast(Visit.csm, Float))).label("y"))
         .outerjoin(Store, Store.id == Visit.store_id)
         .where(Visit.counted, win.includes(Visit.visit_date), Visit.score.is_not(None))
-        .group_by(Answer.item_id)
+        .cte("window_visits").prefix_with("MATERIALIZED", dialect="sqlite")
     )
-    return {row[0]: [float(v or 0) for v in row[1:]] for row in db.session.execute(query)}
+    s, y = cast(Answer.score, Float), visits.c.y
+    s_in_scope = case((y.is_not(None), s))  # s of a visit in scope
+    y_answered = case((Answer.score.is_not(None), y))  # y of an answered item
+    query = (
+        select(
+            Answer.item_id, Answer.na, Answer.voided, func.count(),
+            func.count(Answer.score), func.count(case((Answer.score == 0, 1))),
+            func.count(case((and_(Answer.value < 0, Answer.score != 0), 1))),
+            func.count(case((Answer.score >= 100, 1))),
+            func.count(s * y), func.sum(s_in_scope), func.sum(y_answered),
+            func.sum(s_in_scope * s), func.sum(y_answered * y), func.sum(s * y),
+        )
+        # "+ 0": the visit is looked up for each answer; the answers are not fetched
+        # visit by visit (through ix_answers_visit_id), which would need a sort by item
+        .join(visits, visits.c.id == Answer.visit_id + 0)
+        .group_by(Answer.item_id, Answer.na, Answer.voided)
+    )
+    sums: dict[int, list[float]] = {}
+    below_neutral: dict[int, int] = {}
+    for item_id, na, voided, total, scored, zero, below, full, *moments in \
+            db.session.execute(query):
+        entry = sums.setdefault(item_id, [0.0] * 11)
+        entry[0] += total
+        if na:
+            entry[1] += total
+        elif not voided:  # answered: those with a score
+            entry[2:11] = [float(v or 0) for v in (scored, zero, full, *moments)]
+            below_neutral[item_id] = below
+    # failed (SCORING.md §8): s = 0, or a satisfaction level below neutral (x < 0)
+    for item_id in db.session.scalars(select(Item.id).where(
+            Item.id.in_(list(below_neutral)), Item.item_type == scoring.SCALE7)):
+        sums[item_id][3] += below_neutral[item_id]
+    return sums
 
 
 def _item_meta(item_ids) -> list:
