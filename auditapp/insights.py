@@ -273,43 +273,43 @@ def fit_drivers(data: np.ndarray, outcome: str, weights: dict[str, float] | None
 
 def _driver_moments(win: Period, scope: Scope) -> dict[str, tuple[int, np.ndarray, np.ndarray]]:
     """n, Σv and Σvvᵀ of (outcome, S_d …) over the complete visits (a CSM and five
-    dimension scores), for the CSM and for the loyalty answer (those with one): one
-    aggregate row from SQL (each dimension joined by its key, no row per visit leaves
-    the database)."""
+    dimension scores), for the CSM and for the loyalty answer (those with one). SQL
+    returns the moments of (CSM, loyalty, S_d …) in two rows, visits without and with a
+    loyalty answer (each dimension joined by its key, no row per visit leaves the
+    database): the CSM's are the two rows' sum, the loyalty's the second row's."""
     scores = {d: aliased(VisitDimensionScore, name=f"s_{d}") for d in DIMENSIONS}
     xs = [scores[d].score for d in DIMENSIONS]
-    # complete visits: a CSM and all five dimension scores (the loyalty model: those of
-    # them with a loyalty answer)
-    complete = [Visit.csm.is_not(None), *[x.is_not(None) for x in xs]]
     loyal = cast(Visit.loyalty, Float)
-    columns = []
-    for y, cond in ((Visit.csm, None), (loyal, loyal.is_not(None))):
-        values = [y, *xs]
-
-        def total(expr, cond=cond):
-            return func.sum(expr if cond is None else case((cond, expr)))
-
-        columns.append(func.count() if cond is None else func.count(case((cond, 1))))
-        columns += [total(v) for v in values]
-        columns += [total(values[a] * values[b])
-                    for a in range(len(values)) for b in range(a, len(values))]
-    outcomes = ("csm", "loyalty")
-    query = select(*columns).select_from(Visit).join(Store, Store.id == Visit.store_id)
+    values = [Visit.csm, loyal, *xs]
+    size = len(values)
+    rows, cols = np.triu_indices(size)
+    has_loyalty = loyal.is_not(None)
+    query = (
+        select(has_loyalty, func.count(), *[func.sum(v) for v in values],
+               *[func.sum(values[a] * values[b]) for a, b in zip(rows, cols, strict=True)])
+        .select_from(Visit).join(Store, Store.id == Visit.store_id)
+    )
     for d in DIMENSIONS:
         query = query.join(scores[d], and_(scores[d].visit_id == Visit.id,
                                            scores[d].dimension == d))
-    query = query.where(*complete)
-    row = [float(v or 0) for v in db.session.execute(query.where(*_ms_where(win, scope))).one()]
-    size = len(DIMENSIONS) + 1
-    per = 1 + size + size * (size + 1) // 2
-    out = {}
-    for i, name in enumerate(outcomes):
-        chunk = row[i * per:(i + 1) * per]
-        n, sums, upper = int(chunk[0]), np.array(chunk[1:1 + size]), chunk[1 + size:]
+    # complete visits: a CSM and all five dimension scores (the inner joins)
+    query = query.where(Visit.csm.is_not(None), *_ms_where(win, scope)).group_by(has_loyalty)
+    groups = {}
+    for answered, n, *figures in db.session.execute(query):
+        figures = [float(v or 0) for v in figures]
         cross = np.zeros((size, size))
-        cross[np.triu_indices(size)] = upper
-        cross = cross + np.triu(cross, 1).T
-        out[name] = (n, sums, cross)
+        cross[rows, cols] = figures[size:]
+        groups[bool(answered)] = (int(n), np.array(figures[:size]),
+                                  cross + np.triu(cross, 1).T)
+    empty = (0, np.zeros(size), np.zeros((size, size)))
+    without, with_ = groups.get(False, empty), groups.get(True, empty)
+    out = {}
+    for name, (n, sums, cross), y in (
+        ("csm", [a + b for a, b in zip(without, with_, strict=True)], 0),
+        ("loyalty", with_, 1),
+    ):
+        keep = [y, *range(2, size)]
+        out[name] = (int(n), sums[keep], cross[np.ix_(keep, keep)])
     return out
 
 
@@ -596,7 +596,8 @@ def _loyalty_by_store(win: Period, scope: Scope = BRAND) -> list[tuple]:
         .join(Store, Store.id == Visit.store_id)
         .join(Region, Region.id == Store.region_id)
         .where(*_ms_where(win, scope))
-        .group_by(Store.id, Store.code, Store.name, Region.id, Region.code, Region.name)
+        # by the two keys (the names follow from them): the sort stays narrow
+        .group_by(Store.id, Region.id)
     )
     return [tuple(row) for row in db.session.execute(query)]
 
