@@ -41,8 +41,10 @@ import numpy as np
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from scipy import stats
-from sqlalchemy import Float, and_, case, cast, func, literal, or_, select
+from sqlalchemy import Float, Integer, and_, case, cast, func, literal, or_, select
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.functions import FunctionElement
 
 from . import analytics, loyalty, scoring
 from .analytics import Period
@@ -147,9 +149,26 @@ def _satisfied(column) -> object:
     return analytics._exact(column) >= scoring.SATISFIED_CSM
 
 
-def _month_key(column) -> object:
-    """SQL: a date's month as the number YYYYMM (both databases)."""
-    return func.extract("year", column) * 100 + func.extract("month", column)
+class _month_key(FunctionElement):
+    """SQL: a date's month as the number YYYYMM (both databases). On SQLite, where a date
+    is its ISO text, read from the text: ``extract`` there is two ``strftime`` calls, the
+    larger part of the triangulation's per-visit work."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(_month_key)
+def _month_key_sql(element, compiler, **kw) -> str:
+    column = compiler.process(element.clauses, **kw)
+    return f"(EXTRACT(YEAR FROM {column}) * 100 + EXTRACT(MONTH FROM {column}))"
+
+
+@compiles(_month_key, "sqlite")
+def _month_key_sqlite(element, compiler, **kw) -> str:
+    column = compiler.process(element.clauses, **kw)
+    return (f"(CAST(substr({column}, 1, 4) AS INTEGER) * 100"
+            f" + CAST(substr({column}, 6, 2) AS INTEGER))")
 
 
 def _label(key: int) -> str:
@@ -254,43 +273,43 @@ def fit_drivers(data: np.ndarray, outcome: str, weights: dict[str, float] | None
 
 def _driver_moments(win: Period, scope: Scope) -> dict[str, tuple[int, np.ndarray, np.ndarray]]:
     """n, Σv and Σvvᵀ of (outcome, S_d …) over the complete visits (a CSM and five
-    dimension scores), for the CSM and for the loyalty answer (those with one): one
-    aggregate row from SQL (each dimension joined by its key, no row per visit leaves
-    the database)."""
+    dimension scores), for the CSM and for the loyalty answer (those with one). SQL
+    returns the moments of (CSM, loyalty, S_d …) in two rows, visits without and with a
+    loyalty answer (each dimension joined by its key, no row per visit leaves the
+    database): the CSM's are the two rows' sum, the loyalty's the second row's."""
     scores = {d: aliased(VisitDimensionScore, name=f"s_{d}") for d in DIMENSIONS}
     xs = [scores[d].score for d in DIMENSIONS]
-    # complete visits: a CSM and all five dimension scores (the loyalty model: those of
-    # them with a loyalty answer)
-    complete = [Visit.csm.is_not(None), *[x.is_not(None) for x in xs]]
     loyal = cast(Visit.loyalty, Float)
-    columns = []
-    for y, cond in ((Visit.csm, None), (loyal, loyal.is_not(None))):
-        values = [y, *xs]
-
-        def total(expr, cond=cond):
-            return func.sum(expr if cond is None else case((cond, expr)))
-
-        columns.append(func.count() if cond is None else func.count(case((cond, 1))))
-        columns += [total(v) for v in values]
-        columns += [total(values[a] * values[b])
-                    for a in range(len(values)) for b in range(a, len(values))]
-    outcomes = ("csm", "loyalty")
-    query = select(*columns).select_from(Visit).join(Store, Store.id == Visit.store_id)
+    values = [Visit.csm, loyal, *xs]
+    size = len(values)
+    rows, cols = np.triu_indices(size)
+    has_loyalty = loyal.is_not(None)
+    query = (
+        select(has_loyalty, func.count(), *[func.sum(v) for v in values],
+               *[func.sum(values[a] * values[b]) for a, b in zip(rows, cols, strict=True)])
+        .select_from(Visit).join(Store, Store.id == Visit.store_id)
+    )
     for d in DIMENSIONS:
         query = query.join(scores[d], and_(scores[d].visit_id == Visit.id,
                                            scores[d].dimension == d))
-    query = query.where(*complete)
-    row = [float(v or 0) for v in db.session.execute(query.where(*_ms_where(win, scope))).one()]
-    size = len(DIMENSIONS) + 1
-    per = 1 + size + size * (size + 1) // 2
-    out = {}
-    for i, name in enumerate(outcomes):
-        chunk = row[i * per:(i + 1) * per]
-        n, sums, upper = int(chunk[0]), np.array(chunk[1:1 + size]), chunk[1 + size:]
+    # complete visits: a CSM and all five dimension scores (the inner joins)
+    query = query.where(Visit.csm.is_not(None), *_ms_where(win, scope)).group_by(has_loyalty)
+    groups = {}
+    for answered, n, *figures in db.session.execute(query):
+        figures = [float(v or 0) for v in figures]
         cross = np.zeros((size, size))
-        cross[np.triu_indices(size)] = upper
-        cross = cross + np.triu(cross, 1).T
-        out[name] = (n, sums, cross)
+        cross[rows, cols] = figures[size:]
+        groups[bool(answered)] = (int(n), np.array(figures[:size]),
+                                  cross + np.triu(cross, 1).T)
+    empty = (0, np.zeros(size), np.zeros((size, size)))
+    without, with_ = groups.get(False, empty), groups.get(True, empty)
+    out = {}
+    for name, (n, sums, cross), y in (
+        ("csm", [a + b for a, b in zip(without, with_, strict=True)], 0),
+        ("loyalty", with_, 1),
+    ):
+        keep = [y, *range(2, size)]
+        out[name] = (int(n), sums[keep], cross[np.ix_(keep, keep)])
     return out
 
 
@@ -356,39 +375,60 @@ def _answer_sums(win: Period, scope: Scope = BRAND) -> dict[int, list[float]]:
     """One pass over the window's answers, per item id: [answers, N/A, answered (not N/A,
     not voided), failed (SCORING.md §8), full marks, then over the mystery visits in
     ``scope`` with a CSM: n, Σs, Σy, Σs², Σy², Σs·y (y the visit's CSM)]. Item health
-    (every counted visit) and the item drivers (mystery visits in scope) share it."""
-    answered = and_(Answer.na.is_(False), Answer.voided.is_(False),
-                    Answer.score.is_not(None))
-    failed = and_(answered, or_(Answer.score == 0,
-                                and_(Item.item_type == scoring.SCALE7, Answer.value < 0)))
-    in_scope = [Visit.kind == MYSTERY, Visit.store_id.is_not(None), analytics.counts_in(win)]
+    (every counted visit) and the item drivers (mystery visits in scope) share it.
+
+    The window's visits come first, each with y (its CSM when it is in ``scope``, else
+    NULL); the answers are then grouped by item and by their N/A and voided flags, in
+    the order of ``ix_answers_item_pass``, which holds every column read. SQLite
+    materialises the visits once, walks that index and looks each answer's visit up:
+    no sort, no per-answer test of the visit's scope (the NULLs of y and of s do the
+    filtering). PostgreSQL plans the CTE inline (materialised, it would lose its
+    parallel hash join)."""
+    in_scope = [Visit.kind == MYSTERY, Visit.store_id.is_not(None), analytics.counts_in(win),
+                Visit.csm.is_not(None)]
     if scope.region_id is not None:
         in_scope.append(Store.region_id == scope.region_id)
     if scope.store_id is not None:
         in_scope.append(Visit.store_id == scope.store_id)
-    with_csm = and_(answered, Visit.csm.is_not(None), *in_scope)
-    sc = cast(Answer.score, Float)
-    y = cast(Visit.csm, Float)
-    query = (
-        select(
-            Answer.item_id, func.count(Answer.id),
-            func.sum(case((Answer.na.is_(True), 1), else_=0)),
-            func.sum(case((answered, 1), else_=0)),
-            func.sum(case((failed, 1), else_=0)),
-            func.sum(case((and_(answered, Answer.score >= 100), 1), else_=0)),
-            func.sum(case((with_csm, 1), else_=0)),
-            func.sum(case((with_csm, sc), else_=0.0)), func.sum(case((with_csm, y), else_=0.0)),
-            func.sum(case((with_csm, sc * sc), else_=0.0)),
-            func.sum(case((with_csm, y * y), else_=0.0)),
-            func.sum(case((with_csm, sc * y), else_=0.0)),
-        )
-        .join(Visit, Visit.id == Answer.visit_id)
-        .join(Item, Item.id == Answer.item_id)
+    visits = (
+        select(Visit.id, case((and_(*in_scope), cast(Visit.csm, Float))).label("y"))
         .outerjoin(Store, Store.id == Visit.store_id)
         .where(Visit.counted, win.includes(Visit.visit_date), Visit.score.is_not(None))
-        .group_by(Answer.item_id)
+        .cte("window_visits").prefix_with("MATERIALIZED", dialect="sqlite")
     )
-    return {row[0]: [float(v or 0) for v in row[1:]] for row in db.session.execute(query)}
+    s, y = cast(Answer.score, Float), visits.c.y
+    s_in_scope = case((y.is_not(None), s))  # s of a visit in scope
+    y_answered = case((Answer.score.is_not(None), y))  # y of an answered item
+    query = (
+        select(
+            Answer.item_id, Answer.na, Answer.voided, func.count(),
+            func.count(Answer.score), func.count(case((Answer.score == 0, 1))),
+            func.count(case((and_(Answer.value < 0, Answer.score != 0), 1))),
+            func.count(case((Answer.score >= 100, 1))),
+            func.count(s * y), func.sum(s_in_scope), func.sum(y_answered),
+            func.sum(s_in_scope * s), func.sum(y_answered * y), func.sum(s * y),
+        )
+        # "+ 0": the visit is looked up for each answer; the answers are not fetched
+        # visit by visit (through ix_answers_visit_id), which would need a sort by item
+        .join(visits, visits.c.id == Answer.visit_id + 0)
+        .group_by(Answer.item_id, Answer.na, Answer.voided)
+    )
+    sums: dict[int, list[float]] = {}
+    below_neutral: dict[int, int] = {}
+    for item_id, na, voided, total, scored, zero, below, full, *moments in \
+            db.session.execute(query):
+        entry = sums.setdefault(item_id, [0.0] * 11)
+        entry[0] += total
+        if na:
+            entry[1] += total
+        elif not voided:  # answered: those with a score
+            entry[2:11] = [float(v or 0) for v in (scored, zero, full, *moments)]
+            below_neutral[item_id] = below
+    # failed (SCORING.md §8): s = 0, or a satisfaction level below neutral (x < 0)
+    for item_id in db.session.scalars(select(Item.id).where(
+            Item.id.in_(list(below_neutral)), Item.item_type == scoring.SCALE7)):
+        sums[item_id][3] += below_neutral[item_id]
+    return sums
 
 
 def _item_meta(item_ids) -> list:
@@ -556,7 +596,8 @@ def _loyalty_by_store(win: Period, scope: Scope = BRAND) -> list[tuple]:
         .join(Store, Store.id == Visit.store_id)
         .join(Region, Region.id == Store.region_id)
         .where(*_ms_where(win, scope))
-        .group_by(Store.id, Store.code, Store.name, Region.id, Region.code, Region.name)
+        # by the two keys (the names follow from them): the sort stays narrow
+        .group_by(Store.id, Region.id)
     )
     return [tuple(row) for row in db.session.execute(query)]
 

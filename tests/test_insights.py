@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import insert, select, update
 
 from auditapp import insights
+from auditapp.analytics import Period
 from auditapp.extensions import db
 from auditapp.models import (
     CompetitorStore,
@@ -299,6 +300,60 @@ def test_item_health_flags_uninformative_items(client, auth, chain):
     assert "always" not in flags["speed_greeted"] and "never" not in flags["speed_greeted"]
     html = client.get(f"/hq/insights?month={MONTH}").get_data(as_text=True)
     assert "Often N/A" in html and "Failed almost always" in html
+
+
+def test_the_item_pass_counts_each_answer_as_the_model_does(client, auth, chain):
+    """The one pass over the answers (``ix_answers_item_pass``: grouped by item, N/A and
+    voided) gives each item's counts exactly as the answers read one by one: N/A,
+    voided, a satisfaction level below neutral (failed, SCORING.md §8), full marks, QA
+    visits in item health but not in the item drivers, a region's drivers its own."""
+    east, north = chain.stores[0], chain.stores[2]
+    visits = []
+    for i in range(12):
+        values = {"speed_satisfaction": (-60, -30, 0, 30, 90)[i % 5],  # scale7: x < 0 fails
+                  "quality_taste": "na" if i % 4 == 0 else 60,
+                  "speed_greeted": i % 2}
+        visits.append(make_visit(chain, (east, north)[i % 2],
+                                 visit_date=date(2026, 5, 1 + i), values=values))
+    make_visit(chain, east, kind="qa", visit_date=date(2026, 5, 20))
+    voided = next(a for a in visits[1].answers if a.item.code == "speed_greeted")
+    voided.voided = True  # as an upheld dispute leaves it
+    db.session.commit()
+
+    win = insights.window(Period.month(MONTH))
+    counted = db.session.scalars(select(Visit).where(
+        Visit.counted, win.includes(Visit.visit_date), Visit.score.is_not(None))).all()
+    expected: dict[str, list[int]] = {}
+    for visit in counted:
+        for a in visit.answers:
+            answered = not a.na and not a.voided and a.score is not None
+            e = expected.setdefault(a.item.code, [0] * 5)
+            e[0] += 1
+            e[1] += a.na
+            e[2] += answered
+            e[3] += bool(answered and a.failed)
+            e[4] += bool(answered and a.score >= 100)
+    auth.login("hq@example.com")
+    body = client.get(f"/api/hq/insights?month={MONTH}").get_json()
+    got = {i["item"]: [i["answers"], i["na"], i["answered"], i["failed"], i["full_marks"]]
+           for v in body["item_health"] for i in v["items"]}
+    assert got == expected
+    assert got["speed_satisfaction"][3] == 6  # −60 and −30, three times each
+    assert got["qa_taste"][0] == 1  # the QA visit
+    assert got["speed_greeted"][2] == 11  # one voided
+
+    # the item drivers' n: answered items of mystery visits in scope with a CSM
+    for scope, stores in ((insights.BRAND, {east.id, north.id}),
+                          (insights.Scope(region_id=east.region_id), {east.id})):
+        sums = insights._answer_sums(win, scope)
+        expected_n: dict[int, int] = {}
+        for visit in counted:
+            for a in visit.answers:
+                expected_n[a.item_id] = expected_n.get(a.item_id, 0) + (
+                    visit.kind == MYSTERY and visit.store_id in stores
+                    and visit.csm is not None and not a.na and not a.voided
+                    and a.score is not None)
+        assert {item_id: int(row[5]) for item_id, row in sums.items()} == expected_n
 
 
 # --- the shopper's loyalty answer ----------------------------------------------------------------
