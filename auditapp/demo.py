@@ -149,12 +149,23 @@ def loyalty_answer(store_quality: float, shocks: dict[str, float], rng: random.R
     return int(min(10, max(0, round(1.0 + 10 * (store_quality + moved) + rng.gauss(0, 1.4)))))
 
 
+#: Items whose answers carry a pattern for the Insights page's item health to find (issue
+#: #21): the restroom is often closed to guests (answered N/A), and condiments are all but
+#: always given (an item that tells nothing).
+OFTEN_NA = {"clean_restroom": 0.3}
+ALMOST_ALWAYS = {"accuracy_condiments": 0.995}
+
+
 def fill_answers(visit: Visit, questionnaire: Questionnaire, quality: float, rng: random.Random,
                  shocks: dict[str, float] | None = None):
     """Plausible answers (each type's ``demo_value``) to the items the visit asks: an item
     hidden by its condition gets none, as in a real submission (``conditions.py``)."""
     answers: dict[str, dict] = {}
     form = ScoringForm.of(questionnaire)
+    # the planted patterns draw from their own stream, so every other answer of the demo
+    # stays as it was
+    planted = random.Random(f"{visit.visit_date}:{getattr(visit.store, 'code', '')}:"
+                            f"{visit.kind}:{visit.visit_type}")
     for item, form_item in zip(questionnaire.items, form.items, strict=True):
         kind = item_types.of(item)
         if not kind.asked:
@@ -167,6 +178,12 @@ def fill_answers(visit: Visit, questionnaire: Questionnaire, quality: float, rng
             continue
         level = item_quality(quality, item.dimension.code, item.item_type, shocks)
         value = kind.demo_value(item, visit.visit_type, level, rng)
+        if item.allow_na and planted.random() < OFTEN_NA.get(item.code, 0.0):
+            visit.answers.append(Answer(item=item, na=True))
+            answers[str(item.id)] = {"na": True}
+            continue
+        if planted.random() < ALMOST_ALWAYS.get(item.code, 0.0):
+            value = 1.0  # "Yes" (ALMOST_ALWAYS holds yes/no items)
         failed = kind.failed(item, visit.visit_type, value)
         if kind.photos:
             value = 0.0  # the demo stores no image files

@@ -495,3 +495,21 @@ def test_hq_sees_the_loyalty_answer_on_the_visit(client, auth, chain):
     auth.login("hq@example.com")
     html = client.get(f"/hq/visits/{visit.id}").get_data(as_text=True)
     assert 'id="loyalty-answer"' in html and "8<small" in html
+
+
+def test_the_demo_shows_items_to_reword_or_retire(client, auth):
+    """The demo chain plants two patterns for item health: the restroom item is often
+    N/A, the condiments item is (almost) always "Yes"; the page and the API flag them."""
+    from auditapp.demo import DEMO_PASSWORD, seed_demo
+
+    seed_demo(last_month=date(2026, 10, 1), months=6)
+    db.session.commit()
+    client.post("/auth/login", data={"username": "hq@example.com", "password": DEMO_PASSWORD})
+    body = client.get("/api/hq/insights?month=2026-10").get_json()
+    version = next(v for v in body["item_health"] if v["kind"] == "mystery")
+    flags = {i["item"]: set(i["flags"]) for i in version["items"]}
+    assert "often_na" in flags["clean_restroom"]
+    assert "always" in flags["accuracy_condiments"]
+    html = client.get("/hq/insights?month=2026-10").get_data(as_text=True)
+    section = html[html.index('id="item-health"'):]
+    assert "Often N/A" in section and "accuracy_condiments" in section
