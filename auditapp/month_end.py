@@ -110,9 +110,9 @@ def _add_part(run: MonthEndRun, kind: str, key: str, existing: set[tuple[str, st
         existing.add((kind, key))
 
 
-def manager_locales(store_ids=None) -> dict[int, set[str]]:
+def manager_locales() -> dict[int, set[str]]:
     """The languages the managers of each store read (their preference, else the app's
-    default), by store id; ``store_ids`` (a select of ids) limits the stores."""
+    default), by store id."""
     from .i18n import language_code
     from .models import User, store_managers
     from .models.user import MANAGER
@@ -120,8 +120,6 @@ def manager_locales(store_ids=None) -> dict[int, set[str]]:
     query = (select(store_managers.c.store_id, User.locale)
              .join(User, User.id == store_managers.c.user_id)
              .where(User.role == MANAGER, User.active.is_(True)).distinct())
-    if store_ids is not None:
-        query = query.where(store_managers.c.store_id.in_(store_ids))
     out: dict[int, set[str]] = {}
     for store_id, locale in db.session.execute(query):
         out.setdefault(store_id, set()).add(language_code(locale))
