@@ -484,8 +484,9 @@ def test_rq_retries_a_failed_part_and_reruns_it_alone(app, client, auth, month_d
 
 def test_run_on_forking_rq_workers_in_two_processes(app, database_url, month_data, rq_queue,
                                                     tmp_path, monkeypatch):
-    """Two real `rq worker --burst` processes (forking a process per job) share the run:
-    every part is built exactly once, in the workers' processes, within 500 MB."""
+    """Two real `rq worker --burst` processes (forking a process per job, after warming
+    up on a store report per language) share the run: every part is built exactly once,
+    in the workers' processes, within 500 MB."""
     import os
     import subprocess
     import sys
@@ -513,6 +514,7 @@ def test_run_on_forking_rq_workers_in_two_processes(app, database_url, month_dat
     assert all(0 < p.peak_rss_mb < 500 for p in parts)
     assert all(f"part_job({p.id})" in "".join(outputs) for p in parts)
     assert all("part_job" in out for out in outputs)  # both workers took parts
+    assert not any("Warming the report renderer up failed" in out for out in outputs)
     _assert_brand_equal(app, db.session.get(MonthEndRun, run.id), min_pages=2)
 
 
