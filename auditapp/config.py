@@ -74,6 +74,10 @@ class Config:
     #: merged PDF is the one a single process renders).
     REPORT_PART_ROWS = int(os.environ.get("REPORT_PART_ROWS") or 400)
     MONTH_END_PIECE_ROWS = int(os.environ.get("MONTH_END_PIECE_ROWS") or 0)
+    #: A report worker builds one store report per language before it takes jobs, so
+    #: each job it forks starts warm (``month_end_jobs.warm_up``); "0" leaves that out.
+    REPORT_WORKER_WARM_UP = os.environ.get("REPORT_WORKER_WARM_UP", "1").lower() not in (
+        "0", "false", "no")
     MAX_CONTENT_LENGTH = 32 * 1024 * 1024  # a whole form with several photos
     MAX_PHOTO_BYTES = 10 * 1024 * 1024
     #: Photos one request may carry (the no-JavaScript form sends them all at once) and

@@ -227,6 +227,19 @@ def select_locale() -> str:
     return request.accept_languages.best_match(supported) or supported[0]
 
 
+def language_code(locale: object) -> str:
+    """The code in ``LANGUAGES`` of a locale (``zh_Hans_CN`` as Babel spells Chinese, a
+    user's preference, ``None``): ``zh_CN`` for any Chinese, else the code itself when
+    supported, else the default."""
+    supported = list(current_app.config.get("LANGUAGES", LOCALES))
+    value = str(locale or "")
+    if value.lower().startswith("zh") and "zh_CN" in supported:
+        return "zh_CN"
+    if value in supported:
+        return value
+    return current_app.config.get("BABEL_DEFAULT_LOCALE", supported[0])
+
+
 def select_timezone() -> str:
     return current_app.config.get("BABEL_DEFAULT_TIMEZONE", "UTC")
 

@@ -80,13 +80,16 @@ def get_or_create_run(month: str, *, locale: str = "en",
                       user_id: int | None = None) -> MonthEndRun:
     """The month's run; created (not yet planned) the first time. Two starts at the same
     moment share one run (the month is unique)."""
+    from .i18n import language_code
+
     Period.month(month)  # a valid month or PeriodError
     run = get_run(month)
     if run is not None:
         return run
     try:
         with db.session.begin_nested():
-            run = MonthEndRun(month=month, locale=locale, started_by_id=user_id)
+            run = MonthEndRun(month=month, locale=language_code(locale),
+                              started_by_id=user_id)
             db.session.add(run)
     except IntegrityError:
         run = get_run(month)
@@ -107,21 +110,47 @@ def _add_part(run: MonthEndRun, kind: str, key: str, existing: set[tuple[str, st
         existing.add((kind, key))
 
 
+def manager_locales() -> dict[int, set[str]]:
+    """The languages the managers of each store read (their preference, else the app's
+    default), by store id."""
+    from .i18n import language_code
+    from .models import User, store_managers
+    from .models.user import MANAGER
+
+    query = (select(store_managers.c.store_id, User.locale)
+             .join(User, User.id == store_managers.c.user_id)
+             .where(User.role == MANAGER, User.active.is_(True)).distinct())
+    out: dict[int, set[str]] = {}
+    for store_id, locale in db.session.execute(query):
+        out.setdefault(store_id, set()).add(language_code(locale))
+    return out
+
+
 def plan(run: MonthEndRun) -> int:
-    """Add the run's missing parts (every active store and region, the brand summary's
-    pieces and its merge); returns how many parts the run has. Planning again adds only
-    what is new (a store opened since)."""
+    """Add the run's missing parts (every store that counts in the month — active, or
+    deactivated during or after it, ``analytics.counts_in`` — and every active region,
+    the brand summary's pieces and its merge); returns how many parts the run has.
+    Each store's report is built in the run's language and, for managers who read
+    another, in theirs too (key ``<store id>:<locale>``). Planning again adds only what
+    is new (a store opened since, a manager with another language)."""
     from flask_babel import force_locale
 
+    from .analytics import counts_in
+    from .i18n import language_code
     from .reports.context import brand_summary_context
     from .reports.pdf import brand_summary_pieces
 
     existing = set(db.session.execute(
         select(MonthEndPart.kind, MonthEndPart.key).where(MonthEndPart.run_id == run.id)
     ))
+    period = Period.month(run.month)
+    readers = manager_locales()
     for store_id, in db.session.execute(
-            select(Store.id).where(Store.active.is_(True)).order_by(Store.code)):
+            select(Store.id).where(counts_in(period)).order_by(Store.code)):
         _add_part(run, KIND_STORE, str(store_id), existing, store_id=store_id)
+        for locale in sorted(readers.get(store_id, set()) - {language_code(run.locale)}):
+            _add_part(run, KIND_STORE, f"{store_id}:{locale}", existing,
+                      store_id=store_id, locale=locale)
     for region_id, in db.session.execute(
             select(Region.id).where(Region.active.is_(True)).order_by(Region.name)):
         _add_part(run, KIND_REGION, str(region_id), existing, region_id=region_id)
@@ -152,20 +181,37 @@ def claim(part_id: int) -> bool:
     return bool(taken)
 
 
-def mark_queued(part_ids: list[int]) -> list[int]:
-    """Mark the pending or failed ones among ``part_ids`` queued; returns those marked (the
-    ones to enqueue), so a part already queued or running is not enqueued twice."""
+def mark_queued(part_ids: list[int]) -> list[tuple[int, str]]:
+    """Mark the pending or failed ones among ``part_ids`` queued, each with the id of the
+    RQ job to enqueue for it; returns those marked as (part id, job id), so a part already
+    queued or running is not enqueued twice."""
+    import secrets
+
     marked = []
+    now = utcnow()
     stale = (MonthEndPart.status == PART_RUNNING) & (
-        MonthEndPart.started_at < utcnow() - STALE_AFTER)
+        MonthEndPart.started_at < now - STALE_AFTER)
     for part_id in part_ids:
+        job_id = f"month-end-part-{part_id}-{secrets.token_hex(6)}"
         if db.session.execute(
                 update(MonthEndPart)
                 .where(MonthEndPart.id == part_id,
                        MonthEndPart.status.in_((PART_PENDING, PART_FAILED)) | stale)
-                .values(status=PART_QUEUED)).rowcount:
-            marked.append(part_id)
+                .values(status=PART_QUEUED, queued_at=now, job_id=job_id)).rowcount:
+            marked.append((part_id, job_id))
     return marked
+
+
+def queued_long(run: MonthEndRun) -> list[MonthEndPart]:
+    """The run's parts queued for longer than ``STALE_AFTER``: waiting behind many others,
+    or lost (their worker crashed before taking them, or Redis lost the job) — the queue
+    tells which (``month_end_jobs.recover_lost``)."""
+    return list(db.session.scalars(
+        select(MonthEndPart).where(
+            MonthEndPart.run_id == run.id, MonthEndPart.status == PART_QUEUED,
+            or_(MonthEndPart.queued_at.is_(None),
+                MonthEndPart.queued_at < utcnow() - STALE_AFTER))
+        .order_by(MonthEndPart.id)))
 
 
 def fail(part_id: int, error: str) -> None:
@@ -183,13 +229,13 @@ def build(part: MonthEndPart) -> None:
 
     run = part.run
     started = time.perf_counter()
-    with force_locale(run.locale):
+    with force_locale(part.locale or run.locale):
         data, filename = BUILDERS[part.kind](part, run)
     key = storage.new_key(f"month-end/{run.month}", ".pdf")
     storage.save(key, data)
     old = part.storage_key
     part.storage_key, part.filename = key, filename
-    part.pages = _page_count(data)
+    part.pages = page_count(data)
     part.status, part.finished_at, part.error = PART_DONE, utcnow(), ""
     part.build_ms = int((time.perf_counter() - started) * 1000)
     part.peak_rss_mb = _peak_rss_mb()
@@ -202,7 +248,7 @@ def build(part: MonthEndPart) -> None:
         notifications.notify(notifications.REPORT_READY, part)
 
 
-def _page_count(data: bytes) -> int:
+def page_count(data: bytes) -> int:
     import io
 
     from pypdf import PdfReader
@@ -285,7 +331,7 @@ def merge_ready(run_id: int) -> bool:
         update(MonthEndPart)
         .where(MonthEndPart.run_id == run_id, MonthEndPart.kind == KIND_BRAND,
                MonthEndPart.status.in_((PART_PENDING, PART_FAILED)), undone == 0)
-        .values(status=PART_QUEUED)).rowcount)
+        .values(status=PART_QUEUED, queued_at=utcnow(), job_id=None)).rowcount)
 
 
 # --- progress ------------------------------------------------------------------------------
@@ -348,24 +394,34 @@ def region_parts(run: MonthEndRun) -> list[tuple[MonthEndPart, Region]]:
         .order_by(Region.name)))
 
 
-def store_reports(store_ids, limit: int = 48):
+def store_reports(store_ids, locale: str | None = None, limit: int = 48):
     """The finished store reports of closed months for ``store_ids`` (a select of ids),
-    newest month first, at most ``limit``: (part, month, store) rows."""
+    newest month first, at most ``limit``: (part, month, store) rows — one per store and
+    month: the one in ``locale`` when the run built one, else the run's."""
+    from sqlalchemy.orm import aliased
+
     from .models import MonthClosure
 
+    other = aliased(MonthEndPart)
+    in_locale = (select(other.id).where(
+        other.run_id == MonthEndPart.run_id, other.kind == KIND_STORE,
+        other.store_id == MonthEndPart.store_id, other.locale == locale,
+        other.status == PART_DONE).exists())
     query = (select(MonthEndPart, MonthEndRun.month, Store)
              .join(MonthEndRun, MonthEndRun.id == MonthEndPart.run_id)
              .join(MonthClosure, MonthClosure.month == MonthEndRun.month)
              .join(Store, Store.id == MonthEndPart.store_id)
              .where(MonthEndPart.kind == KIND_STORE, MonthEndPart.status == PART_DONE,
-                    MonthEndPart.store_id.in_(store_ids))
+                    MonthEndPart.store_id.in_(store_ids),
+                    or_(MonthEndPart.locale == locale,
+                        MonthEndPart.locale.is_(None) & ~in_locale))
              .order_by(MonthEndRun.month.desc(), Store.code).limit(limit))
     return list(db.session.execute(query))
 
 
 def zip_stream(run: MonthEndRun):
-    """Every finished store report of the run as one ZIP, yielded in chunks: one PDF in
-    memory at a time (stored, not deflated: PDFs are compressed already)."""
+    """Every finished store report of the run (in the run's language) as one ZIP, yielded in
+    chunks: one PDF in memory at a time (stored, not deflated: PDFs are compressed already)."""
     import zipfile
 
     class _Sink:
@@ -386,7 +442,7 @@ def zip_stream(run: MonthEndRun):
     rows = db.session.execute(
         select(MonthEndPart.storage_key, MonthEndPart.filename)
         .where(MonthEndPart.run_id == run.id, MonthEndPart.kind == KIND_STORE,
-               MonthEndPart.status == PART_DONE)
+               MonthEndPart.locale.is_(None), MonthEndPart.status == PART_DONE)
         .order_by(MonthEndPart.filename)).all()
     sink = _Sink()
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED) as archive:

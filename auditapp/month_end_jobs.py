@@ -101,8 +101,8 @@ def _retry():
 def _enqueue_parts(queue, run_id: int, part_ids: list[int]) -> int:
     marked = month_end.mark_queued(part_ids)
     db.session.commit()
-    for part_id in marked:
-        queue.enqueue("auditapp.month_end_jobs.part_job", part_id,
+    for part_id, job_id in marked:
+        queue.enqueue("auditapp.month_end_jobs.part_job", part_id, job_id=job_id,
                       job_timeout=PART_TIMEOUT, result_ttl=600,
                       failure_ttl=jobs.RESULT_TTL, retry=_retry(),
                       meta={"run_id": run_id})
@@ -148,13 +148,18 @@ def _current_queue():
 
 
 def _enqueue_merge(queue, run_id: int) -> None:
+    """Enqueue the brand summary's merge (``month_end.merge_ready`` marked it queued)."""
+    import secrets
+
     from sqlalchemy import select
 
-    part_id = db.session.scalar(select(MonthEndPart.id).where(
+    part = db.session.scalar(select(MonthEndPart).where(
         MonthEndPart.run_id == run_id, MonthEndPart.kind == KIND_BRAND))
-    queue.enqueue("auditapp.month_end_jobs.part_job", part_id, job_timeout=PART_TIMEOUT,
-                  result_ttl=600, failure_ttl=jobs.RESULT_TTL, retry=_retry(),
-                  meta={"run_id": run_id})
+    part.job_id = f"month-end-part-{part.id}-{secrets.token_hex(6)}"
+    db.session.commit()
+    queue.enqueue("auditapp.month_end_jobs.part_job", part.id, job_id=part.job_id,
+                  job_timeout=PART_TIMEOUT, result_ttl=600, failure_ttl=jobs.RESULT_TTL,
+                  retry=_retry(), meta={"run_id": run_id})
 
 
 def build_part(part_id: int) -> str:
@@ -216,14 +221,67 @@ def _build_with_retries(part_id: int) -> None:
                 return
 
 
+#: The states of an RQ job that will still run (or is running): its part is not lost.
+_ALIVE = ("created", "queued", "started", "deferred", "scheduled")
+
+
+def recover_lost(run: MonthEndRun) -> int:
+    """Mark failed (so they can be re-run) the run's parts queued for longer than
+    ``STALE_AFTER`` whose RQ job will never run them: a worker crashed before taking it,
+    Redis lost it, or the job failed before it could claim the part. A part whose job is
+    still on the queue (behind thousands of others) is left alone; when Redis cannot be
+    asked, every such part counts as lost (a part is built once however often it is
+    started: ``month_end.claim``). Commits; returns how many were lost."""
+    from sqlalchemy import update
+
+    from .models import utcnow
+
+    waiting = month_end.queued_long(run)
+    if not waiting:
+        return 0
+    alive: set[str] = set()
+    connection = jobs.redis_connection()
+    if connection is not None:
+        from redis.exceptions import RedisError
+        from rq.job import Job
+
+        try:
+            ids = [p.job_id for p in waiting if p.job_id]
+            alive = {job.id for job in Job.fetch_many(ids, connection=connection)
+                     if job is not None and job.get_status(refresh=False) in _ALIVE}
+        except RedisError as exc:
+            log.warning("Redis unreachable (%s): queued month-end parts count as lost", exc)
+    def when(part: MonthEndPart) -> str:
+        return f"at {part.queued_at:%Y-%m-%d %H:%M} UTC" if part.queued_at else "long ago"
+
+    lost = 0
+    for part in waiting:
+        if part.job_id in alive:
+            continue
+        lost += db.session.execute(
+            update(MonthEndPart)
+            .where(MonthEndPart.id == part.id, MonthEndPart.status == part.status,
+                   MonthEndPart.job_id.is_(None) if part.job_id is None
+                   else MonthEndPart.job_id == part.job_id)
+            .values(status=PART_FAILED, finished_at=utcnow(),
+                    error=f"Lost: queued {when(part)}, its job is no longer on the queue "
+                          "(a worker or Redis lost it).")).rowcount
+    db.session.commit()
+    if lost:
+        log.warning("Month-end %s: %s queued part(s) were lost; they can be re-run",
+                    run.month, lost)
+    return lost
+
+
 def rerun(run: MonthEndRun, part_ids: list[int] | None = None) -> int:
-    """Start again the failed parts ``part_ids`` (default: all the run's failed parts, and
-    those whose worker died while running them), on the queue or here; returns how many
-    were started."""
+    """Start again the failed parts ``part_ids`` (default: all the run's failed parts,
+    those whose worker died while running them and those lost on the queue:
+    ``recover_lost``), on the queue or here; returns how many were started."""
     from sqlalchemy import select
 
     from .models import utcnow
 
+    recover_lost(run)
     stale = (MonthEndPart.status == "running") & (
         MonthEndPart.started_at < utcnow() - month_end.STALE_AFTER)
     query = select(MonthEndPart.id, MonthEndPart.kind).where(
@@ -265,13 +323,51 @@ class ReportWorker(Worker):
 
 
 def preload() -> None:
-    """Create the app for this worker process and warm WeasyPrint up (fonts, stylesheet),
-    then drop the database connections so forked jobs open their own."""
+    """Create the app for this worker process and warm WeasyPrint up (fonts, stylesheet
+    and, unless ``REPORT_WORKER_WARM_UP`` is off, one real store report per language:
+    ``warm_up``), then drop the database connections so forked jobs open their own."""
     app = jobs.preload_app()
     with app.app_context(), app.test_request_context("/"):
         from .reports.pdf import font_config, print_stylesheet
 
         font_config()
         print_stylesheet()
+        if app.config.get("REPORT_WORKER_WARM_UP", True):
+            warm_up()
         db.session.remove()
         db.engine.dispose()
+
+
+def warm_up() -> None:
+    """Build one store's monthly report in each language, thrown away, so that every job
+    forked from this process starts with what the first build fills in: the compiled
+    templates and SQL statements, the message catalogues, and Pango's, fontconfig's and
+    HarfBuzz's font caches for Latin and CJK text in the print stylesheet's fonts. A
+    database without stores (or any error) only skips it."""
+    from datetime import date
+
+    from flask import current_app
+    from flask_babel import force_locale
+    from sqlalchemy import func, select
+
+    from .analytics import Period
+    from .models import MonthClosure, Store, Visit
+    from .reports.views import store_month_document
+
+    try:
+        store = db.session.scalar(select(Store).order_by(Store.id).limit(1))
+        if store is None:
+            return
+        # the newest closed month (a closed month's figures are read from its snapshot)
+        # and the newest month with visits (an open month's are computed)
+        months = {db.session.scalar(select(func.max(MonthClosure.month))),
+                  db.session.scalar(select(func.max(Visit.month)))} - {None}
+        for month in sorted(months) or [f"{date.today():%Y-%m}"]:
+            for locale in current_app.config.get("LANGUAGES", ("en",)):
+                with force_locale(locale):
+                    data, _name = store_month_document(store, Period.month(month))
+        month_end.page_count(data)  # imports what a part's bookkeeping needs, too
+    except Exception:  # noqa: BLE001 - a warm-up, never a reason not to start
+        log.exception("Warming the report renderer up failed; jobs start cold")
+    finally:
+        db.session.rollback()

@@ -27,7 +27,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
 from .extensions import db
-from .i18n import SEVERITY_LABELS, label
+from .i18n import SEVERITY_LABELS, label, language_code
 from .models import (
     MANAGER,
     Complaint,
@@ -370,10 +370,20 @@ def _complaint_recorded(complaint: Complaint) -> Recipients:
 
 
 def _report_ready(part) -> Recipients:
-    """A month-end store report (``MonthEndPart``) is ready: its store's managers."""
+    """A month-end store report (``MonthEndPart``) is ready: its store's managers who read
+    its language — the run's report also goes to those whose language the run has no
+    report of (``month_end.plan`` builds one per manager's language)."""
+    from .models import MonthEndPart
+
+    language = part.locale or language_code(part.run.locale)
+    built = set(db.session.scalars(select(MonthEndPart.locale).where(
+        MonthEndPart.run_id == part.run_id, MonthEndPart.kind == part.kind,
+        MonthEndPart.store_id == part.store_id, MonthEndPart.locale.is_not(None))))
     params = {"store": part.store.name if part.store else "", "month": part.run.month}
     link = url_for("manager.month_end_pdf", part_id=part.id)
-    return [(m, dict(params), link) for m in _store_managers(part.store_id)]
+    return [(m, dict(params), link) for m in _store_managers(part.store_id)
+            if _locale_of(m) == language
+            or (part.locale is None and _locale_of(m) not in built)]
 
 
 RECIPIENTS: dict[str, Callable[[Any], Recipients]] = {
@@ -519,9 +529,7 @@ def send_email(user: User, code: str, params: dict, link: str) -> None:
 
 
 def _locale_of(user: User) -> str:
-    languages = current_app.config.get("LANGUAGES", ("en", "zh_CN"))
-    return user.locale if user.locale in languages else \
-        current_app.config.get("BABEL_DEFAULT_LOCALE", "en")
+    return language_code(user.locale)
 
 
 def absolute(link: str) -> str:

@@ -198,10 +198,75 @@ def test_failed_part_is_retried_in_process(app, month_data, monkeypatch):
     assert {p.id: p.finished_at for p in _parts() if p.id != broken.id} == others
 
 
+def test_stores_deactivated_during_the_month_are_in_its_run(app, month_data):
+    """A store closed during the month still counts for it (``analytics.counts_in``): its
+    report is built; one closed before the month is not."""
+    from datetime import date
+
+    during, before = month_data.stores[3], month_data.stores[1]
+    during.active, during.deactivated_on = False, date(2026, 5, 20)
+    before.active, before.deactivated_on = False, date(2026, 4, 30)
+    db.session.commit()
+    with app.test_request_context("/"):
+        run = month_end_jobs.start(MONTH)
+    assert sorted(p.store_id for p in _parts(KIND_STORE)) == sorted(
+        s.id for s in month_data.stores if s is not before)
+    assert month_end.progress(run).failed == 0
+    text, _ = pdf_text(storage.load(month_end.done_part(run, KIND_STORE, str(during.id))
+                                    .storage_key))
+    assert "Tianjin Binjiang" in text and "Store monthly report" in text
+
+
+def test_store_report_queries_do_not_grow_with_its_actions(app, month_data):
+    """The store report reads its open corrective actions, their visits and items in a
+    fixed number of statements, however many actions the store has."""
+    from datetime import date
+
+    from sqlalchemy import event
+
+    from auditapp.models import CorrectiveAction
+    from auditapp.models.followup import SOURCE_AUTO
+    from auditapp.reports.views import store_month_document
+
+    store = month_data.stores[0]
+
+    def statements() -> int:
+        seen: list[str] = []
+
+        def record(conn, cursor, statement, parameters, context, executemany):
+            seen.append(statement)
+
+        db.session.expire_all()
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            with app.test_request_context("/"):
+                store_month_document(db.session.get(type(store), store.id),
+                                     Period.month(MONTH), date(2026, 6, 1))
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+        return len(seen)
+
+    def add_action(day: int) -> None:
+        # still open from an earlier month's visit, automatic: it names its failed item
+        visit = make_visit(month_data, store, visit_date=date(2026, 3, day))
+        db.session.add(CorrectiveAction(visit=visit, answer=visit.answers[0],
+                                        action=f"Fix it ({day})", owner="Crew",
+                                        source=SOURCE_AUTO, due_date=date(2026, 6, day)))
+        db.session.commit()
+
+    add_action(3)
+    one = statements()
+    add_action(4)
+    add_action(5)
+    assert statements() == one
+
+
 # --- closing a month; HQ's page and ZIP; managers' downloads ----------------------------------
 
 
 def test_closing_a_month_builds_and_delivers_its_reports(app, client, auth, month_data):
+    """The run is HQ's language (English); the manager of E001 reads Chinese: E001's
+    report is built in both, and each manager gets the one in their language."""
     month_data.managers[0].email, month_data.managers[0].locale = "m.e001@mail.test", "zh_CN"
     db.session.commit()
     auth.login("hq@example.com")
@@ -212,10 +277,14 @@ def test_closing_a_month_builds_and_delivers_its_reports(app, client, auth, mont
     page = client.get(f"/hq/month-end?month={MONTH}").get_data(as_text=True)
     assert 'id="month-end-start"' in page and "still open" not in page
     assert client.post("/hq/month-end/start", data={"month": MONTH}).status_code == 303
-    assert month_end.progress(run).done == 10  # built in that request
+    assert month_end.progress(run).done == 11  # built in that request (E001's twice)
+    assert run.locale == "en"
+    assert sorted((p.key, p.locale) for p in _parts(KIND_STORE)) == sorted(
+        [(str(s.id), None) for s in month_data.stores]
+        + [(f"{month_data.stores[0].id}:zh_CN", "zh_CN")])
 
     page = client.get(f"/hq/month-end?month={MONTH}").get_data(as_text=True)
-    assert "10 of 10 parts done, 0 failed, 0 remaining." in page
+    assert "11 of 11 parts done, 0 failed, 0 remaining." in page
     assert 'id="month-end-brand"' in page and 'http-equiv="refresh"' not in page
     brand = month_end.done_part(run, KIND_BRAND, "summary")
     with client.get(f"/hq/month-end/parts/{brand.id}.pdf") as response:
@@ -232,14 +301,19 @@ def test_closing_a_month_builds_and_delivers_its_reports(app, client, auth, mont
     assert "北京王府井店" in text and "Store monthly report" in text
     auth.logout()
 
-    own = month_end.done_part(run, KIND_STORE, str(month_data.stores[0].id))
+    own = month_end.done_part(run, KIND_STORE, f"{month_data.stores[0].id}:zh_CN")
+    own_en = month_end.done_part(run, KIND_STORE, str(month_data.stores[0].id))
     other = month_end.done_part(run, KIND_STORE, str(month_data.stores[2].id))
+    assert "门店月度报告" in pdf_text(storage.load(own.storage_key))[0]
+    assert "Store monthly report" in pdf_text(storage.load(own_en.storage_key))[0]
     notes = db.session.scalars(select(Notification).where(
         Notification.event == "report_ready")).all()
     assert sorted(n.user_id for n in notes) == sorted(m.id for m in month_data.managers)
     note = next(n for n in notes if n.user_id == month_data.managers[0].id)
     assert note.params == {"store": "上海南京西路店", "month": MONTH}
     assert note.link == f"/manager/reports/month-end/{own.id}.pdf"
+    english = next(n for n in notes if n.user_id == month_data.managers[2].id)
+    assert english.link == f"/manager/reports/month-end/{other.id}.pdf"
     mail = db.session.scalars(select(OutboxMessage).where(
         OutboxMessage.event == "report_ready", OutboxMessage.user_id == note.user_id)).one()
     assert "上海南京西路店 2026-05 的月度报告已生成。" in mail.text_body
@@ -249,11 +323,12 @@ def test_closing_a_month_builds_and_delivers_its_reports(app, client, auth, mont
         "/notifications").get_data(as_text=True)
     page = client.get(f"/manager/reports?month={MONTH}").get_data(as_text=True)
     assert f"/manager/reports/month-end/{own.id}.pdf" in page
+    assert f"/manager/reports/month-end/{own_en.id}.pdf" not in page  # the one in Chinese
     assert f"/manager/reports/month-end/{other.id}.pdf" not in page
     with client.get(f"/manager/reports/month-end/{own.id}.pdf") as response:
         assert response.status_code == 200
         text, _ = pdf_text(response.get_data())
-    assert "上海南京西路店" in text and "MS-101" not in text
+    assert "上海南京西路店" in text and "门店月度报告" in text and "MS-101" not in text
     assert client.get(f"/manager/reports/month-end/{other.id}.pdf").status_code == 404
     piece = _parts(KIND_BRAND_PIECE)[0]
     assert client.get(f"/manager/reports/month-end/{piece.id}.pdf").status_code == 404
@@ -409,8 +484,9 @@ def test_rq_retries_a_failed_part_and_reruns_it_alone(app, client, auth, month_d
 
 def test_run_on_forking_rq_workers_in_two_processes(app, database_url, month_data, rq_queue,
                                                     tmp_path, monkeypatch):
-    """Two real `rq worker --burst` processes (forking a process per job) share the run:
-    every part is built exactly once, in the workers' processes, within 500 MB."""
+    """Two real `rq worker --burst` processes (forking a process per job, after warming
+    up on a store report per language) share the run: every part is built exactly once,
+    in the workers' processes, within 500 MB."""
     import os
     import subprocess
     import sys
@@ -438,4 +514,49 @@ def test_run_on_forking_rq_workers_in_two_processes(app, database_url, month_dat
     assert all(0 < p.peak_rss_mb < 500 for p in parts)
     assert all(f"part_job({p.id})" in "".join(outputs) for p in parts)
     assert all("part_job" in out for out in outputs)  # both workers took parts
+    assert not any("Warming the report renderer up failed" in out for out in outputs)
     _assert_brand_equal(app, db.session.get(MonthEndRun, run.id), min_pages=2)
+
+
+def test_parts_lost_on_the_queue_are_recovered(app, client, auth, runner, month_data,
+                                               rq_queue):
+    """A part left queued when its job is gone (a worker crashed before taking it, Redis
+    lost it) is shown failed on the progress page once queued longer than STALE_AFTER,
+    and re-run; one whose job still waits on the queue, or queued recently, is left."""
+    from rq.job import Job
+
+    with app.test_request_context("/"):
+        run = month_end_jobs.start(MONTH)
+    _burst(rq_queue, max_jobs=1)  # the parent job: parts queued, each with its job
+    db.session.expire_all()
+    stores = _parts(KIND_STORE)
+    assert all(p.status == "queued" and p.job_id and p.queued_at for p in stores)
+    lost, waiting, recent = stores[0], stores[1], stores[2]
+    for part in (lost, recent):
+        Job.fetch(part.job_id, connection=rq_queue.connection).delete()
+    long_ago = utcnow() - month_end.STALE_AFTER - timedelta(minutes=1)
+    lost.queued_at = waiting.queued_at = long_ago
+    db.session.commit()
+
+    auth.login("hq@example.com")
+    page = client.get(f"/hq/month-end?month={MONTH}").get_data(as_text=True)
+    assert 'id="month-end-failed"' in page and "Lost: queued at" in page
+    db.session.expire_all()
+    assert [p.id for p in month_end.failed_parts(run)] == [lost.id]
+    assert waiting.status == recent.status == "queued"
+
+    assert client.post(f"/hq/month-end/runs/{run.id}/rerun", data={}).status_code == 303
+    _burst(rq_queue)
+    db.session.expire_all()
+    assert lost.status == waiting.status == PART_DONE
+    assert recent.status == "queued"  # its job is gone too, but it is not overdue yet
+    assert month_end.progress(run).done == 9
+
+    recent.queued_at = long_ago
+    db.session.commit()
+    result = runner.invoke(args=["reports", "month-end", "--month", MONTH, "--rerun-failed"])
+    assert result.exit_code == 0 and "1 failed part(s) started again." in result.output
+    _burst(rq_queue)
+    db.session.expire_all()
+    assert month_end.progress(run).done == 10
+    assert all(p.attempts == 1 for p in _parts())  # each built once

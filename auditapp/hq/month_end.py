@@ -28,6 +28,8 @@ class MonthEndForm(FlaskForm):
 def month_end_page():
     period, month_value, month_error = params.month_for_page()
     run = month_end.get_run(period.label)
+    if run is not None:
+        month_end_jobs.recover_lost(run)  # shown as failed, to be re-run
     state = month_end.progress(run) if run else None
     return render_template(
         "hq/month_end.html", period=period, month_value=month_value,

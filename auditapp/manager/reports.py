@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from flask import Response, abort, render_template
+from flask_babel import get_locale
 from flask_login import current_user
 
 from .. import exports, month_end, params
 from ..extensions import db
+from ..i18n import language_code
 from ..models import Store, Visit
 from ..models.visit import MYSTERY
 from ..permissions import (
@@ -46,7 +48,10 @@ def reports():
         "manager/reports.html", period=period,
         stores=db.session.scalars(visible_stores(current_user)).all(), visits=visits,
         month_value=month_value, month_error=month_error,
-        month_reports=month_end.store_reports(visible_store_ids(current_user), limit=48),
+        month_reports=month_end.store_reports(visible_store_ids(current_user),
+                                              locale=language_code(current_user.locale
+                                                                   or get_locale()),
+                                              limit=48),
     )
 
 

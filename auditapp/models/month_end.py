@@ -58,6 +58,8 @@ class MonthEndPart(db.Model):
     kind: Mapped[str] = mapped_column(String(20))
     key: Mapped[str] = mapped_column(String(40))
     store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id", ondelete="SET NULL"))
+    #: The language of a store report built for its managers in theirs; None: the run's.
+    locale: Mapped[str | None] = mapped_column(String(10))
     region_id: Mapped[int | None] = mapped_column(
         ForeignKey("regions.id", ondelete="SET NULL"))
     status: Mapped[str] = mapped_column(String(10), default=PART_PENDING)
@@ -71,6 +73,10 @@ class MonthEndPart(db.Model):
     build_ms: Mapped[int | None] = mapped_column(Integer)
     #: CPU time of the process that built it (ms): in a forked job, that job's own.
     cpu_ms: Mapped[int | None] = mapped_column(Integer)
+    #: When it was last handed to the queue, and the RQ job's id (a part still queued long
+    #: after, whose job RQ no longer holds, was lost: ``month_end_jobs.recover_lost``).
+    queued_at: Mapped[datetime | None] = mapped_column()
+    job_id: Mapped[str | None] = mapped_column(String(64))
     started_at: Mapped[datetime | None] = mapped_column()
     finished_at: Mapped[datetime | None] = mapped_column()
 

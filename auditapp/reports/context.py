@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, selectinload
 
 from .. import analytics, charts, item_types, scoring, storage
 from ..extensions import db
@@ -182,6 +182,8 @@ def store_month_context(store: Store, period: analytics.Period) -> dict:
         select(CorrectiveAction)
         .join(Visit, Visit.id == CorrectiveAction.visit_id)
         .where(Visit.store_id == store.id, CorrectiveAction.status == ACTION_OPEN)
+        .options(contains_eager(CorrectiveAction.visit),  # the report shows each one's
+                 selectinload(CorrectiveAction.answer).selectinload(Answer.item))  # visit, item
         .order_by(CorrectiveAction.due_date, CorrectiveAction.id)
     ).all()
     complaints = analytics.complaints_by_severity(store.id, period)
