@@ -1,7 +1,7 @@
 """month-end parts: their language, and when and as which job they were queued (issue #22)
 
 Revision ID: s4a1b2c3d4e5
-Revises: s3h1a2b3c4d5
+Revises: s4n1a2b3c4d5
 Create Date: 2026-12-07 18:10:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 's4a1b2c3d4e5'
-down_revision = "s3h1a2b3c4d5"
+down_revision = "s4n1a2b3c4d5"
 branch_labels = None
 depends_on = None
 
