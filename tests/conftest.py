@@ -11,6 +11,8 @@ changing what a test sees:
   (creating the tables costs more than most tests). PostgreSQL: the schema is built once
   per run and emptied after every test with DELETE (TRUNCATE of every table costs
   about a second a test).
+- Passwords are hashed with the production scheme at its lowest cost (factories.py's
+  ``TEST_PASSWORD_METHOD``); ``@pytest.mark.real_password_hashing`` keeps the real cost.
 - Werkzeug compiles a URL builder for every route of every new app; the compiled
   builders are shared by the apps of the run (they depend only on the rule).
 """
@@ -33,7 +35,7 @@ from auditapp import create_app
 from auditapp.config import normalise_database_url
 from auditapp.extensions import db
 
-from .factories import Chain, make_chain
+from .factories import TEST_PASSWORD_METHOD, Chain, make_chain
 
 PG_URL = os.environ.get("AUDITAPP_TEST_DATABASE_URL", "").strip()
 
@@ -108,6 +110,21 @@ def database_url(tmp_path_factory) -> Iterator[str | None]:
             )
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(request, monkeypatch) -> None:
+    """The app hashes passwords (new accounts, changes, the unknown-account login) with the
+    production scheme at its lowest cost, unless the test is marked real_password_hashing."""
+    if request.node.get_closest_marker("real_password_hashing"):
+        return
+    from werkzeug.security import generate_password_hash
+
+    def cheap(password: str) -> str:
+        return generate_password_hash(password, method=TEST_PASSWORD_METHOD)
+
+    monkeypatch.setattr("auditapp.models.user.generate_password_hash", cheap)
+    monkeypatch.setattr("auditapp.auth.routes._DUMMY_HASH", cheap("not-a-real-password"))
 
 
 @pytest.fixture(scope="session")
