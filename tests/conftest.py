@@ -11,6 +11,9 @@ changing what a test sees:
   (creating the tables costs more than most tests). PostgreSQL: the schema is built once
   per run and emptied after every test with DELETE (TRUNCATE of every table costs
   about a second a test).
+- Commits do not wait for the disk: SQLite with ``synchronous=OFF`` (the app's own is
+  FULL), PostgreSQL with ``synchronous_commit = off`` (a setting of the test database).
+  Only durability across a power cut differs, which no test looks at.
 - Passwords are hashed with the production scheme at its lowest cost (factories.py's
   ``TEST_PASSWORD_METHOD``); ``@pytest.mark.real_password_hashing`` keeps the real cost.
 - Werkzeug compiles a URL builder for every route of every new app; the compiled
@@ -93,6 +96,7 @@ def database_url(tmp_path_factory) -> Iterator[str | None]:
     admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        conn.execute(sa.text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
     url = _replace_db_name(base, name)
     engine = sa.create_engine(url)
     db.metadata.create_all(engine)
@@ -152,6 +156,10 @@ def empty_postgresql_tables() -> None:
         conn.execute(sa.text("SELECT setval(oid, 1, false) FROM pg_class WHERE relkind = 'S'"))
 
 
+def _no_fsync(dbapi_connection, _record) -> None:
+    dbapi_connection.execute("PRAGMA synchronous=OFF")
+
+
 @pytest.fixture
 def app(tmp_path, database_url, sqlite_template) -> Iterator[Flask]:
     if database_url is None:
@@ -166,6 +174,9 @@ def app(tmp_path, database_url, sqlite_template) -> Iterator[Flask]:
         }
     )
     with app.app_context():
+        if database_url is None:
+            sa.event.listen(db.engine, "connect", _no_fsync)
+            db.engine.dispose()  # in case create_app connected already
         yield app
         db.session.remove()
         if database_url is not None:
