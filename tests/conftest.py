@@ -16,6 +16,8 @@ changing what a test sees:
   Only durability across a power cut differs, which no test looks at.
 - Passwords are hashed with the production scheme at its lowest cost (factories.py's
   ``TEST_PASSWORD_METHOD``); ``@pytest.mark.real_password_hashing`` keeps the real cost.
+- Data sets that take seconds to make (the demo chain) are made once per run and copied
+  into the tests' databases (``load_dataset``).
 - Werkzeug compiles a URL builder for every route of every new app; the compiled
   builders are shared by the apps of the run (they depend only on the rule).
 """
@@ -25,7 +27,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -33,6 +35,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.security import generate_password_hash
 
 from auditapp import create_app
 from auditapp.config import normalise_database_url
@@ -116,19 +119,18 @@ def database_url(tmp_path_factory) -> Iterator[str | None]:
         admin.dispose()
 
 
+def _cheap_hash(password: str) -> str:
+    return generate_password_hash(password, method=TEST_PASSWORD_METHOD)
+
+
 @pytest.fixture(autouse=True)
 def cheap_password_hashing(request, monkeypatch) -> None:
     """The app hashes passwords (new accounts, changes, the unknown-account login) with the
     production scheme at its lowest cost, unless the test is marked real_password_hashing."""
     if request.node.get_closest_marker("real_password_hashing"):
         return
-    from werkzeug.security import generate_password_hash
-
-    def cheap(password: str) -> str:
-        return generate_password_hash(password, method=TEST_PASSWORD_METHOD)
-
-    monkeypatch.setattr("auditapp.models.user.generate_password_hash", cheap)
-    monkeypatch.setattr("auditapp.auth.routes._DUMMY_HASH", cheap("not-a-real-password"))
+    monkeypatch.setattr("auditapp.models.user.generate_password_hash", _cheap_hash)
+    monkeypatch.setattr("auditapp.auth.routes._DUMMY_HASH", _cheap_hash("not-a-real-password"))
 
 
 @pytest.fixture(scope="session")
@@ -153,7 +155,9 @@ def empty_postgresql_tables() -> None:
     with db.engine.begin() as conn:
         for table in reversed(db.metadata.sorted_tables):  # children before parents
             conn.execute(table.delete())
-        conn.execute(sa.text("SELECT setval(oid, 1, false) FROM pg_class WHERE relkind = 'S'"))
+        conn.execute(sa.text(  # the tests' own (not those of the data sets' schemas)
+            "SELECT setval(oid, 1, false) FROM pg_class "
+            "WHERE relkind = 'S' AND relnamespace = current_schema()::regnamespace"))
 
 
 def _no_fsync(dbapi_connection, _record) -> None:
@@ -182,6 +186,104 @@ def app(tmp_path, database_url, sqlite_template) -> Iterator[Flask]:
         if database_url is not None:
             empty_postgresql_tables()
         db.engine.dispose()
+
+
+# --- data sets made once per run -----------------------------------------------------------
+# The demo chain takes seconds to seed. Each data set is made once per run (on first use)
+# and copied into a test's empty database: the test sees exactly what seeding would give it.
+
+
+def _seed_demo(months: int) -> Callable[[], None]:
+    def seed() -> None:
+        from datetime import date
+
+        from auditapp.demo import seed_demo
+
+        seed_demo(last_month=date(2026, 10, 1), months=months)
+
+    return seed
+
+
+DATASETS: dict[str, Callable[[], None]] = {
+    "demo-2-months": _seed_demo(2),  # seed_demo(last_month=2026-10-01, months=2)
+    "demo-3-months": _seed_demo(3),
+}
+
+
+class Datasets:
+    """Made on first use: SQLite, a database file; PostgreSQL, a schema of the run's
+    database (copied with INSERT … SELECT, sequences included)."""
+
+    def __init__(self, folder: Path, database_url: str | None, sqlite_template: Path | None):
+        self.folder, self.database_url, self.sqlite_template = folder, database_url, sqlite_template
+        self.made: set[str] = set()
+
+    def _where(self, name: str) -> str:
+        return name.replace("-", "_")  # the SQLite file's stem or the PostgreSQL schema
+
+    def _make(self, name: str) -> None:
+        where = self._where(name)
+        config = {"TESTING": True, "SECRET_KEY": "testing",
+                  "UPLOAD_FOLDER": str(self.folder / where / "files")}
+        if self.database_url is None:
+            path = self.folder / f"{where}.sqlite"
+            shutil.copyfile(self.sqlite_template, path)
+            config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
+        else:
+            engine = sa.create_engine(self.database_url)
+            with engine.begin() as conn:
+                conn.execute(sa.text(f'CREATE SCHEMA "{where}"'))
+            engine.dispose()
+            config["SQLALCHEMY_DATABASE_URI"] = self.database_url
+            config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+                "connect_args": {"options": f"-c search_path={where}"}}
+        app = create_app(config)
+        with app.app_context(), pytest.MonkeyPatch.context() as mp:
+            mp.setattr("auditapp.models.user.generate_password_hash", _cheap_hash)
+            if self.database_url is not None:
+                db.create_all()
+            DATASETS[name]()
+            db.session.commit()
+            db.session.remove()
+            db.engine.dispose()
+        self.made.add(name)
+
+    def load(self, name: str) -> None:
+        """Fill the current app's (empty) database with data set ``name``."""
+        if name not in self.made:
+            self._make(name)
+        where = self._where(name)
+        db.session.remove()
+        if self.database_url is None:
+            db.engine.dispose()
+            target = Path(db.engine.url.database)
+            for leftover in (target.with_name(target.name + "-wal"),
+                             target.with_name(target.name + "-shm")):
+                leftover.unlink(missing_ok=True)
+            shutil.copyfile(self.folder / f"{where}.sqlite", target)
+            return
+        with db.engine.begin() as conn:
+            for table in db.metadata.sorted_tables:  # parents before children
+                conn.execute(sa.text(
+                    f'INSERT INTO public."{table.name}" SELECT * FROM "{where}"."{table.name}"'))
+            sequences = conn.scalars(sa.text(
+                "SELECT sequencename FROM pg_sequences WHERE schemaname = :s"), {"s": where})
+            for sequence in sequences.all():
+                conn.execute(sa.text(
+                    f"SELECT setval('public.\"{sequence}\"', last_value, is_called) "
+                    f'FROM "{where}"."{sequence}"'))
+
+
+@pytest.fixture(scope="session")
+def datasets(tmp_path_factory, database_url, sqlite_template) -> Datasets:
+    return Datasets(tmp_path_factory.mktemp("datasets"), database_url, sqlite_template)
+
+
+@pytest.fixture
+def load_dataset(app: Flask, datasets: Datasets) -> Callable[[str], None]:
+    """``load_dataset("demo-2-months")`` fills the test's empty database with a data set of
+    DATASETS, as if the test had made it itself."""
+    return datasets.load
 
 
 @pytest.fixture
