@@ -18,6 +18,7 @@ changing what a test sees:
   ``TEST_PASSWORD_METHOD``); ``@pytest.mark.real_password_hashing`` keeps the real cost.
 - Data sets that take seconds to make (the demo chain) are made once per run and copied
   into the tests' databases (``load_dataset``).
+- Jinja's compiled templates are shared by the run's test apps (``TEMPLATE_CODE``).
 - Werkzeug compiles a URL builder for every route of every new app; the compiled
   builders are shared by the apps of the run (they depend only on the rule).
 """
@@ -31,6 +32,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import jinja2
+import jinja2.bccache
 import pytest
 import sqlalchemy as sa
 from flask import Flask
@@ -160,6 +163,25 @@ def empty_postgresql_tables() -> None:
             "WHERE relkind = 'S' AND relnamespace = current_schema()::regnamespace"))
 
 
+class _SharedTemplateCode(jinja2.BytecodeCache):
+    """Jinja's compiled templates, kept in memory for the run's test apps (each new app
+    would parse and compile every template it renders again). Jinja checks each entry
+    against the template's source."""
+
+    def __init__(self) -> None:
+        self.code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        if bucket.key in self.code:
+            bucket.bytecode_from_string(self.code[bucket.key])
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self.code[bucket.key] = bucket.bytecode_to_string()
+
+
+TEMPLATE_CODE = _SharedTemplateCode()
+
+
 def _no_fsync(dbapi_connection, _record) -> None:
     dbapi_connection.execute("PRAGMA synchronous=OFF")
 
@@ -177,6 +199,7 @@ def app(tmp_path, database_url, sqlite_template) -> Iterator[Flask]:
             "SECRET_KEY": "testing",
         }
     )
+    app.jinja_env.bytecode_cache = TEMPLATE_CODE
     with app.app_context():
         if database_url is None:
             sa.event.listen(db.engine, "connect", _no_fsync)
