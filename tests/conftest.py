@@ -4,8 +4,8 @@ The database is SQLite by default. Set ``AUDITAPP_TEST_DATABASE_URL`` to a Postg
 (e.g. ``postgresql://postgres@127.0.0.1:5432/test``) to run the same suite on PostgreSQL:
 a fresh database is created for the run and dropped at the end.
 
-What makes a test cheap (the suite runs twice in CI, once per database), none of it
-changing what a test sees:
+What makes a test cheap (the suite runs twice in CI, once per database, and every test
+runs on both), none of it changing what a test sees:
 
 - SQLite: the empty schema is built once per run and every test gets a copy of the file
   (creating the tables costs more than most tests). PostgreSQL: the schema is built once
