@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from werkzeug.security import generate_password_hash
+
 from auditapp import scoring
 from auditapp.extensions import db
 from auditapp.models import (
@@ -42,16 +44,15 @@ class Chain:
     extra: dict = field(default_factory=dict)
 
 
-_HASHES: dict[str, str] = {}
+#: The production scheme (scrypt, as werkzeug's default) at its lowest cost: the real
+#: parameters cost about 0.1 s a hash and a login, and the suite logs in about a thousand
+#: times. conftest.py's ``cheap_password_hashing`` makes the app hash this way in tests.
+TEST_PASSWORD_METHOD = "scrypt:256:8:1"  # OpenSSL refuses a smaller N here
 
 
 def make_user(username: str, role: str, name: str = "", password: str = PASSWORD) -> User:
     user = User(username=username, role=role, name=name or username)
-    # Hashing is deliberately slow; hash each test password once per test run.
-    if password not in _HASHES:
-        user.set_password(password)
-        _HASHES[password] = user.password_hash
-    user.password_hash = _HASHES[password]
+    user.password_hash = generate_password_hash(password, method=TEST_PASSWORD_METHOD)
     db.session.add(user)
     return user
 

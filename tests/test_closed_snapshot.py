@@ -10,10 +10,8 @@ import io
 import json
 from datetime import date
 
-import pytest
 from pypdf import PdfReader
 from sqlalchemy import select, update
-from werkzeug.security import generate_password_hash
 
 from auditapp import analytics
 from auditapp.extensions import db
@@ -29,11 +27,6 @@ SETTINGS_FORM = {
     "complaint_overdue_hours": "48",
 }
 
-
-@pytest.fixture(autouse=True)
-def fast_passwords(monkeypatch):
-    monkeypatch.setattr("auditapp.models.user.generate_password_hash",
-                        lambda p: generate_password_hash(p, method="pbkdf2:sha256:1000"))
 
 
 def _pdf_text(data: bytes) -> str:

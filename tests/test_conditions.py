@@ -9,7 +9,6 @@ import re
 
 import pytest
 from sqlalchemy import select
-from werkzeug.security import generate_password_hash
 
 from auditapp import conditions
 from auditapp.extensions import db
@@ -18,12 +17,6 @@ from auditapp.questionnaires import condition_problems
 
 from .condition_cases import CASES
 from .shopper_helpers import expected_score, full_payload, make_assignment
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(monkeypatch):
-    monkeypatch.setattr("auditapp.models.user.generate_password_hash",
-                        lambda p: generate_password_hash(p, method="pbkdf2:sha256:1000"))
 
 
 @pytest.mark.parametrize("name, items, answers, visit_type, kind, expected", CASES,

@@ -4,7 +4,6 @@ CSV import error report, questionnaire editor, scheduling page."""
 from __future__ import annotations
 
 import pytest
-from werkzeug.security import generate_password_hash
 
 from auditapp import scheduling
 from auditapp.extensions import db
@@ -21,11 +20,6 @@ BAD_CSV = (
     "E102,Bad zone,3 Road,Shanghai,EAST,Europe/Atlantis,maybe,91,abc\n"
 )
 
-
-@pytest.fixture(autouse=True)
-def fast_passwords(monkeypatch):
-    monkeypatch.setattr("auditapp.models.user.generate_password_hash",
-                        lambda p: generate_password_hash(p, method="pbkdf2:sha256:1000"))
 
 
 @pytest.mark.parametrize("device", ["desktop", "phone"])

@@ -6,18 +6,9 @@ import io
 
 import pytest
 from sqlalchemy import select
-from werkzeug.security import generate_password_hash
 
 from auditapp.extensions import db
 from auditapp.models import AuditLog, CompetitorStore, Region, Store, User
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(monkeypatch):
-    """Cheap password hashes: these tests create many accounts (no effect on behaviour)."""
-    monkeypatch.setattr("auditapp.models.user.generate_password_hash",
-                        lambda p: generate_password_hash(p, method="pbkdf2:sha256:1000"))
-
 
 HQ_URLS = [
     "/hq/stores", "/hq/stores/new", "/hq/stores/import", "/hq/stores/import/template.csv",

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
-from werkzeug.security import generate_password_hash
 
 from auditapp import scheduling
 from auditapp.extensions import db
@@ -13,12 +12,6 @@ from auditapp.models import AuditLog, Item, Questionnaire, Visit
 from auditapp.visits import score_and_store
 
 from .factories import make_visit
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(monkeypatch):
-    monkeypatch.setattr("auditapp.models.user.generate_password_hash",
-                        lambda p: generate_password_hash(p, method="pbkdf2:sha256:1000"))
 
 
 def _draft_of(chain) -> Questionnaire:

@@ -6,7 +6,6 @@ from datetime import date, datetime
 
 import pytest
 from sqlalchemy import select
-from werkzeug.security import generate_password_hash
 
 from auditapp import analytics, settings
 from auditapp.extensions import db
@@ -22,11 +21,6 @@ DEFAULT_FORM = {
     "complaint_overdue_hours": "48",
 }
 
-
-@pytest.fixture(autouse=True)
-def fast_passwords(monkeypatch):
-    monkeypatch.setattr("auditapp.models.user.generate_password_hash",
-                        lambda p: generate_password_hash(p, method="pbkdf2:sha256:1000"))
 
 
 def test_defaults_are_shown(client, auth, chain):

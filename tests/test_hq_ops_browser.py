@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 from sqlalchemy import select
 
-from auditapp.demo import DEMO_PASSWORD, seed_demo
+from auditapp.demo import DEMO_PASSWORD
 from auditapp.extensions import db
 from auditapp.models import Store, Visit
 from auditapp.models.visit import SUBMITTED
@@ -17,9 +15,9 @@ from .conftest import browser_login, fits_viewport, screenshot
 pytestmark = pytest.mark.browser
 
 
-def test_hq_console_on_desktop_and_phone(app, live_server, desktop, phone, tmp_path):
-    seed_demo(last_month=date(2026, 10, 1), months=3)
-    db.session.commit()
+def test_hq_console_on_desktop_and_phone(app, load_dataset, live_server, desktop, phone,
+                                         tmp_path):
+    load_dataset("demo-3-months")
     store = db.session.scalar(select(Store).where(Store.code == "E001"))
     waiting = db.session.scalar(select(Visit).where(Visit.status == SUBMITTED))
     for page, size in ((desktop, "desktop"), (phone, "phone")):

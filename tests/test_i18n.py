@@ -8,7 +8,7 @@ or a fixed acronym; the English page may hold Chinese only where it is data.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -17,7 +17,7 @@ from flask import Flask
 from flask_babel import force_locale
 from sqlalchemy import select
 
-from auditapp.demo import DEMO_PASSWORD, seed_demo
+from auditapp.demo import DEMO_PASSWORD
 from auditapp.extensions import db
 from auditapp.models import Complaint, Questionnaire, Store, User, Visit
 from auditapp.models.visit import ASSIGNED, QA, RELEASED, SUBMITTED
@@ -81,24 +81,10 @@ def _render_all(app: Flask, language: str) -> dict[str, tuple[int, list[str]]]:
     return pages
 
 
-_DEMO_HASH: list[str] = []
-
-
 @pytest.fixture
-def demo(app: Flask, monkeypatch) -> set[str]:
-    """The demo chain (two months); every account's password hashed once per test run."""
-    if not _DEMO_HASH:
-        probe = User(username="probe", role="shopper")
-        probe.set_password(DEMO_PASSWORD)
-        _DEMO_HASH.append(probe.password_hash)
-
-    def set_password(user: User, password: str) -> None:
-        assert password == DEMO_PASSWORD
-        user.password_hash = _DEMO_HASH[0]
-
-    monkeypatch.setattr(User, "set_password", set_password)
-    seed_demo(last_month=date(2026, 10, 1), months=2)
-    db.session.commit()
+def demo(app: Flask, load_dataset) -> set[str]:
+    """The demo chain (seed_demo, two months up to October 2026)."""
+    load_dataset("demo-2-months")
     return data_strings()
 
 

@@ -3,13 +3,11 @@ shopper form's script speaks Chinese (its strings come from the page, not from t
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from auditapp.demo import DEMO_PASSWORD, seed_demo
+from auditapp.demo import DEMO_PASSWORD
 from auditapp.extensions import db
 from auditapp.models import Store, User, Visit
 from auditapp.models.visit import ASSIGNED, RELEASED
@@ -31,9 +29,8 @@ def _uses_a_cjk_font(page, selector: str) -> bool:
                     return w > parseFloat(cs.fontSize) * 5.5; }""", selector)
 
 
-def test_chinese_pages_on_a_phone(app, live_server, chromium, tmp_path):
-    seed_demo(last_month=date(2026, 10, 1), months=2)
-    db.session.commit()
+def test_chinese_pages_on_a_phone(app, load_dataset, live_server, chromium, tmp_path):
+    load_dataset("demo-2-months")
     released = db.session.scalar(
         select(Visit).where(Visit.status == RELEASED, Visit.kind == "mystery",
                             Visit.store_id.is_not(None)).order_by(Visit.id.desc()))

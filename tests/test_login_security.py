@@ -156,6 +156,7 @@ def test_unknown_user_and_wrong_password_get_the_same_answer(client, chain):
     assert unknown[1] == wrong[1] == inactive[1]
 
 
+@pytest.mark.real_password_hashing
 def test_passwords_are_stored_hashed(chain):
     from auditapp.models import User
 

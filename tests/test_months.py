@@ -14,7 +14,6 @@ import pytest
 from flask import g
 from flask_babel import refresh
 from sqlalchemy import func, select, update
-from werkzeug.security import generate_password_hash
 
 from auditapp import analytics
 from auditapp.extensions import db
@@ -34,11 +33,6 @@ SETTINGS_FORM = {
     "complaint_overdue_hours": "48",
 }
 
-
-@pytest.fixture(autouse=True)
-def fast_passwords(monkeypatch):
-    monkeypatch.setattr("auditapp.models.user.generate_password_hash",
-                        lambda p: generate_password_hash(p, method="pbkdf2:sha256:1000"))
 
 
 def _close(client, month: str, **kwargs):

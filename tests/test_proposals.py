@@ -9,7 +9,6 @@ from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
-from werkzeug.security import generate_password_hash
 
 from auditapp import analytics, proposals, scoring
 from auditapp.extensions import db
@@ -24,11 +23,6 @@ THIS = f"{TODAY:%Y-%m}"
 PREVIOUS = f"{(TODAY.replace(day=1) - timedelta(days=1)):%Y-%m}"
 NEXT = f"{(TODAY.replace(day=28) + timedelta(days=4)):%Y-%m}"
 
-
-@pytest.fixture(autouse=True)
-def fast_passwords(monkeypatch):
-    monkeypatch.setattr("auditapp.models.user.generate_password_hash",
-                        lambda p: generate_password_hash(p, method="pbkdf2:sha256:1000"))
 
 
 def test_ambiguity_of_the_scoring_example():

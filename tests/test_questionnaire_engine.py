@@ -11,7 +11,6 @@ from datetime import date
 import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
-from werkzeug.security import generate_password_hash
 
 from auditapp import scoring
 from auditapp.extensions import db
@@ -20,13 +19,6 @@ from auditapp.questionnaires import build_questionnaire
 from auditapp.visits import release
 
 from .shopper_helpers import full_payload, jpeg_bytes, make_assignment
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(monkeypatch):
-    monkeypatch.setattr("auditapp.models.user.generate_password_hash",
-                        lambda p: generate_password_hash(p, method="pbkdf2:sha256:1000"))
-
 
 OPTIONS = {"options": [{"text": "Fresh", "text_zh": "新鲜", "points": 100},
                        {"text": "Acceptable", "text_zh": "尚可", "points": 60},

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from auditapp.demo import DEMO_PASSWORD, seed_demo
+from auditapp.demo import DEMO_PASSWORD
 from auditapp.extensions import db
 from auditapp.models import CompetitorStore
 
@@ -143,9 +143,9 @@ def test_store_pdf_shows_interval_and_band_status(client, auth, chain, months, l
 
 @pytest.mark.browser
 @pytest.mark.parametrize("locale", ["en", "zh_CN"])
-def test_dashboard_with_intervals_fits_a_phone(app, live_server, phone, tmp_path, locale):
-    seed_demo(last_month=date(2026, 10, 1), months=3)
-    db.session.commit()
+def test_dashboard_with_intervals_fits_a_phone(app, load_dataset, live_server, phone, tmp_path,
+                                               locale):
+    load_dataset("demo-3-months")
     browser_login(phone, live_server, "hq@example.com", DEMO_PASSWORD)
     phone.request.post(f"{live_server}/auth/language/{locale}")
     phone.goto(f"{live_server}/hq/?month=2026-10")

@@ -9,7 +9,6 @@ from datetime import date
 
 import pytest
 from sqlalchemy import select
-from werkzeug.security import generate_password_hash
 
 from auditapp import scheduling
 from auditapp.extensions import db
@@ -22,11 +21,6 @@ from .factories import make_user
 
 MONTHS = [f"2026-{m:02d}" for m in range(1, 13)]
 
-
-@pytest.fixture(autouse=True)
-def fast_passwords(monkeypatch):
-    monkeypatch.setattr("auditapp.models.user.generate_password_hash",
-                        lambda p: generate_password_hash(p, method="pbkdf2:sha256:1000"))
 
 
 @pytest.fixture
