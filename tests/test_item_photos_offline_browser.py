@@ -49,7 +49,7 @@ def rate(page) -> None:
 
 def waiting(page, item_id: int, n: int) -> None:
     """``n`` photos wait under the question (shrinking a 12 MB photo takes a moment)."""
-    expect(page.locator(f"#thumbs-{item_id} li.photo-pending")).to_have_count(n, timeout=30_000)
+    expect(page.locator(f"#thumbs-{item_id} li.photo-pending")).to_have_count(n, timeout=90_000)
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])

@@ -47,7 +47,7 @@ def small_photo() -> bytes:
 
 def pending(page, n: int) -> None:
     """``n`` photos wait on the phone (shrinking a 12 MB photo takes a moment)."""
-    expect(page.locator("#thumbs li.photo-pending")).to_have_count(n, timeout=30_000)
+    expect(page.locator("#thumbs li.photo-pending")).to_have_count(n, timeout=90_000)
 
 
 def cached(page, path: str) -> bool:
@@ -96,7 +96,7 @@ def server(app):
 def launch(chromium, profile):
     ctx = chromium.browser_type.launch_persistent_context(
         str(profile), executable_path=CHROMIUM, args=CHROMIUM_ARGS, **PHONE)
-    ctx.set_default_timeout(15_000)
+    ctx.set_default_timeout(45_000)  # generous: CI runs two suites and two browsers at once
     page = ctx.new_page()
     return ctx, page
 
