@@ -756,7 +756,8 @@ def _band_functions(config: scoring.ScoringConfig):
     """``scoring.band`` of an exact value and ``scoring.bands_touched`` of a BDI with its
     band and e², for many stores: the same comparisons (exact decimals against exact
     bounds), with each value rounded once instead of once per bound (2,000 stores:
-    rounding was most of the Python time)."""
+    rounding was most of the Python time). ``tests/test_closed_snapshot.py`` checks both
+    against scoring.py."""
     bounds = [(scoring.exact(bound), code) for bound, code in config.bands]
     order = ["needs_improvement", *(code for _, code in reversed(config.bands))]
     index = {code: n for n, code in enumerate(order)}
@@ -777,18 +778,6 @@ def _band_functions(config: scoring.ScoringConfig):
         return tuple(order[index[low]:index[high] + 1])
 
     return band_of, touched
-
-
-def _banding(config: scoring.ScoringConfig):
-    """Band and bands touched of a BDI (given also as its exact value) and its e²;
-    ``tests/test_closed_snapshot.py`` checks it against scoring.py."""
-    band_of, touched = _band_functions(config)
-
-    def banding(bdi: float, bdi_exact: float, e2: float | None) -> tuple[str, tuple]:
-        band = band_of(bdi_exact)
-        return band, touched(band, bdi, e2)
-
-    return banding
 
 
 def store_score(

@@ -130,7 +130,7 @@ def test_snapshot_keeps_what_the_pages_need(client, auth, chain):
 
 
 def test_ranking_bands_equal_scoring_at_every_boundary():
-    """``analytics._banding`` (a 2,000-store ranking's bands, each value rounded once) gives
+    """``analytics._band_functions`` (a 2,000-store ranking's bands, each value rounded once) give
     exactly ``scoring.band`` and ``scoring.bands_touched``, also at and around the bounds."""
     import math
     import random
@@ -139,14 +139,15 @@ def test_ranking_bands_equal_scoring_at_every_boundary():
 
     rng = random.Random(16)
     config = scoring.DEFAULT_CONFIG
-    banding = analytics._banding(config)
+    band_of, touched = analytics._band_functions(config)
     values = [b + d for b in (0.0, 70.0, 80.0, 90.0, 100.0)
               for d in (-1e-7, -1e-9, 0.0, 1e-12, 1e-7)] + [rng.uniform(0, 100)
                                                             for _ in range(2000)]
     values += [89.99999999999999, 79.99999999999999, 69.99999999999999]
     for bdi in values:
         for e2 in (None, 0.0, rng.uniform(0, 200), (10.0 / scoring.Z90) ** 2):
-            band, bands = banding(bdi, scoring.exact(bdi), e2)
+            band = band_of(scoring.exact(bdi))
+            bands = touched(band, bdi, e2)
             assert band == scoring.band(bdi, config), bdi
             span = scoring.interval(bdi, math.sqrt(e2 or 0.0))
             assert bands == scoring.bands_touched(span, config), (bdi, e2)
