@@ -86,6 +86,35 @@ def pytest_sessionstart(session) -> None:
             write_mo(f, catalog)
 
 
+def pytest_collection_modifyitems(config, items) -> None:
+    """The PostgreSQL run runs only the tests that use a database (``database_url``, which
+    ``app`` and every fixture built on it asks for). The others (the pure scoring functions,
+    the catalogues, the wheel, which installs with its own SQLite) give the same result
+    whatever the database, so the SQLite run runs them once."""
+    if not PG_URL:
+        return
+    no_database = [item for item in items if "database_url" not in item.fixturenames]
+    if no_database:
+        config.hook.pytest_deselected(items=no_database)
+        items[:] = [item for item in items if "database_url" in item.fixturenames]
+        config.stash[_RAN_ON_SQLITE_ONLY] = len(no_database)
+
+
+_RAN_ON_SQLITE_ONLY = pytest.StashKey[int]()
+
+
+def pytest_report_header(config) -> str:
+    database = "PostgreSQL (a fresh database)" if PG_URL else "SQLite (a file per test)"
+    return f"auditapp tests on {database}"
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    skipped = config.stash.get(_RAN_ON_SQLITE_ONLY, 0)
+    if skipped:
+        terminalreporter.write_line(
+            f"{skipped} tests that use no database were left to the SQLite run.")
+
+
 def _replace_db_name(url: str, name: str) -> str:
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path="/" + name))
