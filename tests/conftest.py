@@ -87,17 +87,25 @@ def pytest_sessionstart(session) -> None:
 
 
 def pytest_collection_modifyitems(config, items) -> None:
-    """The PostgreSQL run runs only the tests that use a database (``database_url``, which
-    ``app`` and every fixture built on it asks for). The others (the pure scoring functions,
-    the catalogues, the wheel, which installs with its own SQLite) give the same result
-    whatever the database, so the SQLite run runs them once."""
+    """The PostgreSQL run runs only the tests whose result can depend on the database:
+
+    - not those that use no database (no ``database_url``, which ``app`` and every fixture
+      built on it asks for): the pure scoring functions, the catalogues, the wheel (which
+      installs with its own SQLite);
+    - not those marked ``markup_only``: axe and the reflow check read the HTML and CSS of
+      pages that are the same whatever the database (the PostgreSQL run still renders
+      every page, in ``test_i18n`` and ``test_access_matrix``).
+
+    The SQLite run runs them once."""
     if not PG_URL:
         return
-    no_database = [item for item in items if "database_url" not in item.fixturenames]
-    if no_database:
-        config.hook.pytest_deselected(items=no_database)
-        items[:] = [item for item in items if "database_url" in item.fixturenames]
-        config.stash[_RAN_ON_SQLITE_ONLY] = len(no_database)
+    once = [item for item in items if "database_url" not in item.fixturenames
+            or item.get_closest_marker("markup_only")]
+    if once:
+        config.hook.pytest_deselected(items=once)
+        left = set(once)
+        items[:] = [item for item in items if item not in left]
+        config.stash[_RAN_ON_SQLITE_ONLY] = len(once)
 
 
 _RAN_ON_SQLITE_ONLY = pytest.StashKey[int]()
@@ -112,7 +120,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     skipped = config.stash.get(_RAN_ON_SQLITE_ONLY, 0)
     if skipped:
         terminalreporter.write_line(
-            f"{skipped} tests that use no database were left to the SQLite run.")
+            f"{skipped} tests that use no database, or check only markup, were left "
+            "to the SQLite run.")
 
 
 def _replace_db_name(url: str, name: str) -> str:

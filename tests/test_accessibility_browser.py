@@ -61,6 +61,7 @@ def axe_violations(page, live_server: str) -> list[str]:
     ]
 
 
+@pytest.mark.markup_only
 def test_axe_reports_what_it_should(app, live_server, chromium):
     """The check itself can fail: a page with an unlabelled image and button has both."""
     page = _new_page(chromium, live_server, "en")
@@ -82,6 +83,7 @@ def _login(page, live_server: str, username: str | None) -> None:
         browser_login(page, live_server, username, DEMO_PASSWORD)
 
 
+@pytest.mark.markup_only
 @pytest.mark.parametrize("language", ["en", "zh-CN"])
 def test_every_main_page_passes_axe(app, demo, live_server, chromium, language):  # noqa: F811
     failures: dict[str, list[str]] = {}
@@ -220,6 +222,7 @@ def test_step_form_moves_focus_and_keeps_it_in_view(app, live_server, phone, cha
 TEXT_200 = "/__test-tools/text-200.css"
 
 
+@pytest.mark.markup_only
 @pytest.mark.parametrize("language", ["en", "zh-CN"])
 def test_pages_reflow_at_320px_with_text_at_200_percent(
         app, demo, live_server, chromium, tmp_path, language):  # noqa: F811
