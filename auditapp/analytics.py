@@ -43,6 +43,7 @@ from .models import (
     Brand,
     Complaint,
     CorrectiveAction,
+    MonthClosure,
     Region,
     Store,
     Visit,
@@ -291,20 +292,49 @@ def _window_parts(window: Period) -> tuple[list[Period], list[Period]]:
 _ACTIVE_STORES = select(Store.id).where(Store.active.is_(True))
 
 
-def _window_moments(period: Period) -> tuple[dict[int, Moments], list[Period]]:
+def _connection():
+    """The session's connection, after the flush ``Session.execute`` would make first
+    (the statements run on it skip the ORM's per-statement work)."""
+    if db.session.autoflush:
+        db.session.flush()
+    return db.session.connection()
+
+
+#: The closed months from ``first`` to ``last`` (labels): each with when it was closed
+#: and whether its snapshot is complete, oldest first.
+_CLOSURES = (
+    select(MonthClosure.month, MonthClosure.closed_at, MonthClosure.complete)
+    .where(MonthClosure.month.between(bindparam("first"), bindparam("last")))
+    .order_by(MonthClosure.month)
+)
+
+#: A month's closure: (label, closed at, snapshot complete).
+Closure = tuple[str, datetime, bool]
+
+
+def _window_closures(period: Period) -> tuple[Closure, ...]:
+    """The closures of the calendar months in σ's window for the period (a month is the
+    last of its own window), oldest first; none within ``live_figures``, where every
+    month is read from the visits."""
+    months, _rest = _window_parts(spread_window(period))
+    if _LIVE.get() or not months:
+        return ()
+    rows = _connection().execute(
+        _CLOSURES, {"first": months[0].label, "last": months[-1].label}).all()
+    return tuple((label, closed_at, bool(complete)) for label, closed_at, complete in rows)
+
+
+def _window_moments(
+    period: Period, closures: tuple[Closure, ...] | None = None
+) -> tuple[dict[int, Moments], list[Period]]:
     """σ's 12-month window for the period, split in two: per store, the moments of its
     closed months (``_closed_moments``, read once per process), and the date ranges still
-    to be read from the visits (its open months and any days left over). Within
-    ``live_figures`` every month is read from the visits."""
+    to be read from the visits (its open months and any days left over). ``closures``:
+    ``_window_closures(period)`` when already read."""
     months, rest = _window_parts(spread_window(period))
-    closed: tuple = ()
-    if not _LIVE.get():
-        from .models import MonthClosure
-
-        closed = tuple(tuple(row) for row in db.session.execute(
-            select(MonthClosure.month, MonthClosure.closed_at)
-            .where(MonthClosure.month.in_([m.label for m in months]))
-            .order_by(MonthClosure.month)))
+    if closures is None:
+        closures = _window_closures(period)
+    closed = tuple((label, closed_at) for label, closed_at, _complete in closures)
     frozen = _closed_moments(str(db.engine.url), closed) if closed else {}
     closed_labels = {label for label, _closed_at in closed}
     return frozen, [m for m in months if m.label not in closed_labels] + rest
@@ -510,8 +540,6 @@ def _from_snapshot(period: Period) -> bool:
     """Whether the period's figures come from a closed month's snapshot."""
     if not period.is_month or _LIVE.get():
         return False
-    from .models import MonthClosure
-
     closure = db.session.get(MonthClosure, period.label)
     return closure is not None and closure.complete
 
@@ -722,8 +750,13 @@ def store_scores(
 ) -> list[StoreScore]:
     """Every store's figures for the period, best BDI first (stores without one last),
     ranked 1…n among the stores that have a BDI."""
+    connection = _connection()
+    # the closures of σ's window, the month's own last: whether the month is read from
+    # its snapshot (below) and which months σ takes from _closed_moments (_ranking_rows)
+    closures = _window_closures(period) if period.is_month else ()
     # a closed month with its own settings: its stored order and bands (SCORING.md §11)
-    stored = config is None and _from_snapshot(period)
+    stored = config is None and any(
+        label == period.label and complete for label, _closed_at, complete in closures)
     config = _scoring_config(config, period)
 
     def narrowed(query: Select) -> Select:
@@ -742,9 +775,6 @@ def store_scores(
 
     # Rows are fetched as plain tuples on the session's connection and each becomes one
     # StoreScore, built once after sorting (2,000 stores: see benchmarks/bdi_ranking.py).
-    if db.session.autoflush:  # as Session.execute would, before reading
-        db.session.flush()
-    connection = db.session.connection()
     rows = None
     if stored:
         result = connection.execute(narrowed(
@@ -753,7 +783,7 @@ def store_scores(
             raise RuntimeError("the snapshot's columns no longer match StoreScore")
         rows = result.all()
     elif region_id is None and store_ids is None and store_codes is None:
-        rows = _ranking_rows(period, config, active_only=not include_inactive)
+        rows = _ranking_rows(period, config, not include_inactive, closures)
     if rows is None:
         result = connection.execute(filtered(period))
         if tuple(result.keys()) != _ROW_FIELDS:  # pragma: no cover - guards the positional build
@@ -793,7 +823,8 @@ def _shared_ranking_query(period: Period, key: _ConfigKey, active_only: bool) ->
 
 
 def _ranking_rows(
-    period: Period, config: scoring.ScoringConfig, active_only: bool
+    period: Period, config: scoring.ScoringConfig, active_only: bool,
+    closures: tuple[Closure, ...],
 ) -> list[tuple] | None:
     """Every store's row of ``store_scores_query`` for an open month, read in one
     statement that also gives σ's open part (SCORING.md §10).
@@ -803,10 +834,11 @@ def _ranking_rows(
     window's closed months come from ``_closed_moments`` and any other open month from
     one more ``GROUP BY``. σ²/n and e² are then the statement's arithmetic done in
     Python (same operations, same order). None when the period is not an open month of
-    its own window (a range, a closed month): the caller binds σ² instead."""
+    its own window (a range, a closed month): the caller binds σ² instead.
+    ``closures``: ``_window_closures(period)``."""
     if not period.is_month:
         return None
-    frozen, ranges = _window_moments(period)
+    frozen, ranges = _window_moments(period, closures)
     if period not in ranges:
         return None
     others = _live_moments([r for r in ranges if r != period])
