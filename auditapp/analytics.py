@@ -848,13 +848,11 @@ def _ranking_rows(
         raise RuntimeError("the ranking's columns no longer match StoreScore")  # pragma: no cover
     rows = result.all()
 
-    no_moments, moments = _NO_MOMENTS, []
+    get_frozen, get_other, no_moments, moments = frozen.get, others.get, _NO_MOMENTS, []
     for row in rows:  # σ² over the active stores (every one has a row)
         if row[_ACTIVE]:
-            store_id = row[0]
-            n, s, ss = frozen.get(store_id, no_moments)
-            other = others.get(store_id)
-            if other is not None:
+            n, s, ss = get_frozen(row[0], no_moments)
+            if others and (other := get_other(row[0])) is not None:
                 n, s, ss = n + other[0], s + other[1], ss + other[2]
             if row[_MS_VISITS]:
                 n, s, ss = n + row[_MS_VISITS], s + row[_MS_SUM], ss + row[_MS_SUM_SQ]
@@ -879,24 +877,30 @@ def _ranked(
     """StoreScores of ``rows`` (``store_scores_query``'s columns), best exact BDI first,
     ties by code, stores without a BDI last by code, each with its band, rank and the
     bands its interval touches: the comparisons of ``scoring.band`` and
-    ``bands_touched`` (SCORING.md §7a), see ``_exact_order`` and ``_band_index``.
+    ``bands_touched`` (SCORING.md §7a), see ``_exact_order`` and ``_band_table``.
     ``stored``: a closed month's rows, already in that order, each with the band stored
     at closing as an extra last column."""
-    bounds, codes, spans = _band_table(config.bands)
-    index = _band_index(bounds)
-    sqrt, z90 = math.sqrt, scoring.Z90
-    get_previous, no_previous = previous.get, (None, None)
+    bounds, guards, codes, spans = _band_table(config.bands)
+    bisect, decimals, sqrt, z90 = bisect_right, scoring.THRESHOLD_DECIMALS, math.sqrt, \
+        scoring.Z90
 
     def touched(band: str, bdi: float, e2: float | None) -> tuple[str, ...]:
         if not e2:
             return (band,)
         half = z90 * sqrt(e2)
-        low, high = bdi - half, bdi + half  # clipped to [0, 100] as scoring.interval
-        return spans[index(low if low > 0.0 else 0.0)][index(high if high < 100.0 else 100.0)]
+        low, high = bdi - half, bdi + half
+        low, high = (low if low > 0.0 else 0.0), (high if high < 100.0 else 100.0)
+        first, last = bisect(bounds, low), bisect(bounds, high)
+        if first != bisect(guards, low):  # just below a bound: compare it exactly
+            first = bisect(bounds, round(low, decimals))
+        if last != bisect(guards, high):
+            last = bisect(bounds, round(high, decimals))
+        return spans[first][last]
 
     # StoreScore(*row, band, rank, previous BDI, previous e², bands): the fields in order
     out: list[StoreScore] = []
     append = out.append
+    get_previous, no_previous = previous.get, (None, None)
     if stored:  # each row ends with its stored band, StoreScore's next field
         for position, row in enumerate(rows, start=1):
             bdi = row[_BDI]
@@ -908,7 +912,10 @@ def _ranked(
         return out
     for position, row in enumerate(_exact_order(rows), start=1):
         bdi = row[_BDI]
-        band = codes[index(bdi)]
+        k = bisect(bounds, bdi)
+        if k != bisect(guards, bdi):
+            k = bisect(bounds, round(bdi, decimals))
+        band = codes[k]
         append(StoreScore(*row, band, position, *get_previous(row[0], no_previous),
                           touched(band, bdi, row[_E2])))
     for row in sorted((row for row in rows if row[_BDI] is None), key=itemgetter(_CODE)):
@@ -917,7 +924,7 @@ def _ranked(
 
 
 #: Two values closer than this may round to the same exact decimal (``scoring.exact``
-#: moves a value by at most half a unit of its last decimal).
+#: moves a value by at most half of it).
 _NEAR = 10.0 ** -scoring.THRESHOLD_DECIMALS
 
 
@@ -943,36 +950,26 @@ def _exact_order(rows: list) -> list:
     return [row for _minus_bdi, _code, row in scored]
 
 
-def _band_index(bounds: list[float]):
-    """The band of a value v as ``scoring.band`` finds it, as an index in
-    ``_band_table``'s codes: ``bisect_right(bounds, exact(v))``, rounding v only when
-    it is within ``_NEAR`` below a bound (a value at or above an exact bound rounds to
-    at least that bound; one further below rounds to less than it)."""
-    count, decimals = len(bounds), scoring.THRESHOLD_DECIMALS
-
-    def index(value: float) -> int:
-        k = bisect_right(bounds, value)
-        if k < count and bounds[k] - value < _NEAR:
-            return bisect_right(bounds, round(value, decimals))
-        return k
-
-    return index
-
-
 @lru_cache(maxsize=32)
 def _band_table(
     bands: tuple[tuple[float, str], ...]
-) -> tuple[list[float], list[str], list[list[tuple[str, ...]]]]:
-    """The bands of ``ScoringConfig.bands`` (strictly decreasing bounds) as a lookup: the
-    exact bounds ascending; the band codes lowest first, so that the band of an exact
-    value v is ``codes[bisect_right(bounds, v)]`` (v ≥ an exact bound, as
-    ``scoring.band``); and ``spans[i][j]``, the bands from codes[i] to codes[j]
-    (``scoring.bands_touched`` of an interval whose ends are in those bands)."""
+) -> tuple[list[float], list[float], list[str], list[list[tuple[str, ...]]]]:
+    """The bands of ``ScoringConfig.bands`` (strictly decreasing bounds) as a lookup.
+
+    ``bounds``: the exact bounds, ascending; ``codes``: the band codes, lowest first, so
+    that the band of a value v is ``codes[bisect_right(bounds, exact(v))]`` (v ≥ an exact
+    bound, as ``scoring.band``); ``spans[i][j]``: the bands from ``codes[i]`` to
+    ``codes[j]`` (``scoring.bands_touched`` of an interval whose ends are in those).
+    ``guards``: each bound less ``_NEAR``. Rounding matters only for a value in
+    [bound − ``_NEAR``, bound), where ``bisect_right`` finds a different place in the two
+    lists: at or above an exact bound a value rounds to at least the bound, further
+    below it to less."""
     bounds = [scoring.exact(bound) for bound, _code in reversed(bands)]
+    guards = [bound - _NEAR for bound in bounds]
     codes = ["needs_improvement", *(code for _bound, code in reversed(bands))]
     spans = [[tuple(codes[low:high + 1]) for high in range(len(codes))]
              for low in range(len(codes))]
-    return bounds, codes, spans
+    return bounds, guards, codes, spans
 
 
 def store_score(

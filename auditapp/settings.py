@@ -47,30 +47,31 @@ def month_of(when: object) -> str | None:
     raise TypeError(f"not a month: {when!r}")
 
 
-#: The value of a setting's newest version, and of its version in force for a month: the
-#: latest change in force by then (a change from an earlier month supersedes an older one
-#: from a later month; none of them can reach a closed month). Built once, run on the
-#: session's connection (read for every figure of a page; the ORM's per-query work cost
-#: more than the query).
-_NEWEST_VERSION = (select(SettingVersion.value).where(SettingVersion.key == bindparam("key"))
-                   .order_by(SettingVersion.id.desc()).limit(1))
-_VERSION_IN_FORCE = _NEWEST_VERSION.where(SettingVersion.effective_from <= bindparam("month"))
-_UNVERSIONED = select(Setting.value).where(Setting.key == bindparam("key"))
+#: The value of a setting in force for a month: its latest change in force by then (a
+#: change from an earlier month supersedes an older one from a later month; none of them
+#: can reach a closed month), else the row written before versions existed. One
+#: statement, built once and run on the session's connection: it is read for every
+#: figure of a page, and the ORM's per-query work and a second round trip cost more than
+#: the query.
+_IN_FORCE = select(func.coalesce(
+    select(SettingVersion.value)
+    .where(SettingVersion.key == bindparam("key"),
+           SettingVersion.effective_from <= bindparam("month"))
+    .order_by(SettingVersion.id.desc()).limit(1).scalar_subquery(),
+    select(Setting.value).where(Setting.key == bindparam("key")).scalar_subquery(),
+    type_=SettingVersion.value.type,
+))
+#: Later than any month: the newest version.
+_NEWEST = "9999-99"
 
 
 def _stored(key: str, month: object = None) -> dict | None:
     """The value of the version in force for ``month`` (None: the newest version)."""
-    label = month_of(month)
     if db.session.autoflush:  # as Session.execute would, before reading
         db.session.flush()
-    connection = db.session.connection()
-    if label is None:
-        value = connection.execute(_NEWEST_VERSION, {"key": key}).scalar()
-    else:
-        value = connection.execute(_VERSION_IN_FORCE, {"key": key, "month": label}).scalar()
-    if value is not None:
-        return value
-    return connection.execute(_UNVERSIONED, {"key": key}).scalar()
+    label = month_of(month)
+    return db.session.connection().execute(
+        _IN_FORCE, {"key": key, "month": _NEWEST if label is None else label}).scalar()
 
 
 def latest_closed_month() -> str | None:
