@@ -400,7 +400,8 @@ def store_scores_query(
     the squared errors of MS and BDI (SCORING.md §10: σ²/n and e²).
 
     With ``moments`` the last two columns are instead the store's ΣV and ΣV² of the
-    period's mystery-shop visits and c_MS/Σc (``ms_sum``, ``ms_sum_sq``, ``ms_share``):
+    period's mystery-shop visits (NULL for a single visit: ΣV is then the MS, ΣV² its
+    square, as exact) and c_MS/Σc (``ms_sum``, ``ms_sum_sq``, ``ms_share``):
     σ² is then summed from the rows themselves (``_ranking_rows``), no σ² is bound."""
     ms = _visit_means(MYSTERY, period, moments)
     qa = _visit_means(QA, period)
@@ -438,8 +439,9 @@ def store_scores_query(
     bdi = case((has_hl, numerator / func.nullif(denominator, 0.0)), else_=None)
     ms_share = _num(c["MS"]) / func.nullif(denominator, 0.0)
     if moments:
-        errors = [ms.c.s.label("ms_sum"), ms.c.ss.label("ms_sum_sq"),
-                  ms_share.label("ms_share")]
+        several = ms.c.n > 1  # one visit: ΣV is its MS, ΣV² its square (read as NULL)
+        errors = [case((several, ms.c.s)).label("ms_sum"),
+                  case((several, ms.c.ss)).label("ms_sum_sq"), ms_share.label("ms_share")]
     else:
         variance = _variance_param(period)  # σ², bound by _with_variance when run
         ms_e2 = case((has_ms, variance / ms.c.n), else_=None)
@@ -854,8 +856,12 @@ def _ranking_rows(
             n, s, ss = get_frozen(row[0], no_moments)
             if others and (other := get_other(row[0])) is not None:
                 n, s, ss = n + other[0], s + other[1], ss + other[2]
-            if row[_MS_VISITS]:
-                n, s, ss = n + row[_MS_VISITS], s + row[_MS_SUM], ss + row[_MS_SUM_SQ]
+            visits = row[_MS_VISITS]
+            if visits > 1:
+                n, s, ss = n + visits, s + row[_MS_SUM], ss + row[_MS_SUM_SQ]
+            elif visits:  # ΣV of one visit is the MS itself
+                score = row[_MS]
+                n, s, ss = n + 1, s + score, ss + score * score
             moments.append((n, s, ss))
     variance = scoring.variance_from_moments(moments)
 
