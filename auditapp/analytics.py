@@ -943,16 +943,22 @@ def _exact_order(rows: list) -> list:
     rounding never swaps two values (``round`` is monotonic), and two values that round
     alike are within ``_NEAR`` of each other, hence in one run."""
     scored = sorted((-row[_BDI], row[_CODE], row) for row in rows if row[_BDI] is not None)
-    close = 2 * _NEAR
-    if any(0.0 < b[0] - a[0] < close for a, b in zip(scored, scored[1:], strict=False)):
-        decimals, start = scoring.THRESHOLD_DECIMALS, 0
-        for end in range(1, len(scored) + 1):
-            if end < len(scored) and scored[end][0] - scored[end - 1][0] < close:
-                continue  # the run goes on
-            if scored[start][0] != scored[end - 1][0]:
-                scored[start:end] = sorted(
-                    scored[start:end], key=lambda item: (round(item[0], decimals), item[1]))
-            start = end
+    keys = [minus_bdi for minus_bdi, _code, _row in scored]
+    close, decimals = 2 * _NEAR, scoring.THRESHOLD_DECIMALS
+    # i such that scored[i] is close to scored[i - 1]: a run is [start, end) with every
+    # i in (start, end) among them
+    joined = [i for i, (a, b) in enumerate(zip(keys, keys[1:], strict=False), start=1)
+              if b - a < close]
+    start = end = 0
+    for i in (*joined, None):
+        if i is not None and i == end:
+            end += 1  # scored[i] continues the run
+            continue
+        if end - start > 1 and keys[start] != keys[end - 1]:  # values that may round alike
+            scored[start:end] = sorted(
+                scored[start:end], key=lambda item: (round(item[0], decimals), item[1]))
+        if i is not None:
+            start, end = i - 1, i + 1
     return [row for _minus_bdi, _code, row in scored]
 
 
