@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, timedelta
 from functools import lru_cache
+from operator import itemgetter
 
 from flask_babel import gettext as _
 from sqlalchemy import (
@@ -41,6 +43,7 @@ from .models import (
     Brand,
     Complaint,
     CorrectiveAction,
+    MonthClosure,
     Region,
     Store,
     Visit,
@@ -174,12 +177,17 @@ def _counted_visits(kind: str, period: Period) -> list[ColumnElement]:
     ]
 
 
-def _visit_means(kind: str, period: Period):
+def _visit_means(kind: str, period: Period, moments: bool = False):
+    """Per store, the mean and count of its counted visits of ``kind`` in the period
+    (with ``moments``, also ΣV and ΣV² as ``_moments_query`` sums them)."""
+    sums = [func.sum(Visit.score).label("s"),
+            func.sum(Visit.score * Visit.score).label("ss")] if moments else []
     return (
         select(
             Visit.store_id.label("store_id"),
             func.avg(Visit.score).label("mean"),
             func.count(Visit.id).label("n"),
+            *sums,
         )
         .where(*_counted_visits(kind, period))
         .group_by(Visit.store_id)
@@ -284,37 +292,88 @@ def _window_parts(window: Period) -> tuple[list[Period], list[Period]]:
 _ACTIVE_STORES = select(Store.id).where(Store.active.is_(True))
 
 
+def _connection():
+    """The session's connection, after the flush ``Session.execute`` would make first
+    (the statements run on it skip the ORM's per-statement work)."""
+    if db.session.autoflush:
+        db.session.flush()
+    return db.session.connection()
+
+
+#: The closed months from ``first`` to ``last`` (labels): each with when it was closed
+#: and whether its snapshot is complete, oldest first.
+_CLOSURES = (
+    select(MonthClosure.month, MonthClosure.closed_at, MonthClosure.complete)
+    .where(MonthClosure.month.between(bindparam("first"), bindparam("last")))
+    .order_by(MonthClosure.month)
+)
+
+#: A month's closure: (label, closed at, snapshot complete).
+Closure = tuple[str, datetime, bool]
+
+
+def _window_closures(period: Period) -> tuple[Closure, ...]:
+    """The closures of the calendar months in σ's window for the period (a month is the
+    last of its own window), oldest first; none within ``live_figures``, where every
+    month is read from the visits."""
+    months, _rest = _window_parts(spread_window(period))
+    if _LIVE.get() or not months:
+        return ()
+    rows = _connection().execute(
+        _CLOSURES, {"first": months[0].label, "last": months[-1].label}).all()
+    return tuple((label, closed_at, bool(complete)) for label, closed_at, complete in rows)
+
+
+def _window_moments(
+    period: Period, closures: tuple[Closure, ...] | None = None
+) -> tuple[dict[int, Moments], list[Period]]:
+    """σ's 12-month window for the period, split in two: per store, the moments of its
+    closed months (``_closed_moments``, read once per process), and the date ranges still
+    to be read from the visits (its open months and any days left over). ``closures``:
+    ``_window_closures(period)`` when already read."""
+    months, rest = _window_parts(spread_window(period))
+    if closures is None:
+        closures = _window_closures(period)
+    closed = tuple((label, closed_at) for label, closed_at, _complete in closures)
+    frozen = _closed_moments(str(db.engine.url), closed) if closed else {}
+    closed_labels = {label for label, _closed_at in closed}
+    return frozen, [m for m in months if m.label not in closed_labels] + rest
+
+
+def _live_moments(ranges: list[Period]) -> dict[int, Moments]:
+    """Per store, the moments of its visits in ``ranges``, read now."""
+    if not ranges:
+        return {}
+    # fetched whole (fetchall): iterating a result row by row costs more than the query
+    rows = db.session.connection().execute(_moments_query(ranges)).all()
+    return {row[0]: row[1:] for row in rows}
+
+
+def _variance(store_ids: Iterable[int], *parts: dict[int, Moments]) -> float:
+    """σ² over the stores ``store_ids`` (the active ones), each with its moments summed
+    over ``parts`` (parts of the window; a store may be missing from any)."""
+    no_moments = _NO_MOMENTS
+    moments = []
+    for store_id in store_ids:
+        n, s, ss = no_moments
+        for part in parts:
+            own = part.get(store_id)
+            if own is not None:
+                n, s, ss = n + own[0], s + own[1], ss + own[2]
+        moments.append((n, s, ss))
+    return scoring.variance_from_moments(moments)
+
+
 def pooled_variance(period: Period) -> float:
     """σ² of SCORING.md §10 for the period, over its own 12-month window: per active
     store n, ΣV and ΣV², then ``scoring.variance_from_moments``.
 
     The window's closed months come from ``_closed_moments`` (read once per process),
     the rest from the visits; ``live_figures`` reads every month from the visits."""
-    months, rest = _window_parts(spread_window(period))
-    closed: tuple = ()
-    if not _LIVE.get():
-        from .models import MonthClosure
-
-        closed = tuple(tuple(row) for row in db.session.execute(
-            select(MonthClosure.month, MonthClosure.closed_at)
-            .where(MonthClosure.month.in_([m.label for m in months]))
-            .order_by(MonthClosure.month)))
-    frozen = _closed_moments(str(db.engine.url), closed) if closed else {}
-    closed_labels = {label for label, _closed_at in closed}
-    ranges = [m for m in months if m.label not in closed_labels] + rest
-    connection = db.session.connection()
-    # fetched whole (fetchall): iterating a result row by row costs more than the query
-    live = {row[0]: row[1:] for row in connection.execute(_moments_query(ranges)).all()} \
-        if ranges else {}
-    no_moments = _NO_MOMENTS
-    moments = []
-    for store_id in connection.execute(_ACTIVE_STORES).scalars().all():
-        n, s, ss = frozen.get(store_id, no_moments)
-        own = live.get(store_id)
-        if own is not None:
-            n, s, ss = n + own[0], s + own[1], ss + own[2]
-        moments.append((n, s, ss))
-    return scoring.variance_from_moments(moments)
+    frozen, ranges = _window_moments(period)
+    live = _live_moments(ranges)
+    active = db.session.connection().execute(_ACTIVE_STORES).scalars().all()
+    return _variance(active, frozen, live)
 
 
 def pooled_sigma(period: Period) -> float:
@@ -334,10 +393,17 @@ def _with_variance(query: Select, period: Period) -> Select:
     return query.params({_variance_param(period).key: pooled_variance(period)})
 
 
-def store_scores_query(period: Period, config: scoring.ScoringConfig) -> Select:
+def store_scores_query(
+    period: Period, config: scoring.ScoringConfig, moments: bool = False
+) -> Select:
     """One row per store: MS, QA, HL, BDI and counts for the period (SCORING.md §6), with
-    the squared errors of MS and BDI (SCORING.md §10: σ²/n and e²)."""
-    ms = _visit_means(MYSTERY, period)
+    the squared errors of MS and BDI (SCORING.md §10: σ²/n and e²).
+
+    With ``moments`` the last two columns are instead the store's ΣV and ΣV² of the
+    period's mystery-shop visits (NULL for a single visit: ΣV is then the MS, ΣV² its
+    square, as exact) and c_MS/Σc (``ms_sum``, ``ms_sum_sq``, ``ms_share``):
+    σ² is then summed from the rows themselves (``_ranking_rows``), no σ² is bound."""
+    ms = _visit_means(MYSTERY, period, moments)
     qa = _visit_means(QA, period)
     hl = _complaint_sums(period, config)
     c = config.component_weights
@@ -371,10 +437,16 @@ def store_scores_query(period: Period, config: scoring.ScoringConfig) -> Select:
                                      else_=_num(0.0))
         denominator = denominator + case((has_rs, _num(config.rs_weight)), else_=_num(0.0))
     bdi = case((has_hl, numerator / func.nullif(denominator, 0.0)), else_=None)
-    variance = _variance_param(period)  # σ², bound by _with_variance when run
-    ms_e2 = case((has_ms, variance / ms.c.n), else_=None)
     ms_share = _num(c["MS"]) / func.nullif(denominator, 0.0)
-    bdi_e2 = case((has_ms, ms_e2 * ms_share * ms_share), (has_qa, _num(0.0)), else_=None)
+    if moments:
+        several = ms.c.n > 1  # one visit: ΣV is its MS, ΣV² its square (read as NULL)
+        errors = [case((several, ms.c.s)).label("ms_sum"),
+                  case((several, ms.c.ss)).label("ms_sum_sq"), ms_share.label("ms_share")]
+    else:
+        variance = _variance_param(period)  # σ², bound by _with_variance when run
+        ms_e2 = case((has_ms, variance / ms.c.n), else_=None)
+        bdi_e2 = case((has_ms, ms_e2 * ms_share * ms_share), (has_qa, _num(0.0)), else_=None)
+        errors = [ms_e2.label("ms_e2"), bdi_e2.label("bdi_e2")]
 
     query = (
         select(
@@ -392,8 +464,7 @@ def store_scores_query(period: Period, config: scoring.ScoringConfig) -> Select:
             hl_value.label("hl"),
             func.coalesce(hl.c.n, 0).label("complaints"),
             bdi.label("bdi"),
-            ms_e2.label("ms_e2"),
-            bdi_e2.label("bdi_e2"),
+            *errors,
         )
         .join(Region, Region.id == Store.region_id)
         .outerjoin(ms, ms.c.store_id == Store.id)
@@ -471,8 +542,6 @@ def _from_snapshot(period: Period) -> bool:
     """Whether the period's figures come from a closed month's snapshot."""
     if not period.is_month or _LIVE.get():
         return False
-    from .models import MonthClosure
-
     closure = db.session.get(MonthClosure, period.label)
     return closure is not None and closure.complete
 
@@ -525,8 +594,13 @@ def _shared_snapshot_group_query(period: Period, key: str) -> Select:
 # --- results ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class StoreScore:
+    """One store's figures for a period (``store_scores``). Read-only by convention
+    (``dataclasses.replace`` makes a changed copy); not frozen, because a frozen
+    dataclass sets each field through ``object.__setattr__`` and a 2,000-store ranking
+    then spends 4 × as long building its rows."""
+
     store_id: int
     code: str
     name: str
@@ -588,15 +662,6 @@ class StoreScore:
 _ROW_FIELDS = tuple(f.name for f in fields(StoreScore))[:-5]
 _BDI, _CODE = _ROW_FIELDS.index("bdi"), _ROW_FIELDS.index("code")
 _E2 = _ROW_FIELDS.index("bdi_e2")
-_ALL_FIELDS = tuple(f.name for f in fields(StoreScore))
-
-
-def _store_score(values: tuple) -> StoreScore:
-    """A StoreScore from values in field order, without the frozen dataclass's per-field
-    ``object.__setattr__`` (twice as fast for a 2,000-store ranking; same object)."""
-    score = object.__new__(StoreScore)
-    score.__dict__.update(zip(_ALL_FIELDS, values, strict=True))
-    return score
 
 
 @dataclass(frozen=True)
@@ -687,8 +752,13 @@ def store_scores(
 ) -> list[StoreScore]:
     """Every store's figures for the period, best BDI first (stores without one last),
     ranked 1…n among the stores that have a BDI."""
+    connection = _connection()
+    # the closures of σ's window, the month's own last: whether the month is read from
+    # its snapshot (below) and which months σ takes from _closed_moments (_ranking_rows)
+    closures = _window_closures(period) if period.is_month else ()
     # a closed month with its own settings: its stored order and bands (SCORING.md §11)
-    stored = config is None and _from_snapshot(period)
+    stored = config is None and any(
+        label == period.label and complete for label, _closed_at, complete in closures)
     config = _scoring_config(config, period)
 
     def narrowed(query: Select) -> Select:
@@ -707,19 +777,20 @@ def store_scores(
 
     # Rows are fetched as plain tuples on the session's connection and each becomes one
     # StoreScore, built once after sorting (2,000 stores: see benchmarks/bdi_ranking.py).
-    if db.session.autoflush:  # as Session.execute would, before reading
-        db.session.flush()
-    connection = db.session.connection()
+    rows = None
     if stored:
         result = connection.execute(narrowed(
             _shared_snapshot_ranking(period, not include_inactive)))
-        fields_expected = (*_ROW_FIELDS, "stored_band")
-    else:
+        if tuple(result.keys()) != (*_ROW_FIELDS, "stored_band"):  # pragma: no cover
+            raise RuntimeError("the snapshot's columns no longer match StoreScore")
+        rows = result.all()
+    elif region_id is None and store_ids is None and store_codes is None:
+        rows = _ranking_rows(period, config, not include_inactive, closures)
+    if rows is None:
         result = connection.execute(filtered(period))
-        fields_expected = _ROW_FIELDS
-    if tuple(result.keys()) != fields_expected:  # pragma: no cover - guards the positional build
-        raise RuntimeError("store_scores_query columns no longer match StoreScore")
-    rows = result.all()
+        if tuple(result.keys()) != _ROW_FIELDS:  # pragma: no cover - guards the positional build
+            raise RuntimeError("store_scores_query columns no longer match StoreScore")
+        rows = result.all()
 
     previous: dict[int, tuple[float | None, float | None]] = {}
     if with_trend and rows:
@@ -731,53 +802,186 @@ def store_scores(
                 select(prev.c.store_id, prev.c.bdi, prev.c.bdi_e2)
             ).all()
         }
+    return _ranked(rows, config, previous, stored)
 
-    get_previous, no_previous = previous.get, (None, None)
-    band_of, touched = _band_functions(config)
-    if stored:  # already in rank order, each with its band as stored at closing
-        ordered = ((row[-1], row[:-1]) for row in rows)
-    else:
-        exact = scoring.exact  # equal BDIs tie exactly, then go by code
-        keyed = sorted(((r[_BDI] is None, -exact(r[_BDI]) if r[_BDI] is not None else 0.0,
-                         r[_CODE]), r) for r in rows)
-        ordered = ((None if none else band_of(-minus_exact), row)
-                   for (none, minus_exact, _code), row in keyed)
+
+#: The columns of ``store_scores_query`` with moments (``_shared_ranking_query``).
+_MS, _MS_VISITS, _QA = _ROW_FIELDS.index("ms"), _ROW_FIELDS.index("ms_visits"), \
+    _ROW_FIELDS.index("qa")
+_ACTIVE = _ROW_FIELDS.index("active")
+_MS_SUM, _MS_SUM_SQ, _MS_SHARE = _E2 - 1, _E2, _E2 + 1
+
+
+@lru_cache(maxsize=256)
+def _shared_ranking_query(period: Period, key: _ConfigKey, active_only: bool) -> Select:
+    """An open month's ranking statement: ``store_scores_query`` with the moments of the
+    month's visits (``_ranking_rows`` sums σ² from them), best BDI first, stores without
+    one last, then by code (``_ranked`` only settles ties of exact BDIs)."""
+    query = store_scores_query(period, _config_from_key(key), moments=True)
+    if active_only:
+        query = query.where(counts_in(period))
+    columns = query.selected_columns
+    return query.order_by(columns.bdi.desc().nulls_last(), columns.code)
+
+
+def _ranking_rows(
+    period: Period, config: scoring.ScoringConfig, active_only: bool,
+    closures: tuple[Closure, ...],
+) -> list[tuple] | None:
+    """Every store's row of ``store_scores_query`` for an open month, read in one
+    statement that also gives σ's open part (SCORING.md §10).
+
+    σ² needs, per active store, n, ΣV and ΣV² over the 12 months ending with the month:
+    the month's own are the sums behind its MS, so they come with the store's row; the
+    window's closed months come from ``_closed_moments`` and any other open month from
+    one more ``GROUP BY``. σ²/n and e² are then the statement's arithmetic done in
+    Python (same operations, same order). None when the period is not an open month of
+    its own window (a range, a closed month): the caller binds σ² instead.
+    ``closures``: ``_window_closures(period)``."""
+    if not period.is_month:
+        return None
+    frozen, ranges = _window_moments(period, closures)
+    if period not in ranges:
+        return None
+    others = _live_moments([r for r in ranges if r != period])
+    result = db.session.connection().execute(
+        _shared_ranking_query(period, _config_key(config), active_only))
+    if tuple(result.keys()) != (*_ROW_FIELDS[:_MS_SUM], "ms_sum", "ms_sum_sq", "ms_share"):
+        raise RuntimeError("the ranking's columns no longer match StoreScore")  # pragma: no cover
+    rows = result.all()
+
+    get_frozen, get_other, no_moments, moments = frozen.get, others.get, _NO_MOMENTS, []
+    for row in rows:  # σ² over the active stores (every one has a row)
+        if row[_ACTIVE]:
+            n, s, ss = get_frozen(row[0], no_moments)
+            if others and (other := get_other(row[0])) is not None:
+                n, s, ss = n + other[0], s + other[1], ss + other[2]
+            visits = row[_MS_VISITS]
+            if visits > 1:
+                n, s, ss = n + visits, s + row[_MS_SUM], ss + row[_MS_SUM_SQ]
+            elif visits:  # ΣV of one visit is the MS itself
+                score = row[_MS]
+                n, s, ss = n + 1, s + score, ss + score * score
+            moments.append((n, s, ss))
+    variance = scoring.variance_from_moments(moments)
+
     out = []
-    for position, (band, row) in enumerate(ordered, start=1):
-        if row[_BDI] is None:
-            bands, rank = (), None
+    for row in rows:  # store_scores_query's ms_e2 and bdi_e2
+        if row[_MS] is None:
+            ms_e2, bdi_e2 = None, (None if row[_QA] is None else 0.0)
         else:
-            bands, rank = touched(band, row[_BDI], row[_E2]), position
-        out.append(_store_score((*row, band, rank, *get_previous(row[0], no_previous), bands)))
+            ms_e2, share = variance / row[_MS_VISITS], row[_MS_SHARE]
+            bdi_e2 = None if share is None else ms_e2 * share * share
+        out.append((*row[:_MS_SUM], ms_e2, bdi_e2))
     return out
 
 
-def _band_functions(config: scoring.ScoringConfig):
-    """``scoring.band`` of an exact value and ``scoring.bands_touched`` of a BDI with its
-    band and e², for many stores: the same comparisons (exact decimals against exact
-    bounds), with each value rounded once instead of once per bound (2,000 stores:
-    rounding was most of the Python time). ``tests/test_closed_snapshot.py`` checks both
-    against scoring.py."""
-    bounds = [(scoring.exact(bound), code) for bound, code in config.bands]
-    order = ["needs_improvement", *(code for _, code in reversed(config.bands))]
-    index = {code: n for n, code in enumerate(order)}
-    exact, sqrt, z90 = scoring.exact, math.sqrt, scoring.Z90
-
-    def band_of(value_exact: float) -> str:
-        for bound, code in bounds:
-            if value_exact >= bound:
-                return code
-        return "needs_improvement"
+def _ranked(
+    rows: list, config: scoring.ScoringConfig,
+    previous: dict[int, tuple[float | None, float | None]], stored: bool,
+) -> list[StoreScore]:
+    """StoreScores of ``rows`` (``store_scores_query``'s columns), best exact BDI first,
+    ties by code, stores without a BDI last by code, each with its band, rank and the
+    bands its interval touches: the comparisons of ``scoring.band`` and
+    ``bands_touched`` (SCORING.md §7a), see ``_exact_order`` and ``_band_table``.
+    ``stored``: a closed month's rows, already in that order, each with the band stored
+    at closing as an extra last column."""
+    bounds, guards, codes, spans = _band_table(config.bands)
+    bisect, decimals, sqrt, z90 = bisect_right, scoring.THRESHOLD_DECIMALS, math.sqrt, \
+        scoring.Z90
 
     def touched(band: str, bdi: float, e2: float | None) -> tuple[str, ...]:
         if not e2:
             return (band,)
         half = z90 * sqrt(e2)
-        low = band_of(exact(max(0.0, bdi - half)))
-        high = band_of(exact(min(100.0, bdi + half)))
-        return tuple(order[index[low]:index[high] + 1])
+        low, high = bdi - half, bdi + half
+        low, high = (low if low > 0.0 else 0.0), (high if high < 100.0 else 100.0)
+        first, last = bisect(bounds, low), bisect(bounds, high)
+        if first != bisect(guards, low):  # just below a bound: compare it exactly
+            first = bisect(bounds, round(low, decimals))
+        if last != bisect(guards, high):
+            last = bisect(bounds, round(high, decimals))
+        return spans[first][last]
 
-    return band_of, touched
+    # StoreScore(*row, band, rank, previous BDI, previous e², bands): the fields in order
+    out: list[StoreScore] = []
+    append = out.append
+    get_previous, no_previous = previous.get, (None, None)
+    if stored:  # each row ends with its stored band, StoreScore's next field
+        for position, row in enumerate(rows, start=1):
+            bdi = row[_BDI]
+            if bdi is None:
+                append(StoreScore(*row, None, *get_previous(row[0], no_previous), ()))
+            else:
+                append(StoreScore(*row, position, *get_previous(row[0], no_previous),
+                                  touched(row[-1], bdi, row[_E2])))
+        return out
+    for position, row in enumerate(_exact_order(rows), start=1):
+        bdi = row[_BDI]
+        k = bisect(bounds, bdi)
+        if k != bisect(guards, bdi):
+            k = bisect(bounds, round(bdi, decimals))
+        band = codes[k]
+        append(StoreScore(*row, band, position, *get_previous(row[0], no_previous),
+                          touched(band, bdi, row[_E2])))
+    for row in sorted((row for row in rows if row[_BDI] is None), key=itemgetter(_CODE)):
+        append(StoreScore(*row, None, None, *get_previous(row[0], no_previous), ()))
+    return out
+
+
+#: Two values closer than this may round to the same exact decimal (``scoring.exact``
+#: moves a value by at most half of it).
+_NEAR = 10.0 ** -scoring.THRESHOLD_DECIMALS
+
+
+def _exact_order(rows: list) -> list:
+    """The rows with a BDI, best first as exact decimals (SCORING.md §7a: an exact tie
+    goes by store code), rounding only the values that could tie.
+
+    Sorted by the BDI as computed, then each run of neighbours less than 2 × ``_NEAR``
+    apart that holds different values is sorted again by the rounded BDI and code:
+    rounding never swaps two values (``round`` is monotonic), and two values that round
+    alike are within ``_NEAR`` of each other, hence in one run."""
+    scored = sorted((-row[_BDI], row[_CODE], row) for row in rows if row[_BDI] is not None)
+    keys = [minus_bdi for minus_bdi, _code, _row in scored]
+    close, decimals = 2 * _NEAR, scoring.THRESHOLD_DECIMALS
+    # i such that scored[i] is close to scored[i - 1]: a run is [start, end) with every
+    # i in (start, end) among them
+    joined = [i for i, (a, b) in enumerate(zip(keys, keys[1:], strict=False), start=1)
+              if b - a < close]
+    start = end = 0
+    for i in (*joined, None):
+        if i is not None and i == end:
+            end += 1  # scored[i] continues the run
+            continue
+        if end - start > 1 and keys[start] != keys[end - 1]:  # values that may round alike
+            scored[start:end] = sorted(
+                scored[start:end], key=lambda item: (round(item[0], decimals), item[1]))
+        if i is not None:
+            start, end = i - 1, i + 1
+    return [row for _minus_bdi, _code, row in scored]
+
+
+@lru_cache(maxsize=32)
+def _band_table(
+    bands: tuple[tuple[float, str], ...]
+) -> tuple[list[float], list[float], list[str], list[list[tuple[str, ...]]]]:
+    """The bands of ``ScoringConfig.bands`` (strictly decreasing bounds) as a lookup.
+
+    ``bounds``: the exact bounds, ascending; ``codes``: the band codes, lowest first, so
+    that the band of a value v is ``codes[bisect_right(bounds, exact(v))]`` (v ≥ an exact
+    bound, as ``scoring.band``); ``spans[i][j]``: the bands from ``codes[i]`` to
+    ``codes[j]`` (``scoring.bands_touched`` of an interval whose ends are in those).
+    ``guards``: each bound less ``_NEAR``. Rounding matters only for a value in
+    [bound − ``_NEAR``, bound), where ``bisect_right`` finds a different place in the two
+    lists: at or above an exact bound a value rounds to at least the bound, further
+    below it to less."""
+    bounds = [scoring.exact(bound) for bound, _code in reversed(bands)]
+    guards = [bound - _NEAR for bound in bounds]
+    codes = ["needs_improvement", *(code for _bound, code in reversed(bands))]
+    spans = [[tuple(codes[low:high + 1]) for high in range(len(codes))]
+             for low in range(len(codes))]
+    return bounds, guards, codes, spans
 
 
 def store_score(

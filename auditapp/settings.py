@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from .audit import log_change
 from .extensions import db
@@ -47,19 +47,31 @@ def month_of(when: object) -> str | None:
     raise TypeError(f"not a month: {when!r}")
 
 
+#: The value of a setting in force for a month: its latest change in force by then (a
+#: change from an earlier month supersedes an older one from a later month; none of them
+#: can reach a closed month), else the row written before versions existed. One
+#: statement, built once and run on the session's connection: it is read for every
+#: figure of a page, and the ORM's per-query work and a second round trip cost more than
+#: the query.
+_IN_FORCE = select(func.coalesce(
+    select(SettingVersion.value)
+    .where(SettingVersion.key == bindparam("key"),
+           SettingVersion.effective_from <= bindparam("month"))
+    .order_by(SettingVersion.id.desc()).limit(1).scalar_subquery(),
+    select(Setting.value).where(Setting.key == bindparam("key")).scalar_subquery(),
+    type_=SettingVersion.value.type,
+))
+#: Later than any month: the newest version.
+_NEWEST = "9999-99"
+
+
 def _stored(key: str, month: object = None) -> dict | None:
     """The value of the version in force for ``month`` (None: the newest version)."""
-    query = select(SettingVersion.value).where(SettingVersion.key == key)
+    if db.session.autoflush:  # as Session.execute would, before reading
+        db.session.flush()
     label = month_of(month)
-    if label is not None:
-        query = query.where(SettingVersion.effective_from <= label)
-    # the latest change in force by then: a change from an earlier month supersedes an
-    # older one from a later month (none of them can reach a closed month)
-    value = db.session.scalars(query.order_by(SettingVersion.id.desc()).limit(1)).first()
-    if value is not None:
-        return value
-    row = db.session.get(Setting, key)
-    return row.value if row else None
+    return db.session.connection().execute(
+        _IN_FORCE, {"key": key, "month": _NEWEST if label is None else label}).scalar()
 
 
 def latest_closed_month() -> str | None:

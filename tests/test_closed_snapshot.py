@@ -130,8 +130,9 @@ def test_snapshot_keeps_what_the_pages_need(client, auth, chain):
 
 
 def test_ranking_bands_equal_scoring_at_every_boundary():
-    """``analytics._band_functions`` (a 2,000-store ranking's bands, each value rounded once) give
-    exactly ``scoring.band`` and ``scoring.bands_touched``, also at and around the bounds."""
+    """The ranking of many stores (``analytics._ranked``: rounds a value only near a bound
+    or a near tie) gives exactly ``scoring.band``, ``scoring.bands_touched`` and the order
+    of exact BDIs with ties by code, also at and around the bounds and the rounding."""
     import math
     import random
 
@@ -139,15 +140,28 @@ def test_ranking_bands_equal_scoring_at_every_boundary():
 
     rng = random.Random(16)
     config = scoring.DEFAULT_CONFIG
-    band_of, touched = analytics._band_functions(config)
-    values = [b + d for b in (0.0, 70.0, 80.0, 90.0, 100.0)
-              for d in (-1e-7, -1e-9, 0.0, 1e-12, 1e-7)] + [rng.uniform(0, 100)
-                                                            for _ in range(2000)]
-    values += [89.99999999999999, 79.99999999999999, 69.99999999999999]
-    for bdi in values:
-        for e2 in (None, 0.0, rng.uniform(0, 200), (10.0 / scoring.Z90) ** 2):
-            band = band_of(scoring.exact(bdi))
-            bands = touched(band, bdi, e2)
-            assert band == scoring.band(bdi, config), bdi
-            span = scoring.interval(bdi, math.sqrt(e2 or 0.0))
-            assert bands == scoring.bands_touched(span, config), (bdi, e2)
+    offsets = (-2e-6, -1e-6, -6e-7, -5e-7, -4e-7, -1e-7, -1e-9, 0.0, 1e-12, 1e-7, 4e-7,
+               5e-7, 6e-7, 1e-6, 2e-6)
+    values = [b + d for b in (0.0, 70.0, 80.0, 90.0, 100.0, 85.1234565, 77.5)
+              for d in offsets] + [rng.uniform(0, 100) for _ in range(2000)]
+    values += [89.99999999999999, 79.99999999999999, 69.99999999999999, 90.0, 90.0]
+    e2s = (None, 0.0, (10.0 / scoring.Z90) ** 2, ((90.0 - 85.1234565) / scoring.Z90) ** 2)
+    rows = []
+    for n, bdi in enumerate(values):
+        for e2 in (*e2s, rng.uniform(0, 200)):
+            code = f"S{rng.randrange(10**6):06d}-{n}-{len(rows)}"
+            rows.append((len(rows), code, "", True, 1, "", 1, None, 1, None, 0, None, 0,
+                         bdi, e2, e2))
+    rows.append((len(rows), "A-none", "", True, 1, "", 1, None, 0, None, 0, None, 0, None,
+                 None, None))
+    rng.shuffle(rows)
+    ranked = analytics._ranked(rows, config, {}, stored=False)
+    expected = sorted((r for r in rows if r[13] is not None),
+                      key=lambda r: (-scoring.exact(r[13]), r[1]))
+    assert [s.code for s in ranked] == [r[1] for r in expected] + ["A-none"]
+    for position, score in enumerate(ranked[:-1], start=1):
+        assert score.rank == position
+        assert score.band == scoring.band(score.bdi, config), score.bdi
+        span = scoring.interval(score.bdi, math.sqrt(score.bdi_e2 or 0.0))
+        assert score.bands == scoring.bands_touched(span, config), (score.bdi, score.bdi_e2)
+    assert (ranked[-1].rank, ranked[-1].band, ranked[-1].bands) == (None, None, ())
