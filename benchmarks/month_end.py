@@ -3,6 +3,7 @@ workers, against a bare WeasyPrint 2,000-row table rendered in the same run. By 
 
     .venv/bin/python benchmarks/month_end.py                  # 200 store PDFs, 1 and 2 workers
     .venv/bin/python benchmarks/month_end.py --stores 2000    # every store (slow)
+    .venv/bin/python benchmarks/month_end.py --skip-stores    # the brand summary and the bare table
 
 Data: the benchmark chain of ``benchmarks/_common.py`` (``flask generate --stores 2000
 --months 12``, SQLite at ``$AUDITAPP_BENCH_DIR/bench.sqlite``; ``--db`` for another,
@@ -16,8 +17,11 @@ forks a process per job, RQ's default), waits until they listen, and then times,
 enqueue to the last part done (read from the parts' rows):
 
 - ``--stores`` store monthly PDFs (a month-end run whose other parts are set aside);
-- the brand summary: its pieces (front sections; ranking in pieces of
-  ``REPORT_PART_ROWS`` stores, as in one process) and the merge that stamps "Page X of Y".
+- the brand summary, from the enqueue of the run's parent job (which computes the
+  summary's context, renders the ranking pieces' HTML and enqueues the pieces) to the
+  merge: its pieces (front sections; ranking in pieces of ``REPORT_PART_ROWS`` stores, as
+  in one process) and the merge that stamps "Page X of Y"; each part's start, wall and
+  CPU time are printed.
 
 In fresh processes, side by side: the brand summary rendered in one process
 (``reports.pdf.brand_summary_pdf``, the download's path) and a bare WeasyPrint table of
