@@ -98,15 +98,23 @@ def _retry():
     return Retry(max=month_end.RETRIES)
 
 
+#: Parts marked queued and enqueued together: the first ones (the brand summary's pieces)
+#: start while the thousands of store parts behind them are still being enqueued.
+ENQUEUE_BATCH = 50
+
+
 def _enqueue_parts(queue, run_id: int, part_ids: list[int]) -> int:
-    marked = month_end.mark_queued(part_ids)
-    db.session.commit()
-    for part_id, job_id in marked:
-        queue.enqueue("auditapp.month_end_jobs.part_job", part_id, job_id=job_id,
-                      job_timeout=PART_TIMEOUT, result_ttl=600,
-                      failure_ttl=jobs.RESULT_TTL, retry=_retry(),
-                      meta={"run_id": run_id})
-    return len(marked)
+    count = 0
+    for start in range(0, len(part_ids), ENQUEUE_BATCH):
+        marked = month_end.mark_queued(part_ids[start:start + ENQUEUE_BATCH])
+        db.session.commit()
+        for part_id, job_id in marked:
+            queue.enqueue("auditapp.month_end_jobs.part_job", part_id, job_id=job_id,
+                          job_timeout=PART_TIMEOUT, result_ttl=600,
+                          failure_ttl=jobs.RESULT_TTL, retry=_retry(),
+                          meta={"run_id": run_id})
+        count += len(marked)
+    return count
 
 
 def _open_parts(run_id: int) -> list[int]:
