@@ -137,8 +137,6 @@ def plan(run: MonthEndRun) -> int:
 
     from .analytics import counts_in
     from .i18n import language_code
-    from .reports.context import brand_summary_context
-    from .reports.pdf import brand_summary_pieces
 
     existing = set(db.session.execute(
         select(MonthEndPart.kind, MonthEndPart.key).where(MonthEndPart.run_id == run.id)
@@ -156,14 +154,36 @@ def plan(run: MonthEndRun) -> int:
         _add_part(run, KIND_REGION, str(region_id), existing, region_id=region_id)
     if not any(kind == KIND_BRAND_PIECE for kind, _key in existing):
         with force_locale(run.locale):
-            ctx = brand_summary_context(Period.month(run.month))
-        pieces = brand_summary_pieces(ctx, rows=piece_rows())
-        for index in range(len(pieces or [])):
-            _add_part(run, KIND_BRAND_PIECE, f"{index:04d}", existing)
+            _plan_brand(run, existing)
     _add_part(run, KIND_BRAND, "summary", existing)
     run.planned_at = run.planned_at or utcnow()
     db.session.flush()
     return len(existing)
+
+
+def piece_source_key(run: MonthEndRun, key: str) -> str:
+    """Where the plan keeps the HTML of the brand summary's ranking piece ``key``."""
+    return f"month-end/{run.month}/brand-{run.id}/piece-{key}.html"
+
+
+def _plan_brand(run: MonthEndRun, existing: set[tuple[str, str]]) -> None:
+    """The brand summary's pieces. Its context (SQL aggregates and the ranking of every
+    store) is computed here, once: each ranking piece's HTML — its stores' rows, nothing
+    else — is rendered now and kept through ``storage`` (``piece_source_key``), so its job
+    only lays it out, and every piece shows the same figures. The front piece renders its
+    own sections in its job (their insights are computed there, beside the ranking)."""
+    from .reports.context import brand_summary_context
+    from .reports.pdf import brand_summary_pieces, piece_html
+
+    ctx = brand_summary_context(Period.month(run.month))
+    rest = {k: v for k, v in ctx.items() if k != "store_chunks"}
+    for index, overrides in enumerate(brand_summary_pieces(ctx, rows=piece_rows()) or []):
+        key = f"{index:04d}"
+        if overrides["part"] == "ranking":
+            html = piece_html("brand_summary.html", overrides, report_date=report_date(run),
+                              **rest)
+            storage.save(piece_source_key(run, key), html.encode())
+        _add_part(run, KIND_BRAND_PIECE, key, existing)
 
 
 # --- taking and building a part ----------------------------------------------------------
@@ -282,8 +302,10 @@ def _brand_context(run: MonthEndRun) -> tuple[dict, list[dict]]:
     return ctx, brand_summary_pieces(ctx, rows=piece_rows()) or []
 
 
-def _brand_piece_pdf(part: MonthEndPart, run: MonthEndRun) -> tuple[bytes, str]:
-    from .reports.pdf import render_piece
+def _brand_piece_html(part: MonthEndPart, run: MonthEndRun) -> str:
+    """A piece's HTML from the summary's context computed now: the front piece's, or a
+    ranking piece's whose planned HTML is gone."""
+    from .reports.pdf import piece_html
 
     ctx, pieces = _brand_context(run)
     planned = db.session.scalar(select(func.count(MonthEndPart.id)).where(
@@ -293,9 +315,20 @@ def _brand_piece_pdf(part: MonthEndPart, run: MonthEndRun) -> tuple[bytes, str]:
         raise RuntimeError(f"The brand summary now has {len(pieces)} pieces, "
                            f"{planned} were planned.")
     rest = {k: v for k, v in ctx.items() if k != "store_chunks"}
-    data = render_piece("brand_summary.html", index, pieces[index],
-                        report_date=report_date(run), **rest)
-    return data, f"brand-summary-{run.month}-piece-{part.key}.pdf"
+    return piece_html("brand_summary.html", pieces[index], report_date=report_date(run),
+                      **rest)
+
+
+def _brand_piece_pdf(part: MonthEndPart, run: MonthEndRun) -> tuple[bytes, str]:
+    """A ranking piece lays out the HTML its plan rendered (``_plan_brand``); the front
+    piece renders its sections here."""
+    from .reports.pdf import piece_pdf
+
+    source = piece_source_key(run, part.key)
+    html = (storage.load(source).decode() if storage.exists(source)
+            else _brand_piece_html(part, run))
+    return (piece_pdf(html, int(part.key)),
+            f"brand-summary-{run.month}-piece-{part.key}.pdf")
 
 
 def _brand_pdf(part: MonthEndPart, run: MonthEndRun) -> tuple[bytes, str]:
@@ -310,6 +343,8 @@ def _brand_pdf(part: MonthEndPart, run: MonthEndRun) -> tuple[bytes, str]:
         raise RuntimeError(f"Brand summary pieces not built yet: {', '.join(missing)}")
     data = merge_and_stamp((storage.load(p.storage_key) for p in pieces),
                            title=_("Brand summary"))
+    for piece in pieces:  # the planned HTML is not needed any more
+        storage.delete(piece_source_key(run, piece.key))
     return data, f"brand-summary-{run.month}.pdf"
 
 

@@ -98,15 +98,23 @@ def _retry():
     return Retry(max=month_end.RETRIES)
 
 
+#: Parts marked queued and enqueued together: the first ones (the brand summary's pieces)
+#: start while the thousands of store parts behind them are still being enqueued.
+ENQUEUE_BATCH = 50
+
+
 def _enqueue_parts(queue, run_id: int, part_ids: list[int]) -> int:
-    marked = month_end.mark_queued(part_ids)
-    db.session.commit()
-    for part_id, job_id in marked:
-        queue.enqueue("auditapp.month_end_jobs.part_job", part_id, job_id=job_id,
-                      job_timeout=PART_TIMEOUT, result_ttl=600,
-                      failure_ttl=jobs.RESULT_TTL, retry=_retry(),
-                      meta={"run_id": run_id})
-    return len(marked)
+    count = 0
+    for start in range(0, len(part_ids), ENQUEUE_BATCH):
+        marked = month_end.mark_queued(part_ids[start:start + ENQUEUE_BATCH])
+        db.session.commit()
+        for part_id, job_id in marked:
+            queue.enqueue("auditapp.month_end_jobs.part_job", part_id, job_id=job_id,
+                          job_timeout=PART_TIMEOUT, result_ttl=600,
+                          failure_ttl=jobs.RESULT_TTL, retry=_retry(),
+                          meta={"run_id": run_id})
+        count += len(marked)
+    return count
 
 
 def _open_parts(run_id: int) -> list[int]:
@@ -325,7 +333,13 @@ class ReportWorker(Worker):
 def preload() -> None:
     """Create the app for this worker process and warm WeasyPrint up (fonts, stylesheet
     and, unless ``REPORT_WORKER_WARM_UP`` is off, one real store report per language:
-    ``warm_up``), then drop the database connections so forked jobs open their own."""
+    ``warm_up``), then drop the database connections so forked jobs open their own.
+    What is loaded is then frozen out of the garbage collector's reach (``gc.freeze``):
+    the ~400,000 objects of the warm app are never garbage, and a forked job would
+    otherwise walk them all in each full collection (touching, and so copying, their
+    memory pages shared with the worker)."""
+    import gc
+
     app = jobs.preload_app()
     with app.app_context(), app.test_request_context("/"):
         from .reports.pdf import font_config, print_stylesheet
@@ -336,14 +350,16 @@ def preload() -> None:
             warm_up()
         db.session.remove()
         db.engine.dispose()
+    gc.collect()
+    gc.freeze()
 
 
 def warm_up() -> None:
     """Build one store's monthly report in each language, thrown away, so that every job
     forked from this process starts with what the first build fills in: the compiled
-    templates and SQL statements, the message catalogues, and Pango's, fontconfig's and
-    HarfBuzz's font caches for Latin and CJK text in the print stylesheet's fonts. A
-    database without stores (or any error) only skips it."""
+    templates (the summaries' too) and SQL statements, the message catalogues, and
+    Pango's, fontconfig's and HarfBuzz's font caches for Latin and CJK text in the print
+    stylesheet's fonts. A database without stores (or any error) only skips it."""
     from datetime import date
 
     from flask import current_app
@@ -367,6 +383,10 @@ def warm_up() -> None:
                 with force_locale(locale):
                     data, _name = store_month_document(store, Period.month(month))
         month_end.page_count(data)  # imports what a part's bookkeeping needs, too
+        env = current_app.jinja_env  # the brand and region summaries' templates, compiled
+        for name in env.list_templates(
+                filter_func=lambda n: n.startswith(("reports/", "_")) and n.endswith(".html")):
+            env.get_template(name)
     except Exception:  # noqa: BLE001 - a warm-up, never a reason not to start
         log.exception("Warming the report renderer up failed; jobs start cold")
     finally:

@@ -3,6 +3,7 @@ workers, against a bare WeasyPrint 2,000-row table rendered in the same run. By 
 
     .venv/bin/python benchmarks/month_end.py                  # 200 store PDFs, 1 and 2 workers
     .venv/bin/python benchmarks/month_end.py --stores 2000    # every store (slow)
+    .venv/bin/python benchmarks/month_end.py --skip-stores    # the brand summary and the bare table
 
 Data: the benchmark chain of ``benchmarks/_common.py`` (``flask generate --stores 2000
 --months 12``, SQLite at ``$AUDITAPP_BENCH_DIR/bench.sqlite``; ``--db`` for another,
@@ -16,8 +17,11 @@ forks a process per job, RQ's default), waits until they listen, and then times,
 enqueue to the last part done (read from the parts' rows):
 
 - ``--stores`` store monthly PDFs (a month-end run whose other parts are set aside);
-- the brand summary: its pieces (front sections; ranking in pieces of
-  ``REPORT_PART_ROWS`` stores, as in one process) and the merge that stamps "Page X of Y".
+- the brand summary, from the enqueue of the run's parent job (which computes the
+  summary's context, renders the ranking pieces' HTML and enqueues the pieces) to the
+  merge: its pieces (front sections; ranking in pieces of ``REPORT_PART_ROWS`` stores, as
+  in one process) and the merge that stamps "Page X of Y"; each part's start, wall and
+  CPU time are printed.
 
 In fresh processes, side by side: the brand summary rendered in one process
 (``reports.pdf.brand_summary_pdf``, the download's path) and a bare WeasyPrint table of
@@ -145,17 +149,22 @@ def timed_parts(app, queue, run_id: int, part_ids: list[int], until_kind: str | 
 
     started = time.perf_counter()
     with app.test_request_context("/"):
-        month_end_jobs._enqueue_parts(queue, run_id, part_ids)
+        if part_ids:
+            month_end_jobs._enqueue_parts(queue, run_id, part_ids)
+        else:  # the fan-out job: it plans the brand summary's pieces and enqueues them
+            queue.enqueue("auditapp.month_end_jobs.plan_job", run_id, job_timeout=1800)
     watch = select(MonthEndPart).where(MonthEndPart.run_id == run_id)
     if until_kind is None:
         watch = watch.where(MonthEndPart.id.in_(part_ids))
+    else:
+        watch = watch.where(MonthEndPart.kind.in_(("brand_piece", until_kind)))
     while True:
         db.session.expire_all()
         parts = db.session.scalars(watch).all()
         bad = [p for p in parts if p.status == "failed" and p.attempts >= 3]
         if bad:
             raise RuntimeError(f"part failed: {bad[0].error}")
-        if all(p.status == "done" for p in parts):
+        if parts and all(p.status == "done" for p in parts):
             return time.perf_counter() - started, parts
         if time.perf_counter() - started > timeout:
             raise RuntimeError("timed out")
@@ -185,14 +194,40 @@ def fresh_run(app, month: str, keep: str, stores: int) -> tuple[int, list[int]]:
         if keep == "store":  # the reports in the run's language (one per store)
             ids = [pid for pid, kind, locale in parts if kind == "store" and locale is None
                    ][:stores]
-        else:
-            ids = [pid for pid, kind, _locale in parts if kind == "brand_piece"]
-        keep_ids = set(ids) | ({pid for pid, kind, _locale in parts if kind == "brand"}
-                               if keep == "brand" else set())
-        db.session.execute(update(MonthEndPart).where(
-            MonthEndPart.run_id == run.id, MonthEndPart.id.not_in(keep_ids)).values(status="done"))
+            db.session.execute(update(MonthEndPart).where(
+                MonthEndPart.run_id == run.id, MonthEndPart.id.not_in(ids)).values(
+                status="done"))
+        else:  # the fan-out job plans the brand summary's pieces again, in the timed window
+            ids = []
+            db.session.execute(update(MonthEndPart).where(
+                MonthEndPart.run_id == run.id,
+                MonthEndPart.kind.not_in(("brand_piece", "brand"))).values(status="done"))
+            db.session.execute(delete(MonthEndPart).where(
+                MonthEndPart.run_id == run.id,
+                MonthEndPart.kind.in_(("brand_piece", "brand"))))
         db.session.commit()
         return run.id, ids
+
+
+def brand_figures(parts: list, seconds: float, enqueued) -> dict:
+    """The brand summary's parts on the queue, printed one a line: when each started
+    (seconds after the fan-out job was enqueued), its job's wall and CPU time and peak
+    RSS; the fan-out is the time until the first piece started."""
+    pieces = sorted((p for p in parts if p.kind == "brand_piece"), key=lambda p: p.key)
+    merged = next(p for p in parts if p.kind == "brand")
+    fan_out = min((p.started_at - enqueued).total_seconds() for p in pieces)
+    for p in [*pieces, merged]:
+        name = "merge" if p is merged else f"piece {p.key}"
+        print(f"   {name:10} start {(p.started_at - enqueued).total_seconds():5.1f} s  "
+              f"wall {p.build_ms / 1000:5.1f} s  CPU {p.cpu_ms / 1000:5.1f} s  "
+              f"{p.pages:3} pages  {p.peak_rss_mb} MB", flush=True)
+    cpu = sum(p.cpu_ms or 0 for p in [*pieces, merged]) / 1000
+    print(f"   fan-out (plan job) {fan_out:.1f} s; pieces + merge CPU {cpu:.1f} s; the workers "
+          f"got {cpu / seconds:.2f} cores", flush=True)
+    return {"seconds": seconds, "pages": merged.pages, "cpu_s": cpu, "fan_out_s": fan_out,
+            "pieces": len(pieces), "peak_mb": max(p.peak_rss_mb or 0 for p in parts),
+            "build_ms": [p.build_ms for p in pieces] + [merged.build_ms],
+            "cpu_ms": [p.cpu_ms for p in pieces] + [merged.cpu_ms]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -206,6 +241,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="leave out the one-process brand summary and bare table")
     parser.add_argument("--skip-brand", action="store_true",
                         help="store PDFs only")
+    parser.add_argument("--skip-stores", action="store_true",
+                        help="the brand summary only (with the bare table unless "
+                             "--skip-single)")
     parser.add_argument("--warm-up", action=argparse.BooleanOptionalAction, default=True,
                         help="workers build a report per language before taking jobs "
                              "(REPORT_WORKER_WARM_UP; default on)")
@@ -222,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from auditapp.config import normalise_database_url
     from auditapp.extensions import db
-    from auditapp.models import MonthEndPart
+    from auditapp.models import MonthEndPart, utcnow
 
     url = normalise_database_url(args.db or _common.DEFAULT_SQLITE)
     month = args.month or f"{_common.LAST_MONTH:%Y-%m}"
@@ -262,20 +300,15 @@ def main(argv: list[str] | None = None) -> int:
                           f"{cpu / len(ids):.2f} s, build {build:.2f} s (median); the "
                           f"workers got {cpu / seconds:.2f} cores", flush=True)
                     continue
-                run_id, ids = fresh_run(app, month, "brand", args.stores)
-                seconds, parts = timed_parts(app, queue, run_id, ids, "brand", 1800)
-                merged = next(p for p in parts if p.kind == "brand")
-                peak = max(p.peak_rss_mb or 0 for p in parts if p.id in set(ids) | {merged.id})
-                cpu = sum(p.cpu_ms or 0 for p in parts if p.id in set(ids) | {merged.id}) / 1000
-                print(f"   CPU {cpu:.1f} s in all; the workers got {cpu / seconds:.2f} cores",
-                      flush=True)
-                results[f"brand_{n}"] = {"seconds": seconds, "pages": merged.pages, "cpu_s": cpu,
-                                         "pieces": len(ids), "peak_mb": peak,
-                                         "build_ms": [p.build_ms for p in parts
-                                                      if p.id in ids] + [merged.build_ms]}
-                print(f"{n} worker(s): brand summary in {len(ids)} pieces + merge: "
-                      f"{seconds:.1f} s, {merged.pages} pages, peak {peak} MB per job",
-                      flush=True)
+                run_id, _none = fresh_run(app, month, "brand", args.stores)
+                enqueued = utcnow()
+                seconds, parts = timed_parts(app, queue, run_id, [], "brand", 1800)
+                results[f"brand_{n}"] = brand_figures(parts, seconds, enqueued)
+                print(f"{n} worker(s): brand summary (fan-out, {len(parts) - 1} pieces, "
+                      f"merge): {seconds:.1f} s, {results[f'brand_{n}']['pages']} pages, "
+                      f"load {os.getloadavg()[0]:.1f}", flush=True)
+                if args.skip_stores:
+                    continue
                 run_id, ids = fresh_run(app, month, "store", args.stores)
                 seconds, parts = timed_parts(app, queue, run_id, ids, None, 7200)
                 peak = max(p.peak_rss_mb or 0 for p in parts)

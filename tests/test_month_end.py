@@ -152,6 +152,40 @@ def test_month_end_in_process_builds_every_part_once(app, runner, month_data):
     assert all(p.attempts == 1 for p in _parts())
 
 
+def test_brand_context_is_computed_once_for_the_ranking_pieces(app, month_data, monkeypatch):
+    """The plan computes the brand summary's context once and keeps each ranking piece's
+    HTML through storage: the ranking pieces' jobs only lay it out (the front piece
+    renders its own sections); a piece whose HTML is gone renders it again from a fresh
+    context, and the merged summary is the same. The planned HTML goes with the merge."""
+    from auditapp.reports import context as ctx_module
+
+    real = ctx_module.brand_summary_context
+    calls: list[object] = []
+
+    def counted(period, region=None, progress=None):
+        calls.append(region)
+        return real(period, region, progress=progress)
+
+    monkeypatch.setattr(ctx_module, "brand_summary_context", counted)
+    with app.test_request_context("/"):
+        run = month_end.get_or_create_run(MONTH)
+        db.session.flush()
+        month_end.plan(run)
+        db.session.commit()
+    assert calls == [None]  # the plan's
+    pieces = _parts(KIND_BRAND_PIECE)
+    sources = [month_end.piece_source_key(run, p.key) for p in pieces]
+    assert [storage.exists(key) for key in sources] == [False, True, True]  # front, ranking
+    assert "E001" in storage.load(sources[1]).decode() + storage.load(sources[2]).decode()
+    storage.delete(sources[2])  # lost: this piece computes the context again
+    with app.test_request_context("/"):
+        month_end_jobs.run_in_process(run.id)
+    assert calls.count(None) == 3  # the plan, the front piece, the piece without its HTML
+    assert month_end.progress(run).done == 10
+    assert not any(storage.exists(key) for key in sources)
+    _assert_brand_equal(app, run)
+
+
 def test_failed_part_is_retried_in_process(app, month_data, monkeypatch):
     """A part that fails once is tried again (and done); one that always fails is left
     failed with its error after 1 + RETRIES attempts, and can be re-run alone."""

@@ -302,3 +302,22 @@ def test_long_brand_summary_is_rendered_in_parts_and_numbered(client, auth, chai
     assert joined.count("Store ranking") == 1
     assert joined.count("rounded to one decimal for display") == 1
     assert "Noto-Sans-CJK-SC" in " ".join(font_names(data))
+
+
+def test_renders_collect_garbage_less_often_and_restore_the_setting():
+    """While a PDF renders the collector's thresholds are raised (nested uses share one
+    setting); afterwards they are as they were, also after an error."""
+    import gc
+
+    from auditapp.reports import pdf
+
+    before = gc.get_threshold()
+    with pdf.fewer_collections():
+        assert gc.get_threshold() == pdf.RENDER_GC_THRESHOLDS
+        with pdf.fewer_collections():
+            assert gc.get_threshold() == pdf.RENDER_GC_THRESHOLDS
+        assert gc.get_threshold() == pdf.RENDER_GC_THRESHOLDS
+    assert gc.get_threshold() == before
+    with pytest.raises(RuntimeError), pdf.fewer_collections():
+        raise RuntimeError
+    assert gc.get_threshold() == before
