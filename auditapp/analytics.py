@@ -777,7 +777,7 @@ def store_scores(
 
     # Rows are fetched as plain tuples on the session's connection and each becomes one
     # StoreScore, built once after sorting (2,000 stores: see benchmarks/bdi_ranking.py).
-    rows = None
+    rows, variance = None, None
     if stored:
         result = connection.execute(narrowed(
             _shared_snapshot_ranking(period, not include_inactive)))
@@ -785,7 +785,9 @@ def store_scores(
             raise RuntimeError("the snapshot's columns no longer match StoreScore")
         rows = result.all()
     elif region_id is None and store_ids is None and store_codes is None:
-        rows = _ranking_rows(period, config, not include_inactive, closures)
+        ranking = _ranking_rows(period, config, not include_inactive, closures)
+        if ranking is not None:
+            rows, variance = ranking
     if rows is None:
         result = connection.execute(filtered(period))
         if tuple(result.keys()) != _ROW_FIELDS:  # pragma: no cover - guards the positional build
@@ -802,7 +804,7 @@ def store_scores(
                 select(prev.c.store_id, prev.c.bdi, prev.c.bdi_e2)
             ).all()
         }
-    return _ranked(rows, config, previous, stored)
+    return _ranked(rows, config, previous, stored, variance)
 
 
 #: The columns of ``store_scores_query`` with moments (``_shared_ranking_query``).
@@ -827,17 +829,17 @@ def _shared_ranking_query(period: Period, key: _ConfigKey, active_only: bool) ->
 def _ranking_rows(
     period: Period, config: scoring.ScoringConfig, active_only: bool,
     closures: tuple[Closure, ...],
-) -> list[tuple] | None:
-    """Every store's row of ``store_scores_query`` for an open month, read in one
-    statement that also gives σ's open part (SCORING.md §10).
+) -> tuple[list, float] | None:
+    """Every store's row of ``_shared_ranking_query`` for an open month (best BDI first),
+    read in one statement that also gives σ's open part (SCORING.md §10), and σ².
 
     σ² needs, per active store, n, ΣV and ΣV² over the 12 months ending with the month:
     the month's own are the sums behind its MS, so they come with the store's row; the
     window's closed months come from ``_closed_moments`` and any other open month from
-    one more ``GROUP BY``. σ²/n and e² are then the statement's arithmetic done in
-    Python (same operations, same order). None when the period is not an open month of
-    its own window (a range, a closed month): the caller binds σ² instead.
-    ``closures``: ``_window_closures(period)``."""
+    one more ``GROUP BY``. ``_ranked`` then computes σ²/n and e² as the statement
+    without moments does. None when the period is not an open month of its own window (a
+    range, a closed month): the caller binds σ² instead. ``closures``:
+    ``_window_closures(period)``."""
     if not period.is_month:
         return None
     frozen, ranges = _window_moments(period, closures)
@@ -850,42 +852,42 @@ def _ranking_rows(
         raise RuntimeError("the ranking's columns no longer match StoreScore")  # pragma: no cover
     rows = result.all()
 
-    get_frozen, get_other, no_moments, moments = frozen.get, others.get, _NO_MOMENTS, []
-    for row in rows:  # σ² over the active stores (every one has a row)
+    # σ² over the active stores (every one has a row): scoring.variance_from_moments's
+    # sums, each store's n, ΣV and ΣV² added up as that function gets them
+    get_frozen, get_other, no_moments = frozen.get, others.get, _NO_MOMENTS
+    visits = stores = 0
+    squares = 0.0
+    for row in rows:
         if row[_ACTIVE]:
             n, s, ss = get_frozen(row[0], no_moments)
             if others and (other := get_other(row[0])) is not None:
                 n, s, ss = n + other[0], s + other[1], ss + other[2]
-            visits = row[_MS_VISITS]
-            if visits > 1:
-                n, s, ss = n + visits, s + row[_MS_SUM], ss + row[_MS_SUM_SQ]
-            elif visits:  # ΣV of one visit is the MS itself
+            own = row[_MS_VISITS]
+            if own > 1:
+                n, s, ss = n + own, s + row[_MS_SUM], ss + row[_MS_SUM_SQ]
+            elif own:  # ΣV of one visit is the MS itself
                 score = row[_MS]
                 n, s, ss = n + 1, s + score, ss + score * score
-            moments.append((n, s, ss))
-    variance = scoring.variance_from_moments(moments)
-
-    out = []
-    for row in rows:  # store_scores_query's ms_e2 and bdi_e2
-        if row[_MS] is None:
-            ms_e2, bdi_e2 = None, (None if row[_QA] is None else 0.0)
-        else:
-            ms_e2, share = variance / row[_MS_VISITS], row[_MS_SHARE]
-            bdi_e2 = None if share is None else ms_e2 * share * share
-        out.append((*row[:_MS_SUM], ms_e2, bdi_e2))
-    return out
+            if n >= 2:
+                visits, stores = visits + n, stores + 1
+                squares += ss - s * s / n
+    return rows, scoring.pooled_variance(visits, stores, squares)
 
 
 def _ranked(
     rows: list, config: scoring.ScoringConfig,
     previous: dict[int, tuple[float | None, float | None]], stored: bool,
+    variance: float | None = None,
 ) -> list[StoreScore]:
     """StoreScores of ``rows`` (``store_scores_query``'s columns), best exact BDI first,
     ties by code, stores without a BDI last by code, each with its band, rank and the
     bands its interval touches: the comparisons of ``scoring.band`` and
     ``bands_touched`` (SCORING.md §7a), see ``_exact_order`` and ``_band_table``.
     ``stored``: a closed month's rows, already in that order, each with the band stored
-    at closing as an extra last column."""
+    at closing as an extra last column. ``variance``: σ² for rows of
+    ``_shared_ranking_query`` (moments instead of errors): σ²/n and e² are then
+    computed here, as ``store_scores_query`` computes them in SQL (same operations, same
+    order)."""
     bounds, guards, codes, spans = _band_table(config.bands)
     bisect, decimals, sqrt, z90 = bisect_right, scoring.THRESHOLD_DECIMALS, math.sqrt, \
         scoring.Z90
@@ -916,15 +918,39 @@ def _ranked(
                 append(StoreScore(*row, position, *get_previous(row[0], no_previous),
                                   touched(row[-1], bdi, row[_E2])))
         return out
+
+    # a value at least lowest[k] and below highest[k] is in band k as an exact decimal
+    # (see _band_table): an interval within those touches that band alone
+    lowest, highest = [-math.inf, *bounds], [*guards, math.inf]
+    alone = [spans[k][k] for k in range(len(codes))]
     for position, row in enumerate(_exact_order(rows), start=1):
         bdi = row[_BDI]
+        if variance is None:
+            e2 = row[_E2]
+        else:  # store_scores_query's ms_e2 and bdi_e2
+            if row[_MS] is None:
+                ms_e2, e2 = None, (None if row[_QA] is None else 0.0)
+            else:
+                ms_e2, share = variance / row[_MS_VISITS], row[_MS_SHARE]
+                e2 = None if share is None else ms_e2 * share * share
+            row = (*row[:_MS_SUM], ms_e2, e2)
         k = bisect(bounds, bdi)
         if k != bisect(guards, bdi):
             k = bisect(bounds, round(bdi, decimals))
         band = codes[k]
-        append(StoreScore(*row, band, position, *get_previous(row[0], no_previous),
-                          touched(band, bdi, row[_E2])))
-    for row in sorted((row for row in rows if row[_BDI] is None), key=itemgetter(_CODE)):
+        if e2:
+            half = z90 * sqrt(e2)
+            if lowest[k] <= bdi - half and bdi + half < highest[k]:
+                bands = alone[k]
+            else:
+                bands = touched(band, bdi, e2)
+        else:
+            bands = alone[k]
+        append(StoreScore(*row, band, position, *get_previous(row[0], no_previous), bands))
+    unscored = [row for row in rows if row[_BDI] is None]
+    if variance is not None:  # a store without a BDI has neither MS nor QA: no errors
+        unscored = [(*row[:_MS_SUM], None, None) for row in unscored]
+    for row in sorted(unscored, key=itemgetter(_CODE)):
         append(StoreScore(*row, None, None, *get_previous(row[0], no_previous), ()))
     return out
 
