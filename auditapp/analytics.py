@@ -26,6 +26,7 @@ import numpy as np
 from flask_babel import gettext as _
 from sqlalchemy import (
     Float,
+    Integer,
     Numeric,
     and_,
     bindparam,
@@ -35,6 +36,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    type_coerce,
     union_all,
 )
 from sqlalchemy.sql import ColumnElement, Select
@@ -473,7 +475,9 @@ def store_scores_query(
             Store.id.label("store_id"),
             Store.code.label("code"),
             Store.name.label("name"),
-            Store.active.label("active"),
+            # for the ranking, read without a per-row result processor (SQLite stores a
+            # bool as 0/1): _ranked makes it a bool
+            (type_coerce(Store.active, Integer) if moments else Store.active).label("active"),
             Region.id.label("region_id"),
             Region.name.label("region_name"),
             Region.brand_id.label("brand_id"),
@@ -839,21 +843,21 @@ _MS_SUM, _MS_SUM_SQ, _MS_SHARE = _E2 - 1, _E2, _E2 + 1
 @lru_cache(maxsize=256)
 def _shared_ranking_query(period: Period, key: _ConfigKey, active_only: bool) -> Select:
     """An open month's ranking statement: ``store_scores_query`` with the moments of the
-    month's visits (``_ranking_rows`` sums σ² from them), best BDI first, stores without
-    one last, then by code (``_ranked`` only settles ties of exact BDIs)."""
+    month's visits (``_ranking_rows`` sums σ² from them), by store code (``_ranked``
+    orders by BDI: a stable sort then keeps ties by code; SQLite reads the stores in
+    that order from the code's index, without sorting)."""
     query = store_scores_query(period, _config_from_key(key), moments=True)
     if active_only:
         query = query.where(counts_in(period))
-    columns = query.selected_columns
-    return query.order_by(columns.bdi.desc().nulls_last(), columns.code)
+    return query.order_by(query.selected_columns.code)
 
 
 def _ranking_rows(
     period: Period, config: scoring.ScoringConfig, active_only: bool,
     closures: tuple[Closure, ...],
 ) -> tuple[list, float] | None:
-    """Every store's row of ``_shared_ranking_query`` for an open month (best BDI first),
-    read in one statement that also gives σ's open part (SCORING.md §10), and σ².
+    """Every store's row of ``_shared_ranking_query`` for an open month, as columns, read
+    in one statement that also gives σ's open part (SCORING.md §10), and σ².
 
     σ² needs, per active store, n, ΣV and ΣV² over the 12 months ending with the month:
     the month's own are the sums behind its MS, so they come with the store's row; the
@@ -895,7 +899,8 @@ def _open_variance(
     """σ² over the active stores of an open month's ranking (every one has a row):
     ``scoring.variance_from_moments``'s sums, each store's n, ΣV and ΣV² added up as
     that function gets them (closed months, then other open months, then the month's
-    own), column by column; the squared deviations summed one by one in row order."""
+    own), column by column; the squared deviations summed one by one, the stores in the
+    order of the BDI as computed, best first, then code (stores without one last)."""
     ids = columns[0]
     n, s, ss = _moment_arrays(ids, frozen)
     if others:
@@ -911,7 +916,10 @@ def _open_variance(
                       np.where(visits == 1, ms * ms, 0.0))
     n, s, ss = n + visits, s + own_s, ss + own_ss
     pooled = np.array(columns[_ACTIVE], dtype=bool) & (n >= 2)
-    n, s, ss = n[pooled], s[pooled], ss[pooled]
+    # in the order of the ranking by BDI as computed, then code
+    by_bdi = np.argsort(-np.array(columns[_BDI], dtype=float), kind="stable")
+    by_bdi = by_bdi[pooled[by_bdi]]
+    n, s, ss = n[by_bdi], s[by_bdi], ss[by_bdi]
     squares = reduce(add, (ss - s * s / n).tolist(), 0.0)
     return scoring.pooled_variance(int(n.sum()), len(n), squares)
 
@@ -997,7 +1005,9 @@ def _ranked(
             *map(previous.get, columns[0], repeat((None, None))), strict=True)
     else:
         previous_bdis = previous_e2s = repeat(None)
-    scores = list(map(StoreScore, *columns[:_E2 - 1], ms_e2s, e2s, bands, ranks,
+    fields = columns[:_E2 - 1]
+    fields[_ACTIVE] = map(bool, fields[_ACTIVE])
+    scores = list(map(StoreScore, *fields, ms_e2s, e2s, bands, ranks,
                       previous_bdis, previous_e2s, touched))
     return list(map(scores.__getitem__, order + unscored))
 
@@ -1032,18 +1042,15 @@ def _exact_order(bdi: np.ndarray, codes: tuple[str, ...]) -> tuple[list[int], li
     decimals (SCORING.md §7a: an exact tie goes by store code), rounding only the values
     that could tie; and those of the rows without a BDI, by code.
 
-    Taken in the order given when it is by the BDI as computed, best first (the ranking
-    statement's ``ORDER BY``), else sorted so; then each run of neighbours less than
+    Sorted by the BDI as computed, best first (stable: rows given by code keep ties by
+    code), then each run of neighbours less than
     2 × ``_NEAR`` apart is sorted again, by code when it holds one value, else by the
     rounded BDI and code: rounding never swaps two values (``round`` is monotonic), and
     two values that round alike are within ``_NEAR`` of each other, hence in one run."""
     has_bdi = ~np.isnan(bdi)
     scored = np.flatnonzero(has_bdi)
+    scored = scored[np.argsort(-bdi[scored], kind="stable")]
     keys = bdi[scored]
-    if (keys[1:] > keys[:-1]).any():  # not best first
-        scored = np.array(sorted(scored.tolist(), key=lambda i: (-bdi[i], codes[i])),
-                          dtype=np.int64)
-        keys = bdi[scored]
     order, values = scored.tolist(), keys.tolist()
     # i such that order[i] is close to order[i - 1]: a run is [start, end) with every i
     # in (start, end) among them
