@@ -20,7 +20,7 @@ from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, timedelta
 from functools import lru_cache, reduce
 from itertools import repeat
-from operator import add, getitem
+from operator import add, getitem, is_not
 
 import numpy as np
 from flask_babel import gettext as _
@@ -423,8 +423,9 @@ def store_scores_query(
 
     With ``moments`` the last two columns are instead the store's ΣV and ΣV² of the
     period's mystery-shop visits (NULL for a single visit: ΣV is then the MS, ΣV² its
-    square, as exact) and c_MS/Σc (``ms_sum``, ``ms_sum_sq``, ``ms_share``):
-    σ² is then summed from the rows themselves (``_ranking_rows``), no σ² is bound."""
+    square, as exact) (``ms_sum``, ``ms_sum_sq``), and with a recovery score in the BDI
+    (SCORING.md §13) c_MS/Σc (``ms_share``; else ``_ms_shares`` gives it): σ² is then
+    summed from the rows themselves (``_ranking_rows``), no σ² is bound."""
     ms = _visit_means(MYSTERY, period, moments)
     qa = _visit_means(QA, period)
     hl = _complaint_sums(period, config)
@@ -463,7 +464,9 @@ def store_scores_query(
     if moments:
         several = ms.c.n > 1  # one visit: ΣV is its MS, ΣV² its square (read as NULL)
         errors = [case((several, ms.c.s)).label("ms_sum"),
-                  case((several, ms.c.ss)).label("ms_sum_sq"), ms_share.label("ms_share")]
+                  case((several, ms.c.ss)).label("ms_sum_sq")]
+        if rs is not None:  # Σc also depends on the store's RS
+            errors.append(ms_share.label("ms_share"))
     else:
         variance = _variance_param(period)  # σ², bound by _with_variance when run
         ms_e2 = case((has_ms, variance / ms.c.n), else_=None)
@@ -874,7 +877,8 @@ def _ranking_rows(
     others = _live_moments([r for r in ranges if r != period])
     result = db.session.connection().execute(
         _shared_ranking_query(period, _config_key(config), active_only))
-    if tuple(result.keys()) != (*_ROW_FIELDS[:_MS_SUM], "ms_sum", "ms_sum_sq", "ms_share"):
+    with_share = ("ms_share",) if config.rs_weight > 0 else ()
+    if tuple(result.keys()) != (*_ROW_FIELDS[:_MS_SUM], "ms_sum", "ms_sum_sq", *with_share):
         raise RuntimeError("the ranking's columns no longer match StoreScore")  # pragma: no cover
     columns = _columns(result.all())
     return columns, _open_variance(columns, frozen, others)
@@ -977,7 +981,8 @@ def _ranked(
         has_ms = ~np.isnan(ms)
         ms_e2 = np.divide(variance, np.array(columns[_MS_VISITS], dtype=float),
                           out=np.full(count, np.nan), where=has_ms)
-        share = np.array(columns[_MS_SHARE], dtype=float)
+        share = np.array(columns[_MS_SHARE], dtype=float) if len(columns) > _MS_SHARE \
+            else _ms_shares(config, columns[_QA])
         e2 = ms_e2 * share * share
         ms_e2s, e2s = ms_e2.tolist(), e2.tolist()
         for i in np.flatnonzero(~has_ms).tolist():
@@ -1010,6 +1015,20 @@ def _ranked(
     scores = list(map(StoreScore, *fields, ms_e2s, e2s, bands, ranks,
                       previous_bdis, previous_e2s, touched))
     return list(map(scores.__getitem__, order + unscored))
+
+
+def _ms_shares(config: scoring.ScoringConfig, qas: tuple) -> np.ndarray:
+    """c_MS/Σc of ``store_scores_query`` for stores with an MS (then HL counts too) and
+    without a recovery score, by whether each has a QA: the statement's operations in
+    its order (NaN where Σc is 0, as its ``nullif``)."""
+    c = config.component_weights
+
+    def share(qa_weight: float) -> float:
+        total = float(c["MS"]) + qa_weight + float(c["HL"])  # as the SQL's float literals
+        return float(c["MS"]) / total if total != 0.0 else math.nan
+
+    with_qa = np.fromiter(map(is_not, qas, repeat(None)), dtype=bool, count=len(qas))
+    return np.where(with_qa, share(float(c["QA"])), share(0.0))
 
 
 def _band_index(bounds: list[float], guards: list[float], value: float) -> int:
