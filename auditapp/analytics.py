@@ -18,12 +18,15 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, timedelta
-from functools import lru_cache
-from operator import itemgetter
+from functools import lru_cache, reduce
+from itertools import repeat
+from operator import add, getitem, is_not
 
+import numpy as np
 from flask_babel import gettext as _
 from sqlalchemy import (
     Float,
+    Integer,
     Numeric,
     and_,
     bindparam,
@@ -33,6 +36,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    type_coerce,
     union_all,
 )
 from sqlalchemy.sql import ColumnElement, Select
@@ -266,13 +270,31 @@ def _moments_query(ranges: list[Period]) -> Select:
     )
 
 
+class _MomentTable(dict[int, Moments]):
+    """Per store, moments (a dict), with the same as arrays for numpy (``arrays``)."""
+
+    _arrays: tuple[dict[int, int], np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def arrays(self) -> tuple[dict[int, int], np.ndarray, np.ndarray, np.ndarray]:
+        """Each store's position, and n, ΣV and ΣV² by position with a last position of
+        zeros (-1: a store not in the table); built once."""
+        if self._arrays is None:
+            n, s, ss = (list(column) for column in zip(*self.values(), strict=True)) \
+                if self else ([], [], [])
+            self._arrays = ({store_id: i for i, store_id in enumerate(self)},
+                            np.array([*n, 0], dtype=np.int64), np.array([*s, 0.0]),
+                            np.array([*ss, 0.0]))
+        return self._arrays
+
+
 @lru_cache(maxsize=32)
-def _closed_moments(database: str, closed: tuple[tuple[str, datetime], ...]) -> dict[int, Moments]:
+def _closed_moments(database: str, closed: tuple[tuple[str, datetime], ...]) -> _MomentTable:
     """Per store, the moments of the closed months ``closed`` (label, closed at). Closed
     months never change and are never reopened (SCORING.md §11), so they are read once per
     process and set of closed months; the key names the database and each closure."""
     months = [Period.month(label) for label, _closed_at in closed]
-    return {sid: (n, s, ss) for sid, n, s, ss in db.session.execute(_moments_query(months))}
+    return _MomentTable(
+        (sid, (n, s, ss)) for sid, n, s, ss in db.session.execute(_moments_query(months)))
 
 
 def _window_parts(window: Period) -> tuple[list[Period], list[Period]]:
@@ -401,8 +423,9 @@ def store_scores_query(
 
     With ``moments`` the last two columns are instead the store's ΣV and ΣV² of the
     period's mystery-shop visits (NULL for a single visit: ΣV is then the MS, ΣV² its
-    square, as exact) and c_MS/Σc (``ms_sum``, ``ms_sum_sq``, ``ms_share``):
-    σ² is then summed from the rows themselves (``_ranking_rows``), no σ² is bound."""
+    square, as exact) (``ms_sum``, ``ms_sum_sq``), and with a recovery score in the BDI
+    (SCORING.md §13) c_MS/Σc (``ms_share``; else ``_ms_shares`` gives it): σ² is then
+    summed from the rows themselves (``_ranking_rows``), no σ² is bound."""
     ms = _visit_means(MYSTERY, period, moments)
     qa = _visit_means(QA, period)
     hl = _complaint_sums(period, config)
@@ -441,7 +464,9 @@ def store_scores_query(
     if moments:
         several = ms.c.n > 1  # one visit: ΣV is its MS, ΣV² its square (read as NULL)
         errors = [case((several, ms.c.s)).label("ms_sum"),
-                  case((several, ms.c.ss)).label("ms_sum_sq"), ms_share.label("ms_share")]
+                  case((several, ms.c.ss)).label("ms_sum_sq")]
+        if rs is not None:  # Σc also depends on the store's RS
+            errors.append(ms_share.label("ms_share"))
     else:
         variance = _variance_param(period)  # σ², bound by _with_variance when run
         ms_e2 = case((has_ms, variance / ms.c.n), else_=None)
@@ -453,7 +478,9 @@ def store_scores_query(
             Store.id.label("store_id"),
             Store.code.label("code"),
             Store.name.label("name"),
-            Store.active.label("active"),
+            # for the ranking, read without a per-row result processor (SQLite stores a
+            # bool as 0/1): _ranked makes it a bool
+            (type_coerce(Store.active, Integer) if moments else Store.active).label("active"),
             Region.id.label("region_id"),
             Region.name.label("region_name"),
             Region.brand_id.label("brand_id"),
@@ -777,7 +804,7 @@ def store_scores(
 
     # Rows are fetched as plain tuples on the session's connection and each becomes one
     # StoreScore, built once after sorting (2,000 stores: see benchmarks/bdi_ranking.py).
-    rows = None
+    rows, columns, variance = None, None, None
     if stored:
         result = connection.execute(narrowed(
             _shared_snapshot_ranking(period, not include_inactive)))
@@ -785,15 +812,17 @@ def store_scores(
             raise RuntimeError("the snapshot's columns no longer match StoreScore")
         rows = result.all()
     elif region_id is None and store_ids is None and store_codes is None:
-        rows = _ranking_rows(period, config, not include_inactive, closures)
-    if rows is None:
+        ranking = _ranking_rows(period, config, not include_inactive, closures)
+        if ranking is not None:
+            columns, variance = ranking
+    if rows is None and columns is None:
         result = connection.execute(filtered(period))
         if tuple(result.keys()) != _ROW_FIELDS:  # pragma: no cover - guards the positional build
             raise RuntimeError("store_scores_query columns no longer match StoreScore")
         rows = result.all()
 
     previous: dict[int, tuple[float | None, float | None]] = {}
-    if with_trend and rows:
+    if with_trend and (rows or (columns and columns[0])):
         # the same stores (the filters only look at the store), one period earlier
         prev = filtered(period.previous()).subquery()
         previous = {
@@ -802,7 +831,9 @@ def store_scores(
                 select(prev.c.store_id, prev.c.bdi, prev.c.bdi_e2)
             ).all()
         }
-    return _ranked(rows, config, previous, stored)
+    if stored:
+        return _ranked_stored(rows, config, previous)
+    return _ranked(columns or _columns(rows), config, previous, variance)
 
 
 #: The columns of ``store_scores_query`` with moments (``_shared_ranking_query``).
@@ -815,29 +846,29 @@ _MS_SUM, _MS_SUM_SQ, _MS_SHARE = _E2 - 1, _E2, _E2 + 1
 @lru_cache(maxsize=256)
 def _shared_ranking_query(period: Period, key: _ConfigKey, active_only: bool) -> Select:
     """An open month's ranking statement: ``store_scores_query`` with the moments of the
-    month's visits (``_ranking_rows`` sums σ² from them), best BDI first, stores without
-    one last, then by code (``_ranked`` only settles ties of exact BDIs)."""
+    month's visits (``_ranking_rows`` sums σ² from them), by store code (``_ranked``
+    orders by BDI: a stable sort then keeps ties by code; SQLite reads the stores in
+    that order from the code's index, without sorting)."""
     query = store_scores_query(period, _config_from_key(key), moments=True)
     if active_only:
         query = query.where(counts_in(period))
-    columns = query.selected_columns
-    return query.order_by(columns.bdi.desc().nulls_last(), columns.code)
+    return query.order_by(query.selected_columns.code)
 
 
 def _ranking_rows(
     period: Period, config: scoring.ScoringConfig, active_only: bool,
     closures: tuple[Closure, ...],
-) -> list[tuple] | None:
-    """Every store's row of ``store_scores_query`` for an open month, read in one
-    statement that also gives σ's open part (SCORING.md §10).
+) -> tuple[list, float] | None:
+    """Every store's row of ``_shared_ranking_query`` for an open month, as columns, read
+    in one statement that also gives σ's open part (SCORING.md §10), and σ².
 
     σ² needs, per active store, n, ΣV and ΣV² over the 12 months ending with the month:
     the month's own are the sums behind its MS, so they come with the store's row; the
     window's closed months come from ``_closed_moments`` and any other open month from
-    one more ``GROUP BY``. σ²/n and e² are then the statement's arithmetic done in
-    Python (same operations, same order). None when the period is not an open month of
-    its own window (a range, a closed month): the caller binds σ² instead.
-    ``closures``: ``_window_closures(period)``."""
+    one more ``GROUP BY``. ``_ranked`` then computes σ²/n and e² as the statement
+    without moments does. None when the period is not an open month of its own window (a
+    range, a closed month): the caller binds σ² instead. ``closures``:
+    ``_window_closures(period)``."""
     if not period.is_month:
         return None
     frozen, ranges = _window_moments(period, closures)
@@ -846,87 +877,178 @@ def _ranking_rows(
     others = _live_moments([r for r in ranges if r != period])
     result = db.session.connection().execute(
         _shared_ranking_query(period, _config_key(config), active_only))
-    if tuple(result.keys()) != (*_ROW_FIELDS[:_MS_SUM], "ms_sum", "ms_sum_sq", "ms_share"):
+    with_share = ("ms_share",) if config.rs_weight > 0 else ()
+    if tuple(result.keys()) != (*_ROW_FIELDS[:_MS_SUM], "ms_sum", "ms_sum_sq", *with_share):
         raise RuntimeError("the ranking's columns no longer match StoreScore")  # pragma: no cover
-    rows = result.all()
+    columns = _columns(result.all())
+    return columns, _open_variance(columns, frozen, others)
 
-    get_frozen, get_other, no_moments, moments = frozen.get, others.get, _NO_MOMENTS, []
-    for row in rows:  # σ² over the active stores (every one has a row)
-        if row[_ACTIVE]:
-            n, s, ss = get_frozen(row[0], no_moments)
-            if others and (other := get_other(row[0])) is not None:
-                n, s, ss = n + other[0], s + other[1], ss + other[2]
-            visits = row[_MS_VISITS]
-            if visits > 1:
-                n, s, ss = n + visits, s + row[_MS_SUM], ss + row[_MS_SUM_SQ]
-            elif visits:  # ΣV of one visit is the MS itself
-                score = row[_MS]
-                n, s, ss = n + 1, s + score, ss + score * score
-            moments.append((n, s, ss))
-    variance = scoring.variance_from_moments(moments)
 
-    out = []
-    for row in rows:  # store_scores_query's ms_e2 and bdi_e2
-        if row[_MS] is None:
-            ms_e2, bdi_e2 = None, (None if row[_QA] is None else 0.0)
-        else:
-            ms_e2, share = variance / row[_MS_VISITS], row[_MS_SHARE]
-            bdi_e2 = None if share is None else ms_e2 * share * share
-        out.append((*row[:_MS_SUM], ms_e2, bdi_e2))
+def _columns(rows: list) -> list[tuple]:
+    """The rows as columns (one tuple per column, empty when there are no rows)."""
+    return list(zip(*rows, strict=True)) or [() for _ in range(len(_ROW_FIELDS) + 1)]
+
+
+def _moment_arrays(ids: tuple, part: dict[int, Moments]) -> tuple[np.ndarray, ...]:
+    """n, ΣV and ΣV² of ``part`` for each store of ``ids`` (0 for a store not in it)."""
+    table = part if isinstance(part, _MomentTable) else _MomentTable(part)
+    index, n, s, ss = table.arrays()
+    at = np.fromiter(map(index.get, ids, repeat(-1)), dtype=np.int64, count=len(ids))
+    return n[at], s[at], ss[at]
+
+
+def _open_variance(
+    columns: list[tuple], frozen: dict[int, Moments], others: dict[int, Moments]
+) -> float:
+    """σ² over the active stores of an open month's ranking (every one has a row):
+    ``scoring.variance_from_moments``'s sums, each store's n, ΣV and ΣV² added up as
+    that function gets them (closed months, then other open months, then the month's
+    own), column by column; the squared deviations summed one by one, the stores in the
+    order of the BDI as computed, best first, then code (stores without one last)."""
+    ids = columns[0]
+    n, s, ss = _moment_arrays(ids, frozen)
+    if others:
+        n_other, s_other, ss_other = _moment_arrays(ids, others)
+        n, s, ss = n + n_other, s + s_other, ss + ss_other
+    visits = np.array(columns[_MS_VISITS], dtype=np.int64)
+    ms = np.array(columns[_MS], dtype=float)  # NaN: no MS
+    several = visits > 1
+    # the month's own: its sums, or for one visit the MS and its square
+    own_s = np.where(several, np.array(columns[_MS_SUM], dtype=float),
+                     np.where(visits == 1, ms, 0.0))
+    own_ss = np.where(several, np.array(columns[_MS_SUM_SQ], dtype=float),
+                      np.where(visits == 1, ms * ms, 0.0))
+    n, s, ss = n + visits, s + own_s, ss + own_ss
+    pooled = np.array(columns[_ACTIVE], dtype=bool) & (n >= 2)
+    # in the order of the ranking by BDI as computed, then code
+    by_bdi = np.argsort(-np.array(columns[_BDI], dtype=float), kind="stable")
+    by_bdi = by_bdi[pooled[by_bdi]]
+    n, s, ss = n[by_bdi], s[by_bdi], ss[by_bdi]
+    squares = reduce(add, (ss - s * s / n).tolist(), 0.0)
+    return scoring.pooled_variance(int(n.sum()), len(n), squares)
+
+
+def _ranked_stored(
+    rows: list, config: scoring.ScoringConfig,
+    previous: dict[int, tuple[float | None, float | None]],
+) -> list[StoreScore]:
+    """StoreScores of a closed month's rows (``_shared_snapshot_ranking``), already in
+    their stored order, each with the band stored at closing as an extra last column:
+    rank and the bands its interval touches (as ``_ranked``)."""
+    bounds, guards, _codes, spans = _band_table(config.bands)
+    out: list[StoreScore] = []
+    append = out.append
+    get_previous, no_previous = previous.get, (None, None)
+    for position, row in enumerate(rows, start=1):
+        bdi, e2 = row[_BDI], row[_E2]
+        if bdi is None:
+            append(StoreScore(*row, None, *get_previous(row[0], no_previous), ()))
+            continue
+        bands = (row[-1],)
+        if e2:
+            half = scoring.Z90 * math.sqrt(e2)
+            low, high = bdi - half, bdi + half
+            bands = spans[_band_index(bounds, guards, low if low > 0.0 else 0.0)][
+                _band_index(bounds, guards, high if high < 100.0 else 100.0)]
+        append(StoreScore(*row, position, *get_previous(row[0], no_previous), bands))
     return out
 
 
 def _ranked(
-    rows: list, config: scoring.ScoringConfig,
-    previous: dict[int, tuple[float | None, float | None]], stored: bool,
+    columns: list[tuple], config: scoring.ScoringConfig,
+    previous: dict[int, tuple[float | None, float | None]],
+    variance: float | None = None,
 ) -> list[StoreScore]:
-    """StoreScores of ``rows`` (``store_scores_query``'s columns), best exact BDI first,
-    ties by code, stores without a BDI last by code, each with its band, rank and the
-    bands its interval touches: the comparisons of ``scoring.band`` and
-    ``bands_touched`` (SCORING.md §7a), see ``_exact_order`` and ``_band_table``.
-    ``stored``: a closed month's rows, already in that order, each with the band stored
-    at closing as an extra last column."""
+    """StoreScores of the rows of ``store_scores_query`` given as ``columns`` (in any
+    order), best exact BDI first, ties by code, stores without a BDI last by code, each
+    with its band, rank and the bands its interval touches: the comparisons of
+    ``scoring.band`` and ``bands_touched`` (SCORING.md §7a), see ``_exact_order`` and
+    ``_band_indexes``. ``variance``: σ² for the columns of ``_shared_ranking_query``
+    (moments instead of errors): σ²/n and e² are then computed here, as
+    ``store_scores_query`` computes them in SQL (same operations, same order).
+
+    Column by column with numpy (2,000 stores: ``benchmarks/bdi_ranking.py``): its
+    elementwise +, −, ×, ÷ and √ round as Python's floats do; only the StoreScores are
+    built one by one."""
     bounds, guards, codes, spans = _band_table(config.bands)
-    bisect, decimals, sqrt, z90 = bisect_right, scoring.THRESHOLD_DECIMALS, math.sqrt, \
-        scoring.Z90
+    count = len(columns[0])
+    bdi = np.array(columns[_BDI], dtype=float)  # NaN: no BDI
+    if variance is None:
+        ms_e2s, e2s = columns[_E2 - 1], list(columns[_E2])
+        e2 = np.array(e2s, dtype=float)
+    else:  # store_scores_query's ms_e2 and bdi_e2
+        ms = np.array(columns[_MS], dtype=float)
+        has_ms = ~np.isnan(ms)
+        ms_e2 = np.divide(variance, np.array(columns[_MS_VISITS], dtype=float),
+                          out=np.full(count, np.nan), where=has_ms)
+        share = np.array(columns[_MS_SHARE], dtype=float) if len(columns) > _MS_SHARE \
+            else _ms_shares(config, columns[_QA])
+        e2 = ms_e2 * share * share
+        ms_e2s, e2s = ms_e2.tolist(), e2.tolist()
+        for i in np.flatnonzero(~has_ms).tolist():
+            ms_e2s[i], e2s[i] = None, (None if columns[_QA][i] is None else 0.0)
+        for i in np.flatnonzero(has_ms & np.isnan(share)).tolist():
+            e2s[i] = None
+        e2 = np.array(e2s, dtype=float)
+    k = _band_indexes(bounds, guards, bdi)
+    with_error = e2 > 0.0  # False for 0 and NaN (None): the band alone
+    half = scoring.Z90 * np.sqrt(np.where(with_error, e2, 0.0))
+    first = _band_indexes(bounds, guards, np.maximum(bdi - half, 0.0))
+    last = _band_indexes(bounds, guards, np.minimum(bdi + half, 100.0))
+    first, last = np.where(with_error, first, k).tolist(), np.where(with_error, last, k).tolist()
+    touched = list(map(getitem, map(spans.__getitem__, first), last))
+    bands = list(map(codes.__getitem__, k.tolist()))
 
-    def touched(band: str, bdi: float, e2: float | None) -> tuple[str, ...]:
-        if not e2:
-            return (band,)
-        half = z90 * sqrt(e2)
-        low, high = bdi - half, bdi + half
-        low, high = (low if low > 0.0 else 0.0), (high if high < 100.0 else 100.0)
-        first, last = bisect(bounds, low), bisect(bounds, high)
-        if first != bisect(guards, low):  # just below a bound: compare it exactly
-            first = bisect(bounds, round(low, decimals))
-        if last != bisect(guards, high):
-            last = bisect(bounds, round(high, decimals))
-        return spans[first][last]
+    order, unscored = _exact_order(bdi, columns[_CODE])
+    ranks = [None] * count
+    for position, i in enumerate(order, start=1):
+        ranks[i] = position
+    for i in unscored:
+        bands[i], touched[i] = None, ()
+    if previous:
+        previous_bdis, previous_e2s = zip(
+            *map(previous.get, columns[0], repeat((None, None))), strict=True)
+    else:
+        previous_bdis = previous_e2s = repeat(None)
+    fields = columns[:_E2 - 1]
+    fields[_ACTIVE] = map(bool, fields[_ACTIVE])
+    scores = list(map(StoreScore, *fields, ms_e2s, e2s, bands, ranks,
+                      previous_bdis, previous_e2s, touched))
+    return list(map(scores.__getitem__, order + unscored))
 
-    # StoreScore(*row, band, rank, previous BDI, previous e², bands): the fields in order
-    out: list[StoreScore] = []
-    append = out.append
-    get_previous, no_previous = previous.get, (None, None)
-    if stored:  # each row ends with its stored band, StoreScore's next field
-        for position, row in enumerate(rows, start=1):
-            bdi = row[_BDI]
-            if bdi is None:
-                append(StoreScore(*row, None, *get_previous(row[0], no_previous), ()))
-            else:
-                append(StoreScore(*row, position, *get_previous(row[0], no_previous),
-                                  touched(row[-1], bdi, row[_E2])))
-        return out
-    for position, row in enumerate(_exact_order(rows), start=1):
-        bdi = row[_BDI]
-        k = bisect(bounds, bdi)
-        if k != bisect(guards, bdi):
-            k = bisect(bounds, round(bdi, decimals))
-        band = codes[k]
-        append(StoreScore(*row, band, position, *get_previous(row[0], no_previous),
-                          touched(band, bdi, row[_E2])))
-    for row in sorted((row for row in rows if row[_BDI] is None), key=itemgetter(_CODE)):
-        append(StoreScore(*row, None, None, *get_previous(row[0], no_previous), ()))
-    return out
+
+def _ms_shares(config: scoring.ScoringConfig, qas: tuple) -> np.ndarray:
+    """c_MS/Σc of ``store_scores_query`` for stores with an MS (then HL counts too) and
+    without a recovery score, by whether each has a QA: the statement's operations in
+    its order (NaN where Σc is 0, as its ``nullif``)."""
+    c = config.component_weights
+
+    def share(qa_weight: float) -> float:
+        total = float(c["MS"]) + qa_weight + float(c["HL"])  # as the SQL's float literals
+        return float(c["MS"]) / total if total != 0.0 else math.nan
+
+    with_qa = np.fromiter(map(is_not, qas, repeat(None)), dtype=bool, count=len(qas))
+    return np.where(with_qa, share(float(c["QA"])), share(0.0))
+
+
+def _band_index(bounds: list[float], guards: list[float], value: float) -> int:
+    """``_band_indexes`` of one value."""
+    index = bisect_right(bounds, value)
+    if index != bisect_right(guards, value):  # just below a bound: compare it exactly
+        index = bisect_right(bounds, round(value, scoring.THRESHOLD_DECIMALS))
+    return index
+
+
+def _band_indexes(bounds: list[float], guards: list[float], values: np.ndarray) -> np.ndarray:
+    """For each value, the index of its band in ``_band_table``'s ``codes``, as an exact
+    decimal: its place (``bisect_right``) among the exact bounds, and where its place
+    among the guards differs (just below a bound), among the bounds with the value
+    rounded as ``scoring.exact`` rounds it."""
+    indexes = np.searchsorted(bounds, values, side="right")
+    near = np.flatnonzero(indexes != np.searchsorted(guards, values, side="right"))
+    for i in near.tolist():
+        indexes[i] = bisect_right(bounds, round(float(values[i]), scoring.THRESHOLD_DECIMALS))
+    return indexes
 
 
 #: Two values closer than this may round to the same exact decimal (``scoring.exact``
@@ -934,32 +1056,42 @@ def _ranked(
 _NEAR = 10.0 ** -scoring.THRESHOLD_DECIMALS
 
 
-def _exact_order(rows: list) -> list:
-    """The rows with a BDI, best first as exact decimals (SCORING.md §7a: an exact tie
-    goes by store code), rounding only the values that could tie.
+def _exact_order(bdi: np.ndarray, codes: tuple[str, ...]) -> tuple[list[int], list[int]]:
+    """The positions of the rows with a BDI (``bdi``, NaN for none), best first as exact
+    decimals (SCORING.md §7a: an exact tie goes by store code), rounding only the values
+    that could tie; and those of the rows without a BDI, by code.
 
-    Sorted by the BDI as computed, then each run of neighbours less than 2 × ``_NEAR``
-    apart that holds different values is sorted again by the rounded BDI and code:
-    rounding never swaps two values (``round`` is monotonic), and two values that round
-    alike are within ``_NEAR`` of each other, hence in one run."""
-    scored = sorted((-row[_BDI], row[_CODE], row) for row in rows if row[_BDI] is not None)
-    keys = [minus_bdi for minus_bdi, _code, _row in scored]
-    close, decimals = 2 * _NEAR, scoring.THRESHOLD_DECIMALS
-    # i such that scored[i] is close to scored[i - 1]: a run is [start, end) with every
-    # i in (start, end) among them
-    joined = [i for i, (a, b) in enumerate(zip(keys, keys[1:], strict=False), start=1)
-              if b - a < close]
+    Sorted by the BDI as computed, best first (stable: rows given by code keep ties by
+    code), then each run of neighbours less than
+    2 × ``_NEAR`` apart is sorted again, by code when it holds one value, else by the
+    rounded BDI and code: rounding never swaps two values (``round`` is monotonic), and
+    two values that round alike are within ``_NEAR`` of each other, hence in one run."""
+    has_bdi = ~np.isnan(bdi)
+    scored = np.flatnonzero(has_bdi)
+    scored = scored[np.argsort(-bdi[scored], kind="stable")]
+    keys = bdi[scored]
+    order, values = scored.tolist(), keys.tolist()
+    # i such that order[i] is close to order[i - 1]: a run is [start, end) with every i
+    # in (start, end) among them
+    joined = (np.flatnonzero(keys[:-1] - keys[1:] < 2 * _NEAR) + 1).tolist()
+    decimals = scoring.THRESHOLD_DECIMALS
     start = end = 0
     for i in (*joined, None):
         if i is not None and i == end:
-            end += 1  # scored[i] continues the run
+            end += 1  # order[i] continues the run
             continue
-        if end - start > 1 and keys[start] != keys[end - 1]:  # values that may round alike
-            scored[start:end] = sorted(
-                scored[start:end], key=lambda item: (round(item[0], decimals), item[1]))
+        if end - start > 1:
+            run = order[start:end]
+            if values[start] == values[end - 1]:
+                order[start:end] = sorted(run, key=codes.__getitem__)
+            else:
+                by_value = dict(zip(run, values[start:end], strict=True))
+                order[start:end] = sorted(
+                    run, key=lambda j: (round(-by_value[j], decimals), codes[j]))
         if i is not None:
             start, end = i - 1, i + 1
-    return [row for _minus_bdi, _code, row in scored]
+    unscored = sorted(np.flatnonzero(~has_bdi).tolist(), key=codes.__getitem__)
+    return order, unscored
 
 
 @lru_cache(maxsize=32)

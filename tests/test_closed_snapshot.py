@@ -155,7 +155,7 @@ def test_ranking_bands_equal_scoring_at_every_boundary():
     rows.append((len(rows), "A-none", "", True, 1, "", 1, None, 0, None, 0, None, 0, None,
                  None, None))
     rng.shuffle(rows)
-    ranked = analytics._ranked(rows, config, {}, stored=False)
+    ranked = analytics._ranked(analytics._columns(rows), config, {})
     expected = sorted((r for r in rows if r[13] is not None),
                       key=lambda r: (-scoring.exact(r[13]), r[1]))
     assert [s.code for s in ranked] == [r[1] for r in expected] + ["A-none"]
