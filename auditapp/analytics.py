@@ -1047,7 +1047,7 @@ def _band_indexes(bounds: list[float], guards: list[float], values: np.ndarray) 
     indexes = np.searchsorted(bounds, values, side="right")
     near = np.flatnonzero(indexes != np.searchsorted(guards, values, side="right"))
     for i in near.tolist():
-        indexes[i] = bisect_right(bounds, round(float(values[i]), scoring.THRESHOLD_DECIMALS))
+        indexes[i] = _band_index(bounds, guards, float(values[i]))
     return indexes
 
 
