@@ -173,15 +173,13 @@ def _plan_brand(run: MonthEndRun, existing: set[tuple[str, str]]) -> None:
     only lays it out, and every piece shows the same figures. The front piece renders its
     own sections in its job (their insights are computed there, beside the ranking)."""
     from .reports.context import brand_summary_context
-    from .reports.pdf import brand_summary_pieces, piece_html
+    from .reports.pdf import brand_summary_pieces
 
     ctx = brand_summary_context(Period.month(run.month))
-    rest = {k: v for k, v in ctx.items() if k != "store_chunks"}
     for index, overrides in enumerate(brand_summary_pieces(ctx, rows=piece_rows()) or []):
         key = f"{index:04d}"
         if overrides["part"] == "ranking":
-            html = piece_html("brand_summary.html", overrides, report_date=report_date(run),
-                              **rest)
+            html = _render_brand_piece(run, ctx, overrides)
             storage.save(piece_source_key(run, key), html.encode())
         _add_part(run, KIND_BRAND_PIECE, key, existing)
 
@@ -305,8 +303,6 @@ def _brand_context(run: MonthEndRun) -> tuple[dict, list[dict]]:
 def _brand_piece_html(part: MonthEndPart, run: MonthEndRun) -> str:
     """A piece's HTML from the summary's context computed now: the front piece's, or a
     ranking piece's whose planned HTML is gone."""
-    from .reports.pdf import piece_html
-
     ctx, pieces = _brand_context(run)
     planned = db.session.scalar(select(func.count(MonthEndPart.id)).where(
         MonthEndPart.run_id == run.id, MonthEndPart.kind == KIND_BRAND_PIECE))
@@ -314,9 +310,15 @@ def _brand_piece_html(part: MonthEndPart, run: MonthEndRun) -> str:
     if planned != len(pieces) or index >= len(pieces):
         raise RuntimeError(f"The brand summary now has {len(pieces)} pieces, "
                            f"{planned} were planned.")
+    return _render_brand_piece(run, ctx, pieces[index])
+
+
+def _render_brand_piece(run: MonthEndRun, ctx: dict, overrides: dict) -> str:
+    """The HTML of one brand summary piece (``overrides``) from the summary's context."""
+    from .reports.pdf import piece_html
+
     rest = {k: v for k, v in ctx.items() if k != "store_chunks"}
-    return piece_html("brand_summary.html", pieces[index], report_date=report_date(run),
-                      **rest)
+    return piece_html("brand_summary.html", overrides, report_date=report_date(run), **rest)
 
 
 def _brand_piece_pdf(part: MonthEndPart, run: MonthEndRun) -> tuple[bytes, str]:
