@@ -191,3 +191,56 @@ def test_a_report_submitted_while_its_required_photo_is_being_shrunk_waits_for_i
     assert stored.status == "submitted" and count_submits(visit.id) == 1
     assert sorted((p.item_id, p.width) for p in stored.photos) == sorted([(ok, 1200),
                                                                            (counter, 800)])
+
+
+#: A phone whose storage is full: IndexedDB refuses to keep a photo, as Chromium does when the
+#: site's quota is used up (window.fullPhone switches it on and off).
+FULL_PHONE = """
+window.fullPhone = false;
+const put = IDBObjectStore.prototype.put;
+IDBObjectStore.prototype.put = function (value) {
+  if (window.fullPhone && value && value.kind === "photo")
+    throw new DOMException("The quota has been exceeded.", "QuotaExceededError");
+  return put.apply(this, arguments);
+};
+"""
+
+
+def test_a_photo_the_phone_cannot_keep_is_said_under_its_question(live_server, phone, chain):
+    """The phone's storage is full: the photo of a failed answer cannot be kept in the
+    outbox. The shopper reads why under the question, instead of a photo that silently
+    never appears; with room again, the same photo is kept and sent."""
+    q = build_questionnaire("IPH", "Item photos", "mystery", ITEMS)
+    db.session.add(q)
+    db.session.flush()
+    visit = make_assignment(chain, visit_type="walk_in")
+    visit.questionnaire = q
+    db.session.commit()
+    ok = next(i.id for i in q.items if i.code == "t_ok")
+    phone.add_init_script(FULL_PHONE)
+    browser_login(phone, live_server, "MS-101")
+    phone.goto(f"{live_server}/shopper/visits/{visit.id}")
+    phone.uncheck("#share-location")
+    phone.click("#checkin-btn")
+    phone.wait_for_selector("#checkin-form", state="hidden")
+    fill_facts(phone)
+    for _ in range(3):
+        phone.click("#next-btn")
+        rate(phone)
+    phone.locator(f"#item-{ok} input[value='0'] + span").click()
+
+    phone.evaluate("window.fullPhone = true")
+    photo = {"name": "cola.jpg", "mimeType": "image/jpeg", "buffer": small_photo()}
+    phone.set_input_files(f"#p_{ok}", files=[photo])
+    expect(phone.locator(f"#photo-error-{ok}")).to_have_text(
+        "This photo could not be kept on the phone (QuotaExceededError). Free some space on "
+        "the phone and add it again.")
+    expect(phone.locator(f"#thumbs-{ok} li")).to_have_count(0)
+    assert phone.locator("#photo-error").inner_text() == ""  # said where it belongs
+
+    phone.evaluate("window.fullPhone = false")  # room again
+    phone.set_input_files(f"#p_{ok}", files=[photo])
+    expect(phone.locator(f"#thumbs-{ok} li.photo-sent")).to_have_count(1)
+    expect(phone.locator(f"#photo-error-{ok}")).to_have_text("")
+    db.session.expire_all()
+    assert [p.item_id for p in db.session.get(Visit, visit.id).photos] == [ok]

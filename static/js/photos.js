@@ -51,14 +51,23 @@
   /* photos still being shrunk and stored: a report submitted meanwhile waits for them
      (else it could leave before a failed answer's required photo, and be refused) */
   var busy = Promise.resolve();
+  /* where a photo's problem is said: under its question, else under the visit's photos */
+  function errorFor(fields) {
+    var item = fields && fields.item_id;
+    return item && document.getElementById("photo-error-" + item) || err;
+  }
   function add(files, fields) {
-    if (err && !(fields && fields.item_id)) err.textContent = "";
+    var box = errorFor(fields);
+    if (box) box.textContent = "";
     var done = files.reduce(function (p, f) {
       return p.then(function () { return shrink(f); }).then(function (b) {
         return Outbox.photo(ctx, b, fields, (f.name || "photo").replace(/\.\w+$/, "") + ".jpg");
       });
     }, Promise.resolve()).then(function () {
       draw(); if (navigator.onLine) Outbox.drain({ user: ctx.user, csrf: ctx.csrf });
+    }, function (e) {  /* not kept (the phone's storage is full…): say so, never silently */
+      draw();
+      if (box) box.textContent = T.photoNotKept.replace("%(reason)s", e && (e.name || e.message) || "?");
     });
     busy = busy.then(function () { return done; }).catch(function () {});
     return done;
