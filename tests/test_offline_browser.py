@@ -98,6 +98,9 @@ def launch(chromium, profile):
         str(profile), executable_path=CHROMIUM, args=CHROMIUM_ARGS, **PHONE)
     ctx.set_default_timeout(45_000)  # generous: CI runs two suites and two browsers at once
     page = ctx.new_page()
+    # what the page's scripts said, in the test's captured output (shown when it fails)
+    page.on("console", lambda m: print(f"console.{m.type}: {m.text}"))
+    page.on("pageerror", lambda e: print(f"page error: {e}"))
     return ctx, page
 
 
@@ -236,6 +239,44 @@ def test_offline_from_the_first_opening_photos_and_all(server, chromium, chain, 
     assert len(opened) == 1 and opened[0].client_at is not None  # opened offline, stamped
     assert {e.kind for e in events} >= {"timer_start", "timer_stop", "step"}
     assert db.session.get(Visit, other.id).status == "assigned"
+
+
+def test_a_form_is_kept_for_offline_only_with_its_scripts(app, server, chromium, chain,
+                                                          tmp_path):
+    """The worker keeps a form ahead only once the scripts it names are kept: a form in the
+    cache works offline. (It used to keep the page first and its scripts after; a network
+    lost in between left a form whose photo button and check-in did nothing offline.) Here
+    photos.js is slow to come, so the gap is wide."""
+    import time
+
+    serve = app.wsgi_app
+
+    def slow_photos_js(environ, start_response):
+        if environ["PATH_INFO"] == "/static/js/photos.js":
+            time.sleep(3)
+        return serve(environ, start_response)
+
+    app.wsgi_app = slow_photos_js
+    visit = make_assignment(chain, visit_type="walk_in")
+    form_path = f"/shopper/visits/{visit.id}"
+    ctx, page = launch(chromium, tmp_path / "profile")
+    try:
+        browser_login(page, server.url, "MS-101")
+        wait_cached(page, form_path)
+        assert cached(page, "/static/js/photos.js") and cached(page, "/static/js/shopper.js")
+
+        server.down()  # the network goes at once
+        ctx.set_offline(True)
+        page.goto(server.url + form_path)
+        page.uncheck("#share-location")
+        page.click("#checkin-btn")
+        page.wait_for_selector("#checkin-form", state="hidden")
+        expect(page.locator("#visit_date")).to_be_visible()  # still the form, step 1
+        page.set_input_files("#photos", files=[{"name": "receipt.jpg", "mimeType": "image/jpeg",
+                                                "buffer": small_photo()}])
+        pending(page, 1)  # shrunk and kept on the phone by photos.js
+    finally:
+        ctx.close()
 
 
 def test_stored_pages_go_when_reassigned_away_and_at_logout(live_server, phone, chain):

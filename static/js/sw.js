@@ -15,31 +15,38 @@ self.addEventListener("activate", function (e) {
       .map(function (k) { return caches.delete(k); }));
   }).then(function () { return self.clients.claim(); }));
 });
-function keepPage(req, res, isForm) {
+/* keep a page; ``before(html)`` (if given) runs first, and the page is kept only once it
+   is done, so a page in the cache never lacks what it needs */
+function keepPage(req, res, isForm, before) {
   return caches.open(CACHE).then(function (cache) {
     if (!res.ok || res.redirected) return cache.delete(req).then(function () { return ""; });
     return res.text().then(function (html) {
       if (isForm && html.indexOf("data-sw=") < 0) return cache.delete(req).then(function () { return ""; });
       var h = new Headers(res.headers);
       h.delete("Content-Length"); h.delete("Content-Encoding");
-      return cache.put(req, new Response(html, { status: res.status, headers: h })).then(function () { return html; });
+      return Promise.resolve(before && before(cache, html)).then(function () {
+        return cache.put(req, new Response(html, { status: res.status, headers: h }));
+      }).then(function () { return html; });
     });
   });
 }
-/* the list and the forms ahead, with the scripts, styles and icons they name */
+/* the scripts, styles and icons a page names (those not kept yet) */
+function keepAssets(cache, html) {
+  var assets = (html.match(/(?:href|src)="\/static\/[^"]+"/g) || [])
+    .map(function (m) { return m.slice(m.indexOf('"') + 1, -1); });
+  return Promise.all(assets.map(function (a) {
+    return cache.match(a).then(function (hit) { return hit || cache.add(a); });
+  }));
+}
+/* the list and the forms ahead, each kept after the scripts, styles and icons it names:
+   a form kept is a form that works offline (its scripts too) */
 function precache(urls) {
   var pages = [LIST].concat(urls);
   return caches.open(CACHE).then(function (cache) {
     return Promise.all(pages.map(function (u) {
       return fetch(u, { credentials: "same-origin", headers: { "X-Precache": "1" } }).then(function (res) {
         if (res.redirected && new URL(res.url).pathname.indexOf("/auth/") === 0) throw new Error("login");
-        return keepPage(new Request(u), res, u !== LIST);
-      }).then(function (html) {
-        var assets = (html.match(/(?:href|src)="\/static\/[^"]+"/g) || [])
-          .map(function (m) { return m.slice(m.indexOf('"') + 1, -1); });
-        return Promise.all(assets.map(function (a) {
-          return cache.match(a).then(function (hit) { return hit || cache.add(a); });
-        }));
+        return keepPage(new Request(u), res, u !== LIST, keepAssets);
       });
     })).then(function () {
       return cache.keys().then(function (reqs) {
