@@ -52,10 +52,6 @@ def waiting(page, item_id: int, n: int) -> None:
     expect(page.locator(f"#thumbs-{item_id} li.photo-pending")).to_have_count(n, timeout=90_000)
 
 
-# Run once more if it fails: with both suites' browsers side by side (.ci/run) it has timed
-# out now and then while offline (a 12 MB photo not shown as waiting after 90 s; the facts
-# step not shown after 45 s), and passed on its own and in the other runs. Not understood yet.
-@pytest.mark.flaky(reruns=1)
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_a_failed_answers_photo_taken_offline_arrives_shrunk_before_the_report(
         server, chromium, chain, tmp_path, lang):  # noqa: F811
