@@ -546,7 +546,8 @@ class Faults(threading.Thread):
         from urllib.parse import urlsplit, urlunsplit
 
         import sqlalchemy as sa
-        from config import normalise_database_url
+
+        from auditapp.config import normalise_database_url
 
         parts = urlsplit(normalise_database_url(self.url))
         name = parts.path.lstrip("/")

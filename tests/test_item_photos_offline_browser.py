@@ -52,19 +52,44 @@ def waiting(page, item_id: int, n: int) -> None:
     expect(page.locator(f"#thumbs-{item_id} li.photo-pending")).to_have_count(n, timeout=90_000)
 
 
-@pytest.mark.parametrize("lang", ["en", "zh"])
-def test_a_failed_answers_photo_taken_offline_arrives_shrunk_before_the_report(
-        server, chromium, chain, tmp_path, lang):  # noqa: F811
-    if lang == "zh":
-        db.session.get(User, chain.shoppers[0].id).locale = "zh_CN"
+def item_photo_visit(chain) -> tuple[Visit, dict[str, int]]:
+    """A walk-in assignment on the questionnaire above, and its items' ids by code."""
     q = build_questionnaire("IPH", "Item photos", "mystery", ITEMS)
     db.session.add(q)
     db.session.flush()
     visit = make_assignment(chain, visit_type="walk_in")
     visit.questionnaire = q
     db.session.commit()
-    items = {i.code: i for i in q.items}
-    ok, counter = items["t_ok"].id, items["t_photo"].id
+    return visit, {i.code: i.id for i in q.items}
+
+
+def start_and_answer_to_accuracy(page) -> None:
+    """On the open form: check in (no location), fill in the facts, rate speed and courtesy
+    and go on to the order-accuracy step."""
+    page.uncheck("#share-location")
+    page.click("#checkin-btn")
+    page.wait_for_selector("#checkin-form", state="hidden")
+    fill_facts(page)
+    for _ in range(3):  # speed, courtesy: rated; then accuracy
+        page.click("#next-btn")
+        rate(page)
+
+
+def fail_with_comment(page, item_id: int) -> None:
+    """"No" on the yes/no question (it then needs a comment and a photo), with a comment."""
+    box = page.locator(f"#item-{item_id}")
+    box.locator("input[value='0'] + span").click()
+    box.locator("details.comment summary").click()
+    box.locator(f"textarea[name=c_{item_id}]").fill("The cola was missing")
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_failed_answers_photo_taken_offline_arrives_shrunk_before_the_report(
+        server, chromium, chain, tmp_path, lang):  # noqa: F811
+    if lang == "zh":
+        db.session.get(User, chain.shoppers[0].id).locale = "zh_CN"
+    visit, items = item_photo_visit(chain)
+    ok, counter = items["t_ok"], items["t_photo"]
     big = tmp_path / "IMG_0002.jpg"
     assert big_camera_photo(big) > 10 * 1024 * 1024
     form_path = f"/shopper/visits/{visit.id}"
@@ -77,17 +102,8 @@ def test_a_failed_answers_photo_taken_offline_arrives_shrunk_before_the_report(
         ctx.set_offline(True)
         page.goto(server.url + form_path)
         page.wait_for_selector("#audit-form")
-        page.uncheck("#share-location")
-        page.click("#checkin-btn")
-        page.wait_for_selector("#checkin-form", state="hidden")
-        fill_facts(page)
-        for _ in range(3):  # speed, courtesy: rated; then accuracy
-            page.click("#next-btn")
-            rate(page)
-        box = page.locator(f"#item-{ok}")
-        box.locator("input[value='0'] + span").click()  # "No": needs a comment and a photo
-        box.locator("details.comment summary").click()
-        box.locator(f"textarea[name=c_{ok}]").fill("The cola was missing")
+        start_and_answer_to_accuracy(page)
+        fail_with_comment(page, ok)
         page.set_input_files(f"#p_{ok}", files=[str(big)])
         waiting(page, ok, 1)
         page.set_input_files(f"#p_{ok}", files=[{"name": "oops.jpg", "mimeType": "image/jpeg",
@@ -145,30 +161,15 @@ def test_a_report_submitted_while_its_required_photo_is_being_shrunk_waits_for_i
         live_server, phone, chain, tmp_path):
     """Online, a 12 MB photo is attached to the failed answer and Submit tapped at once: the
     report waits for the photo (shrunk, sent), and is accepted the first time."""
-    q = build_questionnaire("IPH", "Item photos", "mystery", ITEMS)
-    db.session.add(q)
-    db.session.flush()
-    visit = make_assignment(chain, visit_type="walk_in")
-    visit.questionnaire = q
-    db.session.commit()
-    items = {i.code: i for i in q.items}
-    ok, counter = items["t_ok"].id, items["t_photo"].id
+    visit, items = item_photo_visit(chain)
+    ok, counter = items["t_ok"], items["t_photo"]
     big = tmp_path / "IMG_0003.jpg"
     big_camera_photo(big)
 
     browser_login(phone, live_server, "MS-101")
     phone.goto(f"{live_server}/shopper/visits/{visit.id}")
-    phone.uncheck("#share-location")
-    phone.click("#checkin-btn")
-    phone.wait_for_selector("#checkin-form", state="hidden")
-    fill_facts(phone)
-    for _ in range(3):
-        phone.click("#next-btn")
-        rate(phone)
-    box = phone.locator(f"#item-{ok}")
-    box.locator("input[value='0'] + span").click()
-    box.locator("details.comment summary").click()
-    box.locator(f"textarea[name=c_{ok}]").fill("The cola was missing")
+    start_and_answer_to_accuracy(phone)
+    fail_with_comment(phone, ok)
     phone.click("#next-btn")
     rate(phone)
     phone.click("#next-btn")
@@ -202,36 +203,34 @@ IDBObjectStore.prototype.put = function (value) {
 """
 
 
-def test_a_photo_the_phone_cannot_keep_is_said_under_its_question(live_server, phone, chain):
+NOT_KEPT = {
+    "en": "This photo could not be kept on the phone (QuotaExceededError). Free some space on "
+          "the phone and add it again.",
+    "zh": "这张照片未能保存到手机上（QuotaExceededError）。请清理手机存储空间后重新添加。"}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_photo_the_phone_cannot_keep_is_said_under_its_question(live_server, phone, chain,
+                                                                   tmp_path, lang):
     """The phone's storage is full: the photo of a failed answer cannot be kept in the
     outbox. The shopper reads why under the question, instead of a photo that silently
     never appears; with room again, the same photo is kept and sent."""
-    q = build_questionnaire("IPH", "Item photos", "mystery", ITEMS)
-    db.session.add(q)
-    db.session.flush()
-    visit = make_assignment(chain, visit_type="walk_in")
-    visit.questionnaire = q
-    db.session.commit()
-    ok = next(i.id for i in q.items if i.code == "t_ok")
+    if lang == "zh":
+        db.session.get(User, chain.shoppers[0].id).locale = "zh_CN"
+    visit, items = item_photo_visit(chain)
+    ok = items["t_ok"]
     phone.add_init_script(FULL_PHONE)
     browser_login(phone, live_server, "MS-101")
     phone.goto(f"{live_server}/shopper/visits/{visit.id}")
-    phone.uncheck("#share-location")
-    phone.click("#checkin-btn")
-    phone.wait_for_selector("#checkin-form", state="hidden")
-    fill_facts(phone)
-    for _ in range(3):
-        phone.click("#next-btn")
-        rate(phone)
-    phone.locator(f"#item-{ok} input[value='0'] + span").click()
+    start_and_answer_to_accuracy(phone)
+    fail_with_comment(phone, ok)
 
     phone.evaluate("window.fullPhone = true")
     photo = {"name": "cola.jpg", "mimeType": "image/jpeg", "buffer": small_photo()}
     phone.set_input_files(f"#p_{ok}", files=[photo])
-    expect(phone.locator(f"#photo-error-{ok}")).to_have_text(
-        "This photo could not be kept on the phone (QuotaExceededError). Free some space on "
-        "the phone and add it again.")
+    expect(phone.locator(f"#photo-error-{ok}")).to_have_text(NOT_KEPT[lang])
     expect(phone.locator(f"#thumbs-{ok} li")).to_have_count(0)
+    shot(phone, lang, "photo-not-kept", tmp_path)
     assert phone.locator("#photo-error").inner_text() == ""  # said where it belongs
 
     phone.evaluate("window.fullPhone = false")  # room again
