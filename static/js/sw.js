@@ -15,7 +15,7 @@ self.addEventListener("activate", function (e) {
       .map(function (k) { return caches.delete(k); }));
   }).then(function () { return self.clients.claim(); }));
 });
-/* keep a page; ``before(html)`` (if given) runs first, and the page is kept only once it
+/* keep a page; ``before(cache, html)`` (if given) runs first, and the page is kept only once it
    is done, so a page in the cache never lacks what it needs */
 function keepPage(req, res, isForm, before) {
   return caches.open(CACHE).then(function (cache) {
