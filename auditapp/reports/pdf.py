@@ -160,19 +160,28 @@ def html_to_pdf(
     *,
     allowed_files: Iterable[Path] = (),
     fetcher: ReportURLFetcher | None = None,
+    extra_css: Iterable[str] = (),
 ) -> bytes:
-    """Turn report HTML into PDF bytes with the shared fonts, stylesheet and cache."""
+    """Turn report HTML into PDF bytes with the shared fonts, stylesheet and cache (and
+    ``extra_css`` after the print stylesheet)."""
     fetcher = fetcher or ReportURLFetcher([static_root()], allowed_files)
     if len(_image_cache) > _CACHE_LIMIT:
         _image_cache.clear()
-    stylesheet = print_stylesheet()
+    stylesheets = [print_stylesheet(), *(CSS(string=css) for css in extra_css)]
     document = HTML(
         string=html, base_url=static_root().as_uri() + "/", url_fetcher=fetcher
     )
     with fewer_collections():
         return document.write_pdf(
-            stylesheets=[stylesheet], font_config=font_config(), cache=_image_cache
+            stylesheets=stylesheets, font_config=font_config(), cache=_image_cache
         )
+
+
+def report_html(template: str, **context) -> str:
+    """``templates/reports/<template>`` rendered (autoescaped Jinja), with the chain's name
+    for the running header unless the context gives one."""
+    context.setdefault("report_brand", brand_name())
+    return render_template(f"reports/{template}", **context)
 
 
 def render_report(
@@ -182,10 +191,9 @@ def render_report(
     fetcher: ReportURLFetcher | None = None,
     **context,
 ) -> bytes:
-    """Render ``templates/reports/<template>`` (autoescaped Jinja) to PDF bytes."""
-    context.setdefault("report_brand", brand_name())
-    html = render_template(f"reports/{template}", **context)
-    return html_to_pdf(html, allowed_files=allowed_files, fetcher=fetcher)
+    """Render ``templates/reports/<template>`` to PDF bytes."""
+    return html_to_pdf(report_html(template, **context), allowed_files=allowed_files,
+                       fetcher=fetcher)
 
 
 # --- long reports: rendered in parts, joined, then numbered -----------------------------------
@@ -214,21 +222,14 @@ _STAMP_CSS = """
 
 def piece_html(template: str, overrides: dict, **context) -> str:
     """The HTML of one piece of a report rendered in parts (``render_piece``)."""
-    context.setdefault("report_brand", brand_name())
-    return render_template(f"reports/{template}", **{**context, **overrides})
+    return report_html(template, **{**context, **overrides})
 
 
 def piece_pdf(html: str, index: int) -> bytes:
     """One piece's HTML as PDF pages without page numbers (the first piece keeps the first
     page's look; later ones carry the running header from their first page)."""
-    sheets = [print_stylesheet(), CSS(string=_PART_CSS)]
-    if index:
-        sheets.append(CSS(string=_CONTINUATION_CSS))
-    document = HTML(string=html, base_url=static_root().as_uri() + "/",
-                    url_fetcher=ReportURLFetcher([static_root()]))
-    with fewer_collections():
-        return document.write_pdf(stylesheets=sheets, font_config=font_config(),
-                                  cache=_image_cache)
+    return html_to_pdf(html, extra_css=(_PART_CSS, _CONTINUATION_CSS) if index else
+                       (_PART_CSS,))
 
 
 def render_piece(template: str, index: int, overrides: dict, **context) -> bytes:
@@ -248,10 +249,7 @@ def merge_and_stamp(pieces: Iterable[bytes], *, title: str) -> bytes:
         writer.append(PdfReader(io.BytesIO(data)))
     total = len(writer.pages)
     stamps_html = render_template("reports/_page_numbers.html", pages=total, title=title)
-    with fewer_collections():
-        stamps = PdfReader(io.BytesIO(HTML(string=stamps_html).write_pdf(
-            stylesheets=[print_stylesheet(), CSS(string=_STAMP_CSS)], font_config=font_config()
-        )))
+    stamps = PdfReader(io.BytesIO(html_to_pdf(stamps_html, extra_css=(_STAMP_CSS,))))
     for page, stamp in zip(writer.pages, stamps.pages, strict=True):
         page.merge_page(stamp)
         page.compress_content_streams()  # merging leaves the page's content uncompressed
