@@ -92,13 +92,22 @@
     b.addEventListener("click", function () { fn(); li.remove(); });
     li.appendChild(b);
   }
+  /* what was removed on this page is never drawn again, even by a draw whose read of the
+     outbox began before the removal (a tap on × can come before the page's first read) */
+  var removed = { op: {}, photo: {} };
   /* the photos already on the server (drawn by the page) can be removed too */
   [].forEach.call(form.querySelectorAll(".thumbs li[data-photo-id]"), function (li) {
-    removeBtn(li, function () { Outbox.unphoto(ctx, li.dataset.photoId); });
+    removeBtn(li, function () {
+      removed.photo[li.dataset.photoId] = true;
+      Outbox.unphoto(ctx, li.dataset.photoId).then(draw);
+    });
   });
-  var urls = [];
+  var urls = [], drawing = 0;
   function draw() {
+    var mine = ++drawing;
     Outbox.ops(ctx.visit).then(function (l) {
+      if (mine !== drawing) return;  /* a later draw read the outbox after this one */
+      l = l.filter(function (o) { return o.kind !== "photo" || !removed.op[o.id] && !removed.photo[o.photo_id]; });
       [].forEach.call(form.querySelectorAll(".thumbs li[data-op]"), function (li) { li.remove(); });
       urls.forEach(URL.revokeObjectURL); urls = [];
       var gone = l.filter(function (o) { return o.kind === "photo_delete"; }).map(function (o) { return o.photo_id; });
@@ -115,6 +124,8 @@
         s.className = "photo-state"; s.textContent = o.state === "sent" ? T.sent : o.state === "failed" ? o.error : T.waiting;
         li.appendChild(img); li.appendChild(s);
         removeBtn(li, function () {
+          removed.op[o.id] = true;
+          if (o.photo_id) removed.photo[o.photo_id] = true;
           Outbox.del(o.id).then(function () { if (o.photo_id) Outbox.unphoto(ctx, String(o.photo_id)); });
         });
         var ul = listFor(o.fields);
