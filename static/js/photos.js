@@ -99,15 +99,15 @@
   [].forEach.call(form.querySelectorAll(".thumbs li[data-photo-id]"), function (li) {
     removeBtn(li, function () {
       removed.photo[li.dataset.photoId] = true;
-      Outbox.unphoto(ctx, li.dataset.photoId).then(draw);
+      Outbox.unphoto(ctx, li.dataset.photoId);
     });
   });
-  var urls = [], drawing = 0;
+  var urls = [];
   function draw() {
-    var mine = ++drawing;
     Outbox.ops(ctx.visit).then(function (l) {
-      if (mine !== drawing) return;  /* a later draw read the outbox after this one */
-      l = l.filter(function (o) { return o.kind !== "photo" || !removed.op[o.id] && !removed.photo[o.photo_id]; });
+      l = l.filter(function (o) {
+        return o.kind !== "photo" || !removed.op[o.id] && !removed.photo[o.photo_id];
+      });
       [].forEach.call(form.querySelectorAll(".thumbs li[data-op]"), function (li) { li.remove(); });
       urls.forEach(URL.revokeObjectURL); urls = [];
       var gone = l.filter(function (o) { return o.kind === "photo_delete"; }).map(function (o) { return o.photo_id; });
